@@ -1,0 +1,515 @@
+/**
+ * The stack config schema (namespace `valuecanvas`): the one definition of
+ * every key, its default, and what is allowed. Pure: no Pulumi import.
+ *
+ * Values arrive as Pulumi hands them to a program (strings; structured values
+ * JSON-encoded) or as YAML values read from a stack file; both are accepted.
+ * `parseConfig` either returns a fully typed config or throws a `ConfigError`
+ * that lists every problem at once, each naming the key, the bad value and what
+ * is allowed.
+ */
+import { z } from "zod";
+import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, MANAGED_ENV_NAMES, STAGES, Stage, isStage } from "./stages";
+
+export const CONFIG_NAMESPACE = "valuecanvas";
+
+/** Keys (dot paths) whose values are secrets: never printed, always Pulumi secrets. */
+export const SECRET_KEYS = ["database.adminPassword", "pagerdutyRoutingKey", "slackWebhookUrl"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Stacks whose app image must be pinned by digest. */
+export const PINNED_STACKS: readonly string[] = ["prod"];
+
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+
+// ---------------------------------------------------------------------------
+// Field parsers. Each carries one sentence saying what is allowed; that
+// sentence is the error message and the config reference's "allowed" column.
+
+/** A field: `parse` returns the typed value, or undefined when the input is not allowed. */
+function field<T>(allowed: string, parse: (v: unknown) => T | undefined) {
+  return z
+    .unknown()
+    .transform((v, ctx): T => {
+      const out = parse(v);
+      if (out === undefined) {
+        ctx.addIssue({ code: "custom", message: allowed, input: v });
+        return z.NEVER;
+      }
+      return out;
+    })
+    .describe(allowed);
+}
+
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v.trim());
+  return undefined;
+}
+
+function intField(min: number, max: number, what = "an integer") {
+  return field(`${what} from ${min} to ${max}`, (v) => {
+    const n = toNumber(v);
+    return n !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  });
+}
+
+function numberField(min: number, max: number, unit: string, exclusiveMin = false) {
+  const lower = exclusiveMin ? `greater than ${min}` : `at least ${min}`;
+  return field(`a number ${lower} and at most ${max} (${unit})`, (v) => {
+    const n = toNumber(v);
+    if (n === undefined || n > max) return undefined;
+    return exclusiveMin ? (n > min ? n : undefined) : n >= min ? n : undefined;
+  });
+}
+
+const boolField = field(`true or false`, (v) => {
+  if (typeof v === "boolean") return v;
+  if (v === "true") return true;
+  if (v === "false") return false;
+  return undefined;
+});
+
+const stageField = field(
+  `one of the stages ${STAGES.join(", ")} (a bare number, no "%")`,
+  (v): Stage | undefined => {
+    const n = toNumber(v);
+    return n !== undefined && isStage(n) ? n : undefined;
+  },
+);
+
+function stringField(allowed: string, re: RegExp) {
+  return field(allowed, (v) => (typeof v === "string" && re.test(v) ? v : undefined));
+}
+
+function enumField<const T extends readonly string[]>(values: T) {
+  return field(`one of ${values.join(", ")}`, (v) =>
+    typeof v === "string" && (values as readonly string[]).includes(v) ? (v as T[number]) : undefined,
+  );
+}
+
+/** A secret: any non-empty string. Its value is never shown. */
+function secretField(what: string) {
+  return field(`${what}, a non-empty string stored as a secret (pulumi config set --secret)`, (v) =>
+    typeof v === "string" && v.length > 0 ? v : undefined,
+  );
+}
+
+const IMAGE_RE =
+  /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+export const DIGEST_RE = /@sha256:[a-f0-9]{64}$/;
+
+const imageField = stringField(
+  "a container image reference such as registry/name:tag or registry/name@sha256:<64 hex digits>",
+  IMAGE_RE,
+);
+const hostField = stringField("a host name or IP address", /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/);
+const identifierField = stringField("a PostgreSQL identifier: letters, digits and _, starting with a letter or _", /^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
+const bindAddressField = stringField("an IPv4 address to bind published ports to, e.g. 127.0.0.1", /^(\d{1,3}\.){3}\d{1,3}$/);
+const portField = intField(1, 65535, "a TCP port");
+const durationField = stringField("a Prometheus duration such as 30s, 5m or 1h", /^([0-9]+(ms|s|m|h|d|w|y))+$/);
+
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const extraEnvField = field(
+  `a map of environment variable names to string values, not overriding ${MANAGED_ENV_NAMES.join(", ")}`,
+  (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (!ENV_NAME_RE.test(k) || MANAGED_ENV_NAMES.includes(k)) return undefined;
+      if (typeof val === "string") out[k] = val;
+      else if (typeof val === "number" || typeof val === "boolean") out[k] = String(val);
+      else return undefined;
+    }
+    return out;
+  },
+);
+
+// ---------------------------------------------------------------------------
+// Groups
+
+const thresholdsSchema = z
+  .strictObject({
+    errorRateWarningPct: numberField(0, 100, "percent", true).default(GUIDE_THRESHOLDS.errorRateWarningPct),
+    errorRateCriticalPct: numberField(0, 100, "percent", true).default(GUIDE_THRESHOLDS.errorRateCriticalPct),
+    p95WarningSeconds: numberField(0, 3600, "seconds", true).default(GUIDE_THRESHOLDS.p95WarningSeconds),
+    p95CriticalSeconds: numberField(0, 3600, "seconds", true).default(GUIDE_THRESHOLDS.p95CriticalSeconds),
+    contaminationMax: intField(0, 0, "an integer").default(GUIDE_THRESHOLDS.contaminationMax),
+    targetErrorRatePct: numberField(0, 100, "percent", true).default(GUIDE_THRESHOLDS.targetErrorRatePct),
+    targetP95Seconds: numberField(0, 3600, "seconds", true).default(GUIDE_THRESHOLDS.targetP95Seconds),
+  })
+  .superRefine((t, ctx) => {
+    const order = (lo: keyof typeof t, hi: keyof typeof t, rel: string) => {
+      if (!(t[lo] < t[hi])) {
+        ctx.addIssue({
+          code: "custom",
+          path: [lo],
+          input: t[lo],
+          message: `less than thresholds.${hi} (${t[hi]}): ${rel}`,
+        });
+      }
+    };
+    order("errorRateWarningPct", "errorRateCriticalPct", "the warning level must sit below the critical level");
+    order("p95WarningSeconds", "p95CriticalSeconds", "the warning level must sit below the critical level");
+    if (!(t.targetErrorRatePct <= t.errorRateWarningPct)) {
+      ctx.addIssue({ code: "custom", path: ["targetErrorRatePct"], input: t.targetErrorRatePct, message: `at most thresholds.errorRateWarningPct (${t.errorRateWarningPct}): the target must not be looser than the warning` });
+    }
+    if (!(t.targetP95Seconds <= t.p95WarningSeconds)) {
+      ctx.addIssue({ code: "custom", path: ["targetP95Seconds"], input: t.targetP95Seconds, message: `at most thresholds.p95WarningSeconds (${t.p95WarningSeconds}): the target must not be looser than the warning` });
+    }
+  });
+
+const databaseSchema = z.strictObject({
+  host: hostField,
+  port: portField.default(5432),
+  database: identifierField.default("postgres"),
+  adminUser: identifierField.default("postgres"),
+  adminPassword: secretField("the admin user's password"),
+  sslmode: enumField(SSL_MODES).default("require"),
+});
+
+const monitoringDatabaseSchema = z.strictObject({
+  host: hostField,
+  port: portField.default(5432),
+  database: identifierField.optional(),
+  sslmode: enumField(SSL_MODES).default("require"),
+});
+
+const alertingSchema = z.strictObject({
+  minRequests: intField(1, 1_000_000).default(50),
+  window: durationField.default("10m"),
+  warningFor: durationField.default("10m"),
+  criticalFor: durationField.default("5m"),
+  scrapeInterval: durationField.default("30s"),
+  evaluationInterval: durationField.default("30s"),
+});
+
+const gateSchema = z.strictObject({
+  soakHours: numberField(0, 24 * 30, "hours", true).default(GUIDE_SOAK_HOURS),
+  minNewRequests: intField(1, 100_000_000).default(500),
+  minNewUsers: intField(1, 10_000_000).default(30),
+  confidence: numberField(0.5, 0.9999, "a probability", false).default(0.95),
+  exposureTolerancePct: numberField(0, 100, "percentage points", true).default(10),
+});
+
+const monitoringSchema = z.strictObject({
+  enabled: boolField.default(true),
+  prometheusImage: imageField.default("prom/prometheus:v2.53.3"),
+  alertmanagerImage: imageField.default("prom/alertmanager:v0.27.0"),
+  exporterImage: imageField.default("quay.io/prometheuscommunity/postgres-exporter:v0.16.0"),
+  publishUis: boolField.default(false),
+  bindAddress: bindAddressField.default("127.0.0.1"),
+  prometheusPort: portField.default(9090),
+  alertmanagerPort: portField.default(9093),
+});
+
+/** Parse a JSON-encoded object (how Pulumi passes structured config to a program). */
+function objectInput(v: unknown): unknown {
+  if (typeof v === "string" && v.trim().startsWith("{")) {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+const group = <T extends z.ZodType>(s: T) => z.preprocess(objectInput, s);
+
+export const configSchema = z.strictObject({
+  canaryPercentage: stageField.default(0),
+  enableStatelessOrchestration: boolField.default(false),
+  enableSafeJsonParser: boolField.default(false),
+  appImage: imageField,
+  appReplicas: intField(1, 50).default(2),
+  appPort: portField.default(3000),
+  appHealthCheckPath: stringField("an absolute URL path such as /health", /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/).default("/health"),
+  appExtraEnv: group(extraEnvField).default({}),
+  proxyImage: imageField.default("nginx:1.27.3-alpine"),
+  proxyPort: portField.default(8080),
+  proxyBindAddress: bindAddressField.default("0.0.0.0"),
+  devPostgresImage: imageField.default("postgres:15.10-alpine"),
+  database: group(databaseSchema).optional(),
+  monitoringDatabase: group(monitoringDatabaseSchema).optional(),
+  thresholds: group(thresholdsSchema).default(thresholdsSchema.parse({})),
+  alerting: group(alertingSchema).default(alertingSchema.parse({})),
+  gate: group(gateSchema).default(gateSchema.parse({})),
+  monitoring: group(monitoringSchema).default(monitoringSchema.parse({})),
+  pagerdutyRoutingKey: secretField("the PagerDuty Events v2 routing key").optional(),
+  slackWebhookUrl: secretField("the Slack incoming-webhook URL").optional(),
+});
+
+export type RolloutConfig = z.output<typeof configSchema>;
+export type DatabaseConfig = NonNullable<RolloutConfig["database"]>;
+export type MonitoringDatabaseConfig = NonNullable<RolloutConfig["monitoringDatabase"]>;
+export type ThresholdsConfig = RolloutConfig["thresholds"];
+export type AlertingConfig = RolloutConfig["alerting"];
+export type GateConfig = RolloutConfig["gate"];
+export type MonitoringConfig = RolloutConfig["monitoring"];
+
+/** Config as read: key (without namespace) to value. */
+export type RawConfig = Record<string, unknown>;
+
+export interface ConfigProblem {
+  /** Full key, e.g. `valuecanvas:canaryPercentage` or `valuecanvas:thresholds.p95WarningSeconds`. */
+  key: string;
+  /** The offending value as shown to people (secrets masked), or `(missing)`. */
+  value: string;
+  /** What is allowed. */
+  allowed: string;
+  /** True when the key itself does not exist (a typo); `allowed` then suggests the closest key. */
+  unknownKey?: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], context = "stack config") {
+    const lines = problems.map((p) => `  - ${p.key} = ${p.value}: ${p.unknownKey ? "" : "expected "}${p.allowed}`);
+    super(`Invalid ${context} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Key introspection (also used by the README's config reference test)
+
+type Shape = Record<string, z.ZodType>;
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur: z.ZodType = s;
+  // default/optional/pipe(preprocess) wrappers
+  for (;;) {
+    const def = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType; in?: z.ZodType } } })._zod.def;
+    if ((def.type === "default" || def.type === "optional" || def.type === "prefault") && def.innerType) cur = def.innerType;
+    else if (def.type === "pipe" && def.out && (def.out as unknown as { _zod: { def: { type: string } } })._zod.def.type === "object") cur = def.out;
+    else return cur;
+  }
+}
+
+function shapeOf(s: z.ZodType): Shape | undefined {
+  const inner = unwrap(s);
+  const def = (inner as unknown as { _zod: { def: { type: string; shape?: Shape } } })._zod.def;
+  return def.type === "object" ? def.shape : undefined;
+}
+
+export interface KeyDoc {
+  /** Dot path without namespace, e.g. `thresholds.p95WarningSeconds`. */
+  path: string;
+  allowed: string;
+  required: boolean;
+  secret: boolean;
+  defaultValue?: unknown;
+}
+
+function describeOf(s: z.ZodType): string | undefined {
+  let cur: z.ZodType | undefined = s;
+  while (cur) {
+    if (cur.description) return cur.description;
+    const def: { type: string; innerType?: z.ZodType; out?: z.ZodType } = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType } } })._zod.def;
+    cur = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
+  }
+  return undefined;
+}
+
+function defaultOf(s: z.ZodType): unknown {
+  const def = (s as unknown as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
+  return def.type === "default" ? def.defaultValue : undefined;
+}
+
+function isOptional(s: z.ZodType): boolean {
+  const t = (s as unknown as { _zod: { def: { type: string } } })._zod.def.type;
+  return t === "default" || t === "optional";
+}
+
+/** Every leaf key of the schema, with what it allows and its default. */
+export function configKeyDocs(): KeyDoc[] {
+  const out: KeyDoc[] = [];
+  const walk = (shape: Shape, prefix: string, parentRequired: boolean) => {
+    for (const [k, s] of Object.entries(shape)) {
+      const path = prefix + k;
+      const nested = shapeOf(s);
+      if (nested) {
+        walk(nested, path + ".", !isOptional(s));
+        continue;
+      }
+      out.push({
+        path,
+        allowed: describeOf(s) ?? "",
+        required: parentRequired && !isOptional(s),
+        secret: (SECRET_KEYS as readonly string[]).includes(path),
+        defaultValue: defaultOf(s),
+      });
+    }
+  };
+  walk(configSchema.shape as unknown as Shape, "", true);
+  return out;
+}
+
+function keysAt(path: (string | number)[]): string[] {
+  let shape: Shape | undefined = configSchema.shape as unknown as Shape;
+  for (const seg of path) {
+    if (!shape) return [];
+    const next: z.ZodType | undefined = shape[String(seg)];
+    shape = next ? shapeOf(next) : undefined;
+  }
+  return shape ? Object.keys(shape) : [];
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[n];
+}
+
+/** The closest valid key, when it is close enough to be a plausible typo. */
+export function closestKey(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = c.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+const MISSING = "(missing)";
+
+function isSecretPath(path: string): boolean {
+  return (SECRET_KEYS as readonly string[]).includes(path);
+}
+
+/** A value as shown in messages: JSON for structure, secrets masked. */
+export function showValue(path: string, v: unknown): string {
+  if (v === undefined) return MISSING;
+  if (isSecretPath(path)) return "[secret]";
+  if (typeof v === "string") return JSON.stringify(v);
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function valueAt(input: unknown, path: (string | number)[]): unknown {
+  let cur: unknown = input;
+  for (const seg of path) {
+    cur = objectInput(cur);
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}
+
+export interface ParseOptions {
+  /** The stack name; `prod` requires a digest-pinned app image. */
+  stack: string;
+}
+
+/**
+ * Validate raw config. Returns the typed config, or throws one ConfigError
+ * listing every problem.
+ */
+export function parseConfig(raw: RawConfig, opts: ParseOptions): RolloutConfig {
+  const problems: ConfigProblem[] = [];
+  const ns = (p: string) => `${CONFIG_NAMESPACE}:${p}`;
+  const result = configSchema.safeParse(raw);
+
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path.map(String);
+      if (issue.code === "unrecognized_keys") {
+        const valid = keysAt(path);
+        for (const k of issue.keys) {
+          const full = [...path, k].join(".");
+          const hint = closestKey(k, valid);
+          problems.push({
+            key: ns(full),
+            unknownKey: true,
+            value: showValue(full, valueAt(raw, [...path, k])),
+            allowed: hint
+              ? `no such key; did you mean ${ns([...path, hint].join("."))}?`
+              : `no such key; valid keys here are ${valid.join(", ")}`,
+          });
+        }
+        continue;
+      }
+      const dotted = path.join(".");
+      const value = valueAt(raw, path);
+      let allowed = issue.message;
+      if (issue.code === "invalid_type" && issue.expected === "object") {
+        allowed = `an object with keys ${keysAt(path).join(", ")}`;
+      }
+      problems.push({ key: ns(dotted), value: showValue(dotted, value), allowed });
+    }
+  }
+
+  if (result.success) {
+    const cfg = result.data;
+    if (PINNED_STACKS.includes(opts.stack) && !DIGEST_RE.test(cfg.appImage)) {
+      problems.push({
+        key: ns("appImage"),
+        value: showValue("appImage", cfg.appImage),
+        allowed: `an image pinned by digest (name@sha256:<64 hex digits>) in stack "${opts.stack}", so the reviewed preview says exactly what runs`,
+      });
+    }
+    if (cfg.monitoringDatabase && !cfg.database) {
+      problems.push({
+        key: ns("monitoringDatabase"),
+        value: showValue("monitoringDatabase", valueAt(raw, ["monitoringDatabase"])),
+        allowed: `a read replica of valuecanvas:database; set valuecanvas:database first (a stack without it runs its own PostgreSQL)`,
+      });
+    }
+    if (cfg.monitoring.publishUis && cfg.monitoring.prometheusPort === cfg.monitoring.alertmanagerPort) {
+      problems.push({
+        key: ns("monitoring.alertmanagerPort"),
+        value: String(cfg.monitoring.alertmanagerPort),
+        allowed: `a port other than monitoring.prometheusPort (${cfg.monitoring.prometheusPort})`,
+      });
+    }
+    if (problems.length === 0) return cfg;
+  }
+  throw new ConfigError(problems, `config for stack "${opts.stack}"`);
+}
+
+/**
+ * Strip the namespace from a Pulumi config map (`valuecanvas:key` → `key`).
+ * Keys of other namespaces (providers' own, e.g. `docker:host`) are left to
+ * their owners.
+ */
+export function namespaced(all: Record<string, unknown>): RawConfig {
+  const out: RawConfig = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [k, v] of Object.entries(all)) {
+    if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  }
+  return out;
+}
+
+/** Read a secret's value from a parsed config by its dot path. */
+export function secretValue(cfg: RolloutConfig, key: SecretKey): string | undefined {
+  switch (key) {
+    case "database.adminPassword":
+      return cfg.database?.adminPassword;
+    case "pagerdutyRoutingKey":
+      return cfg.pagerdutyRoutingKey;
+    case "slackWebhookUrl":
+      return cfg.slackWebhookUrl;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Reading `Pulumi.<stack>.yaml` files without the Pulumi CLI: the plan
+ * command, the `rollout` CLI and the tests use this to get a stack's config.
+ *
+ * Secrets are `secure:` values that only the stack's secrets provider can
+ * decrypt; here they become placeholders. Secret keys that the file leaves to
+ * `pulumi config set --secret` also get placeholders, reported as such, so the
+ * program can be evaluated without any secret's plain value.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey } from "./config";
+
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+/** Stack names as Pulumi allows them. */
+const STACK_NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/;
+
+export function stackFilePath(projectDir: string, stack: string): string {
+  return path.join(projectDir, `Pulumi.${stack}.yaml`);
+}
+
+/** The stacks that have a file in `projectDir`, sorted. */
+export function listStacks(projectDir: string): string[] {
+  return fs
+    .readdirSync(projectDir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export interface SecretStatus {
+  key: SecretKey;
+  /** `secure`: an encrypted value in the file; `unset`: left to `pulumi config set --secret`. */
+  source: "secure" | "unset";
+}
+
+export interface StackConfig {
+  stack: string;
+  file: string;
+  /** The file's text, byte for byte. */
+  text: string;
+  /** `valuecanvas:` keys without namespace; secure values replaced by placeholders. */
+  raw: RawConfig;
+  /** Every key of the file's `config:` block, any namespace, as written (secure values as placeholders). */
+  allConfig: Record<string, unknown>;
+  /** Each secret key and where its value comes from. */
+  secrets: SecretStatus[];
+}
+
+/** The placeholder that stands for a secret nobody here can decrypt. */
+export function secretPlaceholder(key: string): string {
+  return `placeholder-for-${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
+}
+
+function isSecure(v: unknown): v is { secure: string } {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+}
+
+/** Replace every `{secure: ...}` by a placeholder; collect the dot paths that were secure. */
+function replaceSecure(v: unknown, pathSoFar: string, found: string[]): unknown {
+  if (isSecure(v)) {
+    found.push(pathSoFar);
+    return secretPlaceholder(pathSoFar);
+  }
+  if (Array.isArray(v)) return v.map((x, i) => replaceSecure(x, `${pathSoFar}[${i}]`, found));
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = replaceSecure(x, pathSoFar ? `${pathSoFar}.${k}` : k, found);
+    return out;
+  }
+  return v;
+}
+
+function getPath(obj: RawConfig, dotted: string): unknown {
+  let cur: unknown = obj;
+  for (const seg of dotted.split(".")) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+function setPath(obj: RawConfig, dotted: string, value: unknown): void {
+  const segs = dotted.split(".");
+  let cur = obj as Record<string, unknown>;
+  for (const seg of segs.slice(0, -1)) {
+    if (typeof cur[seg] !== "object" || cur[seg] === null) return; // parent absent: nothing needs the secret
+    cur = cur[seg] as Record<string, unknown>;
+  }
+  cur[segs[segs.length - 1]] = value;
+}
+
+/**
+ * Parse a stack file's text. Throws StackFileError for malformed YAML, a
+ * non-mapping `config:`, or a secret stored in plain text.
+ */
+export function parseStackFile(stack: string, file: string, text: string): StackConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    throw new StackFileError(`${file} is not valid YAML: ${first.message.split("\n")[0]}`);
+  }
+  const top: unknown = doc.toJS();
+  if (top === null || top === undefined) {
+    return { stack, file, text, raw: {}, allConfig: {}, secrets: SECRET_KEYS.map((key) => ({ key, source: "unset" })) };
+  }
+  if (typeof top !== "object" || Array.isArray(top)) {
+    throw new StackFileError(`${file} must be a YAML mapping with a "config:" key`);
+  }
+  const cfg = (top as Record<string, unknown>).config ?? {};
+  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
+    throw new StackFileError(`${file}: "config:" must be a mapping of "namespace:key" to values`);
+  }
+  const found: string[] = [];
+  const allConfig = replaceSecure(cfg, "", found) as Record<string, unknown>;
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const raw: RawConfig = {};
+  for (const [k, v] of Object.entries(allConfig)) if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
+
+  const secureKeys = new Set(found.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length)));
+  const secrets: SecretStatus[] = [];
+  for (const key of SECRET_KEYS) {
+    const present = getPath(raw, key) !== undefined;
+    if (present && !secureKeys.has(key)) {
+      throw new StackFileError(
+        `${file}: ${prefix}${key} is stored in plain text; it is a secret. Remove it and run: pulumi config set --secret --stack ${stack}${key.includes(".") ? " --path" : ""} ${key} <value>`,
+      );
+    }
+    secrets.push({ key, source: present ? "secure" : "unset" });
+  }
+  return { stack, file, text, raw, allConfig, secrets };
+}
+
+/** Read and parse `Pulumi.<stack>.yaml` in `projectDir`. */
+export function readStackFile(projectDir: string, stack: string): StackConfig {
+  if (!STACK_NAME_RE.test(stack)) {
+    throw new StackFileError(`"${stack}" is not a valid stack name: use letters, digits, "_", "." and "-"`);
+  }
+  const file = stackFilePath(projectDir, stack);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    const known = listStacks(projectDir);
+    throw new StackFileError(
+      `unknown stack "${stack}": there is no ${path.basename(file)}. Stacks here: ${known.length ? known.join(", ") : "(none)"}`,
+    );
+  }
+  return parseStackFile(stack, path.basename(file), text);
+}
+
+/**
+ * The config a program evaluation sees: the file's config with placeholders
+ * for secrets that are unset (so evaluation never depends on a secret's value).
+ * Keys are namespaced, as `pulumi.runtime.allConfig()` returns them; structured
+ * values JSON-encoded, as the Pulumi engine passes them.
+ */
+export function programConfig(sc: StackConfig): { config: Record<string, string>; secretKeys: string[] } {
+  const raw: RawConfig = structuredClone(sc.raw);
+  for (const s of sc.secrets) {
+    if (s.source === "unset") setPath(raw, s.key, secretPlaceholder(`${CONFIG_NAMESPACE}:${s.key}`));
+  }
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(sc.allConfig)) {
+    if (!k.startsWith(`${CONFIG_NAMESPACE}:`)) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  for (const [k, v] of Object.entries(raw)) config[`${CONFIG_NAMESPACE}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  const secretKeys = [...new Set(SECRET_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k.split(".")[0]}`))].filter((k) => k in config);
+  return { config, secretKeys };
+}
