@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { sharedPostgres } from "./support/postgres";
 
-describe("test PostgreSQL harness", function () {
+describe("[pg] test PostgreSQL harness", function () {
   this.timeout(120_000);
   it("starts a real server on loopback and creates isolated databases", async () => {
     const pg = await sharedPostgres();
