@@ -1,0 +1,298 @@
+/**
+ * Changed-stack and raised-canary detection, on real git history in a
+ * temporary repository: raise, lower, unchanged, new stack, secret-only
+ * change, program change, removed stack, and the merge-base rule.
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigError } from "../../lib/config";
+import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecretName } from "../../lib/ci/changes";
+import { actionsMatrix, detectChanges } from "../../lib/ci/detect";
+import { GitError, ZERO_SHA } from "../../lib/ci/git";
+import { githubOutputs } from "../../scripts/changed-stacks";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.invalid",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.invalid",
+  GIT_CONFIG_NOSYSTEM: "1",
+  HOME: os.tmpdir(),
+};
+
+class Repo {
+  readonly dir: string;
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ci-changes-"));
+    this.git("init", "-q", "-b", "main");
+  }
+  git(...args: string[]): string {
+    return execFileSync("git", args, { cwd: this.dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  }
+  write(file: string, text: string): this {
+    fs.mkdirSync(path.dirname(path.join(this.dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(this.dir, file), text);
+    return this;
+  }
+  remove(file: string): this {
+    fs.rmSync(path.join(this.dir, file));
+    return this;
+  }
+  commit(message: string): string {
+    this.git("add", "-A");
+    this.git("commit", "-q", "--allow-empty", "-m", message);
+    return this.git("rev-parse", "HEAD");
+  }
+  cleanup(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A stack file like the repo's, with the rollout keys and an optional secret as given. */
+function stackFile(opts: { pct?: string; flags?: boolean; secret?: string; comment?: string; image?: string }): string {
+  const lines = [
+    `# ${opts.comment ?? "a stack"}`,
+    "config:",
+    `  valuecanvas:appImage: ${opts.image ?? "ghcr.io/valuecanvas/app@sha256:" + "a".repeat(64)}`,
+    `  valuecanvas:enableStatelessOrchestration: "${opts.flags ?? true}"`,
+    `  valuecanvas:enableSafeJsonParser: "${opts.flags ?? true}"`,
+  ];
+  if (opts.pct !== undefined) lines.push(`  valuecanvas:canaryPercentage: "${opts.pct}"`);
+  if (opts.secret !== undefined) lines.push("  valuecanvas:pagerdutyRoutingKey:", `    secure: ${opts.secret}`);
+  return lines.join("\n") + "\n";
+}
+
+describe("CI change detection on real git history", () => {
+  let repo: Repo;
+  let base: string;
+
+  beforeEach(() => {
+    repo = new Repo();
+    repo
+      .write("Pulumi.yaml", "name: valuecanvas\nruntime: nodejs\n")
+      .write("index.ts", "export {};\n")
+      .write("lib/stages.ts", "export {};\n")
+      .write("README.md", "# readme\n")
+      .write("Pulumi.staging.yaml", stackFile({ pct: "10", image: "ghcr.io/valuecanvas/app:phase3" }))
+      .write("Pulumi.prod.yaml", stackFile({ pct: "10", secret: "v1:AAAAfirstciphertext==" }))
+      .write("Pulumi.dev.yaml", stackFile({ pct: "10", image: "app:dev" }));
+    base = repo.commit("base");
+  });
+  afterEach(() => repo.cleanup());
+
+  const detect = (head: string, exclude: string[] = []) => detectChanges(repo.dir, base, head, { exclude });
+  const only = (d: ReturnType<typeof detect>, stack: string) => {
+    const s = d.stacks.find((x) => x.stack === stack);
+    assert.ok(s, `expected ${stack} among changed stacks ${JSON.stringify(d.stacks.map((x) => x.stack))}`);
+    return s;
+  };
+
+  it("raise: prod 10 → 25 is a changed stack with a raised canary; the others are untouched", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "25", secret: "v1:AAAAfirstciphertext==" }));
+    const d = detect(repo.commit("prod to 25"));
+    assert.deepEqual(d.stacks.map((s) => s.stack), ["prod"]);
+    const prod = only(d, "prod");
+    assert.equal(prod.canary.raised, true);
+    assert.equal(prod.canary.percentageRaised, true);
+    assert.equal(prod.canary.from.canaryPercentage, 10);
+    assert.equal(prod.canary.to.canaryPercentage, 25);
+    assert.deepEqual(prod.reasons, ["Pulumi.prod.yaml changed"]);
+    assert.equal(prod.databaseSecret, "MONITORING_DATABASE_URL_PROD");
+    assert.match(prod.canary.summary, /10% .*→ 25% .*raised/);
+  });
+
+  it("lower: prod 10 → 0 (gradual rollback) is changed but not a raise", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "0", secret: "v1:AAAAfirstciphertext==" }));
+    const prod = only(detect(repo.commit("prod back to 0")), "prod");
+    assert.equal(prod.canary.raised, false);
+    assert.equal(prod.canary.to.canaryPercentage, 0);
+    assert.match(prod.canary.summary, /not a raise/);
+  });
+
+  it("immediate rollback (flags off) is not a raise; turning the flags back on is", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "10", flags: false, secret: "v1:AAAAfirstciphertext==" }));
+    const off = repo.commit("immediate rollback");
+    const offDecision = only(detect(off), "prod");
+    assert.equal(offDecision.canary.raised, false);
+    base = off;
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "10", flags: true, secret: "v1:AAAAfirstciphertext==" }));
+    const on = only(detect(repo.commit("flags back on")), "prod");
+    assert.equal(on.canary.percentageRaised, false, "the percentage itself stayed at 10");
+    assert.equal(on.canary.exposureRaised, true, "but the share routed to the new path went 0 → 10");
+    assert.equal(on.canary.raised, true);
+  });
+
+  it("unchanged: a commit that touches no stack file and no program code changes no stack", () => {
+    repo.write("README.md", "# readme, edited\n");
+    const d = detect(repo.commit("docs"));
+    assert.deepEqual(d.stacks, []);
+    assert.deepEqual(actionsMatrix(d), { include: [] });
+    assert.match(githubOutputs(d), /^any=false$/m);
+  });
+
+  it("a comment-only edit of a stack file previews that stack but is not a raise", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "10", secret: "v1:AAAAfirstciphertext==", comment: "edited comment" }));
+    const prod = only(detect(repo.commit("comment")), "prod");
+    assert.equal(prod.canary.raised, false);
+    assert.match(prod.canary.summary, /unchanged at 10%/);
+  });
+
+  it("new stack: a new file at 10 is changed and raised from the default 0; a new file at 0 is not raised", () => {
+    repo.write("Pulumi.eu.yaml", stackFile({ pct: "10" }));
+    repo.write("Pulumi.us.yaml", stackFile({}));
+    const d = detect(repo.commit("two new stacks"));
+    assert.deepEqual(d.stacks.map((s) => s.stack), ["eu", "us"]);
+    const eu = only(d, "eu");
+    assert.equal(eu.canary.newStack, true);
+    assert.equal(eu.canary.from.canaryPercentage, 0);
+    assert.equal(eu.canary.raised, true);
+    assert.match(eu.canary.summary, /raised from the default 0%/);
+    const us = only(d, "us");
+    assert.equal(us.canary.newStack, true);
+    assert.equal(us.canary.to.canaryPercentage, 0, "absent canaryPercentage is the schema default 0");
+    assert.equal(us.canary.raised, false);
+  });
+
+  it("secret-only change: a new `secure:` value previews the stack but is not a raise, and never shows the ciphertext", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "10", secret: "v1:BBBBrotatedciphertext==" }));
+    const d = detect(repo.commit("rotate the PagerDuty key"));
+    const prod = only(d, "prod");
+    assert.equal(prod.canary.raised, false);
+    assert.equal(prod.canary.percentageRaised, false);
+    assert.equal(prod.canary.exposureRaised, false);
+    const out = JSON.stringify(d) + githubOutputs(d);
+    assert.ok(!out.includes("rotatedciphertext") && !out.includes("firstciphertext"), "no secure value in the decision");
+  });
+
+  it("program change: lib/ or index.ts changes every stack, none raised", () => {
+    repo.write("lib/stages.ts", "export const x = 1;\n");
+    const d = detect(repo.commit("program"));
+    assert.deepEqual(d.stacks.map((s) => s.stack), ["dev", "staging", "prod"], "prod deploys last");
+    for (const s of d.stacks) {
+      assert.equal(s.canary.raised, false);
+      assert.match(s.reasons[0], /program code changed \(lib\/stages\.ts\)/);
+    }
+    assert.deepEqual(d.programFiles, ["lib/stages.ts"]);
+  });
+
+  it("program change plus a raise: every stack is previewed, only the raised one is gated", () => {
+    repo.write("index.ts", "export const y = 2;\n");
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "25", secret: "v1:AAAAfirstciphertext==" }));
+    const d = detect(repo.commit("both"), ["dev"]);
+    assert.deepEqual(d.stacks.map((s) => s.stack), ["staging", "prod"]);
+    assert.deepEqual(d.excluded, ["dev"]);
+    assert.deepEqual(d.stacks.filter((s) => s.canary.raised).map((s) => s.stack), ["prod"]);
+    assert.equal(only(d, "prod").reasons.length, 2);
+    const m = actionsMatrix(d);
+    assert.deepEqual(m.include.map((e) => [e.stack, e.raised, e.from, e.to]), [
+      ["staging", false, 10, 10],
+      ["prod", true, 10, 25],
+    ]);
+    assert.match(githubOutputs(d), /^raised=\["prod"\]$/m);
+  });
+
+  it("a removed stack file is reported as removed, not previewed", () => {
+    repo.remove("Pulumi.staging.yaml");
+    const d = detect(repo.commit("drop staging"));
+    assert.deepEqual(d.stacks, []);
+    assert.deepEqual(d.removed, ["staging"]);
+  });
+
+  it("measures from the merge base: a change on main after the branch point is not the PR's change", () => {
+    repo.git("checkout", "-q", "-b", "feature");
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "25", secret: "v1:AAAAfirstciphertext==" }));
+    const head = repo.commit("prod to 25 on the branch");
+    repo.git("checkout", "-q", "main");
+    repo.write("Pulumi.staging.yaml", stackFile({ pct: "25", image: "ghcr.io/valuecanvas/app:phase3" }));
+    const mainTip = repo.commit("staging to 25 on main");
+    const d = detectChanges(repo.dir, mainTip, head);
+    assert.equal(d.base, base);
+    assert.deepEqual(d.stacks.map((s) => s.stack), ["prod"]);
+  });
+
+  it("a first push (all-zero base) treats every stack as new", () => {
+    const d = detectChanges(repo.dir, ZERO_SHA, base, { exclude: ["dev"] });
+    assert.equal(d.base, null);
+    assert.deepEqual(d.stacks.map((s) => [s.stack, s.canary.newStack, s.canary.raised]), [
+      ["staging", true, true],
+      ["prod", true, true],
+    ]);
+  });
+
+  it("a stack file that does not parse at head is an error naming the key, value and what is allowed", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "33", secret: "v1:AAAAfirstciphertext==" }));
+    const head = repo.commit("bad stage");
+    assert.throws(
+      () => detect(head),
+      (e: unknown) =>
+        e instanceof ConfigError && /valuecanvas:canaryPercentage = "33": expected one of the stages 0, 10, 25, 50, 75, 100/.test(e.message),
+    );
+  });
+
+  it("a base that does not parse counts as the defaults, so the head's stage is gated", () => {
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "33" }));
+    base = repo.commit("broken base");
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "25" }));
+    const prod = only(detect(repo.commit("fixed")), "prod");
+    assert.equal(prod.canary.raised, true);
+    assert.match(prod.canary.baseInvalid ?? "", /Invalid config/);
+  });
+
+  it("an unknown commit is a clear error that says how to fix the checkout", () => {
+    assert.throws(() => detectChanges(repo.dir, "deadbeef", base), (e: unknown) => e instanceof GitError && /deadbeef.*fetch-depth: 0/.test(e.message));
+  });
+
+  it("the CLI prints the decision and writes GitHub outputs", function () {
+    this.timeout(60_000);
+    repo.write("Pulumi.prod.yaml", stackFile({ pct: "25", secret: "v1:AAAAfirstciphertext==" }));
+    const head = repo.commit("prod to 25");
+    const out = path.join(repo.dir, "gh-output");
+    const stdout = execFileSync(
+      path.join(ROOT, "node_modules/.bin/ts-node"),
+      ["--transpile-only", path.join(ROOT, "scripts/changed-stacks.ts"), "--repo", repo.dir, "--base", base, "--head", head, "--exclude", "dev", "--github-output", out],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    assert.match(stdout, /prod: Pulumi\.prod\.yaml changed/);
+    assert.match(stdout, /gate required \(database secret MONITORING_DATABASE_URL_PROD\)/);
+    const gh = fs.readFileSync(out, "utf8");
+    assert.match(gh, /^stacks=\["prod"\]$/m);
+    assert.match(gh, /^matrix=\{"include":\[\{"stack":"prod","raised":true,"from":10,"to":25,/m);
+  });
+});
+
+describe("CI change decisions (pure)", () => {
+  it("program paths are the program, its SQL, dependencies and build settings; docs and tests are not", () => {
+    for (const p of ["index.ts", "components/app.ts", "lib/config.ts", "sql/001.sql", "package.json", "package-lock.json", "Pulumi.yaml", "tsconfig.json"]) {
+      assert.equal(isProgramPath(p), true, p);
+    }
+    for (const p of ["README.md", "docs/RUNBOOK.md", "test/x.test.ts", "Pulumi.prod.yaml", "libx.ts", ".github/workflows/pr.yml"]) {
+      assert.equal(isProgramPath(p), false, p);
+    }
+  });
+
+  it("deploys pinned (production) stacks last", () => {
+    assert.deepEqual(deployOrder(["prod", "staging", "dev", "prod"]), ["dev", "staging", "prod"]);
+  });
+
+  it("changedStacks ignores stack files in subdirectories and reports exclusions", () => {
+    const r = changedStacks({ changedPaths: ["examples/Pulumi.x.yaml", "Pulumi.dev.yaml"], stacksAtHead: ["dev", "prod"], exclude: ["dev"] });
+    assert.deepEqual(r.stacks, []);
+    assert.deepEqual(r.excluded, ["dev"]);
+  });
+
+  it("canaryChange with no base is a new stack compared against the defaults", () => {
+    const c = canaryChange("qa", undefined, stackFile({ pct: "50" }));
+    assert.deepEqual([c.newStack, c.from.canaryPercentage, c.to.canaryPercentage, c.raised], [true, 0, 50, true]);
+  });
+
+  it("secret names are upper-case with non-alphanumerics as _", () => {
+    assert.equal(monitoringSecretName("prod"), "MONITORING_DATABASE_URL_PROD");
+    assert.equal(monitoringSecretName("eu-west.1"), "MONITORING_DATABASE_URL_EU_WEST_1");
+  });
+});
