@@ -9,7 +9,17 @@
  * is allowed.
  */
 import { z } from "zod";
-import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, MANAGED_ENV_NAMES, STAGES, Stage, isStage } from "./stages";
+import {
+  ENV_NAMES,
+  GUIDE_SOAK_HOURS,
+  GUIDE_THRESHOLDS,
+  MANAGED_ENV_NAMES,
+  STAGES,
+  Stage,
+  flagsOn,
+  isImmediateRollbackState,
+  isStage,
+} from "./stages";
 
 export const CONFIG_NAMESPACE = "valuecanvas";
 
@@ -175,9 +185,10 @@ const monitoringDatabaseSchema = z.strictObject({
   sslmode: enumField(SSL_MODES).default("require"),
 });
 
+// Alert rules (lib/alerts): minimum sessions per version before a rate or
+// latency alert may fire; `for:` durations; scrape and rule intervals.
 const alertingSchema = z.strictObject({
   minRequests: intField(1, 1_000_000).default(50),
-  window: durationField.default("10m"),
   warningFor: durationField.default("10m"),
   criticalFor: durationField.default("5m"),
   scrapeInterval: durationField.default("30s"),
@@ -230,6 +241,7 @@ export const configSchema = z.strictObject({
   proxyPort: portField.default(8080),
   proxyBindAddress: bindAddressField.default("0.0.0.0"),
   devPostgresImage: imageField.default("postgres:15.10-alpine"),
+  devPostgresPort: portField.default(55432),
   database: group(databaseSchema).optional(),
   monitoringDatabase: group(monitoringDatabaseSchema).optional(),
   thresholds: group(thresholdsSchema).default(thresholdsSchema.parse({})),
@@ -512,4 +524,28 @@ export function secretValue(cfg: RolloutConfig, key: SecretKey): string | undefi
     case "slackWebhookUrl":
       return cfg.slackWebhookUrl;
   }
+}
+
+/**
+ * Valid but noteworthy states, reported by the program with pulumi.log.warn
+ * (and by the plan command).
+ */
+export function configWarnings(cfg: RolloutConfig): string[] {
+  const out: string[] = [];
+  if (isImmediateRollbackState(cfg)) {
+    out.push(
+      `${CONFIG_NAMESPACE}:canaryPercentage is ${cfg.canaryPercentage} but both flags are off (the guide's immediate rollback): ` +
+        `the percentage has no effect and every user is on the legacy path`,
+    );
+  } else if (!flagsOn(cfg) && (cfg.enableStatelessOrchestration || cfg.enableSafeJsonParser)) {
+    const on = cfg.enableStatelessOrchestration ? ENV_NAMES.statelessOrchestration : ENV_NAMES.safeJsonParser;
+    out.push(
+      `only ${on} is on: the guide moves both flags together; ` +
+        (cfg.canaryPercentage > 0 ? `${CONFIG_NAMESPACE}:canaryPercentage ${cfg.canaryPercentage} has no effect until both are on` : `no user is on the new path`),
+    );
+  }
+  if (cfg.monitoring.enabled && !cfg.pagerdutyRoutingKey && !cfg.slackWebhookUrl) {
+    out.push(`no alert receiver is set (pagerdutyRoutingKey, slackWebhookUrl): alerts fire but notify nobody`);
+  }
+  return out;
 }

@@ -1,0 +1,104 @@
+/**
+ * `npm run plan -- --stack <name> [--set key=value ...] [--json]`
+ *
+ * Evaluates the program offline under the Pulumi SDK's mock runtime with a
+ * stack file and prints every resource it declares; with --set, only what that
+ * config change alters. Exit codes: 0 ok, 1 invalid stack file or config,
+ * 2 bad arguments.
+ */
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../lib/config";
+import { ProgramError, evaluateProgram } from "../lib/evaluate";
+import {
+  ConfigSet,
+  SetArgumentError,
+  applySets,
+  diffEvaluations,
+  formatChanges,
+  formatResources,
+  maskedOutputs,
+  parseSet,
+  plannedResources,
+} from "../lib/plan";
+import { StackConfig, StackFileError, programConfig, readStackFile } from "../lib/stackFile";
+
+const PROJECT_DIR = path.join(__dirname, "..");
+
+export interface PlanOptions {
+  stack: string;
+  set: ConfigSet[];
+  json: boolean;
+  projectDir?: string;
+}
+
+async function evaluate(sc: StackConfig) {
+  const { config, secretKeys } = programConfig(sc);
+  return evaluateProgram({ stack: sc.stack, config, secretKeys });
+}
+
+/** Run the plan; returns the text to print. Throws StackFileError / ConfigError / SetArgumentError. */
+export async function plan(opts: PlanOptions): Promise<string> {
+  const sc = readStackFile(opts.projectDir ?? PROJECT_DIR, opts.stack);
+  const base = await evaluate(sc);
+  const header = { stack: sc.stack, file: sc.file, secrets: sc.secrets, warnings: base.warnings };
+  if (opts.set.length === 0) {
+    const resources = plannedResources(base);
+    const outputs = maskedOutputs(base);
+    return opts.json
+      ? JSON.stringify({ stack: sc.stack, secrets: sc.secrets, warnings: base.warnings, resources, outputs }, null, 2) + "\n"
+      : formatResources(header, resources, outputs);
+  }
+  const changed = await evaluate({ ...sc, raw: applySets(sc.raw, opts.set) });
+  const changes = diffEvaluations(base, changed);
+  const h = { ...header, warnings: changed.warnings };
+  return opts.json
+    ? JSON.stringify({ stack: sc.stack, set: opts.set, warnings: changed.warnings, changes }, null, 2) + "\n"
+    : formatChanges(h, opts.set, changes);
+}
+
+export function createPlanCli(): Command {
+  return new Command("plan")
+    .description("Show every resource a stack declares, evaluated offline (no Pulumi CLI, engine or credentials)")
+    .requiredOption("--stack <name>", "stack name: reads Pulumi.<name>.yaml")
+    .option("--set <key=value>", "show only what this config change alters (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--json", "machine-readable output", false)
+    .showHelpAfterError();
+}
+
+/** The command line: returns the exit code; prints to stdout/stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const cli = createPlanCli().exitOverride();
+  try {
+    cli.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const o = cli.opts<{ stack: string; set: string[]; json: boolean }>();
+  try {
+    const sets = o.set.map(parseSet);
+    process.stdout.write(await plan({ stack: o.stack, set: sets, json: o.json }));
+    return 0;
+  } catch (err) {
+    if (err instanceof SetArgumentError) {
+      process.stderr.write(`plan: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof StackFileError || err instanceof ConfigError || err instanceof ProgramError) {
+      process.stderr.write(`plan: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`plan: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * The ValueCanvas app: `replicas` containers of one image on the private
+ * network under a shared alias, with the rollout env.
+ *
+ * Zero downtime: a stage change alters the env, which replaces every app
+ * container. They have no fixed names and no host ports, so Pulumi creates
+ * each replacement first, waits until Docker reports it healthy, and only
+ * then deletes the old one; the edge proxy keeps routing to whichever
+ * replicas answer the alias.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { ENV_NAMES } from "../lib/stages";
+import { LABEL_PREFIX, containerLabels } from "./labels";
+
+export interface AppArgs {
+  image: string;
+  replicas: number;
+  /** Port the app listens on inside the container. */
+  port: number;
+  healthCheckPath: string;
+  /** Plain environment: the rollout flags and percentage, and the stack's extra env. */
+  env: Record<string, string>;
+  /** The app role's connection string (a secret). */
+  databaseUrl: pulumi.Output<string>;
+  networkName: pulumi.Input<string>;
+  /** Alias every replica answers to on the network; the proxy routes to it. */
+  alias: string;
+  /** Shown as plain labels so that a reviewed preview shows the stage change even though `envs` is secret. */
+  rolloutLabels: Record<string, string>;
+}
+
+export class App extends pulumi.ComponentResource {
+  readonly containerNames: pulumi.Output<string[]>;
+
+  constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("valuecanvas:app:App", name, {}, opts);
+
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+
+    const plainEnv = Object.entries(args.env).map(([k, v]) => `${k}=${v}`);
+    // DATABASE_URL carries the app role's password, so `envs` as a whole is a secret.
+    const envs = pulumi.secret(args.databaseUrl.apply((url) => [...plainEnv, `${ENV_NAMES.databaseUrl}=${url}`]));
+
+    const healthUrl = `http://127.0.0.1:${args.port}${args.healthCheckPath}`;
+    const containers: docker.Container[] = [];
+    for (let i = 0; i < args.replicas; i++) {
+      containers.push(
+        new docker.Container(
+          `${name}-${i}`,
+          {
+            // No `name`: Pulumi auto-names, so a replacement can exist beside the old container.
+            image: image.imageId,
+            envs,
+            labels: containerLabels("app", { ...args.rolloutLabels, [`${LABEL_PREFIX}/replica`]: String(i) }),
+            networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
+            healthcheck: {
+              tests: ["CMD-SHELL", `wget -q -O /dev/null ${healthUrl} || curl -fsS -o /dev/null ${healthUrl}`],
+              interval: "10s",
+              timeout: "3s",
+              retries: 3,
+              startPeriod: "20s",
+            },
+            // Pulumi waits for "healthy" before deleting the container this one replaces.
+            wait: true,
+            waitTimeout: 180,
+            restart: "unless-stopped",
+            // Let in-flight requests finish; the proxy has already moved on.
+            stopSignal: "SIGTERM",
+            destroyGraceSeconds: 30,
+          },
+          { parent: this, deleteBeforeReplace: false },
+        ),
+      );
+    }
+    this.containerNames = pulumi.all(containers.map((c) => c.name));
+    this.registerOutputs({ containerNames: this.containerNames });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The `dev` stack's own PostgreSQL container, used when no external database
+ * is configured. Containers reach it as `postgres:5432` on the private network;
+ * the Pulumi engine (migrations, roles) through loopback on `devPostgresPort`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
+import { containerLabels } from "./labels";
+
+export interface DevPostgresArgs {
+  image: string;
+  networkName: pulumi.Input<string>;
+  /** Loopback port the engine's host uses to reach it. */
+  hostPort: number;
+}
+
+export const DEV_POSTGRES_ALIAS = "postgres";
+export const DEV_POSTGRES_USER = "postgres";
+export const DEV_POSTGRES_DB = "postgres";
+
+export class DevPostgres extends pulumi.ComponentResource {
+  readonly adminPassword: pulumi.Output<string>;
+  readonly hostPort: number;
+  readonly alias = DEV_POSTGRES_ALIAS;
+  readonly container: docker.Container;
+
+  constructor(name: string, args: DevPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("valuecanvas:database:DevPostgres", name, {}, opts);
+    const password = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this });
+    this.adminPassword = pulumi.secret(password.result);
+    this.hostPort = args.hostPort;
+    const volume = new docker.Volume(`${name}-data`, {}, { parent: this });
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    this.container = new docker.Container(
+      name,
+      {
+        image: image.imageId,
+        envs: pulumi.secret(this.adminPassword.apply((pw) => [`POSTGRES_PASSWORD=${pw}`, `POSTGRES_USER=${DEV_POSTGRES_USER}`, `POSTGRES_DB=${DEV_POSTGRES_DB}`])),
+        volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
+        ports: [{ internal: 5432, external: args.hostPort, ip: "127.0.0.1" }],
+        networksAdvanced: [{ name: args.networkName, aliases: [DEV_POSTGRES_ALIAS] }],
+        labels: containerLabels("dev-postgres"),
+        healthcheck: { tests: ["CMD-SHELL", `pg_isready -U ${DEV_POSTGRES_USER}`], interval: "5s", timeout: "3s", retries: 10 },
+        wait: true,
+        waitTimeout: 120,
+        restart: "unless-stopped",
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.registerOutputs({ hostPort: this.hostPort });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The program's view of stack config: every `valuecanvas:` key validated by
+ * the one schema (lib/config.ts) before any resource is registered, and the
+ * secrets wrapped as Pulumi secrets the moment they are read.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, RolloutConfig, configWarnings, namespaced, parseConfig } from "../lib/config";
+
+export interface StackSecrets {
+  databaseAdminPassword?: pulumi.Output<string>;
+  pagerdutyRoutingKey?: pulumi.Output<string>;
+  slackWebhookUrl?: pulumi.Output<string>;
+}
+
+export interface StackSettings {
+  stack: string;
+  /** The validated config. Secret fields are also here as plain strings: use `secrets` instead. */
+  config: RolloutConfig;
+  secrets: StackSecrets;
+}
+
+const secretOf = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+
+/**
+ * Validate the stack's config. Throws a RunError that lists every problem
+ * (key, value, what is allowed), so the program fails before it registers
+ * anything; logs a warning for each valid-but-noteworthy state.
+ */
+export function loadStackConfig(): StackSettings {
+  const stack = pulumi.getStack();
+  let config: RolloutConfig;
+  try {
+    config = parseConfig(namespaced(pulumi.runtime.allConfig()), { stack });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+  for (const w of configWarnings(config)) void pulumi.log.warn(w);
+  return {
+    stack,
+    config,
+    secrets: {
+      databaseAdminPassword: secretOf(config.database?.adminPassword),
+      pagerdutyRoutingKey: secretOf(config.pagerdutyRoutingKey),
+      slackWebhookUrl: secretOf(config.slackWebhookUrl),
+    },
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * Evaluate the Pulumi program offline, under the Pulumi SDK's own mock
+ * runtime (`pulumi.runtime.setMocks`): no engine, no CLI, no provider plugins,
+ * no cloud credentials. Records every resource the program declares, with its
+ * inputs, which inputs are secrets, and its resource options.
+ *
+ * The `plan` command and the tests both use this, so what a reviewer sees in
+ * `npm run plan` is exactly what the stage-change tests assert on.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface EvaluatedResource {
+  /** Pulumi type token, e.g. `docker:index/container:Container`. */
+  type: string;
+  name: string;
+  /** `type::name` of the parent, when it has one other than the stack. */
+  parent?: string;
+  /** True for provider resources (containers...), false for components. */
+  custom: boolean;
+  /** Inputs as the provider receives them (secrets as their — placeholder — values). */
+  inputs: Record<string, unknown>;
+  /** Top-level input names whose values are Pulumi secrets. */
+  secretInputs: string[];
+  options: {
+    deleteBeforeReplace?: boolean;
+    protect?: boolean;
+    ignoreChanges?: string[];
+    replaceOnChanges?: string[];
+    /** `type::name` of explicit dependencies. */
+    dependsOn: string[];
+  };
+}
+
+export interface Evaluation {
+  stack: string;
+  resources: EvaluatedResource[];
+  outputs: Record<string, unknown>;
+  /** Output names whose values are secrets. */
+  secretOutputs: string[];
+  /** Warnings the program logged (pulumi.log.warn). */
+  warnings: string[];
+}
+
+export interface EvaluateInput {
+  stack: string;
+  /** Namespaced config (`valuecanvas:canaryPercentage` → "25"), structured values JSON-encoded. */
+  config: Record<string, string>;
+  secretKeys?: string[];
+  /** The program's entry module; default: the project's index.ts. */
+  program?: string;
+}
+
+export const PROJECT_NAME = "valuecanvas";
+const DEFAULT_PROGRAM = path.join(__dirname, "..", "index.ts");
+/** Inputs that are machinery, not configuration (a dynamic provider's serialized code). */
+const HIDDEN_INPUTS = new Set(["__provider"]);
+
+/** How the SDK marks a secret value on the wire (the mock runtime hands these to `newResource`). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretEnvelope(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
+}
+
+/** Strip secret envelopes; report whether any was found. */
+function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
+  if (isSecretEnvelope(v)) return { value: unwrapSecrets(v.value).value, secret: true };
+  if (Array.isArray(v)) {
+    const parts = v.map(unwrapSecrets);
+    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+  }
+  if (typeof v === "object" && v !== null) {
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const p = unwrapSecrets(x);
+      out[k] = p.value;
+      secret ||= p.secret;
+    }
+    return { value: out, secret };
+  }
+  return { value: v, secret: false };
+}
+
+export const resourceKey = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+
+/** What a provider would compute, for the outputs the program reads back. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "docker:index/remoteImage:RemoteImage":
+      return { ...inputs, imageId: inputs.name, repoDigest: inputs.name };
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString":
+      return { ...inputs, result: `mock-${name}` };
+    case "docker:index/network:Network":
+    case "docker:index/volume:Volume":
+    case "docker:index/container:Container":
+      return { ...inputs, name: inputs.name ?? `${name}-mock` };
+    default:
+      return inputs;
+  }
+}
+
+function urnToKey(urn: string): string {
+  // urn:pulumi:<stack>::<project>::<type chain>::<name>
+  const parts = urn.split("::");
+  const name = parts[parts.length - 1];
+  const chain = parts[parts.length - 2] ?? "";
+  const type = chain.split("$").pop() ?? chain;
+  return `${type}::${name}`;
+}
+
+function resolve<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((res) => o.apply((v) => res(v)));
+}
+
+/** The program failed; `registered` lists what it had registered by then (besides the stack). */
+export class ProgramError extends Error {
+  readonly registered: string[];
+  constructor(cause: unknown, registered: string[]) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "ProgramError";
+    this.cause = cause;
+    this.registered = registered;
+  }
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Evaluate the program for one stack config. Throws the program's error (e.g. invalid config). */
+export function evaluateProgram(input: EvaluateInput): Promise<Evaluation> {
+  const run = queue.then(() => evaluateOnce(input));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
+  const registered = new Map<string, { type: string; name: string; custom: boolean; inputs: Record<string, unknown>; secret: string[] }>();
+  const captured: Array<Promise<Omit<EvaluatedResource, "inputs" | "custom">>> = [];
+  const warnings: string[] = [];
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const inputs: Record<string, unknown> = {};
+        const secret: string[] = [];
+        for (const [k, v] of Object.entries(args.inputs as Record<string, unknown>)) {
+          if (HIDDEN_INPUTS.has(k)) continue;
+          const u = unwrapSecrets(v);
+          inputs[k] = u.value;
+          if (u.secret) secret.push(k);
+        }
+        registered.set(resourceKey(args), { type: args.type, name: args.name, custom: args.custom ?? true, inputs, secret });
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+      },
+      call(args) {
+        return args.inputs as Record<string, unknown>;
+      },
+    },
+    PROJECT_NAME,
+    input.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(input.config, input.secretKeys ?? []);
+
+  const program = input.program ?? DEFAULT_PROGRAM;
+  const resolved = require.resolve(program);
+  delete require.cache[resolved];
+
+  // A program that throws (invalid config) also rejects promises the SDK holds; keep
+  // them from crashing the process: the error is rethrown to the caller below.
+  const swallowed: unknown[] = [];
+  const onRejection = (reason: unknown) => swallowed.push(reason);
+  process.on("unhandledRejection", onRejection);
+  const origWarn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.map(String).join(" ").replace(/^warning: \[runtime\] /, ""));
+  };
+  let outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  try {
+    const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((a) => {
+        const opts = a.opts as pulumi.CustomResourceOptions;
+        captured.push(
+          (async () => {
+            const secretInputs: string[] = [];
+            for (const [k, v] of Object.entries(a.props ?? {})) {
+              if (HIDDEN_INPUTS.has(k)) continue;
+              if (await pulumi.isSecret(pulumi.output(v))) secretInputs.push(k);
+            }
+            const deps = opts.dependsOn ? await resolve(pulumi.output(opts.dependsOn)) : [];
+            const depList = (Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[];
+            const dependsOn = await Promise.all(depList.map(async (r) => urnToKey(await resolve(r.urn))));
+            const parent = opts.parent ? urnToKey(await resolve(opts.parent.urn)) : undefined;
+            return {
+              type: a.type,
+              name: a.name,
+              parent: parent && !parent.startsWith("pulumi:pulumi:Stack::") ? parent : undefined,
+              secretInputs: secretInputs.sort(),
+              options: {
+                deleteBeforeReplace: opts.deleteBeforeReplace,
+                protect: opts.protect,
+                ignoreChanges: opts.ignoreChanges,
+                replaceOnChanges: opts.replaceOnChanges,
+                dependsOn: dependsOn.sort(),
+              },
+            };
+          })(),
+        );
+        return undefined;
+      });
+      const mod = require(resolved) as Record<string, unknown>;
+      return { ...mod };
+    });
+    await pulumi.runtime.disconnect();
+    for (const [k, v] of Object.entries(stackOutputs ?? {})) {
+      if (k === "__esModule" || typeof v === "function") continue;
+      outputs[k] = v;
+    }
+    // Which outputs are secret: evaluate each exported value again as an Output.
+    const mod = require.cache[resolved]?.exports as Record<string, unknown> | undefined;
+    for (const k of Object.keys(outputs)) {
+      const v = mod?.[k];
+      if (v !== undefined && (await pulumi.isSecret(pulumi.output(v)))) secretOutputs.push(k);
+    }
+  } catch (err) {
+    const others = [...registered.keys()].filter((k) => !k.startsWith("pulumi:pulumi:Stack::"));
+    throw new ProgramError(err, others);
+  } finally {
+    console.warn = origWarn;
+    delete require.cache[resolved];
+    // Let pending rejections surface before the listener goes.
+    await new Promise((r) => setImmediate(r));
+    process.off("unhandledRejection", onRejection);
+  }
+
+  const meta = await Promise.all(captured);
+  const resources: EvaluatedResource[] = [];
+  for (const m of meta) {
+    const reg = registered.get(resourceKey(m));
+    const secretInputs = [...new Set([...m.secretInputs, ...(reg?.secret ?? [])])].sort();
+    resources.push({ ...m, secretInputs, custom: reg?.custom ?? false, inputs: reg?.inputs ?? {} });
+  }
+  outputs = JSON.parse(JSON.stringify(outputs)) as Record<string, unknown>;
+  return { stack: input.stack, resources, outputs, secretOutputs: secretOutputs.sort(), warnings };
+}
