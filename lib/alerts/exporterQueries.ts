@@ -1,0 +1,122 @@
+/**
+ * Custom queries for `prometheus-postgres-exporter` (`--extend.query-path`).
+ *
+ * Each query reads one view of the `monitoring` schema (the guide's monitoring
+ * queries, made into views by the database migrations) and nothing else: the
+ * exporter connects as the monitoring role, which may read only those views.
+ *
+ * The file format is the exporter's "queries.yaml": a map of metric namespace
+ * to `{ query, master, metrics: [{ <column>: { usage, description } }] }`. The
+ * exporter names each metric `<namespace>_<column>`; `LABEL` columns become
+ * labels. The format is the same in Debian's 0.11.1 (which the tests run) and
+ * the upstream image (0.13+ marks the feature deprecated but still reads it).
+ *
+ * Pure: no Pulumi import.
+ */
+import { stringify } from "yaml";
+
+export type ColumnUsage = "LABEL" | "GAUGE" | "COUNTER";
+
+export interface ExporterColumn {
+  usage: ColumnUsage;
+  description: string;
+}
+
+export interface ExporterQuery {
+  /** SQL run each scrape; reads one `monitoring` view only. */
+  query: string;
+  /** Run only on the database of the DSN (never on auto-discovered ones). */
+  master: true;
+  /** One entry per selected column, in select order. */
+  metrics: Array<Record<string, ExporterColumn>>;
+}
+
+/** The metric namespaces (prefixes) of the custom queries. */
+export const EXPORTER_NAMESPACES = {
+  errorRate: "valuecanvas_error_rate",
+  latency: "valuecanvas_latency",
+  sessionIsolation: "valuecanvas_session_isolation",
+} as const;
+
+/** The views the exporter reads (schema `monitoring`, from the database migrations). */
+export const MONITORING_VIEWS = {
+  errorRate: "monitoring.error_rate_by_version",
+  latency: "monitoring.latency_by_version",
+  sessionIsolation: "monitoring.session_isolation",
+} as const;
+
+/** Label values of `version`, as the views return them (the guide's CASE). */
+export const VERSIONS = ["New", "Legacy"] as const;
+export type Version = (typeof VERSIONS)[number];
+
+const versionLabel: Record<string, ExporterColumn> = {
+  version: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true') or Legacy" },
+};
+
+/**
+ * The exporter's custom queries, keyed by metric namespace. Numeric columns are
+ * cast to float8 so that every exporter version reads them as numbers.
+ */
+export const EXPORTER_QUERIES: Readonly<Record<string, ExporterQuery>> = Object.freeze({
+  [EXPORTER_NAMESPACES.errorRate]: {
+    query:
+      "SELECT version, total_requests::float8 AS total_requests, errors::float8 AS errors, error_rate::float8 AS error_rate " +
+      `FROM ${MONITORING_VIEWS.errorRate}`,
+    master: true,
+    metrics: [
+      versionLabel,
+      { total_requests: { usage: "GAUGE", description: "Agent sessions created in the last 24 hours, by version" } },
+      { errors: { usage: "GAUGE", description: "Agent sessions with status 'error' created in the last 24 hours, by version" } },
+      { error_rate: { usage: "GAUGE", description: "Error rate in percent over the last 24 hours, rounded to 2 decimals (the guide's query)" } },
+    ],
+  },
+  [EXPORTER_NAMESPACES.latency]: {
+    query:
+      "SELECT version, avg_duration_seconds::float8 AS avg_duration_seconds, p95_duration_seconds::float8 AS p95_duration_seconds " +
+      `FROM ${MONITORING_VIEWS.latency}`,
+    master: true,
+    metrics: [
+      versionLabel,
+      { avg_duration_seconds: { usage: "GAUGE", description: "Average session duration (updated_at - created_at) over the last 24 hours, seconds" } },
+      { p95_duration_seconds: { usage: "GAUGE", description: "95th percentile session duration over the last 24 hours, seconds" } },
+    ],
+  },
+  [EXPORTER_NAMESPACES.sessionIsolation]: {
+    query: `SELECT cross_contamination_count::float8 AS cross_contamination_count FROM ${MONITORING_VIEWS.sessionIsolation}`,
+    master: true,
+    metrics: [
+      { cross_contamination_count: { usage: "GAUGE", description: "Sessions seen with more than one user_id in the last 24 hours (must be 0)" } },
+    ],
+  },
+});
+
+/** Full metric names, as Prometheus sees them. */
+export const METRICS = {
+  totalRequests: `${EXPORTER_NAMESPACES.errorRate}_total_requests`,
+  errors: `${EXPORTER_NAMESPACES.errorRate}_errors`,
+  errorRatePct: `${EXPORTER_NAMESPACES.errorRate}_error_rate`,
+  avgSeconds: `${EXPORTER_NAMESPACES.latency}_avg_duration_seconds`,
+  p95Seconds: `${EXPORTER_NAMESPACES.latency}_p95_duration_seconds`,
+  contamination: `${EXPORTER_NAMESPACES.sessionIsolation}_cross_contamination_count`,
+} as const;
+
+/** The exporter's command-line flags for the rendered query file at `queryPath`. */
+export function exporterArgs(queryPath: string, listenAddress = ":9187"): string[] {
+  return [
+    `--extend.query-path=${queryPath}`,
+    // Only the custom queries and the exporter's own health: the monitoring
+    // role reads the views and nothing else.
+    "--disable-default-metrics",
+    "--disable-settings-metrics",
+    `--web.listen-address=${listenAddress}`,
+  ];
+}
+
+/** The exporter's query file (YAML). */
+export function renderExporterQueries(): string {
+  return (
+    "# Generated by lib/alerts/exporterQueries.ts: custom queries for prometheus-postgres-exporter.\n" +
+    "# Each reads one view of the monitoring schema, as the monitoring role.\n" +
+    stringify(EXPORTER_QUERIES, { lineWidth: 0, aliasDuplicateObjects: false })
+  );
+}
