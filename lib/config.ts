@@ -408,7 +408,8 @@ function isSecretPath(path: string): boolean {
 }
 
 /** A value as shown in messages: JSON for structure, secrets masked. */
-export function showValue(path: string, v: unknown): string {
+export function showValue(path: string, input: unknown): string {
+  const v = objectInput(input);
   if (v === undefined) return MISSING;
   if (isSecretPath(path)) return "[secret]";
   if (typeof v === "string") return JSON.stringify(v);
@@ -472,22 +473,24 @@ export function parseConfig(raw: RawConfig, opts: ParseOptions): RolloutConfig {
     }
   }
 
+  // Checks across keys, on the raw values, so that they are reported together with the rest.
+  const image = valueAt(raw, ["appImage"]);
+  if (PINNED_STACKS.includes(opts.stack) && typeof image === "string" && IMAGE_RE.test(image) && !DIGEST_RE.test(image)) {
+    problems.push({
+      key: ns("appImage"),
+      value: showValue("appImage", image),
+      allowed: `an image pinned by digest (name@sha256:<64 hex digits>) in stack "${opts.stack}", so the reviewed preview says exactly what runs`,
+    });
+  }
+  if (valueAt(raw, ["monitoringDatabase"]) !== undefined && valueAt(raw, ["database"]) === undefined) {
+    problems.push({
+      key: ns("monitoringDatabase"),
+      value: showValue("monitoringDatabase", valueAt(raw, ["monitoringDatabase"])),
+      allowed: `a read replica of valuecanvas:database; set valuecanvas:database first (a stack without it runs its own PostgreSQL)`,
+    });
+  }
   if (result.success) {
     const cfg = result.data;
-    if (PINNED_STACKS.includes(opts.stack) && !DIGEST_RE.test(cfg.appImage)) {
-      problems.push({
-        key: ns("appImage"),
-        value: showValue("appImage", cfg.appImage),
-        allowed: `an image pinned by digest (name@sha256:<64 hex digits>) in stack "${opts.stack}", so the reviewed preview says exactly what runs`,
-      });
-    }
-    if (cfg.monitoringDatabase && !cfg.database) {
-      problems.push({
-        key: ns("monitoringDatabase"),
-        value: showValue("monitoringDatabase", valueAt(raw, ["monitoringDatabase"])),
-        allowed: `a read replica of valuecanvas:database; set valuecanvas:database first (a stack without it runs its own PostgreSQL)`,
-      });
-    }
     if (cfg.monitoring.publishUis && cfg.monitoring.prometheusPort === cfg.monitoring.alertmanagerPort) {
       problems.push({
         key: ns("monitoring.alertmanagerPort"),

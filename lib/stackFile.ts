@@ -165,7 +165,7 @@ export function readStackFile(projectDir: string, stack: string): StackConfig {
 export function programConfig(sc: StackConfig): { config: Record<string, string>; secretKeys: string[] } {
   const raw: RawConfig = structuredClone(sc.raw);
   for (const s of sc.secrets) {
-    if (s.source === "unset") setPath(raw, s.key, secretPlaceholder(`${CONFIG_NAMESPACE}:${s.key}`));
+    if (s.source === "unset" && getPath(raw, s.key) === undefined) setPath(raw, s.key, secretPlaceholder(`${CONFIG_NAMESPACE}:${s.key}`));
   }
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(sc.allConfig)) {

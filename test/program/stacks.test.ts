@@ -1,0 +1,46 @@
+import { strict as assert } from "node:assert";
+import { listStacks } from "../../lib/stackFile";
+import { DIGEST_RE } from "../../lib/config";
+import { ENV_NAMES } from "../../lib/stages";
+import { PROJECT_DIR, appContainers, byType, envOf, evaluateStack, CONTAINER } from "../support/program";
+
+describe("stack files in the repo", function () {
+  this.timeout(60_000);
+
+  const stacks = listStacks(PROJECT_DIR);
+
+  it("has the staging, prod and dev stacks", () => {
+    for (const s of ["staging", "prod", "dev"]) assert.ok(stacks.includes(s), `Pulumi.${s}.yaml exists`);
+  });
+
+  for (const stack of stacks) {
+    it(`${stack}: evaluates and declares its app replicas`, async () => {
+      const ev = await evaluateStack(stack);
+      const apps = appContainers(ev);
+      assert.ok(apps.length >= 1, "at least one app container");
+      for (const a of apps) assert.ok(envOf(a)[ENV_NAMES.canaryPercentage] !== undefined);
+    });
+  }
+
+  it("staging is the guide's week 1: both flags off", async () => {
+    const ev = await evaluateStack("staging");
+    for (const a of appContainers(ev)) {
+      assert.equal(envOf(a)[ENV_NAMES.statelessOrchestration], "false");
+      assert.equal(envOf(a)[ENV_NAMES.safeJsonParser], "false");
+    }
+  });
+
+  it("prod pins its app image by digest", async () => {
+    const ev = await evaluateStack("prod");
+    for (const a of appContainers(ev)) assert.match(String(a.inputs.image), DIGEST_RE);
+  });
+
+  it("dev runs its own PostgreSQL container because no database is configured", async () => {
+    const ev = await evaluateStack("dev");
+    const pg = byType(ev, CONTAINER).filter((r) => r.parent?.startsWith("valuecanvas:database:DevPostgres::"));
+    assert.equal(pg.length, 1);
+    assert.deepEqual(pg[0].secretInputs.includes("envs"), true, "its password env is secret");
+    const staging = await evaluateStack("staging");
+    assert.equal(byType(staging, CONTAINER).filter((r) => r.parent?.startsWith("valuecanvas:database:DevPostgres::")).length, 0);
+  });
+});
