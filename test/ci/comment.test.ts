@@ -1,0 +1,251 @@
+/**
+ * The pull-request comment builder and the check's decision, on a sample
+ * `pulumi preview --diff` output (test/ci/fixtures) and gate verdicts produced
+ * by the real gate (lib/gate.ts evaluateGate), serialised as
+ * `rollout gate --json` prints them.
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { GUIDE_THRESHOLDS } from "../../lib/stages";
+import { GateResult, evaluateGate } from "../../lib/gate";
+import { parseConfig } from "../../lib/config";
+import {
+  MAX_PREVIEW_CHARS,
+  OVERRIDE_LABEL,
+  buildStackReview,
+  commentMarker,
+  gateDecision,
+  previewSummary,
+  readGateRun,
+  redact,
+} from "../../lib/ci/comment";
+
+const ROOT = path.resolve(__dirname, "../..");
+const PREVIEW = fs.readFileSync(path.join(__dirname, "fixtures/preview-prod-10-to-25.txt"), "utf8");
+const GATE_CONFIG = parseConfig({ appImage: "app:1" }, { stack: "staging" }).gate;
+const HOUR = 3_600_000;
+const ASOF = new Date("2026-01-10T12:00:00Z");
+
+/** A gate verdict from the real gate on seeded figures. */
+function gate(opts: { hours: number; newReq: number; newErr: number; newUsers?: number; p95?: number; contamination?: number }): GateResult {
+  return evaluateGate({
+    stage: 10,
+    flags: { enableStatelessOrchestration: true, enableSafeJsonParser: true },
+    stageStartedAt: new Date(ASOF.getTime() - opts.hours * HOUR),
+    asOf: ASOF,
+    metrics: {
+      windowStart: new Date(ASOF.getTime() - 24 * HOUR),
+      windowEnd: ASOF,
+      new: { requests: opts.newReq, errors: opts.newErr, users: opts.newUsers ?? 120, avgSeconds: 0.8, p95Seconds: opts.p95 ?? 1.4 },
+      legacy: { requests: 9000, errors: 90, users: 1100, avgSeconds: 0.9, p95Seconds: 1.6 },
+      contaminationCount: opts.contamination ?? 0,
+    },
+    thresholds: GUIDE_THRESHOLDS,
+    gate: GATE_CONFIG,
+  });
+}
+
+/** As `rollout gate --stack prod --json` prints it. */
+const gateRun = (g: GateResult, exitCode = g.exitCode) => ({ exitCode, stdout: JSON.stringify({ stack: "prod", ...g }, null, 2) });
+
+const PROCEED = gate({ hours: 49, newReq: 1000, newErr: 9 });
+const WAIT = gate({ hours: 12, newReq: 1000, newErr: 9 });
+const ROLLBACK = gate({ hours: 49, newReq: 1000, newErr: 9, contamination: 2 });
+
+const base = {
+  stack: "prod",
+  reasons: ["Pulumi.prod.yaml changed"],
+  canarySummary: "10% (flags on, effective 10%) → 25% (flags on, effective 25%): raised",
+  raised: true,
+  preview: { outcome: "success", output: PREVIEW },
+  labels: [] as string[],
+};
+
+describe("CI pull-request comment", () => {
+  it("the sample verdicts are what the gate says (the fixtures are honest)", () => {
+    assert.deepEqual([PROCEED.verdict, WAIT.verdict, ROLLBACK.verdict], ["PROCEED", "WAIT", "ROLLBACK"]);
+  });
+
+  it("PROCEED: the check passes; the comment shows the preview diff and the gate's figures side by side", () => {
+    const r = buildStackReview({ ...base, gate: gateRun(PROCEED) });
+    assert.equal(r.decision.status, "pass");
+    assert.equal(r.decision.verdict, "PROCEED");
+    const md = r.markdown;
+    assert.ok(md.startsWith(commentMarker("prod")));
+    assert.match(md, /### Rollout review: stack `prod`/);
+    assert.match(md, /\*\*Preview\*\* \(`pulumi preview --diff`\): succeeded — \+-3 to replace; 14 unchanged/);
+    assert.match(md, /"CANARY_PERCENTAGE=10" => "CANARY_PERCENTAGE=25"/);
+    assert.match(md, /\*\*Gate\*\* \(`rollout gate`\): ✅ \*\*PROCEED\*\* at the deployed stage 10%, soaked 49\.0 h of 48 h/);
+    assert.match(md, /\| new \| 1000 \| 9 \| 0\.90% \| 120 \| 1\.40s \|/);
+    assert.match(md, /\| legacy \| 9000 \| 90 \| 1\.00% \| 1100 \| 1\.60s \|/);
+    assert.match(md, /\| P95 latency < 3 seconds \| success \| 1\.40s \| < 3\.00s \| met \|/);
+    assert.match(md, /one-sided two-proportion z-test \(pooled variance\), p = [0-9.e-]+/);
+    assert.match(md, /Suggested next command: `rollout advance --stack prod`/);
+    assert.match(md, /Cross-user session contamination: \*\*0\*\*/);
+  });
+
+  it("WAIT without the override label: the check fails and says what would let it pass", () => {
+    const r = buildStackReview({ ...base, gate: gateRun(WAIT) });
+    assert.equal(r.decision.status, "blocked");
+    assert.match(r.decision.message, /prod: gate says WAIT; the check fails\. Wait for PROCEED, or add the "rollout-override" label/);
+    assert.match(r.markdown, /⏳ \*\*WAIT\*\*/);
+    assert.match(r.markdown, /soaked 12\.0 h of 48 h \(need 36\.0 h more\)/);
+  });
+
+  it("WAIT or ROLLBACK with the override label: the check passes, marked as overridden", () => {
+    for (const g of [WAIT, ROLLBACK]) {
+      const r = buildStackReview({ ...base, gate: gateRun(g), labels: ["documentation", OVERRIDE_LABEL] });
+      assert.equal(r.decision.status, "overridden");
+      assert.match(r.markdown, new RegExp(`⚠️ prod: gate says ${g.verdict}; passing because the pull request has the "${OVERRIDE_LABEL}" label`));
+    }
+  });
+
+  it("ROLLBACK shows the criterion hit and the immediate-rollback command", () => {
+    const r = buildStackReview({ ...base, gate: gateRun(ROLLBACK) });
+    assert.equal(r.decision.status, "blocked");
+    assert.match(r.markdown, /🛑 \*\*ROLLBACK\*\*/);
+    assert.match(r.markdown, /rollback criterion hit: Cross-user session contamination > 0/);
+    assert.match(r.markdown, /`rollout rollback --immediate --stack prod`/);
+  });
+
+  it("a canary that is not raised is not gated and passes", () => {
+    const r = buildStackReview({ ...base, raised: false, canarySummary: "rollout unchanged at 10%" });
+    assert.equal(r.decision.status, "pass");
+    assert.doesNotMatch(r.markdown, /\*\*Gate\*\*/);
+  });
+
+  it("a raise whose gate did not run blocks (a broken workflow never passes silently)", () => {
+    const r = buildStackReview({ ...base });
+    assert.equal(r.decision.status, "blocked");
+    assert.match(r.markdown, /the canary went up but the gate did not run/);
+  });
+
+  it("a gate that failed (exit 1) blocks, quotes its error, and never the database URL's password", () => {
+    const url = "postgres://monitor:s3cr3t-pw@db-replica.internal:5432/postgres";
+    const r = buildStackReview({
+      ...base,
+      gate: { exitCode: 1, stdout: "", stderr: `rollout gate: cannot reach the monitoring database at ${url}: ECONNREFUSED` },
+      secrets: [url],
+    });
+    assert.equal(r.decision.status, "blocked");
+    assert.match(r.markdown, /rollout gate failed \(exit 1\): rollout gate: cannot reach the monitoring database at \[secret\]: ECONNREFUSED/);
+    assert.ok(!r.markdown.includes("s3cr3t-pw"));
+  });
+
+  it("a verdict that disagrees with the exit code, or JSON without a verdict, is a problem, not a pass", () => {
+    const mismatch = readGateRun(gateRun(PROCEED, 3));
+    assert.equal(mismatch.ok, false);
+    assert.match(!mismatch.ok ? mismatch.problem : "", /said PROCEED but exited 3 \(expected 0\)/);
+    const noVerdict = readGateRun({ exitCode: 0, stdout: JSON.stringify({ verdict: "GO" }) });
+    assert.match(!noVerdict.ok ? noVerdict.problem : "", /no valid verdict \(verdict:/);
+    assert.equal(gateDecision("prod", noVerdict, []).status, "blocked");
+    const usage = readGateRun({ exitCode: 2, stdout: "", stderr: "error: required option '--stack <stack>' not specified" });
+    assert.match(!usage.ok ? usage.problem : "", /called wrongly \(exit 2, usage\): error: required option/);
+  });
+
+  it("accepts the verdict nested under a `gate` key", () => {
+    const r = readGateRun({ exitCode: 3, stdout: JSON.stringify({ stack: "prod", gate: WAIT }) });
+    assert.equal(r.ok && r.gate.verdict, "WAIT");
+  });
+
+  it("never echoes secrets: given values, URL passwords and terminal escapes are scrubbed from the preview", () => {
+    const output = `${PREVIEW}\n\u001b[31m  ~ slackWebhookUrl: "https://hooks.slack.example/T000/B000/XyZsecretToken"\u001b[0m\n  dsn: postgresql://app:hunter2hunter2@db:5432/app\n`;
+    const r = buildStackReview({ ...base, raised: false, preview: { outcome: "success", output }, secrets: ["https://hooks.slack.example/T000/B000/XyZsecretToken"] });
+    assert.ok(!r.markdown.includes("XyZsecretToken"));
+    assert.ok(!r.markdown.includes("hunter2hunter2"));
+    assert.ok(!r.markdown.includes("\u001b"));
+    assert.match(r.markdown, /postgresql:\/\/app:\[secret\]@db:5432\/app/);
+  });
+
+  it("redacts URL-encoded forms and ignores empty or trivially short values", () => {
+    assert.equal(redact("k=p%40ss%2Fword!", ["p@ss/word!"]), "k=[secret]");
+    assert.equal(redact("abc", ["", "a"]), "abc");
+  });
+
+  it("quoted output cannot close the code fence; a failed preview is shown open", () => {
+    const r = buildStackReview({ ...base, raised: false, preview: { outcome: "failure", output: "error: ```` weird\n" } });
+    assert.match(r.markdown, /\*\*failure\*\*/);
+    assert.match(r.markdown, /<details open>/);
+    assert.match(r.markdown, /`````diff\nerror: ```` weird\n`````/);
+  });
+
+  it("a huge preview is truncated below GitHub's comment limit, with a link to the run", () => {
+    const huge = "x".repeat(MAX_PREVIEW_CHARS * 3);
+    const r = buildStackReview({ ...base, raised: false, preview: { outcome: "success", output: huge }, runUrl: "https://github.com/o/r/actions/runs/1" });
+    assert.ok(r.markdown.length < 65_536, `comment is ${r.markdown.length} characters`);
+    assert.match(r.markdown, /Output truncated at 40000 of 120000 characters; the full output is in the \[workflow run\]/);
+  });
+
+  it("previewSummary reads Pulumi's closing Resources block", () => {
+    assert.deepEqual(previewSummary(PREVIEW), ["+-3 to replace", "14 unchanged"]);
+    assert.deepEqual(previewSummary("no summary here"), []);
+  });
+
+  describe("scripts/pr-comment.ts", () => {
+    let dir: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "pr-comment-"));
+      const changes = {
+        base: "a".repeat(40),
+        head: "b".repeat(40),
+        stacks: [
+          {
+            stack: "prod",
+            reasons: ["Pulumi.prod.yaml changed"],
+            canary: { raised: true, summary: base.canarySummary },
+            databaseSecret: "MONITORING_DATABASE_URL_PROD",
+          },
+        ],
+        removed: [],
+        excluded: [],
+        programFiles: [],
+      };
+      fs.writeFileSync(path.join(dir, "changes.json"), JSON.stringify(changes));
+      fs.writeFileSync(path.join(dir, "gate.json"), gateRun(WAIT).stdout);
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const run = (args: string[], env: Record<string, string>) =>
+      execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "scripts/pr-comment.ts"), ...args], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+
+    it("writes the comment and the decision outputs, scrubbing secrets named by environment variable", function () {
+      this.timeout(60_000);
+      const out = run(
+        ["--stack", "prod", "--changes", "changes.json", "--preview-outcome", "success", "--gate-json", "gate.json", "--gate-exit", "3",
+          "--secret-env", "MONITORING_DATABASE_URL", "--out", "comment.md", "--github-output", "gh.txt"],
+        { PREVIEW_OUTPUT: PREVIEW + "\nurl=postgres://u:pw-in-preview@h/db\n", PR_LABELS: JSON.stringify([OVERRIDE_LABEL]), MONITORING_DATABASE_URL: "postgres://u:pw-in-preview@h/db" },
+      );
+      assert.match(out, /gate says WAIT; passing because the pull request has the "rollout-override" label/);
+      const md = fs.readFileSync(path.join(dir, "comment.md"), "utf8");
+      assert.ok(!md.includes("pw-in-preview"));
+      assert.match(md, /CANARY_PERCENTAGE=25/);
+      const gh = fs.readFileSync(path.join(dir, "gh.txt"), "utf8");
+      assert.match(gh, /^status=overridden$/m);
+      assert.match(gh, /^verdict=WAIT$/m);
+    });
+
+    it("rejects a stack that is not in the change, and malformed labels, with a clear message", function () {
+      this.timeout(60_000);
+      assert.throws(
+        () => run(["--stack", "staging", "--changes", "changes.json", "--out", "c.md"], {}),
+        (e: { status?: number; stderr?: string }) => e.status === 1 && /stack "staging" is not among the changed stacks in changes\.json: prod/.test(e.stderr ?? ""),
+      );
+      assert.throws(
+        () => run(["--stack", "prod", "--changes", "changes.json", "--out", "c.md"], { PR_LABELS: '{"a":1}' }),
+        (e: { status?: number; stderr?: string }) => e.status === 1 && /PR_LABELS must be a JSON array of label names/.test(e.stderr ?? ""),
+      );
+      assert.throws(
+        () => run(["--stack", "prod", "--changes", "changes.json", "--gate-exit", "x", "--out", "c.md"], {}),
+        (e: { status?: number; stderr?: string }) => e.status === 1 && /"x" is not a process exit code/.test(e.stderr ?? ""),
+      );
+    });
+  });
+});
