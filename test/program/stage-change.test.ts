@@ -1,0 +1,97 @@
+/**
+ * The stage-change guarantee: moving between adjacent stages changes only the
+ * app containers' CANARY_PERCENTAGE (inside the secret `envs`) and the plain
+ * stage label that shows it in a reviewed preview. Nothing in the database,
+ * migration, monitoring or proxy changes.
+ */
+import { strict as assert } from "node:assert";
+import { Evaluation } from "../../lib/evaluate";
+import { canonical, diffEvaluations } from "../../lib/plan";
+import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../lib/stages";
+import { LABEL_PREFIX } from "../../components/labels";
+import { CONTAINER, appContainers, envOf, evaluateStack, labelsOf } from "../support/program";
+
+/** Resources allowed to change with the stage besides the app containers: the rollout record (issue 5). */
+const RECORD_TYPES = /RolloutRecord|rolloutRecord/;
+
+const STAGE_LABEL = `${LABEL_PREFIX}/${ENV_NAMES.canaryPercentage.toLowerCase()}`;
+
+function withoutStage(ev: Evaluation) {
+  // Inputs of every resource with the app's percentage blanked out: must then be identical.
+  return ev.resources
+    .filter((r) => !RECORD_TYPES.test(r.type) && !RECORD_TYPES.test(r.parent ?? ""))
+    .map((r) => {
+      const inputs = structuredClone(r.inputs);
+      if (Array.isArray(inputs.envs)) inputs.envs = (inputs.envs as string[]).filter((e) => !e.startsWith(`${ENV_NAMES.canaryPercentage}=`));
+      if (Array.isArray(inputs.labels)) inputs.labels = (inputs.labels as Array<{ label: string }>).filter((l) => l.label !== STAGE_LABEL);
+      return canonical({ type: r.type, name: r.name, parent: r.parent, inputs, secret: r.secretInputs, options: r.options });
+    })
+    .sort();
+}
+
+describe("stage changes", function () {
+  this.timeout(120_000);
+  const flagsOn = { enableStatelessOrchestration: "true", enableSafeJsonParser: "true" };
+  const evals = new Map<Stage, Evaluation>();
+
+  before(async () => {
+    for (const s of STAGES) evals.set(s, await evaluateStack("prod", { sets: { ...flagsOn, canaryPercentage: String(s) } }));
+  });
+
+  it("the app env is the guide's at every stage", () => {
+    for (const s of STAGES) {
+      const apps = appContainers(evals.get(s)!);
+      assert.equal(apps.length, 3);
+      for (const a of apps) {
+        const env = envOf(a);
+        assert.equal(env.ENABLE_STATELESS_ORCHESTRATION, "true");
+        assert.equal(env.ENABLE_SAFE_JSON_PARSER, "true");
+        assert.equal(env.CANARY_PERCENTAGE, String(s));
+        assert.ok(env.DATABASE_URL?.startsWith("postgres"), "DATABASE_URL set");
+        assert.equal(labelsOf(a)[STAGE_LABEL], String(s));
+      }
+    }
+  });
+
+  it("the immediate-rollback state (flags off, percentage kept) is valid and warned about", async () => {
+    const ev = await evaluateStack("prod", { sets: { canaryPercentage: "75", enableStatelessOrchestration: "false", enableSafeJsonParser: "false" } });
+    for (const a of appContainers(ev)) {
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(envOf(a)).filter(([k]) => k in appEnv({ canaryPercentage: 75, enableSafeJsonParser: false, enableStatelessOrchestration: false }))),
+        { ENABLE_STATELESS_ORCHESTRATION: "false", ENABLE_SAFE_JSON_PARSER: "false", CANARY_PERCENTAGE: "75" },
+      );
+    }
+    assert.ok(ev.warnings.some((w) => /canaryPercentage is 75 but both flags are off/.test(w)), ev.warnings.join("\n"));
+  });
+
+  for (const s of STAGES) {
+    const n = nextStage(s);
+    if (n === undefined) continue;
+    it(`${s} → ${n} changes only the app containers' CANARY_PERCENTAGE and stage label`, () => {
+      const a = evals.get(s)!;
+      const b = evals.get(n)!;
+      assert.deepEqual(withoutStage(a), withoutStage(b));
+      const changes = diffEvaluations(a, b).filter((c) => !RECORD_TYPES.test(c.type));
+      const apps = appContainers(b).map((r) => r.name).sort();
+      assert.deepEqual(changes.map((c) => c.name).sort(), apps, "exactly the app containers change");
+      for (const c of changes) {
+        assert.equal(c.action, "update");
+        assert.equal(c.type, CONTAINER);
+        assert.deepEqual(c.changes.map((x) => x.input).sort(), ["envs", "labels"]);
+      }
+      for (const app of appContainers(b)) {
+        const before = envOf(appContainers(a).find((x) => x.name === app.name)!);
+        const after = envOf(app);
+        const differing = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+        assert.deepEqual(differing, [ENV_NAMES.canaryPercentage]);
+      }
+    });
+  }
+
+  it("a round trip 0 → 100 → 0 restores identical inputs", async () => {
+    const first = evals.get(0)!;
+    const back = await evaluateStack("prod", { sets: { ...flagsOn, canaryPercentage: "0" } });
+    assert.deepEqual(diffEvaluations(first, back), []);
+    assert.deepEqual(diffEvaluations(evals.get(100)!, back).length, appContainers(back).length);
+  });
+});
