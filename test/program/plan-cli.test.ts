@@ -1,0 +1,72 @@
+import { strict as assert } from "node:assert";
+import { main, plan } from "../../bin/plan";
+import { SECRET_KEYS } from "../../lib/config";
+import { secretPlaceholder } from "../../lib/stackFile";
+
+/** Run the CLI in-process, capturing stdout and stderr. */
+async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const ow = process.stdout.write.bind(process.stdout);
+  const ew = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(["node", "plan", ...args]);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+}
+
+describe("npm run plan", function () {
+  this.timeout(60_000);
+
+  it("prints every resource the prod stack declares, secrets masked", async () => {
+    const r = await runCli(["--stack", "prod"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /\+ docker:index\/container:Container app-0/);
+    assert.match(r.out, /\+ docker:index\/container:Container edge/);
+    assert.match(r.out, /envs: "\[secret\]"/);
+    for (const k of SECRET_KEYS) assert.ok(!r.out.includes(secretPlaceholder(`valuecanvas:${k}`)), `${k} never printed`);
+    assert.match(r.out, /Secrets not in the stack file .*database\.adminPassword/);
+  });
+
+  it("with --set prints only what the change alters", async () => {
+    const r = await runCli(["--stack", "prod", "--set", "enableStatelessOrchestration=true", "--set", "enableSafeJsonParser=true", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const base = JSON.parse(r.out) as { changes: Array<{ name: string; changes: Array<{ input: string; before: unknown; after: unknown }> }> };
+    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app-0", "app-1", "app-2"]);
+    for (const c of base.changes) {
+      const envs = c.changes.find((x) => x.input === "envs");
+      assert.deepEqual([envs?.before, envs?.after], ["[secret]", "[secret]"]);
+    }
+  });
+
+  it("the text diff of a stage change shows the percentage label moving", async () => {
+    const text = await plan({ stack: "prod", set: [{ path: "canaryPercentage", value: "10" }], json: false });
+    assert.match(text, /- \{"label":"valuecanvas\.rollout\/canary_percentage","value":"0"\}/);
+    assert.match(text, /\+ \{"label":"valuecanvas\.rollout\/canary_percentage","value":"10"\}/);
+    assert.match(text, /3 resources would change\./);
+  });
+
+  const bad: Array<[string[], number, RegExp]> = [
+    [["--stack", "nope"], 1, /unknown stack "nope": there is no Pulumi\.nope\.yaml\. Stacks here: dev, prod, staging/],
+    [["--stack", "prod", "--set", "canaryPercentage=33"], 1, /valuecanvas:canaryPercentage = "33": expected one of the stages/],
+    [["--stack", "prod", "--set", "canaryPercentag=25"], 1, /did you mean valuecanvas:canaryPercentage\?/],
+    [["--stack", "prod", "--set", "canaryPercentage"], 2, /--set "canaryPercentage": expected key=value/],
+    [["--stack", "prod", "--set", "docker:host=x"], 2, /only valuecanvas: keys can be set here, not docker:/],
+    [["--stack", "prod", "--set", "slackWebhookUrl=https://hooks.example/x"], 2, /secrets are never given on a command line/],
+    [["--stack", "../etc"], 1, /"\.\.\/etc" is not a valid stack name/],
+    [[], 2, /required option '--stack <name>'/],
+  ];
+  for (const [args, code, msg] of bad) {
+    it(`plan ${args.join(" ") || "(no arguments)"} exits ${code} with a clear message`, async () => {
+      const r = await runCli(args);
+      assert.equal(r.code, code, r.err);
+      assert.match(r.err, msg);
+      assert.equal(r.out, "");
+    });
+  }
+});
