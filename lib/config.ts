@@ -311,6 +311,8 @@ export interface KeyDoc {
   path: string;
   allowed: string;
   required: boolean;
+  /** Required whenever its group is set (e.g. `database.host`). */
+  requiredInGroup: boolean;
   secret: boolean;
   defaultValue?: unknown;
 }
@@ -350,6 +352,7 @@ export function configKeyDocs(): KeyDoc[] {
         path,
         allowed: describeOf(s) ?? "",
         required: parentRequired && !isOptional(s),
+        requiredInGroup: !isOptional(s),
         secret: (SECRET_KEYS as readonly string[]).includes(path),
         defaultValue: defaultOf(s),
       });
