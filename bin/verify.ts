@@ -1,0 +1,72 @@
+/**
+ * npm run verify [-- --skip-tests] [--only <ids...>] [--skip <ids...>] [--project-dir <dir>] [--list]
+ *
+ * The guide's verify-phase3-integration.sh for this project: type-check, tests,
+ * every stack file against the schema, squawk on the migrations, promtool on
+ * the rendered rules, the workflow validator. One line per check with a mark,
+ * then a summary. Exit 0 when every check that ran passed, 1 on any failure,
+ * 2 on a bad option. The checks are lib/ci/verify.ts.
+ */
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { formatOutcome, runChecks, summarize, verifyChecks } from "../lib/ci/verify";
+
+interface Opts {
+  skipTests?: boolean;
+  only?: string[];
+  skip?: string[];
+  projectDir: string;
+  list?: boolean;
+}
+
+export function createVerifyCli(): Command {
+  return new Command("verify")
+    .description("Verify the project: types, tests, stack files, migrations, alert rules, workflows")
+    .option("--skip-tests", "do not run npm test (CI runs it separately; the test suite runs verify this way)")
+    .option("--only <ids...>", "run only these checks (see --list); `stack` selects every stack:<name> check")
+    .option("--skip <ids...>", "leave these checks out")
+    .option("--project-dir <dir>", "the project to verify", path.resolve(__dirname, ".."))
+    .option("--list", "list the checks and exit")
+    .action(async (opts: Opts) => {
+      const projectDir = path.resolve(opts.projectDir);
+      const all = verifyChecks(projectDir);
+      const ids = all.map((c) => c.id);
+      const matches = (sel: string, id: string) => sel === id || (sel === "stack" && id.startsWith("stack:"));
+      for (const sel of [...(opts.only ?? []), ...(opts.skip ?? [])]) {
+        if (!ids.some((id) => matches(sel, id))) {
+          throw new CommanderError(2, "verify.unknownCheck", `unknown check "${sel}"; checks are: ${ids.join(", ")} (or "stack" for every stack file)`);
+        }
+      }
+      if (opts.list) {
+        for (const c of all) process.stdout.write(`${c.id.padEnd(18)} ${c.title}\n`);
+        return;
+      }
+      const selected = all.filter(
+        (c) => (!opts.only || opts.only.some((s) => matches(s, c.id))) && !(opts.skip ?? []).some((s) => matches(s, c.id)),
+      );
+      process.stdout.write(`verify: ${projectDir}\n`);
+      const outcomes = await runChecks(selected, { projectDir, skipTests: Boolean(opts.skipTests) }, (o) =>
+        process.stdout.write(formatOutcome(o) + "\n"),
+      );
+      const s = summarize(outcomes);
+      process.stdout.write(s.text + "\n");
+      process.exitCode = s.ok ? 0 : 1;
+    });
+}
+
+if (require.main === module) {
+  createVerifyCli()
+    .exitOverride()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      if (e instanceof CommanderError) {
+        if (e.code !== "commander.helpDisplayed" && e.code !== "commander.version") {
+          if (e.code === "verify.unknownCheck") process.stderr.write(`verify: ${e.message}\n`);
+          process.exitCode = 2;
+        } else process.exitCode = 0;
+        return;
+      }
+      process.stderr.write(`verify: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,316 @@
+/**
+ * `npm run verify`: the guide's verify-phase3-integration.sh for this project.
+ * A data-driven list of checks, each one line with a pass/fail mark:
+ *
+ *   typecheck        tsc --noEmit -p .
+ *   tests            npm test (skippable: --skip-tests)
+ *   stack:<name>     every Pulumi.<stack>.yaml against the schema (lib/stackFile.ts + lib/config.ts)
+ *   squawk           squawk on the migrations (lib/squawk.ts runSquawk)
+ *   promtool         promtool check rules on each stack's rendered rules (lib/alerts renderMonitoringFiles)
+ *   action-validator every .github/workflows/*.yml through @action-validator/cli
+ *
+ * A check whose module, export, tool or input files are missing FAILS and says
+ * what is missing: nothing not-yet-built passes silently.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseConfig, namespaced, RolloutConfig } from "../config";
+import { listStacks, programConfig, readStackFile } from "../stackFile";
+
+export type CheckStatus = "pass" | "fail" | "skip";
+
+export interface CheckResult {
+  status: CheckStatus;
+  /** One line (the first line is shown on the check's line; the rest indented below on failure). */
+  detail: string;
+}
+
+export interface VerifyContext {
+  projectDir: string;
+  skipTests: boolean;
+}
+
+/** What a check needs before it can run. Missing → the check fails naming it. */
+export interface Requirement {
+  /** A module (path relative to the project, without extension) and the export the check calls. */
+  module?: { path: string; export: string; owner: string };
+  /** An executable: a path relative to the project, or a name looked up on PATH. */
+  tool?: { name: string; relPath?: string; install: string };
+  /** Input files: a glob-free directory and the extension its files must have, at least one. */
+  files?: { dir: string; ext: string };
+}
+
+export interface Check {
+  id: string;
+  title: string;
+  requires: Requirement[];
+  run(ctx: VerifyContext): CheckResult | Promise<CheckResult>;
+}
+
+// ---------------------------------------------------------------------------
+// Requirements
+
+/** Load a module of the project by relative path; undefined when the file is missing. */
+export function loadProjectModule(projectDir: string, rel: string): Record<string, unknown> | undefined {
+  const base = path.join(projectDir, rel);
+  const candidates = [`${base}.ts`, path.join(base, "index.ts"), `${base}.js`];
+  if (!candidates.some((c) => fs.existsSync(c))) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(base) as Record<string, unknown>;
+}
+
+const SEARCH_PATH = ["/usr/local/bin", "/usr/bin", "/usr/sbin", "/usr/local/sbin", "/bin"];
+
+export function findExecutable(projectDir: string, tool: NonNullable<Requirement["tool"]>): string | undefined {
+  const candidates = tool.relPath
+    ? [path.join(projectDir, tool.relPath)]
+    : [...(process.env.PATH ?? "").split(":").filter(Boolean), ...SEARCH_PATH].map((d) => path.join(d, tool.name));
+  return candidates.find((c) => {
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      return fs.statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Why a requirement is not met, or undefined when it is. */
+export function unmet(projectDir: string, req: Requirement): string | undefined {
+  if (req.module) {
+    const { path: rel, export: name, owner } = req.module;
+    let mod: Record<string, unknown> | undefined;
+    try {
+      mod = loadProjectModule(projectDir, rel);
+    } catch (e) {
+      return `${rel} does not load: ${(e as Error).message.split("\n")[0]}`;
+    }
+    if (!mod) return `${rel}.ts is missing (${owner}): not landed yet`;
+    if (typeof mod[name] !== "function") return `${rel} has no exported function ${name} (${owner})`;
+  }
+  if (req.tool && !findExecutable(projectDir, req.tool)) {
+    return `${req.tool.relPath ?? req.tool.name} not found; install with: ${req.tool.install}`;
+  }
+  if (req.files) {
+    const dir = path.join(projectDir, req.files.dir);
+    const found = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(req.files!.ext)) : [];
+    if (found.length === 0) return `no *${req.files.ext} files in ${req.files.dir}/`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+function run(cmd: string, args: string[], cwd: string): { ok: boolean; output: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: process.env });
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim();
+  return { ok: r.status === 0 && !r.error, output };
+}
+
+function tail(text: string, lines = 15): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
+/** A stack's config through the one schema, secrets as placeholders. */
+export function stackConfig(projectDir: string, stack: string): RolloutConfig {
+  return parseConfig(namespaced(programConfig(readStackFile(projectDir, stack)).config), { stack });
+}
+
+const TSC = { name: "tsc", relPath: "node_modules/.bin/tsc", install: "npm ci" };
+const NPM = { name: "npm", install: "install Node.js 20 (npm comes with it)" };
+const PROMTOOL = { name: "promtool", install: "apt-get update && apt-get install -y prometheus" };
+const ACTION_VALIDATOR = { name: "action-validator", relPath: "node_modules/.bin/action-validator", install: "npm ci" };
+
+interface SquawkModule {
+  runSquawk(opts: { dir?: string }): { status: "passed" | "failed" | "unavailable"; summary: string; files: string[] };
+}
+interface AlertsModule {
+  renderMonitoringFiles(config: RolloutConfig, secrets: Record<string, string>, opts?: { stack?: string }): Record<string, string>;
+  SECRET_PLACEHOLDERS?: Record<string, string>;
+  MONITORING_FILE_NAMES?: { rules?: string };
+}
+
+// ---------------------------------------------------------------------------
+// The checks
+
+/** The checks, in order. Stack-file checks are one per stack file found. */
+export function verifyChecks(projectDir: string): Check[] {
+  const stacks = fs.existsSync(projectDir) ? listStacks(projectDir) : [];
+  const stackChecks: Check[] = stacks.map((stack) => ({
+    id: `stack:${stack}`,
+    title: `Pulumi.${stack}.yaml against the schema`,
+    requires: [],
+    run: (ctx) => {
+      const cfg = stackConfig(ctx.projectDir, stack);
+      return { status: "pass", detail: `canaryPercentage ${cfg.canaryPercentage}, flags ${cfg.enableStatelessOrchestration}/${cfg.enableSafeJsonParser}, image ${cfg.appImage}` };
+    },
+  }));
+  if (stackChecks.length === 0) {
+    stackChecks.push({
+      id: "stack-files",
+      title: "stack files against the schema",
+      requires: [],
+      run: () => ({ status: "fail", detail: `no Pulumi.<stack>.yaml in ${projectDir}` }),
+    });
+  }
+
+  return [
+    {
+      id: "typecheck",
+      title: "tsc --noEmit -p .",
+      requires: [{ tool: TSC }],
+      run: (ctx) => {
+        const r = run(path.join(ctx.projectDir, TSC.relPath), ["--noEmit", "-p", "."], ctx.projectDir);
+        return r.ok ? { status: "pass", detail: "no type errors" } : { status: "fail", detail: `type errors:\n${tail(r.output)}` };
+      },
+    },
+    {
+      id: "tests",
+      title: "npm test",
+      requires: [{ tool: NPM }],
+      run: (ctx) => {
+        if (ctx.skipTests) return { status: "skip", detail: "skipped (--skip-tests)" };
+        const r = run("npm", ["test", "--silent"], ctx.projectDir);
+        const passing = /(\d+) passing/.exec(r.output)?.[1];
+        const failing = /(\d+) failing/.exec(r.output)?.[1];
+        const pending = /(\d+) pending/.exec(r.output)?.[1];
+        const counts = [passing && `${passing} passing`, failing && `${failing} failing`, pending && `${pending} pending`].filter(Boolean).join(", ");
+        return r.ok ? { status: "pass", detail: counts || "passed" } : { status: "fail", detail: `${counts || "failed"}\n${tail(r.output, 25)}` };
+      },
+    },
+    ...stackChecks,
+    {
+      id: "squawk",
+      title: "squawk on the migrations",
+      requires: [
+        { module: { path: "lib/squawk", export: "runSquawk", owner: "the database issue's squawk runner" } },
+        { files: { dir: "sql", ext: ".sql" } },
+      ],
+      run: (ctx) => {
+        const mod = loadProjectModule(ctx.projectDir, "lib/squawk") as unknown as SquawkModule;
+        const r = mod.runSquawk({ dir: path.join(ctx.projectDir, "sql") });
+        // An unavailable binary is a failure here: verify must not pass without the linter.
+        return { status: r.status === "passed" ? "pass" : "fail", detail: r.summary };
+      },
+    },
+    {
+      id: "promtool",
+      title: "promtool check rules on the rendered rules",
+      requires: [
+        { module: { path: "lib/alerts/index", export: "renderMonitoringFiles", owner: "the alerts issue's renderer" } },
+        { tool: PROMTOOL },
+      ],
+      run: (ctx) => {
+        const mod = loadProjectModule(ctx.projectDir, "lib/alerts/index") as unknown as AlertsModule;
+        const promtool = findExecutable(ctx.projectDir, PROMTOOL)!;
+        const rulesName = mod.MONITORING_FILE_NAMES?.rules ?? "valuecanvas.rules.yml";
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-rules-"));
+        try {
+          const failures: string[] = [];
+          let rules = 0;
+          for (const stack of stacks) {
+            const files = mod.renderMonitoringFiles(stackConfig(ctx.projectDir, stack), mod.SECRET_PLACEHOLDERS ?? {}, { stack });
+            const text = files[rulesName];
+            if (typeof text !== "string") return { status: "fail", detail: `renderMonitoringFiles returned no ${rulesName}` };
+            const file = path.join(dir, `${stack}.${rulesName}`);
+            fs.writeFileSync(file, text);
+            const r = run(promtool, ["check", "rules", file], dir);
+            const n = /SUCCESS: (\d+) rules found/.exec(r.output)?.[1];
+            if (r.ok) rules += Number(n ?? 0);
+            else failures.push(`${stack}: ${tail(r.output)}`);
+          }
+          if (stacks.length === 0) return { status: "fail", detail: "no stack files to render rules for" };
+          return failures.length === 0
+            ? { status: "pass", detail: `${stacks.length} stacks (${stacks.join(", ")}), ${rules} rules` }
+            : { status: "fail", detail: failures.join("\n") };
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    },
+    {
+      id: "action-validator",
+      title: "action-validator on .github/workflows",
+      requires: [{ tool: ACTION_VALIDATOR }, { files: { dir: ".github/workflows", ext: ".yml" } }],
+      run: (ctx) => {
+        const bin = path.join(ctx.projectDir, ACTION_VALIDATOR.relPath);
+        const dir = path.join(ctx.projectDir, ".github/workflows");
+        const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml") || f.endsWith(".yaml")).sort();
+        const failures: string[] = [];
+        for (const f of files) {
+          const r = run(bin, [path.join(".github/workflows", f)], ctx.projectDir);
+          if (!r.ok) failures.push(`${f}: ${tail(r.output, 20)}`);
+        }
+        return failures.length === 0
+          ? { status: "pass", detail: `${files.length} workflows valid (${files.join(", ")})` }
+          : { status: "fail", detail: failures.join("\n") };
+      },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// Running
+
+export interface CheckOutcome extends CheckResult {
+  id: string;
+  title: string;
+  seconds: number;
+}
+
+export const MARKS: Record<CheckStatus, string> = { pass: "✔", fail: "✘", skip: "–" };
+
+export function formatOutcome(o: CheckOutcome): string {
+  const [first, ...rest] = o.detail.split("\n");
+  const line = `${MARKS[o.status]} ${o.id.padEnd(18)} ${o.title}: ${first}${o.status === "skip" ? "" : ` (${o.seconds.toFixed(1)} s)`}`;
+  return [line, ...rest.map((l) => `      ${l}`)].join("\n");
+}
+
+export function summarize(outcomes: readonly CheckOutcome[]): { text: string; ok: boolean } {
+  const n = (s: CheckStatus) => outcomes.filter((o) => o.status === s).length;
+  const failed = outcomes.filter((o) => o.status === "fail").map((o) => o.id);
+  const ok = failed.length === 0 && outcomes.length > 0;
+  return {
+    ok,
+    text: `verify: ${n("pass")} passed, ${n("fail")} failed, ${n("skip")} skipped` + (failed.length ? ` — failed: ${failed.join(", ")}` : ""),
+  };
+}
+
+/** Run checks in order; a check's requirements are checked first; a throw is a failure. */
+export async function runChecks(
+  checks: readonly Check[],
+  ctx: VerifyContext,
+  onOutcome: (o: CheckOutcome) => void = () => {},
+): Promise<CheckOutcome[]> {
+  const out: CheckOutcome[] = [];
+  for (const c of checks) {
+    const start = process.hrtime.bigint();
+    let result: CheckResult;
+    const missing = c.requires.map((r) => unmet(ctx.projectDir, r)).filter((m): m is string => m !== undefined);
+    if (missing.length > 0) {
+      result = { status: "fail", detail: `cannot run: ${missing.join("; ")}` };
+    } else {
+      try {
+        result = await c.run(ctx);
+      } catch (e) {
+        result = { status: "fail", detail: (e as Error).message };
+      }
+    }
+    const o = { id: c.id, title: c.title, ...result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+    out.push(o);
+    onOutcome(o);
+  }
+  return out;
+}
+
+/** Keep the version of a tool for the report line, when it answers `--version`. */
+export function toolVersion(bin: string): string | undefined {
+  try {
+    return execFileSync(bin, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0];
+  } catch {
+    return undefined;
+  }
+}
