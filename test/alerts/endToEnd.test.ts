@@ -1,0 +1,283 @@
+/**
+ * End to end, on loopback: a real PostgreSQL with the migrations applied and
+ * seeded canary traffic; the real prometheus-postgres-exporter (as a role that
+ * may read only the monitoring views) and the real Prometheus, both run with
+ * the rendered files. With a fault (6 % errors on the new path, one
+ * contaminated session) exactly the expected alerts fire; the same traffic
+ * without the fault fires nothing.
+ */
+import { strict as assert } from "node:assert";
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  ALERT_NAMES,
+  EXPORTER_QUERIES,
+  METRICS,
+  MONITORING_FILE_NAMES,
+  MONITORING_VIEWS,
+  exporterArgs,
+  renderMonitoringFiles,
+} from "../../lib/alerts";
+import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../lib/migrate";
+import { freePort, sharedPostgres, TestPostgres } from "../support/postgres";
+import { requireTools } from "../support/tools";
+import { testConfig, tmpDir, writeFiles } from "./support";
+
+const STACK = "staging";
+/** Short intervals and `for:` durations so the test sees alerts fire within seconds. */
+const CONFIG = testConfig({
+  alerting: { scrapeInterval: "1s", evaluationInterval: "1s", criticalFor: "2s", warningFor: "3s", minRequests: 50 },
+});
+const WAIT_MS = 60_000;
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  log: string[];
+}
+
+const procs: Proc[] = [];
+
+function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const p: Proc = { name, child, log: [] };
+  const keep = (d: Buffer) => {
+    p.log.push(d.toString());
+    if (p.log.length > 200) p.log.shift();
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  procs.push(p);
+  return p;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    procs.splice(0).map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => p.child.kill("SIGKILL"), 5_000);
+          p.child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          p.child.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
+const logsOf = (ps: Proc[]) => ps.map((p) => `--- ${p.name} (exit ${p.child.exitCode ?? "running"}):\n${p.log.join("").slice(-3000)}`).join("\n");
+
+/** Poll `check` until it returns a value; bounded by WAIT_MS; fails with the processes' logs. */
+async function until<T>(what: string, ps: Proc[], check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  let last: unknown;
+  for (;;) {
+    for (const p of ps) {
+      if (p.child.exitCode !== null) throw new Error(`${p.name} exited while waiting for ${what}\n${logsOf(ps)}`);
+    }
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${WAIT_MS / 1000}s (last error: ${String(last)})\n${logsOf(ps)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const body = (await res.json()) as { status: string; data: T };
+  if (body.status !== "success") throw new Error(`${url}: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+interface PromAlert {
+  labels: Record<string, string>;
+  state: "pending" | "firing";
+  value: string;
+}
+
+/** The seeded traffic of the last hour: new path at `newErrors` of 1000, legacy at 1 %. */
+async function seed(pg: TestPostgres, url: string, fault: boolean): Promise<void> {
+  // Production already has agent_sessions with data when the migrations run:
+  // create the table first (migration 0001 alone), load the traffic, then migrate.
+  const first = tmpDir("vc-e2e-sql-");
+  try {
+    const name = fs.readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort()[0];
+    fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, name), path.join(first, name));
+    await migrate({ databaseUrl: url, dir: first });
+  } finally {
+    fs.rmSync(first, { recursive: true, force: true });
+  }
+  const c = await pg.connect(url);
+  try {
+    const newErrors = fault ? 60 : 10; // 6 % vs 1 % of 1000
+    await c.query(
+      `INSERT INTO public.agent_sessions (session_id, user_id, status, error_message, metadata, workflow_state, created_at, updated_at)
+       SELECT 'new-' || i, 'user-' || (i % 97), CASE WHEN i <= $1 THEN 'error' ELSE 'completed' END,
+              CASE WHEN i <= $1 THEN 'stateless orchestrator: timeout' END,
+              '{"useStateless": "true"}'::jsonb, '{"currentStage": "drafting"}'::jsonb,
+              now() - make_interval(secs => i * 3), now() - make_interval(secs => i * 3) + interval '1.5 seconds'
+         FROM generate_series(1, 1000) AS i`,
+      [newErrors],
+    );
+    await c.query(
+      `INSERT INTO public.agent_sessions (session_id, user_id, status, error_message, metadata, workflow_state, created_at, updated_at)
+       SELECT 'legacy-' || i, 'user-' || (100 + i % 397), CASE WHEN i <= 30 THEN 'error' ELSE 'completed' END,
+              CASE WHEN i <= 30 THEN 'legacy: upstream 502' END,
+              CASE WHEN i % 2 = 0 THEN '{"useStateless": "false"}'::jsonb ELSE NULL END, '{"currentStage": "review"}'::jsonb,
+              now() - make_interval(secs => i), now() - make_interval(secs => i) + interval '2 seconds'
+         FROM generate_series(1, 3000) AS i`,
+    );
+    if (fault) {
+      // One session that served two users, from before the database enforced isolation.
+      await c.query(
+        `INSERT INTO public.agent_sessions (session_id, user_id, status, metadata, created_at, updated_at)
+         VALUES ('contaminated-1', 'user-a', 'completed', '{"useStateless": "true"}', now() - interval '10 minutes', now() - interval '599 seconds'),
+                ('contaminated-1', 'user-b', 'completed', '{"useStateless": "true"}', now() - interval '9 minutes', now() - interval '539 seconds')`,
+      );
+    }
+  } finally {
+    await c.end();
+  }
+  await migrate({ databaseUrl: url });
+}
+
+let roleCounter = 0;
+
+/** A login role that may read the three monitoring views and nothing else (as the database issue grants). */
+async function monitoringRole(pg: TestPostgres, url: string): Promise<string> {
+  const role = `vc_e2e_monitoring_${process.pid}_${++roleCounter}`;
+  const password = `pw-${role}`;
+  const c = await pg.connect(url);
+  try {
+    await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await c.query(`GRANT USAGE ON SCHEMA monitoring TO ${role}`);
+    await c.query(`GRANT SELECT ON ${Object.values(MONITORING_VIEWS).join(", ")} TO ${role}`);
+    await c.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(url);
+  u.username = role;
+  u.password = password;
+  u.searchParams.set("sslmode", "disable");
+  return u.toString();
+}
+
+interface Stack {
+  prometheus: string;
+  ps: Proc[];
+  dir: string;
+}
+
+async function runMonitoring(tools: Record<string, string>, dsn: string, label: string): Promise<Stack> {
+  const dir = tmpDir(`vc-e2e-${label}-`);
+  const exporterPort = await freePort();
+  const prometheusPort = await freePort();
+  const files = renderMonitoringFiles(CONFIG, {}, {
+    stack: STACK,
+    targets: { exporter: `127.0.0.1:${exporterPort}`, alertmanager: "" },
+  });
+  writeFiles(dir, { ...files });
+  const exporter = start(
+    `exporter (${label})`,
+    tools["prometheus-postgres-exporter"],
+    exporterArgs(path.join(dir, MONITORING_FILE_NAMES.exporterQueries), `127.0.0.1:${exporterPort}`),
+    { DATA_SOURCE_NAME: dsn },
+  );
+  const prometheus = start(`prometheus (${label})`, tools.prometheus, [
+    `--config.file=${path.join(dir, MONITORING_FILE_NAMES.prometheus)}`,
+    `--storage.tsdb.path=${path.join(dir, "data")}`,
+    `--web.listen-address=127.0.0.1:${prometheusPort}`,
+  ]);
+  return { prometheus: `http://127.0.0.1:${prometheusPort}`, ps: [exporter, prometheus], dir };
+}
+
+/** Wait until Prometheus has scraped the views and evaluated the rules on that data; return its alerts. */
+async function alertsAfterData(s: Stack, expectFiring: string[]): Promise<PromAlert[]> {
+  const q = (expr: string) => getJson<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`${s.prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const dataAt = await until("the exporter's metrics in Prometheus", s.ps, async () => {
+    const totals = await q(METRICS.totalRequests);
+    const contamination = await q(METRICS.contamination);
+    return totals.result.length === 2 && contamination.result.length === 1 ? totals.result[0].value[0] : undefined;
+  });
+  // Every alert that should fire, firing.
+  await until(`alerts ${expectFiring.join(", ") || "(none)"} firing`, s.ps, async () => {
+    const data = await getJson<{ alerts: PromAlert[] }>(`${s.prometheus}/api/v1/alerts`);
+    const firing = data.alerts.filter((a) => a.state === "firing").map((a) => a.labels.alertname);
+    return expectFiring.every((n) => firing.includes(n)) ? true : undefined;
+  });
+  // Then one more full evaluation after the data arrived (and after the firing),
+  // so that anything else that could fire would at least be pending.
+  const firingSeenAt = Date.now() / 1000;
+  await until("a rule evaluation after the data and the firing", s.ps, async () => {
+    const rules = await getJson<{ groups: Array<{ lastEvaluation: string }> }>(`${s.prometheus}/api/v1/rules`);
+    const last = Date.parse(rules.groups[0]?.lastEvaluation ?? "") / 1000;
+    return last > dataAt && last > firingSeenAt ? true : undefined;
+  });
+  return (await getJson<{ alerts: PromAlert[] }>(`${s.prometheus}/api/v1/alerts`)).alerts;
+}
+
+describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", function () {
+  this.timeout(180_000);
+  let tools: Record<string, string> = {};
+  let pg: TestPostgres;
+  const dirs: string[] = [];
+
+  before(async function () {
+    tools = requireTools(this, "prometheus", "prometheus-postgres-exporter");
+    pg = await sharedPostgres();
+  });
+  after(async () => {
+    await stopAll();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("with 6 % errors on the new path and one contaminated session: HighErrorRate, ModerateErrorRate (New) and SessionIsolationFailure fire, nothing else", async () => {
+    const url = await pg.createDatabase();
+    await seed(pg, url, true);
+    const s = await runMonitoring(tools, await monitoringRole(pg, url), "fault");
+    dirs.push(s.dir);
+    const expected = [ALERT_NAMES.highErrorRate, ALERT_NAMES.moderateErrorRate, ALERT_NAMES.sessionIsolationFailure];
+    const alerts = await alertsAfterData(s, expected);
+    const seen = alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`).sort();
+    assert.deepEqual(seen, ["HighErrorRate/New/firing", "ModerateErrorRate/New/firing", "SessionIsolationFailure/-/firing"]);
+    const high = alerts.find((a) => a.labels.alertname === ALERT_NAMES.highErrorRate);
+    assert.ok(high);
+    // 60 errors among the 1000 new-path sessions plus the contaminated session's 2 rows.
+    assert.equal(Number(high.value), (100 * 60) / 1002);
+    assert.equal(high.labels.severity, "critical");
+    const iso = alerts.find((a) => a.labels.alertname === ALERT_NAMES.sessionIsolationFailure);
+    assert.equal(Number(iso?.value), 1);
+  });
+
+  it("the same traffic without the fault (1 % errors, no contamination) fires nothing", async () => {
+    const url = await pg.createDatabase();
+    await seed(pg, url, false);
+    const s = await runMonitoring(tools, await monitoringRole(pg, url), "clean");
+    dirs.push(s.dir);
+    const alerts = await alertsAfterData(s, []);
+    assert.deepEqual(alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`), []);
+  });
+
+  it("every exporter query runs under a role that may read only the monitoring views (and not agent_sessions)", async () => {
+    const url = await pg.createDatabase();
+    await migrate({ databaseUrl: url });
+    const dsn = await monitoringRole(pg, url);
+    const c = await pg.connect(dsn.replace(/\?.*$/, ""));
+    try {
+      await assert.rejects(c.query("SELECT 1 FROM public.agent_sessions"), /permission denied/);
+      for (const q of Object.values(EXPORTER_QUERIES)) await c.query(q.query);
+    } finally {
+      await c.end();
+    }
+  });
+});
