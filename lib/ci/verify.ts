@@ -133,6 +133,37 @@ interface AlertsModule {
   MONITORING_FILE_NAMES?: { rules?: string };
 }
 
+/**
+ * action-validator prints a JSON report whose errors nest (oneOf alternatives);
+ * keep the distinct leaf errors, "path: detail", as a few lines.
+ */
+export function validatorErrors(output: string, max = 8): string {
+  const start = output.indexOf("{");
+  const end = output.lastIndexOf("}");
+  let report: unknown;
+  try {
+    report = start >= 0 ? JSON.parse(output.slice(start, end + 1)) : undefined;
+  } catch {
+    report = undefined;
+  }
+  if (!report) return tail(output);
+  const leaves = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (typeof v !== "object" || v === null) return;
+    const o = v as { errors?: unknown; states?: unknown; detail?: string; title?: string; path?: string; code?: string };
+    if (o.errors || o.states) {
+      walk(o.errors);
+      walk(o.states);
+      return;
+    }
+    if (o.code) leaves.add(`${o.path || "(file)"}: ${o.detail ?? o.title ?? o.code}`);
+  };
+  walk(report);
+  const list = [...leaves];
+  return list.length === 0 ? tail(output) : list.slice(0, max).join("; ") + (list.length > max ? `; and ${list.length - max} more` : "");
+}
+
 // ---------------------------------------------------------------------------
 // The checks
 
@@ -242,7 +273,7 @@ export function verifyChecks(projectDir: string): Check[] {
         const failures: string[] = [];
         for (const f of files) {
           const r = run(bin, [path.join(".github/workflows", f)], ctx.projectDir);
-          if (!r.ok) failures.push(`${f}: ${tail(r.output, 20)}`);
+          if (!r.ok) failures.push(`${f}: ${validatorErrors(r.output)}`);
         }
         return failures.length === 0
           ? { status: "pass", detail: `${files.length} workflows valid (${files.join(", ")})` }

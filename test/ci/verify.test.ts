@@ -1,0 +1,126 @@
+/**
+ * `npm run verify`: the real checks on this repository (without the suite, to
+ * avoid running it recursively), and on broken copies of the project, where
+ * each problem — a bad stack file, a missing module, a missing tool, an
+ * invalid workflow — must fail its line and the exit code.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Check, runChecks, summarize, unmet, verifyChecks } from "../../lib/ci/verify";
+
+const ROOT = path.resolve(__dirname, "../..");
+const TS_NODE = path.join(ROOT, "node_modules/.bin/ts-node");
+
+function verify(args: string[]) {
+  return spawnSync(TS_NODE, ["--transpile-only", path.join(ROOT, "bin/verify.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: process.env });
+}
+
+/** A minimal project copy: stack files, workflows, node_modules linked. */
+function projectCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-"));
+  for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  fs.cpSync(path.join(ROOT, ".github"), path.join(dir, ".github"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
+}
+
+describe("npm run verify", () => {
+  it("lists its checks: type-check, tests, each stack file, squawk, promtool, the workflow validator", () => {
+    const ids = verifyChecks(ROOT).map((c) => c.id);
+    const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => `stack:${f.split(".")[1]}`).sort();
+    assert.deepEqual(ids, ["typecheck", "tests", ...stacks, "squawk", "promtool", "action-validator"]);
+  });
+
+  it("passes on this repository (--skip-tests: the suite is what is running now), one marked line per check", function () {
+    this.timeout(180_000);
+    const r = verify(["--skip-tests"]);
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    for (const id of verifyChecks(ROOT).map((c) => c.id)) {
+      const line = lines.find((l) => l.slice(2).startsWith(id + " "));
+      assert.ok(line, `no line for ${id}:\n${r.stdout}`);
+      assert.ok(line.startsWith(id === "tests" ? "– " : "✔ "), line);
+    }
+    assert.match(lines[lines.length - 1], /^verify: \d+ passed, 0 failed, 1 skipped$/);
+  });
+
+  it("a stack file that breaks the schema fails its line, names key, value and what is allowed, and exits 1", function () {
+    this.timeout(60_000);
+    const dir = projectCopy();
+    try {
+      const f = path.join(dir, "Pulumi.prod.yaml");
+      fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace('canaryPercentage: "0"', 'canaryPercentage: "33"'));
+      const r = verify(["--project-dir", dir, "--only", "stack"]);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /^✘ stack:prod .*Invalid config for stack "prod"/m);
+      assert.match(r.stdout, /valuecanvas:canaryPercentage = "33": expected one of the stages 0, 10, 25, 50, 75, 100/);
+      assert.match(r.stdout, /^✔ stack:staging /m);
+      assert.match(r.stdout, /verify: \d+ passed, 1 failed, 0 skipped — failed: stack:prod/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a piece that has not landed fails clearly instead of passing: no lib/squawk.ts, no sql/, no lib/alerts", function () {
+    this.timeout(60_000);
+    const dir = projectCopy();
+    try {
+      const r = verify(["--project-dir", dir, "--only", "squawk", "promtool"]);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /^✘ squawk .*cannot run: lib\/squawk\.ts is missing \(the database issue's squawk runner\): not landed yet; no \*\.sql files in sql\//m);
+      assert.match(r.stdout, /^✘ promtool .*cannot run: lib\/alerts\/index\.ts is missing \(the alerts issue's renderer\): not landed yet/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an invalid workflow fails the validator's line", function () {
+    this.timeout(60_000);
+    const dir = projectCopy();
+    try {
+      const f = path.join(dir, ".github/workflows/deploy.yml");
+      fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace("runs-on:", "runs_on:"));
+      const r = verify(["--project-dir", dir, "--only", "action-validator"]);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /^✘ action-validator .*deploy\.yml: /m);
+      assert.match(r.stdout, /Additional property 'runs_on' is not allowed/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("no stack file at all is a failure, not an empty pass", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-empty-"));
+    try {
+      const checks = verifyChecks(dir);
+      assert.ok(checks.some((c) => c.id === "stack-files"));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an unknown check name is a usage error (exit 2) listing the checks", function () {
+    this.timeout(60_000);
+    const r = verify(["--only", "typo"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown check "typo"; checks are: typecheck, tests, .*action-validator/);
+  });
+
+  it("the runner: unmet requirements and throwing checks fail; nothing run is not a pass", async () => {
+    const checks: Check[] = [
+      { id: "needs-tool", title: "t", requires: [{ tool: { name: "no-such-tool-here", install: "apt-get install -y no-such" } }], run: () => ({ status: "pass", detail: "" }) },
+      { id: "throws", title: "t", requires: [], run: () => { throw new Error("boom"); } },
+      { id: "ok", title: "t", requires: [], run: () => ({ status: "pass", detail: "fine" }) },
+    ];
+    const out = await runChecks(checks, { projectDir: ROOT, skipTests: true });
+    assert.deepEqual(out.map((o) => o.status), ["fail", "fail", "pass"]);
+    assert.match(out[0].detail, /no-such-tool-here not found; install with: apt-get install -y no-such/);
+    assert.equal(out[1].detail, "boom");
+    assert.equal(summarize(out).ok, false);
+    assert.equal(summarize([]).ok, false);
+    assert.match(unmet(ROOT, { module: { path: "lib/stages", export: "nope", owner: "x" } }) ?? "", /lib\/stages has no exported function nope/);
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * The GitHub Actions workflows: valid for the real validator
+ * (@action-validator/cli), wired to the scripts that hold the decisions, thin,
+ * and never echoing a secret.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+const ROOT = path.resolve(__dirname, "../..");
+const WORKFLOWS = path.join(ROOT, ".github/workflows");
+const VALIDATOR = path.join(ROOT, "node_modules/.bin/action-validator");
+/** A `run:` block longer than this is logic that belongs in a tested script. */
+const MAX_RUN_LINES = 12;
+
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  env?: Record<string, string>;
+  with?: Record<string, string | boolean>;
+  "continue-on-error"?: boolean;
+}
+interface Job {
+  needs?: string | string[];
+  if?: string;
+  container?: string;
+  strategy?: { matrix?: unknown; "max-parallel"?: number; "fail-fast"?: boolean };
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  env?: Record<string, string>;
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
+const load = (f: string): Workflow => parse(fs.readFileSync(path.join(WORKFLOWS, f), "utf8")) as Workflow;
+const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+const validate = (file: string) => spawnSync(VALIDATOR, [file], { cwd: ROOT, encoding: "utf8" });
+
+describe("CI workflows", () => {
+  it("there is a pull-request workflow and a deploy workflow", () => {
+    assert.deepEqual(files, ["deploy.yml", "pull-request.yml"]);
+  });
+
+  for (const f of files) {
+    it(`${f} passes the real validator (action-validator)`, () => {
+      const r = validate(path.join(".github/workflows", f));
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    });
+  }
+
+  it("the validator really validates: a misspelt job key is rejected", () => {
+    const bad = path.join(ROOT, ".tmp", "invalid-workflow.yml");
+    fs.mkdirSync(path.dirname(bad), { recursive: true });
+    fs.writeFileSync(bad, fs.readFileSync(path.join(WORKFLOWS, "deploy.yml"), "utf8").replace("runs-on:", "runs_on:"));
+    try {
+      const r = validate(bad);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout + r.stderr, /Additional property 'runs_on' is not allowed/);
+    } finally {
+      fs.rmSync(bad);
+    }
+  });
+
+  it("every `npm run` script a workflow calls exists in package.json", () => {
+    const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const called = new Set<string>();
+    for (const f of files) for (const s of steps(load(f))) for (const m of (s.run ?? "").matchAll(/npm run (?:--silent )?([\w:-]+)/g)) called.add(m[1]);
+    assert.ok(called.has("ci:changed-stacks") && called.has("ci:pr-comment") && called.has("verify"));
+    for (const name of called) assert.ok(name in scripts, `package.json has no script "${name}"`);
+  });
+
+  it("logic stays in scripts: every run block is short", () => {
+    for (const f of files) {
+      for (const s of steps(load(f))) {
+        const n = (s.run ?? "").trimEnd().split("\n").length;
+        assert.ok(n <= MAX_RUN_LINES, `${f} step "${s.name ?? s.run}" has ${n} lines (max ${MAX_RUN_LINES})`);
+      }
+    }
+  });
+
+  it("secrets reach steps through env/with only, and no run block prints a variable that holds one", () => {
+    for (const f of files) {
+      const w = load(f);
+      for (const [jobName, job] of Object.entries(w.jobs)) {
+        const secretEnv = new Set(Object.entries(job.env ?? {}).filter(([, v]) => /secrets\./.test(String(v))).map(([k]) => k));
+        for (const s of job.steps) {
+          assert.doesNotMatch(s.run ?? "", /\$\{\{[^}]*secrets/, `${f}/${jobName}: a secret is interpolated into a script`);
+          const names = new Set(secretEnv);
+          for (const [k, v] of Object.entries(s.env ?? {})) if (/secrets[.[]/.test(String(v))) names.add(k);
+          for (const name of names) {
+            const printed = new RegExp(`(echo|printf|cat|tee)[^\\n]*\\$\\{?${name}\\b`);
+            assert.doesNotMatch(s.run ?? "", printed, `${f}/${jobName}/${s.name}: prints ${name}`);
+          }
+        }
+      }
+    }
+  });
+
+  describe("pull request", () => {
+    const w = load("pull-request.yml");
+
+    it("runs on pull requests to main, again when a label changes (the override label)", () => {
+      const pr = w.on.pull_request as { branches: string[]; types: string[] };
+      assert.deepEqual(pr.branches, ["main"]);
+      for (const t of ["opened", "synchronize", "reopened", "labeled", "unlabeled"]) assert.ok(pr.types.includes(t), t);
+    });
+
+    it("the test job runs .ci/run, which runs npm ci and npm test, then npm run verify without the suite", () => {
+      const runs = w.jobs.test.steps.map((s) => s.run ?? "");
+      assert.ok(runs.includes(".ci/run"));
+      const ciRun = fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8");
+      assert.match(ciRun, /^npm ci\b/m);
+      assert.match(ciRun, /^npm test\b/m);
+      assert.ok(runs.includes("npm run verify -- --skip-tests"));
+    });
+
+    it("previews each changed stack with the official Pulumi action, diff on, commented on the PR", () => {
+      const job = w.jobs.preview;
+      assert.match(JSON.stringify(job.strategy?.matrix), /fromJSON\(needs\.changes\.outputs\.matrix\)/);
+      const preview = job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+      assert.ok(preview?.with);
+      assert.equal(preview.with.command, "preview");
+      assert.equal(preview.with.diff, true);
+      assert.equal(preview.with["comment-on-pr"], true);
+      assert.match(String(preview.with["stack-name"]), /matrix\.stack/);
+      assert.equal(job.env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+    });
+
+    it("gates only raised stacks, against that stack's monitoring database secret, and enforces the verdict after commenting", () => {
+      const job = w.jobs.preview;
+      const gate = job.steps.find((s) => s.id === "gate");
+      assert.equal(gate?.if, "matrix.raised");
+      assert.match(gate?.run ?? "", /npx rollout gate --stack "\$STACK" --json/);
+      assert.equal(gate?.env?.MONITORING_DATABASE_URL, "${{ secrets[matrix.databaseSecret] }}");
+      const order = job.steps.map((s) => s.id ?? s.name);
+      const i = (x: string) => order.indexOf(x);
+      assert.ok(i("gate") < i("review") && i("review") < i("Post or update the review comment") && i("Post or update the review comment") < i("Enforce the gate"));
+      const enforce = job.steps.find((s) => s.name === "Enforce the gate");
+      assert.match(enforce?.if ?? "", /steps\.review\.outputs\.status == 'blocked'/);
+      assert.match(job.steps.find((s) => s.id === "review")?.run ?? "", /--secret-env MONITORING_DATABASE_URL PULUMI_ACCESS_TOKEN/);
+    });
+
+    it("a stable `rollout review` check fails when any job failed", () => {
+      assert.deepEqual(w.jobs.review.needs, ["test", "changes", "preview"]);
+      assert.equal(w.jobs.review.if, "always()");
+    });
+  });
+
+  describe("deploy", () => {
+    const w = load("deploy.yml");
+
+    it("runs on pushes to main (and by hand from a given base)", () => {
+      assert.deepEqual((w.on.push as { branches: string[] }).branches, ["main"]);
+      assert.ok("workflow_dispatch" in w.on);
+    });
+
+    it("pulumi up one stack at a time, a concurrency group per stack never cancelled mid-update, then rollout status", () => {
+      const up = w.jobs.up;
+      assert.deepEqual(up.needs, ["test", "changes"]);
+      assert.equal(up.strategy?.["max-parallel"], 1);
+      assert.equal(up.concurrency?.group, "pulumi-up-${{ matrix.stack }}");
+      assert.equal(up.concurrency?.["cancel-in-progress"], false);
+      const names = up.steps.map((s) => s.uses?.split("@")[0] ?? s.run ?? "");
+      const pulumi = up.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+      assert.equal(pulumi?.with?.command, "up");
+      assert.ok(names.indexOf("pulumi/actions") < names.indexOf('npx rollout status --stack "$STACK"'));
+    });
+
+    it("the merged tree is tested (npm ci, npm test through .ci/run) before anything is deployed", () => {
+      assert.ok(w.jobs.test.steps.some((s) => s.run === ".ci/run"));
+    });
+  });
+
+  it("both workflows leave the local-only dev stack out and decide with the same script", () => {
+    for (const f of files) {
+      const detect = steps(load(f)).filter((s) => /ci:changed-stacks/.test(s.run ?? ""));
+      assert.ok(detect.length > 0, f);
+      for (const s of detect) assert.match(s.run ?? "", /--exclude dev\b/);
+    }
+  });
+});
