@@ -5,7 +5,7 @@
  *   npm run --silent ci:pr-comment -- --stack prod --changes changes.json \
  *     --preview-outcome success [--preview-env PREVIEW_OUTPUT] \
  *     [--gate-json gate.json --gate-exit 3 --gate-stderr gate.err] \
- *     [--labels-env PR_LABELS] [--secret-env MONITORING_DATABASE_URL ...] \
+ *     [--labels-env PR_LABELS] [--secret-env ROLLOUT_DATABASE_URL ...] \
  *     --out comment.md [--github-output "$GITHUB_OUTPUT"]
  *
  * Thin: the logic is lib/ci/comment.ts. Writes the markdown to --out and

@@ -89,6 +89,8 @@ export const gateJsonSchema = z
       .optional(),
     reasons: z.array(z.string()).optional(),
     suggestedCommand: z.string().nullable().optional(),
+    /** The CLI's notes, e.g. the stack file and the deployed state disagree. */
+    notes: z.array(z.string()).optional(),
   })
   .loose();
 
@@ -125,13 +127,16 @@ export function readGateRun(run: GateRun, secrets: readonly string[] = []): Gate
           : `rollout gate printed no JSON (exit ${run.exitCode})${errText ? `: ${errText}` : ""}`,
     };
   }
-  const candidate =
-    raw && typeof raw === "object" && "gate" in raw && !("verdict" in raw) ? (raw as { gate: unknown }).gate : raw;
+  // `rollout gate --json` prints {command, stack, verdict, ..., notes, gate: <the gate's result>}.
+  const top = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const nested = top.gate && typeof top.gate === "object" ? (top.gate as Record<string, unknown>) : undefined;
+  const candidate = nested ? { ...nested, stack: top.stack, notes: top.notes, verdict: nested.verdict ?? top.verdict } : raw;
   const parsed = gateJsonSchema.safeParse(candidate);
   if (!parsed.success) {
-    if (run.exitCode === GATE_ERROR_EXIT) {
-      const msg = raw && typeof raw === "object" && "error" in raw ? String((raw as { error: unknown }).error) : errText;
-      return { ok: false, problem: `rollout gate failed (exit 1): ${redact(msg, secrets) || "no message"}` };
+    if (run.exitCode === GATE_ERROR_EXIT || top.ok === false) {
+      const e = top.error;
+      const msg = e && typeof e === "object" && "message" in e ? String((e as { message: unknown }).message) : typeof e === "string" ? e : errText;
+      return { ok: false, problem: `rollout gate failed (exit ${run.exitCode}): ${redact(msg, secrets) || "no message"}` };
     }
     const issue = parsed.error.issues[0];
     return { ok: false, problem: `rollout gate's JSON has no valid verdict (${issue.path.join(".") || "(top)"}: ${issue.message})` };
@@ -291,6 +296,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
         : ""),
   );
   if (g.reasons?.length) lines.push("", ...g.reasons.map((r) => `- ${redact(r, secrets)}`));
+  if (g.notes?.length) lines.push("", ...g.notes.map((n) => `> **Note:** ${redact(n, secrets)}`));
   const m = g.metrics;
   if (m && (m.new || m.legacy)) {
     lines.push("", "| path | requests | errors | error rate | users | p95 |", "|---|---:|---:|---:|---:|---:|");
@@ -317,7 +323,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
         ".",
     );
   }
-  if (g.suggestedCommand) lines.push("", `Suggested next command: \`${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);
+  if (g.suggestedCommand) lines.push("", `Suggested next command: \`npx ${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);
   lines.push("", "<details><summary>Gate JSON</summary>", "", fence(redact(JSON.stringify(reading.raw, null, 2), secrets), "json"), "", "</details>");
   return lines;
 }

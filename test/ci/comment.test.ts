@@ -48,8 +48,26 @@ function gate(opts: { hours: number; newReq: number; newErr: number; newUsers?: 
   });
 }
 
-/** As `rollout gate --stack prod --json` prints it. */
-const gateRun = (g: GateResult, exitCode = g.exitCode) => ({ exitCode, stdout: JSON.stringify({ stack: "prod", ...g }, null, 2) });
+/** As `rollout gate --stack prod --json` prints it (bin/rollout.ts: the CLI's envelope around the gate's result). */
+const gateRun = (g: GateResult, exitCode = g.exitCode, notes: string[] = []) => ({
+  exitCode,
+  stdout: JSON.stringify(
+    {
+      ok: g.exitCode === 0,
+      exitCode: g.exitCode,
+      command: "gate",
+      stack: "prod",
+      verdict: g.verdict,
+      configured: { canaryPercentage: 25, enableStatelessOrchestration: true, enableSafeJsonParser: true },
+      deployed: { canaryPercentage: 10, enableStatelessOrchestration: true, enableSafeJsonParser: true },
+      deployedSince: new Date(ASOF.getTime() - 49 * HOUR).toISOString(),
+      notes,
+      gate: g,
+    },
+    null,
+    2,
+  ),
+});
 
 const PROCEED = gate({ hours: 49, newReq: 1000, newErr: 9 });
 const WAIT = gate({ hours: 12, newReq: 1000, newErr: 9 });
@@ -83,7 +101,7 @@ describe("CI pull-request comment", () => {
     assert.match(md, /\| legacy \| 9000 \| 90 \| 1\.00% \| 1100 \| 1\.60s \|/);
     assert.match(md, /\| P95 latency < 3 seconds \| success \| 1\.40s \| < 3\.00s \| met \|/);
     assert.match(md, /one-sided two-proportion z-test \(pooled variance\), p = [0-9.e-]+/);
-    assert.match(md, /Suggested next command: `rollout advance --stack prod`/);
+    assert.match(md, /Suggested next command: `npx rollout advance --stack prod`/);
     assert.match(md, /Cross-user session contamination: \*\*0\*\*/);
   });
 
@@ -108,7 +126,7 @@ describe("CI pull-request comment", () => {
     assert.equal(r.decision.status, "blocked");
     assert.match(r.markdown, /🛑 \*\*ROLLBACK\*\*/);
     assert.match(r.markdown, /rollback criterion hit: Cross-user session contamination > 0/);
-    assert.match(r.markdown, /`rollout rollback --immediate --stack prod`/);
+    assert.match(r.markdown, /`npx rollout rollback --immediate --stack prod`/);
   });
 
   it("a canary that is not raised is not gated and passes", () => {
@@ -146,9 +164,18 @@ describe("CI pull-request comment", () => {
     assert.match(!usage.ok ? usage.problem : "", /called wrongly \(exit 2, usage\): error: required option/);
   });
 
-  it("accepts the verdict nested under a `gate` key", () => {
-    const r = readGateRun({ exitCode: 3, stdout: JSON.stringify({ stack: "prod", gate: WAIT }) });
+  it("accepts the gate's bare result too, and shows the CLI's notes", () => {
+    const r = readGateRun({ exitCode: 3, stdout: JSON.stringify(WAIT) });
     assert.equal(r.ok && r.gate.verdict, "WAIT");
+    const md = buildStackReview({ ...base, gate: gateRun(WAIT, 3, ["Pulumi.prod.yaml says 25% but the deployed stage is 10%"]) }).markdown;
+    assert.match(md, /> \*\*Note:\*\* Pulumi\.prod\.yaml says 25% but the deployed stage is 10%/);
+  });
+
+  it("a gate error printed as the CLI's JSON envelope is quoted, with the password scrubbed", () => {
+    const stdout = JSON.stringify({ ok: false, exitCode: 1, command: "gate", error: { type: "DatabaseError", message: "cannot connect to postgres://mon:pw-xyz-123@replica:5432/postgres: ECONNREFUSED" } });
+    const r = readGateRun({ exitCode: 1, stdout });
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.problem, "rollout gate failed (exit 1): cannot connect to postgres://mon:[secret]@replica:5432/postgres: ECONNREFUSED");
   });
 
   it("never echoes secrets: given values, URL passwords and terminal escapes are scrubbed from the preview", () => {
@@ -196,7 +223,7 @@ describe("CI pull-request comment", () => {
             stack: "prod",
             reasons: ["Pulumi.prod.yaml changed"],
             canary: { raised: true, summary: base.canarySummary },
-            databaseSecret: "MONITORING_DATABASE_URL_PROD",
+            databaseSecret: "ROLLOUT_DATABASE_URL_PROD",
           },
         ],
         removed: [],
@@ -220,8 +247,8 @@ describe("CI pull-request comment", () => {
       this.timeout(60_000);
       const out = run(
         ["--stack", "prod", "--changes", "changes.json", "--preview-outcome", "success", "--gate-json", "gate.json", "--gate-exit", "3",
-          "--secret-env", "MONITORING_DATABASE_URL", "--out", "comment.md", "--github-output", "gh.txt"],
-        { PREVIEW_OUTPUT: PREVIEW + "\nurl=postgres://u:pw-in-preview@h/db\n", PR_LABELS: JSON.stringify([OVERRIDE_LABEL]), MONITORING_DATABASE_URL: "postgres://u:pw-in-preview@h/db" },
+          "--secret-env", "ROLLOUT_DATABASE_URL", "--out", "comment.md", "--github-output", "gh.txt"],
+        { PREVIEW_OUTPUT: PREVIEW + "\nurl=postgres://u:pw-in-preview@h/db\n", PR_LABELS: JSON.stringify([OVERRIDE_LABEL]), ROLLOUT_DATABASE_URL: "postgres://u:pw-in-preview@h/db" },
       );
       assert.match(out, /gate says WAIT; passing because the pull request has the "rollout-override" label/);
       const md = fs.readFileSync(path.join(dir, "comment.md"), "utf8");

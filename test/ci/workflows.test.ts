@@ -141,13 +141,13 @@ describe("CI workflows", () => {
       const gate = job.steps.find((s) => s.id === "gate");
       assert.equal(gate?.if, "matrix.raised");
       assert.match(gate?.run ?? "", /npx rollout gate --stack "\$STACK" --json/);
-      assert.equal(gate?.env?.MONITORING_DATABASE_URL, "${{ secrets[matrix.databaseSecret] }}");
+      assert.equal(gate?.env?.ROLLOUT_DATABASE_URL, "${{ secrets[matrix.databaseSecret] }}");
       const order = job.steps.map((s) => s.id ?? s.name);
       const i = (x: string) => order.indexOf(x);
       assert.ok(i("gate") < i("review") && i("review") < i("Post or update the review comment") && i("Post or update the review comment") < i("Enforce the gate"));
       const enforce = job.steps.find((s) => s.name === "Enforce the gate");
       assert.match(enforce?.if ?? "", /steps\.review\.outputs\.status == 'blocked'/);
-      assert.match(job.steps.find((s) => s.id === "review")?.run ?? "", /--secret-env MONITORING_DATABASE_URL PULUMI_ACCESS_TOKEN/);
+      assert.match(job.steps.find((s) => s.id === "review")?.run ?? "", /--secret-env ROLLOUT_DATABASE_URL PULUMI_ACCESS_TOKEN/);
     });
 
     it("a stable `rollout review` check fails when any job failed", () => {
