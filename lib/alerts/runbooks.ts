@@ -7,7 +7,7 @@
 export function immediateRollbackCommands(stack: string): string[] {
   return [
     `npx rollout rollback --stack ${stack} --immediate`,
-    `git commit -m "Immediate rollback of ${stack}" Pulumi.${stack}.yaml`,
+    `git commit -m "Immediate rollback of ${stack}" -- Pulumi.${stack}.yaml`,
     `pulumi up --stack ${stack}`,
   ];
 }
@@ -16,7 +16,7 @@ export function immediateRollbackCommands(stack: string): string[] {
 export function gradualRollbackCommands(stack: string): string[] {
   return [
     `npx rollout rollback --stack ${stack}`,
-    `git commit -m "Gradual rollback of ${stack}" Pulumi.${stack}.yaml`,
+    `git commit -m "Gradual rollback of ${stack}" -- Pulumi.${stack}.yaml`,
     `pulumi up --stack ${stack}`,
   ];
 }

@@ -1,0 +1,86 @@
+/** The pure rule model: the issue's table, from the config; runbooks with the exact commands. */
+import { strict as assert } from "node:assert";
+import { parse } from "yaml";
+import {
+  ALERT_NAMES,
+  EXPORTER_QUERIES,
+  MONITORING_VIEWS,
+  alertRules,
+  durationMs,
+  renderExporterQueries,
+  renderMonitoringFiles,
+} from "../../lib/alerts";
+import { GUIDE_THRESHOLDS } from "../../lib/stages";
+import { testConfig } from "./support";
+
+describe("alert rules (pure)", () => {
+  const rules = alertRules(testConfig(), { stack: "prod" });
+  const rule = (n: string) => {
+    const r = rules.find((x) => x.alert === n);
+    assert.ok(r, n);
+    return r;
+  };
+
+  it("has the issue's five alerts with their severities, and the guide's thresholds by default", () => {
+    assert.deepEqual(
+      rules.map((r) => [r.alert, r.labels.severity]),
+      [
+        ["HighErrorRate", "critical"],
+        ["ModerateErrorRate", "warning"],
+        ["HighLatency", "critical"],
+        ["ElevatedLatency", "warning"],
+        ["SessionIsolationFailure", "critical"],
+      ],
+    );
+    assert.match(rule(ALERT_NAMES.highErrorRate).expr, new RegExp(`> ${GUIDE_THRESHOLDS.errorRateCriticalPct}\\)`));
+    assert.match(rule(ALERT_NAMES.moderateErrorRate).expr, new RegExp(`> ${GUIDE_THRESHOLDS.errorRateWarningPct}\\)`));
+    assert.match(rule(ALERT_NAMES.highLatency).expr, new RegExp(`> ${GUIDE_THRESHOLDS.p95CriticalSeconds}\\)`));
+    assert.match(rule(ALERT_NAMES.elevatedLatency).expr, new RegExp(`> ${GUIDE_THRESHOLDS.p95WarningSeconds}\\)`));
+    assert.match(rule(ALERT_NAMES.sessionIsolationFailure).expr, new RegExp(`> ${GUIDE_THRESHOLDS.contaminationMax}$`));
+  });
+
+  it("takes thresholds, the volume guard and for: durations from the stack config", () => {
+    const r = alertRules(
+      testConfig({ thresholds: { errorRateWarningPct: 1.5, errorRateCriticalPct: 4.25 }, alerting: { minRequests: 500, criticalFor: "1m", warningFor: "15m" } }),
+      { stack: "prod" },
+    );
+    const high = r.find((x) => x.alert === ALERT_NAMES.highErrorRate)!;
+    assert.match(high.expr, /> 4\.25\) and \(valuecanvas_error_rate_total_requests >= 500\)/);
+    assert.equal(high.for, "1m");
+    assert.equal(r.find((x) => x.alert === ALERT_NAMES.moderateErrorRate)!.for, "15m");
+  });
+
+  it("session isolation fires with no smoothing delay and no volume guard", () => {
+    const iso = rule(ALERT_NAMES.sessionIsolationFailure);
+    assert.equal(iso.for, undefined);
+    assert.doesNotMatch(iso.expr, /total_requests/);
+  });
+
+  it("runbooks carry the guide's actions; contamination says IMMEDIATE ROLLBACK with the exact commands", () => {
+    const iso = rule(ALERT_NAMES.sessionIsolationFailure).annotations.runbook;
+    assert.match(iso, /1\. IMMEDIATE ROLLBACK \(both flags off\): npx rollout rollback --stack prod --immediate && git commit .* -- Pulumi\.prod\.yaml && pulumi up --stack prod/);
+    for (const a of ["Review session creation logic", "Check for race conditions", "Verify database constraints", "Fix and re-test before re-deployment"]) {
+      assert.ok(iso.includes(a), a);
+    }
+    assert.match(rule(ALERT_NAMES.moderateErrorRate).annotations.runbook, /Check if errors are new or existing/);
+    assert.match(rule(ALERT_NAMES.elevatedLatency).annotations.runbook, /Check database query performance/);
+  });
+
+  it("renders an evaluation interval the config sets, and for: durations Prometheus parses", () => {
+    const files = renderMonitoringFiles(testConfig({ alerting: { evaluationInterval: "15s" } }), {}, { stack: "prod" });
+    const doc = parse(files["valuecanvas.rules.yml"]) as { groups: Array<{ interval: string; rules: Array<{ for?: string }> }> };
+    assert.equal(doc.groups[0].interval, "15s");
+    for (const r of doc.groups[0].rules) if (r.for) assert.ok(durationMs(r.for) > 0);
+    assert.throws(() => durationMs("5 minutes"), /not a Prometheus duration/);
+  });
+
+  it("exporter queries read only the three monitoring views", () => {
+    const views = Object.values(MONITORING_VIEWS);
+    for (const q of Object.values(EXPORTER_QUERIES)) {
+      const from = [...q.query.matchAll(/FROM\s+([a-z_.]+)/gi)].map((m) => m[1]);
+      assert.equal(from.length, 1, q.query);
+      assert.ok(views.includes(from[0] as (typeof views)[number]), from[0]);
+    }
+    assert.doesNotMatch(renderExporterQueries(), /agent_sessions|&a1|\*a1/);
+  });
+});
