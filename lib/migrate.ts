@@ -1,0 +1,252 @@
+/**
+ * The migration runner: applies pending `sql/` files in order.
+ *
+ * - Files are named `NNNN_description.sql` (four digits, lower-case words);
+ *   they apply in numeric order. Appending the next number is how a migration
+ *   is added; a pending file numbered below an applied one is refused.
+ * - Each file runs in its own transaction, recorded (name, SHA-256 checksum)
+ *   in `public.schema_migrations` in that same transaction. A file whose first
+ *   line is `-- migrate:no-transaction` runs outside a transaction (for
+ *   `CREATE INDEX CONCURRENTLY`); it must hold exactly one statement, so a
+ *   failure leaves nothing behind except, for an index build, an INVALID
+ *   index, which the runner drops again.
+ * - An applied file whose content changed is refused, naming the file.
+ * - Concurrent runs are serialised by a session-level advisory lock: the
+ *   second run waits, then finds nothing pending.
+ * - On failure the failing file's changes are rolled back and the error names
+ *   the file and PostgreSQL's message (with the line, when PostgreSQL gives a
+ *   position).
+ *
+ * Why not a library (judged against all of the rules above):
+ * - node-pg-migrate (well kept) has an advisory lock and per-migration
+ *   transactions with an opt-out, but records no checksum, so an edited
+ *   applied file is silently accepted;
+ * - postgres-migrations has checksums, an advisory lock and a
+ *   disable-transaction marker, but its last release (5.3.0) is years old and
+ *   it does not clean up after a failed CREATE INDEX CONCURRENTLY;
+ * - graphile-migrate is a different workflow (a "current" migration, its own
+ *   shadow database) rather than numbered files.
+ * So the runner is this small module on `pg`.
+ *
+ * Pure: no Pulumi import (components/database.ts wraps it in a dynamic resource).
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Client, DatabaseError } from "pg";
+
+/** The repository's migrations directory. */
+export const DEFAULT_MIGRATIONS_DIR = path.resolve(__dirname, "..", "sql");
+
+export const MIGRATIONS_TABLE = "public.schema_migrations";
+export const NO_TRANSACTION_MARKER = "-- migrate:no-transaction";
+export const MIGRATION_NAME_RE = /^(\d{4})_[a-z0-9]+(?:_[a-z0-9]+)*\.sql$/;
+
+/** Advisory lock key (pg_advisory_lock(bigint)): "valuecanvas migrate". */
+export const MIGRATION_LOCK_KEY = "7236625041129385216";
+
+export interface Migration {
+  /** File name, e.g. `0002_agent_sessions_created_at_index.sql`. */
+  name: string;
+  number: number;
+  sql: string;
+  /** SHA-256 (hex) of the file's text with line endings normalised to \n. */
+  checksum: string;
+  transactional: boolean;
+}
+
+export class MigrationError extends Error {
+  /** The file at fault, when there is one. */
+  readonly file?: string;
+  /** PostgreSQL's own message, when PostgreSQL raised the error. */
+  readonly pgMessage?: string;
+  constructor(message: string, file?: string, pgMessage?: string) {
+    super(message);
+    this.name = "MigrationError";
+    this.file = file;
+    this.pgMessage = pgMessage;
+  }
+}
+
+export function checksumOf(sql: string): string {
+  return createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex");
+}
+
+/** Strip `--` and block comments (good enough to count statements of a one-statement file). */
+function stripComments(sql: string): string {
+  return sql.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/--[^\n]*/g, " ");
+}
+
+/** Read and validate every migration in `dir`, in order. */
+export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch (err) {
+    throw new MigrationError(`migrations directory ${dir} cannot be read: ${(err as Error).message}`);
+  }
+  const out: Migration[] = [];
+  const byNumber = new Map<number, string>();
+  for (const name of entries.filter((e) => e.endsWith(".sql")).sort()) {
+    const m = MIGRATION_NAME_RE.exec(name);
+    if (!m) {
+      throw new MigrationError(
+        `migration file ${name}: name must match NNNN_description.sql (four digits, lower-case words joined by _)`,
+        name,
+      );
+    }
+    const number = Number(m[1]);
+    const clash = byNumber.get(number);
+    if (clash) throw new MigrationError(`migration files ${clash} and ${name} share the number ${m[1]}`, name);
+    byNumber.set(number, name);
+    const sql = fs.readFileSync(path.join(dir, name), "utf8");
+    const transactional = sql.replace(/\r\n/g, "\n").split("\n")[0].trim() !== NO_TRANSACTION_MARKER;
+    if (!transactional) {
+      const body = stripComments(sql).trim().replace(/;\s*$/, "");
+      if (body.length === 0 || body.includes(";")) {
+        throw new MigrationError(
+          `migration file ${name}: a ${NO_TRANSACTION_MARKER} file must hold exactly one statement`,
+          name,
+        );
+      }
+    }
+    out.push({ name, number, sql, checksum: checksumOf(sql), transactional });
+  }
+  return out.sort((a, b) => a.number - b.number);
+}
+
+/** One hash of every migration file (names and contents): changes exactly when sql/ changes. */
+export function migrationsHash(dir: string = DEFAULT_MIGRATIONS_DIR): string {
+  const h = createHash("sha256");
+  for (const m of loadMigrations(dir)) h.update(`${m.name}\0${m.checksum}\n`);
+  return h.digest("hex");
+}
+
+export interface MigrateOptions {
+  databaseUrl: string;
+  /** Directory of `NNNN_*.sql` files; default: the repository's `sql/`. */
+  dir?: string;
+  /** lock_timeout for each file (default 10s): never queue the app's writes behind a DDL lock for long. */
+  lockTimeout?: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface MigrateResult {
+  /** Files applied by this run, in order. */
+  applied: string[];
+  /** Files that were already applied before this run. */
+  alreadyApplied: string[];
+}
+
+function lineOf(sql: string, position: string | undefined): string {
+  const pos = Number(position);
+  if (!Number.isFinite(pos) || pos <= 0) return "";
+  return ` (line ${sql.slice(0, pos - 1).split("\n").length})`;
+}
+
+function failure(m: Migration, err: unknown): MigrationError {
+  if (err instanceof DatabaseError) {
+    const detail = err.detail ? ` DETAIL: ${err.detail}` : "";
+    return new MigrationError(
+      `migration ${m.name} failed${lineOf(m.sql, err.position)}: ${err.message}${detail}; rolled back, later files not run`,
+      m.name,
+      err.message,
+    );
+  }
+  return new MigrationError(`migration ${m.name} failed: ${(err as Error).message}`, m.name);
+}
+
+async function invalidIndexes(client: Client): Promise<Set<string>> {
+  const r = await client.query<{ name: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid`,
+  );
+  return new Set(r.rows.map((x) => x.name));
+}
+
+/**
+ * Apply every pending migration of `dir` to `databaseUrl`, in order. Returns
+ * the files applied by this run. Throws a MigrationError naming the file.
+ */
+export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
+  const migrations = loadMigrations(opts.dir ?? DEFAULT_MIGRATIONS_DIR);
+  const log = opts.log ?? (() => undefined);
+  const lockTimeout = opts.lockTimeout ?? "10s";
+  const client = new Client({ connectionString: opts.databaseUrl, application_name: "valuecanvas-migrate" });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
+    try {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+           name text PRIMARY KEY,
+           checksum text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      const rows = (await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${MIGRATIONS_TABLE}`)).rows;
+      const applied = new Map(rows.map((r) => [r.name, r.checksum]));
+      const files = new Map(migrations.map((m) => [m.name, m]));
+      for (const [name, checksum] of applied) {
+        const m = files.get(name);
+        if (!m) {
+          throw new MigrationError(`migration ${name} is recorded as applied but is missing from the migrations directory`, name);
+        }
+        if (m.checksum !== checksum) {
+          throw new MigrationError(
+            `migration ${name} was edited after it was applied (checksum ${checksum.slice(0, 12)}… now ${m.checksum.slice(0, 12)}…): ` +
+              "applied migrations are immutable; add a new numbered file instead",
+            name,
+          );
+        }
+      }
+      const highestApplied = Math.max(-1, ...migrations.filter((m) => applied.has(m.name)).map((m) => m.number));
+      const pending = migrations.filter((m) => !applied.has(m.name));
+      const early = pending.find((m) => m.number < highestApplied);
+      if (early) {
+        throw new MigrationError(
+          `migration ${early.name} is pending but a later-numbered file is already applied: number new files after the last one`,
+          early.name,
+        );
+      }
+      const result: MigrateResult = { applied: [], alreadyApplied: migrations.filter((m) => applied.has(m.name)).map((m) => m.name) };
+      for (const m of pending) {
+        log(`applying ${m.name}${m.transactional ? "" : " (no transaction)"}`);
+        if (m.transactional) {
+          try {
+            await client.query("BEGIN");
+            await client.query(`SET LOCAL lock_timeout = '${lockTimeout.replace(/'/g, "")}'`);
+            await client.query(m.sql);
+            await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [m.name, m.checksum]);
+            await client.query("COMMIT");
+          } catch (err) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw failure(m, err);
+          }
+        } else {
+          const before = await invalidIndexes(client);
+          try {
+            await client.query(`SET lock_timeout = '${lockTimeout.replace(/'/g, "")}'`);
+            await client.query(m.sql);
+            await client.query("RESET lock_timeout");
+          } catch (err) {
+            await client.query("RESET lock_timeout").catch(() => undefined);
+            for (const idx of await invalidIndexes(client)) {
+              if (!before.has(idx)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${idx}`).catch(() => undefined);
+            }
+            throw failure(m, err);
+          }
+          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [m.name, m.checksum]);
+        }
+        result.applied.push(m.name);
+      }
+      return result;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    }
+  } finally {
+    await client.end();
+  }
+}
