@@ -16,6 +16,7 @@ import * as docker from "@pulumi/docker";
 import type { RolloutConfig } from "../lib/config";
 import {
   DEFAULT_TARGETS,
+  EXPORTER_ENV,
   MONITORING_FILE_NAMES,
   MonitoringFiles,
   exporterArgs,
@@ -95,7 +96,12 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         image: image("exporter", m.exporterImage).imageId,
         command: exporterArgs(`${ex.dir}/${MONITORING_FILE_NAMES.exporterQueries}`, `:${ex.port}`),
-        envs: pulumi.secret(pulumi.interpolate`DATA_SOURCE_NAME=${args.monitoringDatabaseUrl}`.apply((e) => [e])),
+        envs: pulumi.secret(
+          pulumi.interpolate`DATA_SOURCE_NAME=${args.monitoringDatabaseUrl}`.apply((dsn) => [
+            dsn,
+            ...Object.entries(EXPORTER_ENV).map(([k, v]) => `${k}=${v}`),
+          ]),
+        ),
         uploads: [{ file: `${ex.dir}/${MONITORING_FILE_NAMES.exporterQueries}`, content: files[MONITORING_FILE_NAMES.exporterQueries] }],
         networksAdvanced: net(MONITORING_ALIASES.exporter),
         labels: containerLabels("monitoring-exporter"),

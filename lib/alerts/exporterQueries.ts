@@ -100,17 +100,25 @@ export const METRICS = {
   contamination: `${EXPORTER_NAMESPACES.sessionIsolation}_cross_contamination_count`,
 } as const;
 
-/** The exporter's command-line flags for the rendered query file at `queryPath`. */
+/**
+ * The exporter's command-line flags for the rendered query file at `queryPath`.
+ * Only flags every version from Debian's 0.11.1 to the pinned image accepts
+ * (an unknown flag stops the exporter).
+ */
 export function exporterArgs(queryPath: string, listenAddress = ":9187"): string[] {
-  return [
-    `--extend.query-path=${queryPath}`,
-    // Only the custom queries and the exporter's own health: the monitoring
-    // role reads the views and nothing else.
-    "--disable-default-metrics",
-    "--disable-settings-metrics",
-    `--web.listen-address=${listenAddress}`,
-  ];
+  return [`--extend.query-path=${queryPath}`, `--web.listen-address=${listenAddress}`];
 }
+
+/**
+ * Environment for the exporter: only the custom queries and the exporter's own
+ * health (the monitoring role reads the views and nothing else). Set through
+ * the environment because newer exporters dropped some of these flags and
+ * ignore unknown variables, where an unknown flag would stop them.
+ */
+export const EXPORTER_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PG_EXPORTER_DISABLE_DEFAULT_METRICS: "true",
+  PG_EXPORTER_DISABLE_SETTINGS_METRICS: "true",
+});
 
 /** The exporter's query file (YAML). */
 export function renderExporterQueries(): string {

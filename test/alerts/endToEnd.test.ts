@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   ALERT_NAMES,
+  EXPORTER_ENV,
   EXPORTER_QUERIES,
   METRICS,
   MONITORING_FILE_NAMES,
@@ -191,7 +192,7 @@ async function runMonitoring(tools: Record<string, string>, dsn: string, label: 
     `exporter (${label})`,
     tools["prometheus-postgres-exporter"],
     exporterArgs(path.join(dir, MONITORING_FILE_NAMES.exporterQueries), `127.0.0.1:${exporterPort}`),
-    { DATA_SOURCE_NAME: dsn },
+    { ...EXPORTER_ENV, DATA_SOURCE_NAME: dsn },
   );
   const prometheus = start(`prometheus (${label})`, tools.prometheus, [
     `--config.file=${path.join(dir, MONITORING_FILE_NAMES.prometheus)}`,
@@ -257,6 +258,9 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     assert.equal(high.labels.severity, "critical");
     const iso = alerts.find((a) => a.labels.alertname === ALERT_NAMES.sessionIsolationFailure);
     assert.equal(Number(iso?.value), 1);
+    // EXPORTER_ENV turned the exporter's default and pg_settings metrics off.
+    const settings = await getJson<{ result: unknown[] }>(`${s.prometheus}/api/v1/query?query=${encodeURIComponent('{__name__=~"pg_settings_.+|pg_stat_activity_.+"}')}`);
+    assert.equal(settings.result.length, 0);
   });
 
   it("the same traffic without the fault (1 % errors, no contamination) fires nothing", async () => {
