@@ -1,0 +1,93 @@
+/**
+ * The database roles' privileges, as data: components/database.ts turns each
+ * entry into a `postgresql.Grant`, and the tests apply the same entries as the
+ * SQL that resource runs (grantStatements) to a real PostgreSQL.
+ *
+ * - app: reads and writes agent_sessions, and nothing else.
+ * - monitoring: SELECT on the monitoring views only; cannot read
+ *   agent_sessions or the rollup tables, cannot write anything.
+ *
+ * Pure: no Pulumi import.
+ */
+
+export const ROLE_NAMES = {
+  app: "valuecanvas_app",
+  monitoring: "valuecanvas_monitoring",
+} as const;
+export type RoleKey = keyof typeof ROLE_NAMES;
+
+/** The views of schema `monitoring` (sql/0007_monitoring_views.sql). */
+export const MONITORING_VIEW_NAMES = [
+  "error_rate_by_version",
+  "latency_by_version",
+  "session_isolation",
+  "error_patterns",
+  "slow_sessions",
+  "contaminated_sessions",
+] as const;
+
+/** One `postgresql.Grant` (objectType schema or table; views are tables to GRANT). */
+export interface GrantSpec {
+  /** Stable resource-name suffix. */
+  key: string;
+  objectType: "schema" | "table";
+  schema: string;
+  /** Tables or views in `schema` (objectType table only). */
+  objects?: readonly string[];
+  privileges: readonly string[];
+}
+
+export const ROLE_GRANTS: Readonly<Record<RoleKey, readonly GrantSpec[]>> = Object.freeze({
+  app: [
+    { key: "public-usage", objectType: "schema", schema: "public", privileges: ["USAGE"] },
+    {
+      key: "agent-sessions",
+      objectType: "table",
+      schema: "public",
+      objects: ["agent_sessions"],
+      privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
+    },
+  ],
+  monitoring: [
+    { key: "monitoring-usage", objectType: "schema", schema: "monitoring", privileges: ["USAGE"] },
+    { key: "monitoring-views", objectType: "table", schema: "monitoring", objects: MONITORING_VIEW_NAMES, privileges: ["SELECT"] },
+  ],
+});
+
+/** Role attributes besides LOGIN and the password. */
+export interface RoleSettings {
+  /** statement_timeout in milliseconds (0: none). */
+  statementTimeoutMs: number;
+  /** Maximum concurrent connections (-1: no limit). */
+  connectionLimit: number;
+}
+
+export const ROLE_SETTINGS: Readonly<Record<RoleKey, RoleSettings>> = Object.freeze({
+  app: { statementTimeoutMs: 0, connectionLimit: -1 },
+  // A scrape or a gate query never runs long, and never crowds out the app.
+  monitoring: { statementTimeoutMs: 10_000, connectionLimit: 10 },
+});
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The SQL the postgresql provider's Grant runs for `spec`: revoke what the
+ * role had on those objects, then grant exactly the listed privileges.
+ */
+export function grantStatements(role: string, spec: GrantSpec): string[] {
+  const r = quoteIdent(role);
+  const privs = spec.privileges.join(", ");
+  if (spec.objectType === "schema") {
+    const s = quoteIdent(spec.schema);
+    return [`REVOKE ALL PRIVILEGES ON SCHEMA ${s} FROM ${r}`, `GRANT ${privs} ON SCHEMA ${s} TO ${r}`];
+  }
+  const objs = (spec.objects ?? []).map((o) => `${quoteIdent(spec.schema)}.${quoteIdent(o)}`).join(", ");
+  return [`REVOKE ALL PRIVILEGES ON TABLE ${objs} FROM ${r}`, `GRANT ${privs} ON TABLE ${objs} TO ${r}`];
+}
+
+/** Every grant statement of a role, in order. */
+export function roleGrantStatements(key: RoleKey, roleName: string = ROLE_NAMES[key]): string[] {
+  return ROLE_GRANTS[key].flatMap((g) => grantStatements(roleName, g));
+}
