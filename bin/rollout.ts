@@ -533,7 +533,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
 }
 
-/** Entry point for the `rollout` bin (bin/rollout.js) and `ts-node bin/rollout.ts`. */
+/** Entry point for the `rollout` bin (bin/rollout.cjs) and `ts-node bin/rollout.ts`. */
 export function runMain(argv: string[] = process.argv): void {
   main(argv).then(
     (code) => {
