@@ -12,7 +12,8 @@
  *   index, which the runner drops again.
  * - An applied file whose content changed is refused, naming the file.
  * - Concurrent runs are serialised by a session-level advisory lock: the
- *   second run waits, then finds nothing pending.
+ *   second run waits (polling, outside any statement), then finds nothing
+ *   pending.
  * - On failure the failing file's changes are rolled back and the error names
  *   the file and PostgreSQL's message (with the line, when PostgreSQL gives a
  *   position).
@@ -177,7 +178,15 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const client = new Client({ connectionString: opts.databaseUrl, application_name: "valuecanvas-migrate" });
   await client.connect();
   try {
-    await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
+    // Poll pg_try_advisory_lock rather than block in pg_advisory_lock: a
+    // session blocked inside a statement holds a snapshot, which another
+    // run's CREATE INDEX CONCURRENTLY would wait for (a deadlock).
+    for (let waited = false; ; waited = true) {
+      const got = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [MIGRATION_LOCK_KEY]);
+      if (got.rows[0].ok) break;
+      if (!waited) log("another migration run holds the lock; waiting for it to finish");
+      await new Promise((r) => setTimeout(r, 250));
+    }
     try {
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (

@@ -46,7 +46,7 @@ export async function schemaDump(client: Client): Promise<string> {
     ["schemas", `SELECT n.nspname || ' ' || coalesce(array_to_string(n.nspacl, ','), '') AS x FROM pg_namespace n WHERE ${userNs}`],
     [
       "relations",
-      `SELECT n.nspname || '.' || c.relname || ' ' || c.relkind || ' ' || coalesce(array_to_string(c.relacl, ','), '') AS x
+      `SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || coalesce(array_to_string(c.relacl, ','), '') AS x
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${userNs}`,
     ],
     [
