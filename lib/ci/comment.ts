@@ -249,6 +249,16 @@ function fmtMetric(v: number | null | undefined, metric: string | undefined): st
   return fmtNum(v);
 }
 
+/**
+ * The gate reports pause/rollback criteria as "failed" when hit and "met"
+ * when not; say it the way a reviewer reads it.
+ */
+export function criterionStatus(kind: string, status: string): string {
+  if (status === "insufficient-data") return "⏳ not enough data";
+  if (kind === "success") return status === "met" ? "✅ met" : status === "failed" ? "❌ not met" : status;
+  return status === "failed" ? "❌ hit" : status === "met" ? "✅ not hit" : status;
+}
+
 /** The lines of Pulumi's closing summary ("Resources:" and what follows), for the comment's headline. */
 export function previewSummary(output: string): string[] {
   const lines = stripAnsi(output).split("\n");
@@ -311,7 +321,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
     lines.push("", "| criterion | kind | observed | threshold | status |", "|---|---|---:|---:|---|");
     for (const c of g.criteria) {
       const threshold = typeof c.threshold === "number" ? fmtMetric(c.threshold, c.metric) : c.threshold ?? "n/a";
-      lines.push(`| ${cell(c.description)} | ${c.kind} | ${fmtMetric(c.observed, c.metric)} | ${c.op ?? ""} ${threshold} | ${c.status} |`);
+      lines.push(`| ${cell(c.description)} | ${c.kind} | ${fmtMetric(c.observed, c.metric)} | ${c.op ?? ""} ${threshold} | ${criterionStatus(c.kind, c.status)} |`);
     }
   }
   if (g.test) {

@@ -99,7 +99,8 @@ describe("CI pull-request comment", () => {
     assert.match(md, /\*\*Gate\*\* \(`rollout gate`\): ✅ \*\*PROCEED\*\* at the deployed stage 10%, soaked 49\.0 h of 48 h/);
     assert.match(md, /\| new \| 1000 \| 9 \| 0\.90% \| 120 \| 1\.40s \|/);
     assert.match(md, /\| legacy \| 9000 \| 90 \| 1\.00% \| 1100 \| 1\.60s \|/);
-    assert.match(md, /\| P95 latency < 3 seconds \| success \| 1\.40s \| < 3\.00s \| met \|/);
+    assert.match(md, /\| P95 latency < 3 seconds \| success \| 1\.40s \| < 3\.00s \| ✅ met \|/);
+    assert.match(md, /\| New-path error rate > 5% \(critical\) \| rollback \| 0\.90% \| > 5\.00% \| ✅ not hit \|/);
     assert.match(md, /one-sided two-proportion z-test \(pooled variance\), p = [0-9.e-]+/);
     assert.match(md, /Suggested next command: `npx rollout advance --stack prod`/);
     assert.match(md, /Cross-user session contamination: \*\*0\*\*/);
@@ -126,6 +127,7 @@ describe("CI pull-request comment", () => {
     assert.equal(r.decision.status, "blocked");
     assert.match(r.markdown, /🛑 \*\*ROLLBACK\*\*/);
     assert.match(r.markdown, /rollback criterion hit: Cross-user session contamination > 0/);
+    assert.match(r.markdown, /\| Cross-user session contamination > 0 \(critical: immediate rollback\) \| rollback \| 2 \| > 0 \| ❌ hit \|/);
     assert.match(r.markdown, /`npx rollout rollback --immediate --stack prod`/);
   });
 
