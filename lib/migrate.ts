@@ -63,6 +63,10 @@ export class MigrationError extends Error {
   readonly pgMessage?: string;
   constructor(message: string, file?: string, pgMessage?: string) {
     super(message);
+    // Set explicitly: the SDK's closure serializer (the migration's dynamic
+    // provider) turns classes into functions, where Error's constructor
+    // leaves `message` unset on `this`.
+    this.message = message;
     this.name = "MigrationError";
     this.file = file;
     this.pgMessage = pgMessage;
