@@ -39,6 +39,14 @@ import { Client, DatabaseError } from "pg";
 /** The repository's migrations directory. */
 export const DEFAULT_MIGRATIONS_DIR = path.resolve(__dirname, "..", "sql");
 
+/**
+ * `dir`, or the repository's sql/. Computed when called, so that code the SDK
+ * serializes (the migration's dynamic provider) carries no machine path.
+ */
+function dirOrDefault(dir: string | undefined): string {
+  return dir ?? path.resolve(__dirname, "..", "sql");
+}
+
 export const MIGRATIONS_TABLE = "public.schema_migrations";
 export const NO_TRANSACTION_MARKER = "-- migrate:no-transaction";
 export const MIGRATION_NAME_RE = /^(\d{4})_[a-z0-9]+(?:_[a-z0-9]+)*\.sql$/;
@@ -83,7 +91,8 @@ function stripComments(sql: string): string {
 }
 
 /** Read and validate every migration in `dir`, in order. */
-export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[] {
+export function loadMigrations(directory?: string): Migration[] {
+  const dir = dirOrDefault(directory);
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
@@ -121,7 +130,7 @@ export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[
 }
 
 /** One hash of every migration file (names and contents): changes exactly when sql/ changes. */
-export function migrationsHash(dir: string = DEFAULT_MIGRATIONS_DIR): string {
+export function migrationsHash(dir?: string): string {
   const h = createHash("sha256");
   for (const m of loadMigrations(dir)) h.update(`${m.name}\0${m.checksum}\n`);
   return h.digest("hex");
@@ -176,7 +185,7 @@ async function invalidIndexes(client: Client): Promise<Set<string>> {
  * the files applied by this run. Throws a MigrationError naming the file.
  */
 export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
-  const migrations = loadMigrations(opts.dir ?? DEFAULT_MIGRATIONS_DIR);
+  const migrations = loadMigrations(dirOrDefault(opts.dir));
   const log = opts.log ?? (() => undefined);
   const lockTimeout = opts.lockTimeout ?? "10s";
   const client = new Client({ connectionString: opts.databaseUrl, application_name: "valuecanvas-migrate" });
