@@ -16,10 +16,10 @@ import {
   EXPORTER_QUERIES,
   METRICS,
   MONITORING_FILE_NAMES,
-  MONITORING_VIEWS,
   exporterArgs,
   renderMonitoringFiles,
 } from "../../lib/alerts";
+import { roleGrantStatements } from "../../lib/grants";
 import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../lib/migrate";
 import { freePort, sharedPostgres, TestPostgres } from "../support/postgres";
 import { requireTools } from "../support/tools";
@@ -153,16 +153,15 @@ async function seed(pg: TestPostgres, url: string, fault: boolean): Promise<void
 
 let roleCounter = 0;
 
-/** A login role that may read the three monitoring views and nothing else (as the database issue grants). */
+/** A login role with the monitoring role's grants (lib/grants.ts): the monitoring views and nothing else. */
 async function monitoringRole(pg: TestPostgres, url: string): Promise<string> {
   const role = `vc_e2e_monitoring_${process.pid}_${++roleCounter}`;
   const password = `pw-${role}`;
   const c = await pg.connect(url);
   try {
     await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
-    await c.query(`GRANT USAGE ON SCHEMA monitoring TO ${role}`);
-    await c.query(`GRANT SELECT ON ${Object.values(MONITORING_VIEWS).join(", ")} TO ${role}`);
-    await c.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
+    // Exactly the grants the program's database component gives the monitoring role.
+    for (const sql of roleGrantStatements("monitoring", role)) await c.query(sql);
   } finally {
     await c.end();
   }

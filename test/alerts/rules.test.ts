@@ -10,6 +10,7 @@ import {
   renderExporterQueries,
   renderMonitoringFiles,
 } from "../../lib/alerts";
+import { MONITORING_VIEW_NAMES } from "../../lib/grants";
 import { GUIDE_THRESHOLDS } from "../../lib/stages";
 import { testConfig } from "./support";
 
@@ -82,5 +83,7 @@ describe("alert rules (pure)", () => {
       assert.ok(views.includes(from[0] as (typeof views)[number]), from[0]);
     }
     assert.doesNotMatch(renderExporterQueries(), /agent_sessions|&a1|\*a1/);
+    // ... and the monitoring role is granted each of them.
+    for (const v of views) assert.ok((MONITORING_VIEW_NAMES as readonly string[]).includes(v.replace(/^monitoring\./, "")), v);
   });
 });
