@@ -12,7 +12,7 @@
  * A check whose module, export, tool or input files are missing FAILS and says
  * what is missing: nothing not-yet-built passes silently.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -335,13 +335,4 @@ export async function runChecks(
     onOutcome(o);
   }
   return out;
-}
-
-/** Keep the version of a tool for the report line, when it answers `--version`. */
-export function toolVersion(bin: string): string | undefined {
-  try {
-    return execFileSync(bin, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0];
-  } catch {
-    return undefined;
-  }
 }
