@@ -115,7 +115,11 @@ export function shellCommands(line: string): string[][] {
   return cmds.filter((c) => c.length > 0);
 }
 
-function classify(words: string[]): { kind: CommandKind; args: string[] } | undefined {
+function classify(all: string[]): { kind: CommandKind; args: string[] } | undefined {
+  // Leading environment assignments (`DATABASE_URL=... npm run migrate`) belong to the shell, not the command.
+  let i = 0;
+  while (i < all.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(all[i])) i++;
+  const words = all.slice(i);
   if (words[0] === "npx" && words[1] === "rollout") return { kind: "rollout", args: words.slice(2) };
   if (words[0] === "rollout") return { kind: "rollout", args: words.slice(1) };
   if (words[0] === "npm" && words[1] === "run") return { kind: "npm-run", args: words.slice(2) };

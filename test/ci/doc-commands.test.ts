@@ -141,11 +141,13 @@ describe("the doc-command parser", () => {
       "git commit -m x",
       "```",
       "Not code: npm run nothing",
+      "`DATABASE_URL=postgres://u:p@h/db npm run migrate`",
     ].join("\n");
     const found = extractCommands("x.md", md);
     assert.deepEqual(found.map((c) => [c.line, c.kind, c.text]), [
       [1, "rollout", "npx rollout gate --stack prod"],
       [3, "npm-run", "npm run verify -- --skip-tests"],
+      [7, "npm-run", "DATABASE_URL=postgres://u:p@h/db npm run migrate"],
     ]);
   });
 
