@@ -2,14 +2,16 @@
  * Composition root: validate the stack's config, build the components, export
  * the outputs. Logic lives in lib/ (pure) and components/ (Pulumi).
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./lib/stages";
 import { loadStackConfig } from "./components/stackConfig";
 import { App } from "./components/app";
-import { EdgeProxy } from "./components/edgeProxy";
+import { Database } from "./components/database";
 import { DevPostgres } from "./components/devPostgres";
+import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX } from "./components/labels";
+import { Monitoring } from "./components/monitoring";
+import { RolloutRecord } from "./components/rolloutRecord";
 
 const { stack, config, secrets } = loadStackConfig();
 
@@ -20,30 +22,42 @@ const network = new docker.Network("valuecanvas", {
   labels: [{ label: `${LABEL_PREFIX}/stack`, value: stack }],
 });
 
-// The database: the stack's own, or a container the program runs (dev).
+// The stack's own database, or (dev) a PostgreSQL container the program runs.
 const dev = config.database
   ? undefined
   : new DevPostgres("dev-postgres", { image: config.devPostgresImage, networkName: network.name, hostPort: config.devPostgresPort });
 
-const db = config.database;
-const appDatabaseUrl: pulumi.Output<string> = pulumi.secret(
-  db
-    ? pulumi.interpolate`postgres://${encodeURIComponent(db.adminUser)}:${secrets.databaseAdminPassword!.apply(encodeURIComponent)}@${db.host}:${db.port}/${db.database}?sslmode=${db.sslmode}`
-    : pulumi.interpolate`postgres://postgres:${dev!.adminPassword.apply(encodeURIComponent)}@${dev!.alias}:5432/postgres?sslmode=disable`,
+const database = new Database(
+  "database",
+  config.database
+    ? {
+        admin: { ...config.database, user: config.database.adminUser, password: secrets.databaseAdminPassword! },
+        appEndpoint: { host: config.database.host, port: config.database.port },
+        monitoringReplica: config.monitoringDatabase,
+      }
+    : {
+        admin: { host: "127.0.0.1", port: dev!.hostPort, database: "postgres", user: "postgres", password: dev!.adminPassword, sslmode: "disable" },
+        appEndpoint: { host: dev!.alias, port: 5432 },
+      },
+  { dependsOn: dev ? [dev] : [] },
 );
 
 const rolloutEnv = appEnv(config);
-const app = new App("app", {
-  image: config.appImage,
-  replicas: config.appReplicas,
-  port: config.appPort,
-  healthCheckPath: config.appHealthCheckPath,
-  env: { ...config.appExtraEnv, ...rolloutEnv },
-  databaseUrl: appDatabaseUrl,
-  networkName: network.name,
-  alias: APP_ALIAS,
-  rolloutLabels: Object.fromEntries(Object.entries(rolloutEnv).map(([k, v]) => [`${LABEL_PREFIX}/${k.toLowerCase()}`, v])),
-});
+const app = new App(
+  "app",
+  {
+    image: config.appImage,
+    replicas: config.appReplicas,
+    port: config.appPort,
+    healthCheckPath: config.appHealthCheckPath,
+    env: { ...config.appExtraEnv, ...rolloutEnv },
+    databaseUrl: database.appDatabaseUrl,
+    networkName: network.name,
+    alias: APP_ALIAS,
+    rolloutLabels: Object.fromEntries(Object.entries(rolloutEnv).map(([k, v]) => [`${LABEL_PREFIX}/${k.toLowerCase()}`, v])),
+  },
+  { dependsOn: [database.migration] },
+);
 
 const proxy = new EdgeProxy("edge", {
   image: config.proxyImage,
@@ -54,6 +68,33 @@ const proxy = new EdgeProxy("edge", {
   bindAddress: config.proxyBindAddress,
 });
 
+const monitoring = config.monitoring.enabled
+  ? new Monitoring("monitoring", {
+      config,
+      stack,
+      network,
+      monitoringDatabaseUrl: database.monitoringDatabaseUrl,
+      pagerdutyRoutingKey: secrets.pagerdutyRoutingKey,
+      slackWebhookUrl: secrets.slackWebhookUrl,
+    })
+  : undefined;
+
+// One monitoring.rollout_events row per up that changes the stage or the flags.
+new RolloutRecord(
+  "rollout",
+  {
+    databaseUrl: database.adminUrl,
+    stack,
+    canaryPercentage: config.canaryPercentage,
+    enableStatelessOrchestration: config.enableStatelessOrchestration,
+    enableSafeJsonParser: config.enableSafeJsonParser,
+    appImage: config.appImage,
+    gitCommit: process.env.GITHUB_SHA,
+    actor: process.env.GITHUB_ACTOR ?? process.env.USER,
+  },
+  { dependsOn: [database.migration] },
+);
+
 export const url = proxy.url;
 export const rollout = {
   canaryPercentage: config.canaryPercentage,
@@ -62,3 +103,9 @@ export const rollout = {
   appImage: config.appImage,
 };
 export const appContainers = app.containerNames;
+export const databaseRoles = { app: database.appRoleName, monitoring: database.monitoringRoleName };
+/** Monitoring UIs, when published (monitoring.publishUis). */
+export const monitoringUis = {
+  prometheus: monitoring?.prometheusUrl ?? "not published",
+  alertmanager: monitoring?.alertmanagerUrl ?? "not published",
+};

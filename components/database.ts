@@ -119,6 +119,8 @@ export class Database extends pulumi.ComponentResource {
   readonly appDatabaseUrl: pulumi.Output<string>;
   readonly monitoringDatabaseUrl: pulumi.Output<string>;
   readonly migration: pulumi.Resource;
+  /** The admin connection as the engine's host reaches it (a secret): for resources that write as admin. */
+  readonly adminUrl: pulumi.Output<string>;
   readonly appRoleName: pulumi.Output<string>;
   readonly monitoringRoleName: pulumi.Output<string>;
 
@@ -190,6 +192,7 @@ export class Database extends pulumi.ComponentResource {
     }
 
     this.migration = migration;
+    this.adminUrl = pulumi.secret(adminUrl);
     this.appRoleName = roles.app.name;
     this.monitoringRoleName = roles.monitoring.name;
     // A role's name, available once its grants exist: whoever uses the URL waits for them.

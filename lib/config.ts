@@ -550,8 +550,5 @@ export function configWarnings(cfg: RolloutConfig): string[] {
         (cfg.canaryPercentage > 0 ? `${CONFIG_NAMESPACE}:canaryPercentage ${cfg.canaryPercentage} has no effect until both are on` : `no user is on the new path`),
     );
   }
-  if (cfg.monitoring.enabled && !cfg.pagerdutyRoutingKey && !cfg.slackWebhookUrl) {
-    out.push(`no alert receiver is set (pagerdutyRoutingKey, slackWebhookUrl): alerts fire but notify nobody`);
-  }
   return out;
 }

@@ -37,8 +37,8 @@ describe("npm run plan", function () {
     const r = await runCli(["--stack", "prod", "--set", "enableStatelessOrchestration=true", "--set", "enableSafeJsonParser=true", "--json"]);
     assert.equal(r.code, 0, r.err);
     const base = JSON.parse(r.out) as { changes: Array<{ name: string; changes: Array<{ input: string; before: unknown; after: unknown }> }> };
-    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app-0", "app-1", "app-2"]);
-    for (const c of base.changes) {
+    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app-0", "app-1", "app-2", "rollout-event"]);
+    for (const c of base.changes.filter((x) => x.name.startsWith("app-"))) {
       const envs = c.changes.find((x) => x.input === "envs");
       assert.deepEqual([envs?.before, envs?.after], ["[secret]", "[secret]"]);
     }
@@ -48,7 +48,8 @@ describe("npm run plan", function () {
     const text = await plan({ stack: "prod", set: [{ path: "canaryPercentage", value: "10" }], json: false });
     assert.match(text, /- \{"label":"valuecanvas\.rollout\/canary_percentage","value":"0"\}/);
     assert.match(text, /\+ \{"label":"valuecanvas\.rollout\/canary_percentage","value":"10"\}/);
-    assert.match(text, /3 resources would change\./);
+    assert.match(text, /~ pulumi-nodejs:dynamic\/rollout:RolloutEvent rollout-event\n    canaryPercentage: 0 => 10\n/);
+    assert.match(text, /4 resources would change\./);
   });
 
   const bad: Array<[string[], number, RegExp]> = [

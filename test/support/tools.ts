@@ -13,7 +13,8 @@ export const TOOL_PACKAGES = {
   promtool: "prometheus",
   prometheus: "prometheus",
   amtool: "prometheus-alertmanager",
-  alertmanager: "prometheus-alertmanager",
+  // Debian names the Alertmanager server binary after its package.
+  "prometheus-alertmanager": "prometheus-alertmanager",
   "prometheus-postgres-exporter": "prometheus-postgres-exporter",
 } as const;
 export type Tool = keyof typeof TOOL_PACKAGES;
