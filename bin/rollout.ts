@@ -290,7 +290,8 @@ function formatGate(g: GateResult): string {
   const mark = { met: "ok  ", failed: "FAIL", "insufficient-data": "n/a " } as const;
   for (const c of g.criteria) {
     const hitWord = c.kind === "success" ? mark[c.status] : c.status === "failed" ? "HIT " : c.status === "met" ? "ok  " : "n/a ";
-    s += `  ${hitWord} ${pad(c.kind, 8)} ${c.description}\n`;
+    const observed = c.observed === null ? "no data" : c.metric.endsWith("Pct") ? `${c.observed.toFixed(2)}%` : c.metric.endsWith("Seconds") ? `${c.observed.toFixed(2)} s` : String(c.observed);
+    s += `  ${hitWord} ${pad(c.kind, 8)} ${c.description}: ${observed}\n`;
   }
   if (g.test) {
     const t = g.test;
@@ -318,7 +319,8 @@ function formatViews(v: LiveViews): string {
   const block = (title: string, rows: Record<string, string | number | null>[]) => {
     if (rows.length === 0) return `${title}: no rows\n`;
     const cols = Object.keys(rows[0]);
-    return `${title}:\n` + table([cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? "-")))]).replace(/^/gm, "  ");
+    const body = table([cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? "-")))]);
+    return `${title}:\n` + body.split("\n").filter(Boolean).map((l) => `  ${l}\n`).join("");
   };
   return block("error rate by version (24 h)", v.errorRateByVersion) + block("latency by version (24 h)", v.latencyByVersion) + block("session isolation (24 h)", v.sessionIsolation);
 }
@@ -381,7 +383,7 @@ async function runStatus(o: DbOptions): Promise<Outcome> {
   let text = formatHeader(a, o.stack);
   text += `history (newest first):\n`;
   for (const e of a.history.slice(0, 5)) {
-    text += `  ${e.createdAt.toISOString()}  ${e.fromStage ?? "-"}% -> ${e.toStage}% (${flagText(e.flags)})${e.actor ? ` by ${e.actor}` : ""}${e.gitCommit ? ` at ${e.gitCommit.slice(0, 12)}` : ""}${e.imageDigest ? ` image ${e.imageDigest.slice(0, 19)}` : ""}${e.reason ? `: ${e.reason}` : ""}\n`;
+    text += `  ${e.createdAt.toISOString()}  ${e.fromStage === null ? "(first record)" : `${e.fromStage}%`} -> ${e.toStage}% (${flagText(e.flags)})${e.actor ? ` by ${e.actor}` : ""}${e.gitCommit ? ` at ${e.gitCommit.slice(0, 12)}` : ""}${e.imageDigest ? ` image ${e.imageDigest.slice(0, 19)}` : ""}${e.reason ? `: ${e.reason}` : ""}\n`;
   }
   if (a.history.length === 0) text += "  (none)\n";
   if (a.views) text += formatViews(a.views);
