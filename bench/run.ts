@@ -6,7 +6,7 @@
  *   TEST_PG_BIN=/usr/lib/postgresql/15/bin npm run bench   # Debian's PostgreSQL 15
  *   BENCH_WINDOW_ROWS=200000 BENCH_HISTORY_ROWS=200000 BENCH_RUNS=15 npm run bench
  *
- * Writes the figures and EXPLAIN plans to bench/results.md.
+ * Writes the figures and EXPLAIN plans to bench/results-pg<major>.md.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -65,8 +65,11 @@ async function prepare(pg: TestPostgres, historyRows: number, log: (s: string) =
   await loadTraffic(client, { windowRows: WINDOW_ROWS, historyRows, historyDays: Math.max(1, Math.round(historyRows / WINDOW_ROWS)) });
   log(`  loaded ${WINDOW_ROWS} window + ${historyRows} history rows in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   t = Date.now();
-  const r = await migrate({ databaseUrl: url });
-  log(`  migrated (${r.applied.length} files) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  const marks: Array<{ file: string; at: number }> = [];
+  const r = await migrate({ databaseUrl: url, log: (l) => marks.push({ file: l.replace(/^applying (\S+).*$/, "$1"), at: Date.now() }) });
+  const end = Date.now();
+  const perFile = marks.map((m, i) => `${m.file.slice(0, 4)} ${(((marks[i + 1]?.at ?? end) - m.at) / 1000).toFixed(2)} s`);
+  log(`  migrated (${r.applied.length} files) in ${((end - t) / 1000).toFixed(1)} s: ${perFile.join(", ")}`);
   await client.query("VACUUM ANALYZE");
   return { client, url };
 }
@@ -76,8 +79,10 @@ const fmt = (t: Timing) => `${t.medianMs.toFixed(1)} ms (min ${t.minMs.toFixed(1
 async function main(): Promise<number> {
   const started = Date.now();
   const out: string[] = [];
+  const transcript: string[] = [];
   const log = (s: string) => {
     console.log(s);
+    transcript.push(s);
   };
   const pg = await startPostgres();
   try {
@@ -148,6 +153,12 @@ async function main(): Promise<number> {
       "",
       ...checks.map(([text, ok]) => `- ${ok ? "met" : "MISSED"}: ${text}`),
       "",
+      "## Run log",
+      "",
+      "```",
+      ...transcript,
+      "```",
+      "",
       "## EXPLAIN (ANALYZE, BUFFERS), database A",
       "",
       ...plansA.map((p) => "```\n" + p + "\n```\n"),
@@ -155,9 +166,17 @@ async function main(): Promise<number> {
       "",
       ...plansB.map((p) => "```\n" + p + "\n```\n"),
     );
-    const file = path.join(__dirname, "results.md");
-    fs.writeFileSync(file, out.join("\n"));
-    log(`figures and plans written to bench/results.md`);
+    const major = (await (async () => {
+      const c = await pg.connect();
+      try {
+        return (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v.slice(0, 2);
+      } finally {
+        await c.end();
+      }
+    })());
+    const name = `results-pg${major}.md`;
+    fs.writeFileSync(path.join(__dirname, name), out.join("\n"));
+    log(`figures and plans written to bench/${name}`);
     return checks.every(([, ok]) => ok) ? 0 : 1;
   } finally {
     await pg.stop();

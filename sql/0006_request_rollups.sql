@@ -18,7 +18,7 @@
 --
 -- Creating the triggers and backfilling the last 25 hours happen in one
 -- transaction, so the backfill and the trigger see each row exactly once. The
--- trigger's lock blocks writes for the backfill's duration (about 0.5 s per
+-- trigger's lock blocks writes for the backfill's duration (about 1 s per
 -- 100k rows in the window, reading through 0002's index).
 
 CREATE TABLE IF NOT EXISTS monitoring.request_minute (
