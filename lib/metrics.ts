@@ -79,9 +79,15 @@ async function query<R extends object>(c: ClientBase, sql: string, params: unkno
     return (await c.query<R>(sql, params)).rows;
   } catch (err) {
     const e = err as { code?: string; message?: string };
+    if (e.code === "42501") {
+      throw new DatabaseError(
+        `${e.message}: the database user lacks a privilege the rollout command needs ` +
+          `(the monitoring role needs USAGE on schema monitoring; run the migrations so the rollout functions exist)`,
+      );
+    }
     if (e.code === "42P01" || e.code === "3F000" || e.code === "42883") {
       throw new DatabaseError(
-        `${e.message}: the rollout's tables are missing. Apply the migrations first ` +
+        `${e.message}: the rollout records table (${RECORDS_TABLE}) or its functions are missing. Apply the migrations first ` +
           `(npm run migrate with DATABASE_URL set, or pulumi up), then run the command again`,
       );
     }
@@ -157,12 +163,8 @@ export interface RolloutHistory {
 export async function readHistory(c: ClientBase, stack: string, asOf: Date, limit = 20): Promise<RolloutHistory> {
   const rows = await query<EventRow>(
     c,
-    `select id, stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser,
-            image_digest, git_commit, actor, reason, created_at
-       from ${RECORDS_TABLE}
-      where stack = $1 and created_at <= $2
-      order by created_at desc, id desc
-      limit $3`,
+    // Through a SECURITY DEFINER function (migration 0009): the monitoring role can call it.
+    "select * from monitoring.rollout_history($1, $2, $3)",
     [stack, asOf, limit],
   );
   const events = rows.map(toEvent);

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { createRolloutCli, parsedInvocation } from "../../bin/rollout";
 import { GateResult } from "../../lib/gate";
 import { freeLoopbackPort } from "../../lib/embeddedPostgres";
+import { ROLE_NAMES, quoteIdent, roleGrantStatements } from "../../lib/grants";
 import { loadStack } from "../../lib/stackEdit";
 import { STAGES } from "../../lib/stages";
 import { sharedPostgres } from "../support/postgres";
@@ -146,6 +147,27 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     assert.equal((j.json.exposure as { flagged: boolean }).flagged, false);
   });
 
+  it("works as the monitoring role (SELECT on the views only; no right on agent_sessions or the records table)", async () => {
+    const url = await seeded({ stage: 10 });
+    const role = `${ROLE_NAMES.monitoring}_${Date.now().toString(36)}`;
+    await withClient(url, async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD 'monitoring-test-pw'`);
+      for (const sql of roleGrantStatements("monitoring", role)) await c.query(sql);
+    });
+    const u = new URL(url);
+    u.username = role;
+    u.password = "monitoring-test-pw";
+    await withClient(u.toString(), async (c) => {
+      await assert.rejects(c.query("select * from monitoring.rollout_events"), /permission denied/);
+      await assert.rejects(c.query("select * from public.agent_sessions"), /permission denied/);
+    });
+    const g = await gate(u.toString());
+    assert.equal(g.verdict, "PROCEED", g.stdout + g.stderr);
+    const st = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", u.toString());
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /deployed: {3}10% \(flags on\)/);
+  });
+
   it("the exposure check flags a share of users far from the configured percentage", async () => {
     const url = await seeded({ stage: 75, newReq: N, legacyReq: 9 * N }); // 10 % of users on the new path at 75 %
     const j = await rolloutJson("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
@@ -252,7 +274,7 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       for (const cmd of ["gate", "advance"]) {
         const r = await rollout(cmd, "--stack", "prod", "--project-dir", dir, "--database-url", url);
         assert.equal(r.code, 1, cmd);
-        assert.match(r.stderr, /monitoring\.rollout_events.*does not exist.*Apply the migrations first/s);
+        assert.match(r.stderr, /does not exist: the rollout records table \(monitoring\.rollout_events\) or its functions are missing\. Apply the migrations first/);
       }
       assert.deepEqual(snapshot(dir), snap);
     });
