@@ -178,6 +178,15 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     it("on PROCEED writes the next stage, prints the diff and the commands; then refuses until it is deployed", async () => {
       const url = await seeded({ stage: 0 });
       const before = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
+      const dry = await rolloutJson("advance", "--stack", "prod", "--project-dir", dir, "--database-url", url, "--dry-run");
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.equal(dry.json.advanced, false);
+      assert.deepEqual(dry.json.changes, [
+        { key: "enableStatelessOrchestration", value: "true" },
+        { key: "enableSafeJsonParser", value: "true" },
+        { key: "canaryPercentage", value: "10" },
+      ]);
+      assert.equal(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"), before, "a dry run writes nothing");
       const r = await rollout("advance", "--stack", "prod", "--project-dir", dir, "--database-url", url);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^- {2}valuecanvas:canaryPercentage: "0"$/m);
