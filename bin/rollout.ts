@@ -333,7 +333,8 @@ function formatEdit(r: EditResult, commands: string[]): string {
 }
 
 function formatDrill(r: DrillResult): string {
-  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "test p", "verdict"]];
+  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "test p", "verdict", "advance writes"]];
+  const short = { canaryPercentage: "canaryPercentage", enableStatelessOrchestration: "stateless", enableSafeJsonParser: "safeJson" } as const;
   for (const s of r.stages) {
     rows.push([
       `${s.stage}%${s.injected ? ` (${s.injected})` : ""}`,
@@ -348,9 +349,11 @@ function formatDrill(r: DrillResult): string {
       String(s.contaminationCount),
       s.gate.test ? s.gate.test.pValue.toPrecision(2) : "-",
       s.verdict,
+      s.advanceWrites ? s.advanceWrites.map((c) => `${short[c.key]}=${c.value}`).join(" ") : "",
     ]);
   }
-  let s = `rollout drill on ${r.database}, stack ${r.stack}'s thresholds, one simulated soak time per stage\n\n`;
+  let s = `rollout drill on ${r.database}, stack ${r.stack}'s thresholds, one simulated soak time per stage\n` +
+    `("advance writes": what rollout advance would write into a copy of Pulumi.${r.stack}.yaml; nothing is written)\n\n`;
   s += table(rows) + "\n";
   const last = r.stages[r.stages.length - 1];
   if (last.verdict !== "PROCEED") {
@@ -453,8 +456,9 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
 }
 
 async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["options"], io: Io): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const r = await runDrill({
+    stackFile: { file: sc.file, text: sc.text },
     thresholds: cfg.thresholds,
     gate: cfg.gate,
     stack: o.stack,

@@ -20,6 +20,8 @@ import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redac
 import { evaluateGate, GateResult, Verdict } from "./gate";
 import { migrate } from "./migrate";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
+import { ConfigChange, editStackText, planAdvance, stackConfigOf } from "./stackEdit";
+import { parseStackFile } from "./stackFile";
 import { Flags, STAGES, Stage, Thresholds, effectivePercentage, nextStage } from "./stages";
 import {
   LEGACY_PROFILE,
@@ -56,6 +58,12 @@ export interface DrillOptions {
   seed?: number;
   /** Progress lines for steps that take more than a second. */
   progress?: (line: string) => void;
+  /**
+   * The stack file's text: the drill then rehearses `rollout advance` on an
+   * in-memory copy (from stage 0, flags off) and reports what each advance
+   * would write. Nothing is written to disk.
+   */
+  stackFile?: { file: string; text: string };
 }
 
 export interface DrillStage {
@@ -76,6 +84,8 @@ export interface DrillStage {
   injected: Inject | null;
   verdict: Verdict;
   gate: GateResult;
+  /** What `rollout advance` writes into the stack file after this stage's PROCEED (with `stackFile`). */
+  advanceWrites: ConfigChange[] | null;
 }
 
 export interface DrillResult {
@@ -198,6 +208,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     let state = { canaryPercentage: STAGES[0] as Stage, enableStatelessOrchestration: false, enableSafeJsonParser: false };
     let from: Stage | null = null;
     let fixCommand: string | null = null;
+    let stackText = opts.stackFile ? baselineText(opts.stack, opts.stackFile) : undefined;
 
     for (let k = 0; k < STAGES.length; k++) {
       const start = new Date(t0 + k * soakMs);
@@ -251,6 +262,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
         injected,
         verdict: gate.verdict,
         gate,
+        advanceWrites: null,
       });
 
       if (gate.verdict !== "PROCEED") {
@@ -259,6 +271,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       }
       const next = nextStage(stage);
       if (next === undefined) break;
+      if (stackText !== undefined && opts.stackFile) {
+        // Rehearse `rollout advance` on the in-memory stack file: the same planning and edit code.
+        const plan = planAdvance(stackConfigOf(parseStackFile(opts.stack, opts.stackFile.file, stackText)));
+        stackText = editStackText(opts.stackFile.file, stackText, plan.changes);
+        stages[stages.length - 1].advanceWrites = plan.changes;
+      }
       from = stage;
       // rollout advance: the next stage; leaving 0 turns both flags on (the guide's week 2).
       state = { canaryPercentage: next, enableStatelessOrchestration: true, enableSafeJsonParser: true };
@@ -295,6 +313,16 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     if (dropDatabase) await dropDatabase().catch(() => undefined);
     if (stopServer) await step("stopping embedded PostgreSQL", progress, stopServer);
   }
+}
+
+/** The stack file's text moved to stage 0 with both flags off (where the drill starts). */
+function baselineText(stack: string, f: { file: string; text: string }): string {
+  const cfg = stackConfigOf(parseStackFile(stack, f.file, f.text));
+  const changes: ConfigChange[] = [];
+  if (cfg.enableStatelessOrchestration) changes.push({ key: "enableStatelessOrchestration", value: "false" });
+  if (cfg.enableSafeJsonParser) changes.push({ key: "enableSafeJsonParser", value: "false" });
+  if (cfg.canaryPercentage !== STAGES[0]) changes.push({ key: "canaryPercentage", value: String(STAGES[0]) });
+  return editStackText(f.file, f.text, changes);
 }
 
 /**

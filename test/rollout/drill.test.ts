@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, runDrill } from "../../lib/drill";
 import { loadStack } from "../../lib/stackEdit";
+import { readStackFile } from "../../lib/stackFile";
 import { STAGES } from "../../lib/stages";
 import { sharedPostgres } from "../support/postgres";
 
@@ -16,8 +17,19 @@ describe("[pg] rollout drill", function () {
 
   it("clean: every stage PROCEEDs and the rollout ends at 100 %", async () => {
     const pg = await sharedPostgres();
-    const r = await runDrill({ thresholds: prod.thresholds, gate: prod.gate, stack: "prod", databaseUrl: pg.adminUrl });
+    const sc = readStackFile(PROJECT_DIR, "prod");
+    const r = await runDrill({ thresholds: prod.thresholds, gate: prod.gate, stack: "prod", databaseUrl: pg.adminUrl, stackFile: { file: sc.file, text: sc.text } });
     assert.equal(r.ok, true, r.expected);
+    // Each PROCEED is followed by the edit rollout advance makes: flags on with 10 %, then the percentage alone.
+    assert.deepEqual(
+      r.stages.map((s) => s.advanceWrites?.map((c) => `${c.key}=${c.value}`).join(" ") ?? null),
+      [
+        `enableStatelessOrchestration=true enableSafeJsonParser=true canaryPercentage=${STAGES[1]}`,
+        ...STAGES.slice(2).map((s) => `canaryPercentage=${s}`),
+        null,
+      ],
+    );
+    assert.equal(readStackFile(PROJECT_DIR, "prod").text, sc.text, "the drill writes no file");
     assert.deepEqual(r.stages.map((s) => s.stage), [...STAGES]);
     assert.deepEqual(r.stages.map((s) => s.verdict), STAGES.map(() => "PROCEED"));
     assert.equal(r.finalStage, STAGES[STAGES.length - 1]);
