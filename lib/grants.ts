@@ -73,8 +73,10 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * The SQL the postgresql provider's Grant runs for `spec`: revoke what the
- * role had on those objects, then grant exactly the listed privileges.
+ * The SQL the postgresql provider's Grant (terraform-provider-postgresql)
+ * runs for `spec`, in one transaction: for a schema, revoke all privileges
+ * then grant; for listed tables, revoke the listed privileges on them (older
+ * provider releases revoked all) then grant them.
  */
 export function grantStatements(role: string, spec: GrantSpec): string[] {
   const r = quoteIdent(role);
@@ -84,7 +86,7 @@ export function grantStatements(role: string, spec: GrantSpec): string[] {
     return [`REVOKE ALL PRIVILEGES ON SCHEMA ${s} FROM ${r}`, `GRANT ${privs} ON SCHEMA ${s} TO ${r}`];
   }
   const objs = (spec.objects ?? []).map((o) => `${quoteIdent(spec.schema)}.${quoteIdent(o)}`).join(", ");
-  return [`REVOKE ALL PRIVILEGES ON TABLE ${objs} FROM ${r}`, `GRANT ${privs} ON TABLE ${objs} TO ${r}`];
+  return [`REVOKE ${privs} ON TABLE ${objs} FROM ${r}`, `GRANT ${privs} ON TABLE ${objs} TO ${r}`];
 }
 
 /** Every grant statement of a role, in order. */

@@ -179,6 +179,32 @@ describe("[pg] migration runner", function () {
     }
   });
 
+  it("npm run migrate applies, then finds nothing to apply, and fails naming the file (exit 1)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { url, client } = await freshDatabase();
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts")], {
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+      });
+    try {
+      const first = run({ DATABASE_URL: url });
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, new RegExp(`applied ${names.length} migration\\(s\\): ${names[0]}`));
+      const again = run({ DATABASE_URL: url });
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`nothing to apply \\(${names.length} migrations already applied\\)`));
+      const dir = copyMigrations();
+      fs.writeFileSync(path.join(dir, "0099_broken.sql"), "SELECT 1 / 0;\n");
+      const broken = run({ DATABASE_URL: url, MIGRATIONS_DIR: dir });
+      assert.equal(broken.status, 1);
+      assert.match(broken.stderr, /migration 0099_broken\.sql failed: division by zero; rolled back/);
+      assert.ok(!broken.stderr.includes("test-only-password"), "the URL's password is not printed");
+    } finally {
+      await client.end();
+    }
+  });
+
   it("npm run migrate without DATABASE_URL says what is needed", async () => {
     const { spawnSync } = await import("node:child_process");
     const env = { ...process.env };
