@@ -202,6 +202,52 @@ describe("[pg] monitoring views return what the guide's queries return", functio
     }
   });
 
+  it("under concurrent writers (sharded per-minute rows, updates racing inserts)", async () => {
+    const { url, client } = await freshDatabase();
+    await migrate({ databaseUrl: url });
+    const writers = await Promise.all([0, 1, 2, 3].map(async () => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }));
+    try {
+      await Promise.all(
+        writers.map(async (c, w) => {
+          for (let i = 0; i < 60; i++) {
+            const meta = i % 3 === 0 ? `'{"useStateless": "true"}'` : "NULL";
+            await c.query(`INSERT INTO public.agent_sessions (session_id, user_id, status, metadata, created_at, updated_at)
+              VALUES ('w${w}-${i % 7}', 'user-${w}-${i % 7}', ${i % 5 === 0 ? "'error'" : "'active'"}, ${meta}::jsonb,
+                      now() - interval '${i} minutes', now() - interval '${i} minutes' + interval '${i * 0.1} seconds')`);
+            if (i % 4 === 0) {
+              await c.query(`UPDATE public.agent_sessions SET status = 'error', updated_at = updated_at + interval '1.5 seconds'
+                              WHERE session_id = 'w${(w + 1) % 4}-${i % 7}'`);
+            }
+          }
+        }),
+      );
+      await assertViewsEqualGuide(client, "concurrent writers");
+    } finally {
+      await Promise.all(writers.map((c) => c.end()));
+      await client.end();
+    }
+  });
+
+  it("prunes rollup rows no window can read when a new minute starts, and still agrees with the guide", async () => {
+    const { url, client } = await freshDatabase();
+    try {
+      await migrate({ databaseUrl: url });
+      // Rows a 24 h window can never read again (as if written more than a day ago).
+      await client.query(`INSERT INTO monitoring.request_minute VALUES (date_bin('1 minute', now() - interval '27 hours', timestamptz '2000-01-01 00:00:00+00'), true, 0, 5, 1, 5, 10)`);
+      await client.query(`INSERT INTO monitoring.session_latency VALUES (now() - interval '26 hours', true, false, 2)`);
+      await client.query(`INSERT INTO public.agent_sessions (session_id, user_id, created_at, updated_at) VALUES ('p1', 'u1', now() - interval '3 minutes', now())`);
+      assert.equal((await client.query("SELECT count(*) AS n FROM monitoring.request_minute WHERE minute < now() - interval '26 hours'")).rows[0].n, "0");
+      assert.equal((await client.query("SELECT count(*) AS n FROM monitoring.session_latency WHERE created_at < now() - interval '25 hours'")).rows[0].n, "0");
+      await assertViewsEqualGuide(client, "after pruning");
+    } finally {
+      await client.end();
+    }
+  });
+
   it("with legacy-only traffic", async () => {
     const { url, client } = await freshDatabase();
     try {
