@@ -104,10 +104,16 @@ function runOn(binary: string, files: string[], inTransaction: boolean): RawFind
   return JSON.parse(stdout || "[]") as RawFinding[];
 }
 
-/** Run squawk on every migration file; never throws for findings (see `status`). */
+/** Run squawk on every migration file; never throws for findings or a bad directory (see `status`). */
 export function runSquawk(opts: SquawkOptions = {}): SquawkResult {
   const dir = opts.dir ?? DEFAULT_MIGRATIONS_DIR;
-  const migrations = loadMigrations(dir);
+  let migrations: ReturnType<typeof loadMigrations>;
+  try {
+    migrations = loadMigrations(dir);
+  } catch (err) {
+    // A badly named or malformed file is a finding, not a crash.
+    return { status: "failed", findings: [], files: [], summary: (err as Error).message };
+  }
   const files = migrations.map((m) => m.name);
   const binary = opts.binary ?? findSquawk();
   if (!binary) {

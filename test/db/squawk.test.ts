@@ -40,4 +40,12 @@ describe("[pg] squawk lints every migration", function () {
     assert.equal(f.line, 2);
     assert.match(r.summary, /0002_blocking_index\.sql:2:\d+ require-concurrent-index-creation/);
   });
+
+  it("reports a badly named migration file as a failure naming it", () => {
+    const dir = copyMigrations(1);
+    fs.writeFileSync(path.join(dir, "2_Bad.sql"), "SELECT 1;\n");
+    const r = runSquawk({ dir });
+    assert.equal(r.status, "failed");
+    assert.match(r.summary, /2_Bad\.sql: name must match NNNN_description\.sql/);
+  });
 });
