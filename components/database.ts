@@ -80,6 +80,9 @@ async function runMigrations(inputs: MigrationInputs): Promise<MigrationOutputs>
 /**
  * The dynamic provider. Serialized into the state by the SDK with the
  * migration runner it captures (lib/migrate.ts by value, `pg` by require).
+ * `migrationsDir` is relative and resolved against the working directory,
+ * which the engine sets to the program's directory for the Node.js dynamic
+ * provider plugin, so the state holds no machine path.
  */
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: MigrationInputs): Promise<pulumi.dynamic.CreateResult> {
