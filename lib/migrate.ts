@@ -9,7 +9,8 @@
  *   line is `-- migrate:no-transaction` runs outside a transaction (for
  *   `CREATE INDEX CONCURRENTLY`); it must hold exactly one statement, so a
  *   failure leaves nothing behind except, for an index build, an INVALID
- *   index, which the runner drops again.
+ *   index, which the runner drops again (and an INVALID index of the same
+ *   name left by an interrupted run is dropped before the build).
  * - An applied file whose content changed is refused, naming the file.
  * - Concurrent runs are serialised by a session-level advisory lock: the
  *   second run waits (polling, outside any statement), then finds nothing
@@ -180,6 +181,20 @@ async function invalidIndexes(client: Client): Promise<Set<string>> {
   return new Set(r.rows.map((x) => x.name));
 }
 
+/** The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name` statement builds, when it exists INVALID. */
+async function leftoverInvalidIndex(client: Client, sql: string): Promise<string | undefined> {
+  const m = /CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(stripComments(sql));
+  if (!m) return undefined;
+  const name = m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1].toLowerCase();
+  const r = await client.query<{ name: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid AND c.relname = $1`,
+    [name],
+  );
+  return r.rows[0]?.name;
+}
+
 /**
  * Apply every pending migration of `dir` to `databaseUrl`, in order. Returns
  * the files applied by this run. Throws a MigrationError naming the file.
@@ -248,6 +263,13 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
             throw failure(m, err);
           }
         } else {
+          // An INVALID index of the same name, left by an interrupted earlier run,
+          // would make `IF NOT EXISTS` skip the build: drop it first.
+          const leftover = await leftoverInvalidIndex(client, m.sql);
+          if (leftover) {
+            log(`dropping ${leftover}, an INVALID index left by an interrupted build, before rebuilding it`);
+            await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${leftover}`);
+          }
           const before = await invalidIndexes(client);
           try {
             await client.query(`SET lock_timeout = '${lockTimeout.replace(/'/g, "")}'`);

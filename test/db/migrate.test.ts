@@ -92,6 +92,28 @@ describe("[pg] migration runner", function () {
     });
   }
 
+  it("rebuilds an index that an interrupted earlier run left INVALID (IF NOT EXISTS would skip it)", async () => {
+    const { url, client } = await freshDatabase();
+    try {
+      await migrate({ databaseUrl: url, dir: copyMigrations(1) });
+      const target = names[1];
+      const indexName = /INDEX CONCURRENTLY IF NOT EXISTS (\w+)/.exec(loadMigrations()[1].sql)![1];
+      // What a build killed half-way leaves: an INVALID index under the file's index name.
+      await client.query(`INSERT INTO public.agent_sessions (session_id, user_id) VALUES ('s1', 'dup'), ('s2', 'dup')`);
+      await assert.rejects(client.query(`CREATE UNIQUE INDEX CONCURRENTLY ${indexName} ON public.agent_sessions (user_id)`));
+      assert.equal((await client.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.${indexName}'::regclass`)).rows[0].indisvalid, false);
+      const lines: string[] = [];
+      const r = await migrate({ databaseUrl: url, log: (l) => lines.push(l) });
+      assert.equal(r.applied[0], target);
+      assert.ok(lines.some((l) => l.includes(`dropping public.${indexName}, an INVALID index`)), lines.join("\n"));
+      const idx = (await client.query(`SELECT indisvalid, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indexrelid = 'public.${indexName}'::regclass`)).rows[0];
+      assert.equal(idx.indisvalid, true);
+      assert.match(idx.def, /\(created_at\)/);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("the error gives the line of the failing statement", async () => {
     const dir = copyMigrations(1);
     fs.writeFileSync(path.join(dir, "0002_bad.sql"), "-- a comment\nSELECT 1;\nSELECT no_such_column FROM public.agent_sessions;\n");
