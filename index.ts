@@ -79,7 +79,9 @@ const monitoring = config.monitoring.enabled
     })
   : undefined;
 
-// One monitoring.rollout_events row per up that changes the stage or the flags.
+// One monitoring.rollout_events row per up that changes the stage or the flags,
+// written only once the app containers of that stage are up and healthy: a
+// failed replacement records nothing, and the next up records the change.
 new RolloutRecord(
   "rollout",
   {
@@ -92,7 +94,7 @@ new RolloutRecord(
     gitCommit: process.env.GITHUB_SHA,
     actor: process.env.GITHUB_ACTOR ?? process.env.USER,
   },
-  { dependsOn: [database.migration] },
+  { dependsOn: [database.migration, app] },
 );
 
 export const url = proxy.url;

@@ -411,13 +411,48 @@ function isSecretPath(path: string): boolean {
 }
 
 /** A value as shown in messages: JSON for structure, secrets masked. */
+/** Key names that may carry a secret even when they are not a known secret key (typos included). */
+const SECRET_LOOKING = /pass|secret|token|key|webhook|credential/i;
+
+/** True when `path` (dot path, no namespace) may hold a secret: a secret key, a typo of one, or a secret-looking name. */
+export function mayHoldSecret(path: string): boolean {
+  if (isSecretPath(path)) return true;
+  const last = path.split(".").pop() ?? path;
+  const parent = path.split(".").slice(0, -1);
+  const siblings = keysAt(parent);
+  if (siblings.includes(last)) return false; // a known, non-secret key
+  const near = closestKey(last, siblings);
+  return (near !== undefined && isSecretPath([...parent, near].join("."))) || SECRET_LOOKING.test(last);
+}
+
+/** A copy of a group's value with every secret (or secret-looking) member masked. */
+function maskGroup(path: string, v: unknown): unknown {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const p = path ? `${path}.${k}` : k;
+    out[k] = mayHoldSecret(p) ? "[secret]" : maskGroup(p, x);
+  }
+  return out;
+}
+
+/** True when a secret key lives under `path` (e.g. `database`). */
+function groupHoldsSecret(path: string): boolean {
+  return (SECRET_KEYS as readonly string[]).some((k) => k.startsWith(`${path}.`));
+}
+
+/**
+ * A value as shown in messages: JSON for structure, secrets masked — by key,
+ * by a secret key's typo, and inside groups. A group that holds a secret and
+ * cannot be read as an object is not shown at all.
+ */
 export function showValue(path: string, input: unknown): string {
   const v = objectInput(input);
   if (v === undefined) return MISSING;
-  if (isSecretPath(path)) return "[secret]";
-  if (typeof v === "string") return JSON.stringify(v);
+  if (mayHoldSecret(path)) return "[secret]";
+  if (groupHoldsSecret(path) && (typeof v !== "object" || v === null)) return "[not shown: this group holds a secret]";
   try {
-    return JSON.stringify(v);
+    return JSON.stringify(maskGroup(path, v));
   } catch {
     return String(v);
   }

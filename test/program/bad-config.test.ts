@@ -106,6 +106,21 @@ describe("invalid stack config", function () {
     assert.match(err.message, /valuecanvas:database\.adminPassword = \[secret\]/);
   });
 
+  const leaks: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["a typo of a secret key", { pagerdutyRoutingkey: "PDKEYSECRET123" }, /valuecanvas:pagerdutyRoutingkey = \[secret\]: no such key; did you mean valuecanvas:pagerdutyRoutingKey\?/],
+    ["a differently cased secret key", { slackWebhookURL: "https://hooks.example.invalid/T0/B0/SECRETHOOK" }, /valuecanvas:slackWebhookURL = \[secret\]/],
+    ["a secret-looking unknown key in a group", { database: { host: "db.internal", adminPassword: "x", adminPasswd: "DBPW999" } }, /valuecanvas:database\.adminPasswd = \[secret\]/],
+    ["a malformed group that holds a secret", { database: '{"host":"h","adminPassword":"DBPW999"' }, /valuecanvas:database = \[not shown: this group holds a secret\]/],
+    ["a group with a secret and a bad member", { database: { host: "db.internal", adminPassword: "DBPW999", sslmode: "sometimes" } }, /valuecanvas:database\.sslmode = "sometimes"/],
+  ];
+  for (const [title, change, shown] of leaks) {
+    it(`never echoes a secret from ${title}`, async () => {
+      const err = await expectRejected("staging", applyChange(stackFile("staging").raw, change));
+      assert.match(err.message, shown);
+      for (const secret of ["PDKEYSECRET123", "SECRETHOOK", "DBPW999"]) assert.ok(!err.message.includes(secret), `${secret} not in:\n${err.message}`);
+    });
+  }
+
   it("accepts the CLI's string forms: \"25\" and \"true\"", async () => {
     const ev = await evaluateStack("staging", { sets: { canaryPercentage: "25", enableStatelessOrchestration: "true", enableSafeJsonParser: "true" } });
     assert.ok(ev.resources.length > 0);

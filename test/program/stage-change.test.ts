@@ -94,6 +94,12 @@ describe("stage changes", function () {
     assert.deepEqual(rec[0].changes.map((c) => [c.input, c.before, c.after]), [["canaryPercentage", 25, 50]]);
   });
 
+  it("the rollout record is written only after the app containers (and the migration)", () => {
+    const rec = evals.get(10)!.resources.find((r) => r.type === "valuecanvas:rollout:RolloutRecord");
+    assert.ok(rec, "the program declares a RolloutRecord");
+    assert.deepEqual(rec.options.dependsOn, ["pulumi-nodejs:dynamic/database:Migrations::database-migrations", "valuecanvas:app:App::app"]);
+  });
+
   it("a round trip 0 → 100 → 0 restores identical inputs", async () => {
     const first = evals.get(0)!;
     const back = await evaluateStack("prod", { sets: { ...flagsOn, canaryPercentage: "0" } });
