@@ -400,6 +400,7 @@ async function runGate(o: DbOptions): Promise<Outcome> {
   const a = await assess(o, cfg, false);
   let text = formatHeader(a, o.stack) + formatGate(a.gate);
   if (a.gate.suggestedCommand) text += `next: npx ${a.gate.suggestedCommand} --stack ${o.stack}\n`;
+  if (a.gate.advice) text += `next: ${a.gate.advice}; npx rollout status --stack ${o.stack}\n`;
   return {
     exitCode: a.gate.exitCode,
     text,

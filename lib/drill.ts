@@ -266,7 +266,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       });
 
       if (gate.verdict !== "PROCEED") {
-        fixCommand = gate.suggestedCommand ? `npx ${gate.suggestedCommand} --stack ${opts.stack}` : null;
+        fixCommand = gate.suggestedCommand ? `npx ${gate.suggestedCommand} --stack ${opts.stack}` : gate.advice;
         break;
       }
       const next = nextStage(stage);

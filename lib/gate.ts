@@ -141,8 +141,38 @@ export interface GateResult {
   needed: Shortfall;
   /** Plain-language reasons for the verdict, most important first. */
   reasons: string[];
-  /** The command that acts on the verdict. */
+  /**
+   * The `rollout` command that acts on the verdict, one the CLI accepts in the
+   * deployed state (lib/stackEdit.ts): never `rollback --immediate` when both
+   * flags are already off, never `rollback` at an effective 0%. Null when there
+   * is nothing to run (see `advice`).
+   */
   suggestedCommand: string | null;
+  /** What to do instead when ROLLBACK or PAUSE has no command to run (the flags are already off). */
+  advice: string | null;
+}
+
+/** The monitoring views (migrations; docs/RUNBOOK.md "Troubleshooting") to look at for a metric. */
+export const INVESTIGATION_VIEWS: Readonly<Record<"errors" | "latency" | "contamination", readonly string[]>> = Object.freeze({
+  errors: ["monitoring.error_rate_by_version", "monitoring.error_patterns"],
+  latency: ["monitoring.latency_by_version", "monitoring.slow_sessions"],
+  contamination: ["monitoring.session_isolation", "monitoring.contaminated_sessions"],
+});
+
+function viewsFor(metric: Metric): readonly string[] {
+  if (metric === "contaminationCount") return INVESTIGATION_VIEWS.contamination;
+  return metric.endsWith("Seconds") ? INVESTIGATION_VIEWS.latency : INVESTIGATION_VIEWS.errors;
+}
+
+/**
+ * Advice for a ROLLBACK or PAUSE verdict when the flags are already off (the
+ * new path serves nobody): there is nothing to roll back, so say where to look.
+ */
+export function nothingToRollBackAdvice(why: string, hit: readonly CriterionResult[]): string {
+  const views = [...new Set(hit.flatMap((r) => viewsFor(r.metric)))];
+  const shown = views.length > 0 ? views : [...INVESTIGATION_VIEWS.errors];
+  const psql = shown.map((v) => `psql "$ROLLOUT_DATABASE_URL" -c 'SELECT * FROM ${v}'`).join("; ");
+  return `${why}: nothing to roll back. Investigate the legacy path: ${psql}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -343,11 +373,19 @@ export function evaluateGate(input: GateInput): GateResult {
   }
 
   const next = nextStage(stage) ?? null;
-  const prev = previousStage(input.stage);
+  // What `rollout rollback` accepts (lib/stackEdit.ts planRollback): `--immediate` while a flag is on;
+  // plain `rollback` while the effective percentage (the judged stage) is above 0.
+  const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
+  const prev = previousStage(stage);
   let suggestedCommand: string | null = null;
-  if (verdict === "ROLLBACK") suggestedCommand = "rollout rollback --immediate";
-  else if (verdict === "PAUSE") suggestedCommand = prev === undefined ? null : "rollout rollback";
-  else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
+  let advice: string | null = null;
+  if (verdict === "ROLLBACK") {
+    if (anyFlagOn) suggestedCommand = "rollout rollback --immediate";
+    else advice = nothingToRollBackAdvice(`both flags are already off (deployed ${input.stage}%, effective 0%)`, rollbackHits);
+  } else if (verdict === "PAUSE") {
+    if (prev !== undefined) suggestedCommand = "rollout rollback";
+    else advice = nothingToRollBackAdvice(`the new path already serves nobody (deployed ${input.stage}%, effective 0%)`, [...pauseHits, ...successFails]);
+  } else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
 
   return {
     verdict,
@@ -365,6 +403,7 @@ export function evaluateGate(input: GateInput): GateResult {
     needed: shortfall,
     reasons,
     suggestedCommand,
+    advice,
   };
 }
 

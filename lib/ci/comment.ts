@@ -89,6 +89,8 @@ export const gateJsonSchema = z
       .optional(),
     reasons: z.array(z.string()).optional(),
     suggestedCommand: z.string().nullable().optional(),
+    /** What to do when there is no command (e.g. the flags are already off: nothing to roll back). */
+    advice: z.string().nullable().optional(),
     /** The CLI's notes, e.g. the stack file and the deployed state disagree. */
     notes: z.array(z.string()).optional(),
   })
@@ -334,6 +336,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
     );
   }
   if (g.suggestedCommand) lines.push("", `Suggested next command: \`npx ${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);
+  else if (g.advice) lines.push("", `Next: ${redact(g.advice, secrets)}`);
   lines.push("", "<details><summary>Gate JSON</summary>", "", fence(redact(JSON.stringify(reading.raw, null, 2), secrets), "json"), "", "</details>");
   return lines;
 }

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../../lib/config";
 import { GateInput, PathMetrics, StageMetrics, evaluateGate, exposureCheck, normalUpperTail, twoProportionTest } from "../../lib/gate";
-import { GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../lib/stages";
+import { RefusedError, planRollback } from "../../lib/stackEdit";
+import { Flags, GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../lib/stages";
 
 const cfg = parseConfig({ appImage: "example/app:1" }, { stack: "test" });
 const gate = cfg.gate;
@@ -192,6 +193,82 @@ describe("rollout gate (pure)", () => {
       const r = evaluateGate(input(75, m));
       assert.equal(r.verdict, "WAIT");
       assert.equal(r.needed.legacyRequests, 1);
+    });
+  });
+
+  describe("the suggested command is one `rollout rollback` accepts in that state", () => {
+    /** The stack file saying what is deployed, as `rollout rollback` would read it. */
+    const stackCfg = (stage: Stage, flags: Flags) =>
+      parseConfig(
+        {
+          appImage: "example/app:1",
+          canaryPercentage: String(stage),
+          enableStatelessOrchestration: String(flags.enableStatelessOrchestration),
+          enableSafeJsonParser: String(flags.enableSafeJsonParser),
+        },
+        { stack: "test" },
+      );
+    /** Run the suggested command's plan; a refusal fails the test with the CLI's own message. */
+    const accepted = (command: string, stage: Stage, flags: Flags) => {
+      assert.match(command, /^rollout rollback( --immediate)?$/);
+      planRollback(stackCfg(stage, flags), command.endsWith("--immediate"));
+    };
+    const contaminated = () => ({ ...healthy(), contaminationCount: 1 });
+    const legacyErrors = () => {
+      const m = healthy();
+      m.legacy = path(1000, 1000 * (t.errorRateWarningPct / 100) + 1, 100, 1);
+      return m;
+    };
+
+    it("ROLLBACK with a flag on suggests the immediate rollback, which the CLI accepts", () => {
+      for (const flags of [ON, { ...ON, enableSafeJsonParser: false }]) {
+        const r = evaluateGate({ ...input(25, contaminated()), flags });
+        assert.equal(r.verdict, "ROLLBACK");
+        assert.equal(r.suggestedCommand, "rollout rollback --immediate");
+        assert.equal(r.advice, null);
+        accepted(r.suggestedCommand, 25, flags);
+      }
+    });
+
+    it("ROLLBACK in the immediate-rollback state (flags off at 50%): no command, advice to investigate; the CLI would refuse --immediate", () => {
+      const r = evaluateGate({ ...input(50, contaminated()), flags: OFF });
+      assert.equal(r.verdict, "ROLLBACK");
+      assert.equal(r.suggestedCommand, null);
+      assert.match(r.advice ?? "", /^both flags are already off \(deployed 50%, effective 0%\): nothing to roll back/);
+      assert.match(r.advice ?? "", /psql "\$ROLLOUT_DATABASE_URL" -c 'SELECT \* FROM monitoring\.contaminated_sessions'/);
+      assert.throws(() => planRollback(stackCfg(50, OFF), true), RefusedError);
+    });
+
+    it("ROLLBACK at staging's week 1 (0%, flags off): no command, advice to investigate", () => {
+      const r = evaluateGate(input(0, contaminated()));
+      assert.equal(r.verdict, "ROLLBACK");
+      assert.equal(r.suggestedCommand, null);
+      assert.match(r.advice ?? "", /both flags are already off \(deployed 0%, effective 0%\): nothing to roll back/);
+      assert.match(r.advice ?? "", /monitoring\.session_isolation/);
+      assert.throws(() => planRollback(stackCfg(0, OFF), true), RefusedError);
+    });
+
+    it("PAUSE at an effective 0% (week 1, or flags off at 50%): no `rollout rollback`, advice names the error views", () => {
+      for (const stage of [0, 50] as const) {
+        const r = evaluateGate({ ...input(stage, legacyErrors()), flags: OFF });
+        assert.equal(r.verdict, "PAUSE", `${stage}%: ${r.reasons.join("; ")}`);
+        assert.equal(r.suggestedCommand, null, `${stage}%`);
+        assert.match(r.advice ?? "", /the new path already serves nobody .*: nothing to roll back/);
+        assert.match(r.advice ?? "", /monitoring\.error_rate_by_version/);
+        assert.throws(() => planRollback(stackCfg(stage, OFF), false), RefusedError);
+      }
+    });
+
+    it("PAUSE with the flags on suggests one stage back, which the CLI accepts (10% -> 0% included)", () => {
+      for (const stage of [10, 25, 100] as const) {
+        const m = healthy();
+        m.new = path(1000, 1000 * (t.errorRateWarningPct / 100) + 1, 100, 1);
+        const r = evaluateGate(input(stage, m));
+        assert.equal(r.verdict, "PAUSE", `${stage}%`);
+        assert.equal(r.suggestedCommand, "rollout rollback");
+        assert.equal(r.advice, null);
+        accepted(r.suggestedCommand, stage, ON);
+      }
     });
   });
 
