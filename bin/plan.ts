@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../lib/config";
-import { ProgramError, evaluateProgram } from "../lib/evaluate";
+import { ProgramError, evaluateProgram } from "../offline/evaluate";
 import {
   ConfigSet,
   SetArgumentError,

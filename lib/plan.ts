@@ -1,14 +1,17 @@
 /**
  * The offline plan: what a stack declares, and what a config change alters,
- * resource by resource. Pure functions over evaluations (lib/evaluate.ts);
+ * resource by resource. Pure functions over evaluations (offline/evaluate.ts);
  * secrets are always shown as `[secret]`.
  */
 import { createHash } from "node:crypto";
 import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "./config";
-import { Evaluation, EvaluatedResource, resourceKey } from "./evaluate";
+import type { Evaluation, EvaluatedResource } from "../offline/evaluate";
 import { SecretStatus } from "./stackFile";
 
 export const SECRET_MASK = "[secret]";
+
+/** A resource's identity within one evaluation. */
+export const resourceKey = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
 
 export interface PlannedResource {
   type: string;
@@ -31,6 +34,11 @@ export interface ResourceChange {
   type: string;
   name: string;
   action: "create" | "delete" | "update";
+  /**
+   * For updates of resources the provider cannot change in place (a Docker
+   * container's env, labels or image): how it is replaced.
+   */
+  replace?: "create-first" | "delete-first";
   /** For updates: the inputs that differ (secrets masked). */
   changes: InputChange[];
 }
@@ -70,6 +78,14 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? "undefined";
 }
 
+/**
+ * Types the Docker provider recreates rather than updates when their inputs
+ * change (a container's env, labels, image, uploads...): the plan says
+ * "replace" for them, and whether the new one is created before the old one
+ * is deleted.
+ */
+const REPLACED_ON_CHANGE = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+
 /** Resource-by-resource differences between two evaluations (custom resources only). */
 export function diffEvaluations(before: Evaluation, after: Evaluation): ResourceChange[] {
   const a = new Map(before.resources.filter((r) => r.custom).map((r) => [resourceKey(r), r]));
@@ -93,7 +109,10 @@ export function diffEvaluations(before: Evaluation, after: Evaluation): Resource
         secret,
       });
     }
-    if (changes.length > 0) out.push({ type: rb.type, name: rb.name, action: "update", changes });
+    if (changes.length > 0) {
+      const replace = REPLACED_ON_CHANGE.has(rb.type) ? (rb.options.deleteBeforeReplace ? "delete-first" : "create-first") : undefined;
+      out.push({ type: rb.type, name: rb.name, action: "update", changes, ...(replace ? { replace } : {}) });
+    }
   }
   for (const [k, ra] of a) if (!b.has(k)) out.push({ type: ra.type, name: ra.name, action: "delete", changes: [] });
   return out;
@@ -223,8 +242,9 @@ export function formatChanges(h: PlanHeader, sets: ConfigSet[], changes: Resourc
   lines.push("", `Changes from ${sets.map((s) => `${CONFIG_NAMESPACE}:${s.path}=${s.value}`).join(", ")}:`);
   if (changes.length === 0) lines.push("", "No resource changes.");
   for (const c of changes) {
-    const sign = c.action === "create" ? "+" : c.action === "delete" ? "-" : "~";
-    lines.push("", `${sign} ${c.type} ${c.name}`);
+    const sign = c.action === "create" ? "+" : c.action === "delete" ? "-" : c.replace ? "+-" : "~";
+    const how = c.replace === "create-first" ? "  (replace: new one first, old one removed once healthy)" : c.replace === "delete-first" ? "  (replace: old one removed first)" : "";
+    lines.push("", `${sign} ${c.type} ${c.name}${how}`);
     for (const ch of c.changes) {
       if (ch.secret) lines.push(`    ${ch.input}: ${SECRET_MASK} (changed)`);
       else if (Array.isArray(ch.before) && Array.isArray(ch.after)) {

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { MONITORING_FILE_NAMES } from "../../lib/alerts";
-import { EvaluatedResource, Evaluation, evaluateProgram } from "../../lib/evaluate";
+import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
 
 const PROGRAM = path.join(__dirname, "fixtures", "monitoringProgram.ts");
 const CONTAINER = "docker:index/container:Container";

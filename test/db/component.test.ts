@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { EvaluatedResource, Evaluation, evaluateProgram } from "../../lib/evaluate";
+import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
 import { ROLE_GRANTS, ROLE_NAMES } from "../../lib/grants";
 import { DEFAULT_MIGRATIONS_DIR, migrationsHash } from "../../lib/migrate";
 import { migrationProvider } from "../../components/database";

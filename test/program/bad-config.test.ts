@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import { RawConfig } from "../../lib/config";
-import { ProgramError } from "../../lib/evaluate";
+import { ProgramError } from "../../offline/evaluate";
 import { evaluateStack, stackFile } from "../support/program";
 
 interface Case {

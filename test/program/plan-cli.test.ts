@@ -46,6 +46,7 @@ describe("npm run plan", function () {
 
   it("the text diff of a stage change shows the percentage label moving", async () => {
     const text = await plan({ stack: "prod", set: [{ path: "canaryPercentage", value: "10" }], json: false });
+    assert.match(text, /\+- docker:index\/container:Container app-0  \(replace: new one first, old one removed once healthy\)/);
     assert.match(text, /- \{"label":"valuecanvas\.rollout\/canary_percentage","value":"0"\}/);
     assert.match(text, /\+ \{"label":"valuecanvas\.rollout\/canary_percentage","value":"10"\}/);
     assert.match(text, /~ pulumi-nodejs:dynamic\/rollout:RolloutEvent rollout-event\n    canaryPercentage: 0 => 10\n/);

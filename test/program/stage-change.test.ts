@@ -5,7 +5,7 @@
  * migration, monitoring or proxy changes.
  */
 import { strict as assert } from "node:assert";
-import { Evaluation } from "../../lib/evaluate";
+import { Evaluation } from "../../offline/evaluate";
 import { canonical, diffEvaluations } from "../../lib/plan";
 import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../lib/stages";
 import { LABEL_PREFIX } from "../../components/labels";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { RolloutRecordInputs, imageDigestOf, rolloutRecordProvider } from "../../components/rolloutRecord";
-import { evaluateProgram } from "../../lib/evaluate";
+import { evaluateProgram } from "../../offline/evaluate";
 import { readHistory } from "../../lib/metrics";
 import { migratedDatabase, withClient } from "./support";
 

@@ -1,7 +1,7 @@
 /** Evaluate the program for a stack file, optionally with config changes, under the SDK mock runtime. */
 import * as path from "node:path";
 import { RawConfig } from "../../lib/config";
-import { Evaluation, EvaluatedResource, evaluateProgram } from "../../lib/evaluate";
+import { Evaluation, EvaluatedResource, evaluateProgram } from "../../offline/evaluate";
 import { ConfigSet, applySets } from "../../lib/plan";
 import { StackConfig, programConfig, readStackFile } from "../../lib/stackFile";
 

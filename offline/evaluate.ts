@@ -9,6 +9,7 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { resourceKey } from "../lib/plan";
 
 export interface EvaluatedResource {
   /** Pulumi type token, e.g. `docker:index/container:Container`. */
@@ -84,7 +85,6 @@ function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
   return { value: v, secret: false };
 }
 
-export const resourceKey = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
 
 /** What a provider would compute, for the outputs the program reads back. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
