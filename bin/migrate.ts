@@ -7,8 +7,20 @@ import { MigrationError, migrate } from "../lib/migrate";
 
 async function main(): Promise<number> {
   const databaseUrl = process.env.DATABASE_URL;
+  const expected = "a PostgreSQL URL such as postgres://user:password@host:5432/database";
   if (!databaseUrl) {
-    console.error("DATABASE_URL is not set: expected a PostgreSQL URL such as postgres://user:password@host:5432/database");
+    console.error(`DATABASE_URL is not set: expected ${expected}`);
+    return 2;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(databaseUrl);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^postgres(ql)?:$/.test(parsed.protocol) || !parsed.hostname) {
+    // Never echo the value: it may hold a password.
+    console.error(`DATABASE_URL is not ${expected} (value not shown: it may hold a password)`);
     return 2;
   }
   try {

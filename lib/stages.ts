@@ -225,7 +225,13 @@ function rollbackCriteria(t: Thresholds): Criterion[] {
   ];
 }
 
-/** The guide's week-3 pause criteria; they apply at every stage with traffic on the new path. */
+/**
+ * The guide's week-3 pause criteria; they apply at every stage with traffic on
+ * the new path. The guide's pause level for p95 (> 5 s) is also its critical
+ * level, and a critical breach calls for rollback, the stronger verdict: so a
+ * p95 above it is reported as ROLLBACK, and this pause criterion is listed for
+ * completeness (and for reports), never the deciding one.
+ */
 function pauseCriteria(t: Thresholds): Criterion[] {
   return [
     {

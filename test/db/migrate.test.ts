@@ -238,4 +238,17 @@ describe("[pg] migration runner", function () {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /DATABASE_URL is not set: expected a PostgreSQL URL/);
   });
+
+  for (const bad of ["garbage-with-s3cret", "mysql://u:s3cret@127.0.0.1/x", "postgres://u:s3cret@/x"]) {
+    it(`npm run migrate refuses DATABASE_URL=${bad.replace("s3cret", "***")} without echoing it`, async () => {
+      const { spawnSync } = await import("node:child_process");
+      const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts")], {
+        env: { ...process.env, DATABASE_URL: bad },
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /DATABASE_URL is not a PostgreSQL URL such as postgres:\/\/user:password@host:5432\/database \(value not shown/);
+      assert.ok(!r.stderr.includes("s3cret") && !r.stdout.includes("s3cret"));
+    });
+  }
 });
