@@ -5,7 +5,7 @@
  *   npm run --silent ci:pr-comment -- --stack prod --changes changes.json \
  *     --preview-outcome success [--preview-env PREVIEW_OUTPUT] \
  *     [--gate-json gate.json --gate-exit 3 --gate-stderr gate.err] \
- *     [--labels-env PR_LABELS] [--secret-env ROLLOUT_DATABASE_URL ...] \
+ *     [--labels-env PR_LABELS] [--gate-config-env GATE_CONFIG_NOTE] [--secret-env ROLLOUT_DATABASE_URL ...] \
  *     --out comment.md [--github-output "$GITHUB_OUTPUT"]
  *
  * Thin: the logic is lib/ci/comment.ts. Writes the markdown to --out and
@@ -37,6 +37,7 @@ interface Opts {
   gateExit?: number;
   gateStderr?: string;
   labelsEnv: string;
+  gateConfigEnv: string;
   overrideLabel: string;
   secretEnv: string[];
   runUrl?: string;
@@ -54,6 +55,7 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
     .option("--gate-json <file>", "stdout of `rollout gate --json`")
     .option("--gate-exit <code>", "exit code of `rollout gate`", exitCode)
     .option("--gate-stderr <file>", "stderr of `rollout gate`")
+    .option("--gate-config-env <name>", "environment variable holding where the gate's thresholds came from (ci:gate-config's note)", "GATE_CONFIG_NOTE")
     .option("--labels-env <name>", "environment variable holding the pull request's labels as a JSON array", "PR_LABELS")
     .option("--override-label <label>", "label that lets a non-PROCEED verdict pass", OVERRIDE_LABEL)
     .option("--secret-env <names...>", "environment variables whose values must never appear in the comment", [])
@@ -86,6 +88,7 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
         gate: gateStdout !== undefined && opts.gateExit !== undefined
           ? { exitCode: opts.gateExit, stdout: gateStdout, stderr: readIfExists(opts.gateStderr) }
           : undefined,
+        gateConfigNote: env[opts.gateConfigEnv] || undefined,
         labels,
         overrideLabel: opts.overrideLabel,
         secrets: opts.secretEnv.map((n) => env[n] ?? "").filter(Boolean),

@@ -209,6 +209,8 @@ export interface StackReviewInput {
   preview?: PreviewRun;
   /** Present when the canary went up. */
   gate?: GateRun;
+  /** Where the gate's thresholds and gate settings came from (lib/ci/gateConfig.ts: the base branch's stack file). */
+  gateConfigNote?: string;
   labels: readonly string[];
   overrideLabel?: string;
   /** Secret values to scrub from everything quoted. */
@@ -368,7 +370,10 @@ function finish(input: StackReviewInput, reading: GateReading | undefined, secre
     "",
     ...previewSection(input.preview, secrets, input.runUrl),
   ];
-  if (reading) lines.push("", ...gateSection(reading, secrets));
+  if (reading) {
+    lines.push("", ...gateSection(reading, secrets));
+    if (input.gateConfigNote) lines.push("", `> **Gate config:** ${redact(input.gateConfigNote, secrets)}`);
+  }
   if (input.runUrl) lines.push("", `[Workflow run](${input.runUrl})`);
   return { markdown: lines.join("\n") + "\n", decision, marker };
 }

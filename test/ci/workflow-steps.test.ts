@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { canaryChange, monitoringSecretName } from "../../lib/ci/changes";
 import { migratedDatabase, seedPath, seedRecord, withClient } from "../rollout/support";
+import { LOOSENED, gateStackFile, twoCommits } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PREVIEW = fs.readFileSync(path.join(__dirname, "fixtures/preview-prod-10-to-25.txt"), "utf8");
@@ -35,6 +36,7 @@ const stepRun = (pick: (s: Step) => boolean): string => {
   assert.doesNotMatch(s.run, /\$\{\{/, "a run block with ${{ }} could not be run as is");
   return s.run;
 };
+const GATE_CONFIG = stepRun((s) => s.id === "gate-config");
 const GATE = stepRun((s) => s.id === "gate");
 const REVIEW = stepRun((s) => s.id === "review");
 const ENFORCE = stepRun((s) => s.name === "Enforce the gate");
@@ -49,9 +51,14 @@ function outputs(file: string): Record<string, string> {
   return out;
 }
 
-/** A fresh runner: temp dir, GITHUB_OUTPUT, and the decision file for prod 10% → 25%. */
-function runner(): { temp: string; env: NodeJS.ProcessEnv } {
+/**
+ * A fresh runner: temp dir, GITHUB_OUTPUT, the decision file for prod 10% → 25%, and the checkout
+ * (GITHUB_WORKSPACE): real git history where the pull request raises prod 10% → 25% and also tries
+ * to loosen its own gate (gate.soakHours 1, a higher warning level).
+ */
+function runner(): { temp: string; env: NodeJS.ProcessEnv; dirs: string[] } {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), "runner-"));
+  const checkout = twoCommits({ "Pulumi.prod.yaml": gateStackFile(10) }, { "Pulumi.prod.yaml": gateStackFile(25, LOOSENED) });
   const stackFile = (pct: number) =>
     `config:\n  valuecanvas:appImage: ghcr.io/valuecanvas/app@sha256:${"a".repeat(64)}\n  valuecanvas:enableStatelessOrchestration: "true"\n  valuecanvas:enableSafeJsonParser: "true"\n  valuecanvas:canaryPercentage: "${pct}"\n`;
   const canary = canaryChange("prod", stackFile(10), stackFile(25));
@@ -73,8 +80,11 @@ function runner(): { temp: string; env: NodeJS.ProcessEnv } {
     GITHUB_OUTPUT: path.join(temp, "github-output"),
     PULUMI_ACCESS_TOKEN: "pul-test-token-not-real-0123456789",
     SECRET_NAME: monitoringSecretName("prod"),
+    GITHUB_WORKSPACE: checkout.dir,
+    BASE: checkout.base,
+    HEAD: checkout.head,
   };
-  return { temp, env };
+  return { temp, env, dirs: [temp, checkout.dir] };
 }
 
 function bash(script: string, env: NodeJS.ProcessEnv) {
@@ -82,8 +92,11 @@ function bash(script: string, env: NodeJS.ProcessEnv) {
   return spawnSync("bash", ["-e", "-c", script], { cwd: ROOT, env, encoding: "utf8" });
 }
 
-/** Gate step, then review step, as the workflow runs them. */
+/** Gate-config step, gate step, then review step, as the workflow runs them. */
 function gateAndReview(env: NodeJS.ProcessEnv, labels: string[] = []) {
+  const config = bash(GATE_CONFIG, env);
+  assert.equal(config.status, 0, `gate-config step failed: ${config.stderr}`);
+  const gateConfigNote = outputs(env.GITHUB_OUTPUT!).note;
   const gate = bash(GATE, env);
   assert.equal(gate.status, 0, `gate step failed: ${gate.stderr}`);
   const gateExit = outputs(env.GITHUB_OUTPUT!).exit;
@@ -92,6 +105,7 @@ function gateAndReview(env: NodeJS.ProcessEnv, labels: string[] = []) {
     PREVIEW_OUTPUT: PREVIEW,
     PREVIEW_OUTCOME: "success",
     GATE_EXIT: gateExit,
+    GATE_CONFIG_NOTE: gateConfigNote,
     PR_LABELS: JSON.stringify(labels),
     RUN_URL: "https://github.com/acme/valuecanvas/actions/runs/1",
   });
@@ -133,7 +147,7 @@ describe("[pg] pull-request workflow: gate and review steps run for real", funct
   });
   const fresh = () => {
     const r = runner();
-    temps.push(r.temp);
+    temps.push(...r.dirs);
     return r;
   };
 
@@ -146,7 +160,9 @@ describe("[pg] pull-request workflow: gate and review steps run for real", funct
     assert.match(comment, /✅ \*\*PROCEED\*\* at the deployed stage 10%, soaked 49\.\d h of 48 h/);
     assert.match(comment, /"CANARY_PERCENTAGE=10" => "CANARY_PERCENTAGE=25"/);
     assert.match(comment, /\| new \| 1000 \| 5 \| 0\.50% \| 100 \| 1\.00s \|/);
-    assert.match(comment, /> \*\*Note:\*\* Pulumi\.prod\.yaml says 0% .* but 10% .* is deployed/);
+    // The gate read the base branch's stack file, which says what is deployed: no disagreement to note.
+    assert.doesNotMatch(comment, /> \*\*Note:\*\* Pulumi\.prod\.yaml says/);
+    assert.match(comment, /> \*\*Gate config:\*\* Thresholds and gate settings are judged from the base branch \([0-9a-f]{12}\)'s Pulumi\.prod\.yaml, not this pull request's\. This pull request changes `thresholds` and `gate`/);
     const password = new URL(proceedUrl).password;
     if (password) assert.ok(!comment.includes(password));
     assert.ok(!comment.includes("pul-test-token-not-real"));
@@ -154,7 +170,7 @@ describe("[pg] pull-request workflow: gate and review steps run for real", funct
     assert.notEqual(out.status, "blocked");
   });
 
-  it("WAIT: the check is blocked and the enforce step fails with the reason; the override label lets it pass", () => {
+  it("WAIT although the pull request lowers gate.soakHours to 1: the base branch's 48 h apply; the check is blocked and the enforce step fails with the reason; the override label lets it pass", () => {
     const { env } = fresh();
     const { gateExit, out, comment } = gateAndReview({ ...env, ROLLOUT_DATABASE_URL: waitUrl });
     assert.equal(gateExit, "3");

@@ -140,7 +140,7 @@ describe("CI workflows", () => {
       const job = w.jobs.preview;
       const gate = job.steps.find((s) => s.id === "gate");
       assert.equal(gate?.if, "matrix.raised");
-      assert.match(gate?.run ?? "", /npx rollout gate --stack "\$STACK" --json/);
+      assert.match(gate?.run ?? "", /npx rollout gate --stack "\$STACK" --project-dir "\$RUNNER_TEMP\/gate-config" --json/);
       assert.equal(gate?.env?.ROLLOUT_DATABASE_URL, "${{ secrets[matrix.databaseSecret] }}");
       const order = job.steps.map((s) => s.id ?? s.name);
       const i = (x: string) => order.indexOf(x);
@@ -148,6 +148,19 @@ describe("CI workflows", () => {
       const enforce = job.steps.find((s) => s.name === "Enforce the gate");
       assert.match(enforce?.if ?? "", /steps\.review\.outputs\.status == 'blocked'/);
       assert.match(job.steps.find((s) => s.id === "review")?.run ?? "", /--secret-env ROLLOUT_DATABASE_URL PULUMI_ACCESS_TOKEN/);
+    });
+
+    it("the gate judges with the base branch's stack file (a pull request cannot loosen its own gate), and the comment says so", () => {
+      const job = w.jobs.preview;
+      const config = job.steps.find((s) => s.id === "gate-config");
+      assert.equal(config?.if, "matrix.raised");
+      assert.match(config?.run ?? "", /npm run --silent ci:gate-config -- .*--base "\$BASE" --head "\$HEAD" --stack "\$STACK" --out "\$RUNNER_TEMP\/gate-config"/);
+      assert.equal(config?.env?.BASE, "${{ github.event.pull_request.base.sha }}");
+      const order = job.steps.map((s) => s.id ?? s.name);
+      assert.ok(order.indexOf("gate-config") < order.indexOf("gate"));
+      assert.equal(job.steps.find((s) => s.id === "review")?.env?.GATE_CONFIG_NOTE, "${{ steps.gate-config.outputs.note }}");
+      // the checkout has the base commit
+      assert.equal(job.steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with?.["fetch-depth"], 0);
     });
 
     it("a stable `rollout review` check fails when any job failed", () => {
