@@ -5,6 +5,7 @@
  */
 import { stackFilePath } from "../stackFile";
 import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, stackOfFile } from "./changes";
+import { deployRunnerVariable } from "./deployTarget";
 import { ZERO_SHA, changedPaths, fileAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
 import * as path from "node:path";
 
@@ -58,7 +59,9 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
 }
 
 /** The GitHub Actions matrix for the changed stacks (`include` entries carry the decision). */
-export function actionsMatrix(d: Detection): { include: Array<{ stack: string; raised: boolean; from: number; to: number; databaseSecret: string }> } {
+export function actionsMatrix(d: Detection): {
+  include: Array<{ stack: string; raised: boolean; from: number; to: number; databaseSecret: string; runnerVar: string }>;
+} {
   return {
     include: d.stacks.map((s) => ({
       stack: s.stack,
@@ -66,6 +69,8 @@ export function actionsMatrix(d: Detection): { include: Array<{ stack: string; r
       from: s.canary.from.canaryPercentage,
       to: s.canary.to.canaryPercentage,
       databaseSecret: s.databaseSecret,
+      /** Repository variable with the label of the runner that deploys this stack (lib/ci/deployTarget.ts). */
+      runnerVar: deployRunnerVariable(s.stack),
     })),
   };
 }

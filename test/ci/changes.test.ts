@@ -190,9 +190,9 @@ describe("CI change detection on real git history", () => {
     assert.deepEqual(d.stacks.filter((s) => s.canary.raised).map((s) => s.stack), ["prod"]);
     assert.equal(only(d, "prod").reasons.length, 2);
     const m = actionsMatrix(d);
-    assert.deepEqual(m.include.map((e) => [e.stack, e.raised, e.from, e.to]), [
-      ["staging", false, 10, 10],
-      ["prod", true, 10, 25],
+    assert.deepEqual(m.include.map((e) => [e.stack, e.raised, e.from, e.to, e.runnerVar]), [
+      ["staging", false, 10, 10, "DEPLOY_RUNNER_STAGING"],
+      ["prod", true, 10, 25, "DEPLOY_RUNNER_PROD"],
     ]);
     assert.match(githubOutputs(d), /^raised=\["prod"\]$/m);
   });

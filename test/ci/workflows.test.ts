@@ -189,6 +189,19 @@ describe("CI workflows", () => {
       assert.ok(names.indexOf("pulumi/actions") < names.indexOf('npx rollout status --stack "$STACK"'));
     });
 
+    it("each stack deploys from its own runner (DEPLOY_RUNNER_<STACK>), and the job refuses a throwaway runner before pulumi up", () => {
+      const raw = parse(fs.readFileSync(path.join(WORKFLOWS, "deploy.yml"), "utf8")) as { jobs: { up: { "runs-on": string } } };
+      assert.equal(raw.jobs.up["runs-on"], "${{ vars[matrix.runnerVar] || 'ubuntu-latest' }}");
+      const up = w.jobs.up;
+      const names = up.steps.map((s) => s.name ?? s.uses ?? s.run);
+      const check = up.steps.find((s) => /ci:deploy-target/.test(s.run ?? ""));
+      assert.ok(check, "no deploy-target step");
+      assert.match(check.run ?? "", /--stack "\$STACK" --runner "\$DEPLOY_RUNNER"/);
+      assert.equal(check.env?.DEPLOY_RUNNER, "${{ vars[matrix.runnerVar] }}");
+      assert.equal(check["continue-on-error"], undefined, "a refusal must stop the job");
+      assert.ok(names.indexOf(check.name) < up.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@")));
+    });
+
     it("the merged tree is tested (npm ci, npm test through .ci/run) before anything is deployed", () => {
       assert.ok(w.jobs.test.steps.some((s) => s.run === ".ci/run"));
     });
