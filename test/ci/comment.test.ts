@@ -72,6 +72,16 @@ const gateRun = (g: GateResult, exitCode = g.exitCode, notes: string[] = []) => 
 const PROCEED = gate({ hours: 49, newReq: 1000, newErr: 9 });
 const WAIT = gate({ hours: 12, newReq: 1000, newErr: 9 });
 const ROLLBACK = gate({ hours: 49, newReq: 1000, newErr: 9, contamination: 2 });
+/** The ROLLBACK gate's input, to re-judge it in another state. */
+const ROLLBACK_INPUT = () => ({
+  stage: 10 as const,
+  flags: { enableStatelessOrchestration: true, enableSafeJsonParser: true },
+  stageStartedAt: new Date(ASOF.getTime() - 49 * HOUR),
+  asOf: ASOF,
+  metrics: ROLLBACK.metrics,
+  thresholds: GUIDE_THRESHOLDS,
+  gate: GATE_CONFIG,
+});
 
 const base = {
   stack: "prod",
@@ -129,6 +139,21 @@ describe("CI pull-request comment", () => {
     assert.match(r.markdown, /rollback criterion hit: Cross-user session contamination > 0/);
     assert.match(r.markdown, /\| Cross-user session contamination > 0 \(critical: immediate rollback\) \| rollback \| 2 \| > 0 \| ❌ hit \|/);
     assert.match(r.markdown, /`npx rollout rollback --immediate --stack prod`/);
+  });
+
+  it("ROLLBACK with both flags already off: no rollback command (the CLI would refuse it), the advice instead", () => {
+    const off = evaluateGate({ ...ROLLBACK_INPUT(), flags: { enableStatelessOrchestration: false, enableSafeJsonParser: false } });
+    assert.equal(off.verdict, "ROLLBACK");
+    const md = buildStackReview({ ...base, gate: gateRun(off) }).markdown;
+    assert.doesNotMatch(md, /Suggested next command/);
+    assert.match(md, /Next: both flags are already off \(deployed 10%, effective 0%\): nothing to roll back\. Investigate the legacy path: psql/);
+  });
+
+  it("says which stack file the gate's thresholds came from (the base branch's)", () => {
+    const note = "Thresholds and gate settings are judged from the base branch (0123456789ab)'s Pulumi.prod.yaml, not this pull request's.";
+    const md = buildStackReview({ ...base, gate: gateRun(PROCEED), gateConfigNote: note }).markdown;
+    assert.ok(md.includes(`> **Gate config:** ${note}`), md);
+    assert.doesNotMatch(buildStackReview({ ...base, raised: false }).markdown, /Gate config/);
   });
 
   it("a canary that is not raised is not gated and passes", () => {
