@@ -193,6 +193,11 @@ const alertingSchema = z.strictObject({
   criticalFor: durationField.default("5m"),
   scrapeInterval: durationField.default("30s"),
   evaluationInterval: durationField.default("30s"),
+  // How often (seconds) the exporter re-runs the raw contamination count over
+  // agent_sessions (its per-query cache_seconds; 0: every scrape). The raw scan
+  // sees contamination that bypassed the isolation trigger; it is too costly for
+  // every scrape, and SessionIsolationFailure fires at most this much later.
+  rawContaminationCheckSeconds: intField(0, 3600).default(300),
 });
 
 const gateSchema = z.strictObject({

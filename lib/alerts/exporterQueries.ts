@@ -1,19 +1,31 @@
 /**
  * Custom queries for `prometheus-postgres-exporter` (`--extend.query-path`).
  *
- * Each query reads one view of the `monitoring` schema (the guide's monitoring
- * queries, made into views by the database migrations) and nothing else: the
- * exporter connects as the monitoring role, which may read only those views.
+ * Each every-scrape query reads one view of the `monitoring` schema (the
+ * guide's monitoring queries, made into views by the database migrations) and
+ * nothing else: the exporter connects as the monitoring role, which may read
+ * only those views.
+ *
+ * One more query counts cross-user contamination from agent_sessions itself,
+ * through the read-only SECURITY DEFINER function monitoring.stage_contamination
+ * (sql/0008, EXECUTE from PUBLIC's default): it also sees rows that bypassed the
+ * isolation trigger (a restore or logical replication with
+ * session_replication_role = replica, or the trigger disabled), which the view
+ * monitoring.session_isolation cannot. It scans the 24-hour window, so it runs
+ * with the exporter's per-query `cache_seconds` (alerting.rawContaminationCheckSeconds):
+ * at most once per that interval; scrapes in between get the cached value.
  *
  * The file format is the exporter's "queries.yaml": a map of metric namespace
  * to `{ query, master, metrics: [{ <column>: { usage, description } }] }`. The
  * exporter names each metric `<namespace>_<column>`; `LABEL` columns become
  * labels. The format is the same in Debian's 0.11.1 (which the tests run) and
- * the upstream image (0.13+ marks the feature deprecated but still reads it).
+ * the upstream image (0.13+ marks the feature deprecated but still reads it),
+ * including `cache_seconds`.
  *
  * Pure: no Pulumi import.
  */
 import { stringify } from "yaml";
+import type { AlertingConfig } from "../config";
 
 export type ColumnUsage = "LABEL" | "GAUGE" | "COUNTER";
 
@@ -23,10 +35,12 @@ export interface ExporterColumn {
 }
 
 export interface ExporterQuery {
-  /** SQL run each scrape; reads one `monitoring` view only. */
+  /** SQL run each scrape (or each `cache_seconds`); reads one `monitoring` view or read-only function. */
   query: string;
   /** Run only on the database of the DSN (never on auto-discovered ones). */
   master: true;
+  /** Re-run at most every this many seconds; scrapes in between return the cached result. */
+  cache_seconds?: number;
   /** One entry per selected column, in select order. */
   metrics: Array<Record<string, ExporterColumn>>;
 }
@@ -36,6 +50,7 @@ export const EXPORTER_NAMESPACES = {
   errorRate: "valuecanvas_error_rate",
   latency: "valuecanvas_latency",
   sessionIsolation: "valuecanvas_session_isolation",
+  rawSessionIsolation: "valuecanvas_session_isolation_raw",
 } as const;
 
 /** The views the exporter reads (schema `monitoring`, from the database migrations). */
@@ -44,6 +59,16 @@ export const MONITORING_VIEWS = {
   latency: "monitoring.latency_by_version",
   sessionIsolation: "monitoring.session_isolation",
 } as const;
+
+/** The read-only SECURITY DEFINER function the raw contamination count calls (sql/0008). */
+export const STAGE_CONTAMINATION_FUNCTION = "monitoring.stage_contamination";
+
+/**
+ * The guide's cross-contamination count over its 24-hour window (no upper
+ * bound), computed from agent_sessions itself.
+ */
+export const RAW_CONTAMINATION_QUERY =
+  `SELECT ${STAGE_CONTAMINATION_FUNCTION}(now() - interval '24 hours', 'infinity')::float8 AS cross_contamination_count`;
 
 /** Label values of `version`, as the views return them (the guide's CASE). */
 export const VERSIONS = ["New", "Legacy"] as const;
@@ -54,8 +79,9 @@ const versionLabel: Record<string, ExporterColumn> = {
 };
 
 /**
- * The exporter's custom queries, keyed by metric namespace. Numeric columns are
- * cast to float8 so that every exporter version reads them as numbers.
+ * The exporter's every-scrape custom queries, keyed by metric namespace.
+ * Numeric columns are cast to float8 so that every exporter version reads them
+ * as numbers. All the queries the exporter runs: exporterQueries(config).
  */
 export const EXPORTER_QUERIES: Readonly<Record<string, ExporterQuery>> = Object.freeze({
   [EXPORTER_NAMESPACES.errorRate]: {
@@ -98,7 +124,34 @@ export const METRICS = {
   avgSeconds: `${EXPORTER_NAMESPACES.latency}_avg_duration_seconds`,
   p95Seconds: `${EXPORTER_NAMESPACES.latency}_p95_duration_seconds`,
   contamination: `${EXPORTER_NAMESPACES.sessionIsolation}_cross_contamination_count`,
+  rawContamination: `${EXPORTER_NAMESPACES.rawSessionIsolation}_cross_contamination_count`,
 } as const;
+
+/** The raw contamination count, re-run at most every `cacheSeconds` (0: every scrape). */
+export function rawContaminationQuery(cacheSeconds: number): ExporterQuery {
+  return {
+    query: RAW_CONTAMINATION_QUERY,
+    master: true,
+    cache_seconds: cacheSeconds,
+    metrics: [
+      {
+        cross_contamination_count: {
+          usage: "GAUGE",
+          description:
+            `Sessions with more than one user_id in the last 24 hours, counted from agent_sessions (also rows that bypassed the isolation trigger); refreshed at most every ${cacheSeconds}s (must be 0)`,
+        },
+      },
+    ],
+  };
+}
+
+/** Every query the exporter runs: the every-scrape queries, then the cached raw contamination count. */
+export function exporterQueries(alerting: Pick<AlertingConfig, "rawContaminationCheckSeconds">): Record<string, ExporterQuery> {
+  return {
+    ...EXPORTER_QUERIES,
+    [EXPORTER_NAMESPACES.rawSessionIsolation]: rawContaminationQuery(alerting.rawContaminationCheckSeconds),
+  };
+}
 
 /**
  * The exporter's command-line flags for the rendered query file at `queryPath`.
@@ -121,10 +174,11 @@ export const EXPORTER_ENV: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** The exporter's query file (YAML). */
-export function renderExporterQueries(): string {
+export function renderExporterQueries(alerting: Pick<AlertingConfig, "rawContaminationCheckSeconds">): string {
   return (
     "# Generated by lib/alerts/exporterQueries.ts: custom queries for prometheus-postgres-exporter.\n" +
-    "# Each reads one view of the monitoring schema, as the monitoring role.\n" +
-    stringify(EXPORTER_QUERIES, { lineWidth: 0, aliasDuplicateObjects: false })
+    "# Each reads one view of the monitoring schema, as the monitoring role; the last one (cache_seconds)\n" +
+    "# counts contamination from agent_sessions through the read-only function monitoring.stage_contamination.\n" +
+    stringify(exporterQueries(alerting), { lineWidth: 0, aliasDuplicateObjects: false })
   );
 }

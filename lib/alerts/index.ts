@@ -49,7 +49,7 @@ export function renderMonitoringFiles(
 ): MonitoringFiles {
   const stack = options.stack ?? ANY_STACK;
   return {
-    [MONITORING_FILE_NAMES.exporterQueries]: renderExporterQueries(),
+    [MONITORING_FILE_NAMES.exporterQueries]: renderExporterQueries(config.alerting),
     [MONITORING_FILE_NAMES.prometheus]: renderPrometheusConfig(config, { stack, targets: options.targets }),
     [MONITORING_FILE_NAMES.rules]: renderRules(config, { stack }),
     [MONITORING_FILE_NAMES.alertmanager]: renderAlertmanagerConfig(config, secrets, options.alertmanager),

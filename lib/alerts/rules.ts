@@ -12,6 +12,13 @@
  * | ElevatedLatency          | p95 > p95WarningSeconds           | warning  | alerting.warningFor   |
  * | SessionIsolationFailure  | contamination > contaminationMax  | critical | none (fires at once)  |
  *
+ * SessionIsolationFailure watches two counts and fires when either is above
+ * the threshold: the view monitoring.session_isolation (every scrape) and the
+ * raw count over agent_sessions (re-run every
+ * alerting.rawContaminationCheckSeconds), which also sees rows that bypassed
+ * the isolation trigger. One alert, valued at the larger count; its
+ * description gives both.
+ *
  * Error-rate and latency alerts also require at least `alerting.minRequests`
  * sessions of that version in the window, so that a canary that served three
  * requests pages nobody. The error rate is computed from the exact counts
@@ -61,6 +68,23 @@ export function num(n: number): string {
 /** The error rate in percent, per version, from the exact counts. */
 export const ERROR_RATE_PCT_EXPR = `100 * ${METRICS.errors} / ${METRICS.totalRequests}`;
 
+/** Label that tells the two contamination counts apart inside the alert's expression (aggregated away). */
+export const CONTAMINATION_SOURCE_LABEL = "source";
+
+/**
+ * The larger of the two contamination counts, one series with the exporter's
+ * labels (job, instance): the view's and the raw count's.
+ */
+export const CONTAMINATION_EXPR =
+  `max without (${CONTAMINATION_SOURCE_LABEL}) (` +
+  `label_replace(${METRICS.contamination}, "${CONTAMINATION_SOURCE_LABEL}", "view", "", "") or ` +
+  `label_replace(${METRICS.rawContamination}, "${CONTAMINATION_SOURCE_LABEL}", "raw", "", ""))`;
+
+/** A Go template printing one count (or "no data"), for the annotations. */
+export function countTemplate(metric: string): string {
+  return `{{ with query "max(${metric})" }}{{ . | first | value | printf "%.0f" }}{{ else }}no data{{ end }}`;
+}
+
 /** The per-version minimum-volume guard. */
 export function volumeGuard(minRequests: number): string {
   return `${METRICS.totalRequests} >= ${num(minRequests)}`;
@@ -107,11 +131,17 @@ export function alertRules(config: RolloutConfig, opts: RuleOptions): AlertRule[
     {
       alert: ALERT_NAMES.sessionIsolationFailure,
       // No `for:` and no volume guard: one contaminated session is critical.
-      expr: `${METRICS.contamination} > ${num(t.contaminationMax)}`,
+      // Either count above the threshold fires it.
+      expr: `${CONTAMINATION_EXPR} > ${num(t.contaminationMax)}`,
       labels: { severity: "critical", signal: "session_isolation" },
       annotations: {
         summary: `Session isolation failure: {{ printf "%.0f" $value }} session(s) served more than one user in the last 24 hours`,
-        description: `Cross-user session contamination is above ${num(t.contaminationMax)}. The guide's action is an immediate rollback.`,
+        description:
+          `Cross-user session contamination is above ${num(t.contaminationMax)}. ` +
+          `Seen by the view monitoring.session_isolation: ${countTemplate(METRICS.contamination)}; ` +
+          `by the raw count over agent_sessions (${a.rawContaminationCheckSeconds > 0 ? `refreshed every ${num(a.rawContaminationCheckSeconds)}s` : "every scrape"}): ${countTemplate(METRICS.rawContamination)}. ` +
+          "If only the raw count is above, the rows bypassed the isolation trigger (a restore or logical replication with session_replication_role = replica, or the trigger disabled). " +
+          "The guide's action is an immediate rollback.",
         runbook: contaminationRunbook(opts.stack),
       },
     },

@@ -4,7 +4,10 @@
  * may read only the monitoring views) and the real Prometheus, both run with
  * the rendered files. With a fault (6 % errors on the new path, one
  * contaminated session) exactly the expected alerts fire; the same traffic
- * without the fault fires nothing.
+ * without the fault fires nothing; one contaminated session written around the
+ * isolation trigger (session_replication_role = replica) is invisible to the
+ * view but fires SessionIsolationFailure through the cached raw count, and the
+ * exporter really caches that count (cache_seconds).
  */
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
@@ -13,10 +16,10 @@ import * as path from "node:path";
 import {
   ALERT_NAMES,
   EXPORTER_ENV,
-  EXPORTER_QUERIES,
   METRICS,
   MONITORING_FILE_NAMES,
   exporterArgs,
+  exporterQueries,
   renderMonitoringFiles,
 } from "../../lib/alerts";
 import { roleGrantStatements } from "../../lib/grants";
@@ -26,9 +29,20 @@ import { requireTools } from "../support/tools";
 import { testConfig, tmpDir, writeFiles } from "./support";
 
 const STACK = "staging";
-/** Short intervals and `for:` durations so the test sees alerts fire within seconds. */
+/**
+ * Short intervals and `for:` durations so the test sees alerts fire within
+ * seconds. The raw contamination count is cached far longer than any test
+ * runs: the exporter runs it on its first scrape, then never again.
+ */
 const CONFIG = testConfig({
-  alerting: { scrapeInterval: "1s", evaluationInterval: "1s", criticalFor: "2s", warningFor: "3s", minRequests: 50 },
+  alerting: {
+    scrapeInterval: "1s",
+    evaluationInterval: "1s",
+    criticalFor: "2s",
+    warningFor: "3s",
+    minRequests: 50,
+    rawContaminationCheckSeconds: 3600,
+  },
 });
 const WAIT_MS = 60_000;
 
@@ -101,6 +115,7 @@ async function getJson<T>(url: string): Promise<T> {
 
 interface PromAlert {
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   state: "pending" | "firing";
   value: string;
 }
@@ -149,6 +164,30 @@ async function seed(pg: TestPostgres, url: string, fault: boolean): Promise<void
     await c.end();
   }
   await migrate({ databaseUrl: url });
+}
+
+/**
+ * One session that served two users, written as the superuser with
+ * session_replication_role = replica (as a restore or logical replication
+ * applies rows): the isolation trigger does not fire.
+ */
+async function writeBypassingTrigger(pg: TestPostgres, url: string, sessionId: string): Promise<void> {
+  const c = await pg.connect(url);
+  try {
+    const rows =
+      `INSERT INTO public.agent_sessions (session_id, user_id, status, metadata, created_at, updated_at)
+       VALUES ($1, 'user-x', 'completed', '{"useStateless": "true"}', now() - interval '5 minutes', now() - interval '299 seconds'),
+              ($1, 'user-y', 'completed', '{"useStateless": "true"}', now() - interval '4 minutes', now() - interval '239 seconds')`;
+    // The trigger refuses the same rows in a normal session...
+    await assert.rejects(c.query(rows, [sessionId]), /session isolation/);
+    // ... and a replica-role session writes them without firing it.
+    await c.query("BEGIN");
+    await c.query("SET LOCAL session_replication_role = replica");
+    await c.query(rows, [sessionId]);
+    await c.query("COMMIT");
+  } finally {
+    await c.end();
+  }
 }
 
 let roleCounter = 0;
@@ -207,7 +246,8 @@ async function alertsAfterData(s: Stack, expectFiring: string[]): Promise<PromAl
   const dataAt = await until("the exporter's metrics in Prometheus", s.ps, async () => {
     const totals = await q(METRICS.totalRequests);
     const contamination = await q(METRICS.contamination);
-    return totals.result.length === 2 && contamination.result.length === 1 ? totals.result[0].value[0] : undefined;
+    const raw = await q(METRICS.rawContamination);
+    return totals.result.length === 2 && contamination.result.length === 1 && raw.result.length === 1 ? totals.result[0].value[0] : undefined;
   });
   // Every alert that should fire, firing.
   await until(`alerts ${expectFiring.join(", ") || "(none)"} firing`, s.ps, async () => {
@@ -257,6 +297,8 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     assert.equal(high.labels.severity, "critical");
     const iso = alerts.find((a) => a.labels.alertname === ALERT_NAMES.sessionIsolationFailure);
     assert.equal(Number(iso?.value), 1);
+    // Both counts see the session recorded before enforcement.
+    assert.match(iso?.annotations.description ?? "", /monitoring\.session_isolation: 1; by the raw count over agent_sessions \(refreshed every 3600s\): 1\./);
     // EXPORTER_ENV turned the exporter's default and pg_settings metrics off.
     const settings = await getJson<{ result: unknown[] }>(`${s.prometheus}/api/v1/query?query=${encodeURIComponent('{__name__=~"pg_settings_.+|pg_stat_activity_.+"}')}`);
     assert.equal(settings.result.length, 0);
@@ -271,6 +313,43 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     assert.deepEqual(alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`), []);
   });
 
+  it("one contaminated session written around the isolation trigger (session_replication_role = replica): the view sees 0, the raw count 1, SessionIsolationFailure fires, nothing else; the raw count stays cached", async () => {
+    const url = await pg.createDatabase();
+    await seed(pg, url, false);
+    await writeBypassingTrigger(pg, url, "bypassed-1");
+    const dsn = await monitoringRole(pg, url);
+    const s = await runMonitoring(tools, dsn, "bypass");
+    dirs.push(s.dir);
+    const alerts = await alertsAfterData(s, [ALERT_NAMES.sessionIsolationFailure]);
+    assert.deepEqual(alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`), ["SessionIsolationFailure/-/firing"]);
+    assert.equal(Number(alerts[0].value), 1);
+    assert.equal(alerts[0].labels.severity, "critical");
+    assert.match(alerts[0].annotations.description, /monitoring\.session_isolation: 0; by the raw count over agent_sessions \(refreshed every 3600s\): 1\./);
+    const value = async (metric: string) => {
+      const r = await getJson<{ result: Array<{ value: [number, string] }> }>(`${s.prometheus}/api/v1/query?query=${encodeURIComponent(metric)}`);
+      assert.equal(r.result.length, 1, metric);
+      return Number(r.result[0].value[1]);
+    };
+    assert.equal(await value(METRICS.contamination), 0);
+    assert.equal(await value(METRICS.rawContamination), 1);
+
+    // cache_seconds: a second bypassing session; the monitoring role's own call
+    // counts 2, but the next scrapes (each re-running the view's query) still
+    // carry the cached raw count of 1.
+    await writeBypassingTrigger(pg, url, "bypassed-2");
+    const c = await pg.connect(dsn.replace(/\?.*$/, ""));
+    try {
+      const direct = await c.query<{ n: string }>(`SELECT monitoring.stage_contamination(now() - interval '24 hours', 'infinity') AS n`);
+      assert.equal(Number(direct.rows[0].n), 2);
+    } finally {
+      await c.end();
+    }
+    const scrapes = `count_over_time(${METRICS.contamination}[1h])`;
+    const before = await value(scrapes);
+    await until("three more scrapes", s.ps, async () => ((await value(scrapes)) >= before + 3 ? true : undefined));
+    assert.equal(await value(METRICS.rawContamination), 1);
+  });
+
   it("every exporter query runs under a role that may read only the monitoring views (and not agent_sessions)", async () => {
     const url = await pg.createDatabase();
     await migrate({ databaseUrl: url });
@@ -278,7 +357,11 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     const c = await pg.connect(dsn.replace(/\?.*$/, ""));
     try {
       await assert.rejects(c.query("SELECT 1 FROM public.agent_sessions"), /permission denied/);
-      for (const q of Object.values(EXPORTER_QUERIES)) await c.query(q.query);
+      // Including the raw contamination count: EXECUTE on monitoring.stage_contamination
+      // comes from PUBLIC's default, USAGE on schema monitoring from the grants.
+      const queries = Object.values(exporterQueries(CONFIG.alerting));
+      assert.ok(queries.some((q) => q.cache_seconds !== undefined));
+      for (const q of queries) await c.query(q.query);
     } finally {
       await c.end();
     }

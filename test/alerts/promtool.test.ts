@@ -45,6 +45,8 @@ interface Scenario {
   name: string;
   versions: Partial<Record<Version, VersionData>>;
   contamination?: number;
+  /** The raw count over agent_sessions (0 unless set). */
+  rawContamination?: number;
   fires: Expected[];
 }
 
@@ -142,10 +144,24 @@ function scenarios(cfg: RolloutConfig): Scenario[] {
       fires: [],
     },
     {
-      name: "one contaminated session: SessionIsolationFailure at the first evaluation",
+      name: "one contaminated session in the view (raw count not yet refreshed, 0): SessionIsolationFailure at the first evaluation",
       versions: { New: healthy, ...legacyHealthy },
       contamination: t.contaminationMax + 1,
       fires: [{ alert: ALERT_NAMES.sessionIsolationFailure, value: t.contaminationMax + 1 }],
+    },
+    {
+      name: "contamination that bypassed the isolation trigger (raw count only, above the threshold): SessionIsolationFailure at the first evaluation",
+      versions: { New: healthy, ...legacyHealthy },
+      contamination: 0,
+      rawContamination: t.contaminationMax + 2,
+      fires: [{ alert: ALERT_NAMES.sessionIsolationFailure, value: t.contaminationMax + 2 }],
+    },
+    {
+      name: "raw count exactly at the threshold (view at 0): silent",
+      versions: { New: healthy, ...legacyHealthy },
+      contamination: 0,
+      rawContamination: t.contaminationMax,
+      fires: [],
     },
   ];
 }
@@ -170,6 +186,12 @@ function promtoolTest(cfg: RolloutConfig, sc: Scenario): unknown {
     input_series.push(series(METRICS.p95Seconds, labels, d.p95));
   }
   input_series.push(series(METRICS.contamination, BASE, sc.contamination ?? 0));
+  input_series.push(series(METRICS.rawContamination, BASE, sc.rawContamination ?? 0));
+  // What the annotations' query templates read.
+  const queries = {
+    [`max(${METRICS.contamination})`]: sc.contamination ?? 0,
+    [`max(${METRICS.rawContamination})`]: sc.rawContamination ?? 0,
+  };
 
   // Times: the first evaluation, one step before and exactly at each `for:`.
   const times = new Set<number>([0]);
@@ -189,7 +211,7 @@ function promtoolTest(cfg: RolloutConfig, sc: Scenario): unknown {
           return {
             exp_labels: labels,
             exp_annotations: Object.fromEntries(
-              Object.entries(r.annotations).map(([k, v]) => [k, expandAnnotation(v, labels, e.value)]),
+              Object.entries(r.annotations).map(([k, v]) => [k, expandAnnotation(v, labels, e.value, queries)]),
             ),
           };
         });

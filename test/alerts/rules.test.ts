@@ -3,8 +3,11 @@ import { strict as assert } from "node:assert";
 import { parse } from "yaml";
 import {
   ALERT_NAMES,
+  EXPORTER_NAMESPACES,
   EXPORTER_QUERIES,
+  METRICS,
   MONITORING_VIEWS,
+  STAGE_CONTAMINATION_FUNCTION,
   alertRules,
   durationMs,
   renderExporterQueries,
@@ -57,6 +60,19 @@ describe("alert rules (pure)", () => {
     assert.doesNotMatch(iso.expr, /total_requests/);
   });
 
+  it("session isolation watches both the view's count and the raw count; the description names both and the refresh interval", () => {
+    const iso = alertRules(testConfig({ alerting: { rawContaminationCheckSeconds: 120 } }), { stack: "prod" }).find(
+      (x) => x.alert === ALERT_NAMES.sessionIsolationFailure,
+    )!;
+    assert.ok(iso.expr.includes(METRICS.contamination) && iso.expr.includes(METRICS.rawContamination), iso.expr);
+    assert.match(iso.annotations.description, /monitoring\.session_isolation: \{\{ with query "max\(valuecanvas_session_isolation_cross_contamination_count\)" \}\}/);
+    assert.match(iso.annotations.description, /raw count over agent_sessions \(refreshed every 120s\): \{\{ with query "max\(valuecanvas_session_isolation_raw_cross_contamination_count\)" \}\}/);
+    const every = alertRules(testConfig({ alerting: { rawContaminationCheckSeconds: 0 } }), { stack: "prod" }).find(
+      (x) => x.alert === ALERT_NAMES.sessionIsolationFailure,
+    )!;
+    assert.match(every.annotations.description, /raw count over agent_sessions \(every scrape\)/);
+  });
+
   it("runbooks carry the guide's actions; contamination says IMMEDIATE ROLLBACK with the exact commands", () => {
     const iso = rule(ALERT_NAMES.sessionIsolationFailure).annotations.runbook;
     assert.match(iso, /1\. IMMEDIATE ROLLBACK \(both flags off\): npx rollout rollback --stack prod --immediate && git commit .* -- Pulumi\.prod\.yaml && pulumi up --stack prod/);
@@ -75,14 +91,23 @@ describe("alert rules (pure)", () => {
     assert.throws(() => durationMs("5 minutes"), /not a Prometheus duration/);
   });
 
-  it("exporter queries read only the three monitoring views", () => {
+  it("every-scrape exporter queries read only the three monitoring views; the raw count only calls monitoring.stage_contamination, cached", () => {
     const views = Object.values(MONITORING_VIEWS);
     for (const q of Object.values(EXPORTER_QUERIES)) {
       const from = [...q.query.matchAll(/FROM\s+([a-z_.]+)/gi)].map((m) => m[1]);
       assert.equal(from.length, 1, q.query);
       assert.ok(views.includes(from[0] as (typeof views)[number]), from[0]);
+      assert.equal(q.cache_seconds, undefined, q.query);
     }
-    assert.doesNotMatch(renderExporterQueries(), /agent_sessions|&a1|\*a1/);
+    const rendered = renderExporterQueries(testConfig({ alerting: { rawContaminationCheckSeconds: 240 } }).alerting);
+    assert.doesNotMatch(rendered, /&a1|\*a1/);
+    const doc = parse(rendered) as Record<string, { query: string; cache_seconds?: number }>;
+    assert.deepEqual(Object.keys(doc), [...Object.keys(EXPORTER_QUERIES), EXPORTER_NAMESPACES.rawSessionIsolation]);
+    for (const q of Object.values(doc)) assert.doesNotMatch(q.query, /agent_sessions/);
+    const raw = doc[EXPORTER_NAMESPACES.rawSessionIsolation];
+    assert.equal(raw.cache_seconds, 240);
+    assert.equal(raw.query, `SELECT ${STAGE_CONTAMINATION_FUNCTION}(now() - interval '24 hours', 'infinity')::float8 AS cross_contamination_count`);
+    assert.equal(parse(renderExporterQueries(testConfig().alerting))[EXPORTER_NAMESPACES.rawSessionIsolation].cache_seconds, 300);
     // ... and the monitoring role is granted each of them.
     for (const v of views) assert.ok((MONITORING_VIEW_NAMES as readonly string[]).includes(v.replace(/^monitoring\./, "")), v);
   });

@@ -38,8 +38,17 @@ export function runTool(cmd: string, args: string[], opts: { cwd?: string; env?:
  * Expand the Go templates the rules' annotations use, as Prometheus would for
  * one alert, so that promtool tests can state the exact expected annotations.
  */
-export function expandAnnotation(template: string, labels: Record<string, string>, value: number): string {
+export function expandAnnotation(
+  template: string,
+  labels: Record<string, string>,
+  value: number,
+  queries: Record<string, number> = {},
+): string {
   const out = template
+    .replace(
+      /\{\{ with query "([^"]+)" \}\}\{\{ \. \| first \| value \| printf "%\.0f" \}\}\{\{ else \}\}no data\{\{ end \}\}/g,
+      (_m, q: string) => (q in queries ? queries[q].toFixed(0) : "no data"),
+    )
     .replace(/\{\{ \$labels\.([a-z_]+) \}\}/g, (_m, l: string) => labels[l] ?? "")
     .replace(/\{\{ printf "%\.2f" \$value \}\}/g, value.toFixed(2))
     .replace(/\{\{ printf "%\.0f" \$value \}\}/g, value.toFixed(0));

@@ -48,6 +48,7 @@ const cases: Case[] = [
   { title: "replica without a primary", stack: "dev", change: { monitoringDatabase: { host: "replica.internal" } }, key: "monitoringDatabase", value: '{"host":"replica.internal"}', allowed: /read replica of valuecanvas:database/ },
   { title: "bad bind address", change: { proxyBindAddress: "localhost" }, key: "proxyBindAddress", value: '"localhost"', allowed: /IPv4 address/ },
   { title: "bad alert duration", change: { alerting: { criticalFor: "5 minutes" } }, key: "alerting.criticalFor", value: '"5 minutes"', allowed: /Prometheus duration/ },
+  { title: "raw contamination check interval out of range", change: { alerting: { rawContaminationCheckSeconds: 7200 } }, key: "alerting.rawContaminationCheckSeconds", value: "7200", allowed: /integer from 0 to 3600/ },
   { title: "soak time of zero", change: { gate: { soakHours: 0 } }, key: "gate.soakHours", value: "0", allowed: /greater than 0/ },
 ];
 
