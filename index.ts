@@ -2,8 +2,11 @@
  * Composition root: validate the stack's config, build the components, export
  * the outputs. Logic lives in lib/ (pure) and components/ (Pulumi).
  */
+import * as fs from "node:fs";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./lib/stages";
+import { forcedSkipReason } from "./lib/stackEdit";
+import { stackFilePath } from "./lib/stackFile";
 import { loadStackConfig } from "./components/stackConfig";
 import { App } from "./components/app";
 import { Database } from "./components/database";
@@ -93,9 +96,19 @@ new RolloutRecord(
     appImage: config.appImage,
     gitCommit: process.env.GITHUB_SHA,
     actor: process.env.GITHUB_ACTOR ?? process.env.USER,
+    // `rollout advance --force` leaves its reason as a comment in the stack file.
+    reason: readSkipReason(),
   },
   { dependsOn: [database.migration, app] },
 );
+
+function readSkipReason(): string | undefined {
+  try {
+    return forcedSkipReason(fs.readFileSync(stackFilePath(__dirname, stack), "utf8"), config.canaryPercentage);
+  } catch {
+    return undefined; // no stack file here (config from elsewhere): nothing recorded
+  }
+}
 
 export const url = proxy.url;
 export const rollout = {

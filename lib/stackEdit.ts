@@ -87,6 +87,29 @@ export interface AdvanceOptions {
   date?: string;
 }
 
+const SKIP_NOTE_PREFIX = "rollout advance --force";
+
+/** The comment `advance --force` writes above `canaryPercentage`. */
+export function skipNote(from: Stage, to: Stage, reason: string, opts: { date?: string; actor?: string } = {}): string {
+  return `${SKIP_NOTE_PREFIX} ${from} -> ${to}${opts.date ? ` on ${opts.date}` : ""}${opts.actor ? ` by ${opts.actor}` : ""}: ${reason.trim().replace(/\s+/g, " ")}`;
+}
+
+const SKIP_NOTE_RE = /^\s*#\s*rollout advance --force (\d+) -> (\d+)(?: on \d{4}-\d{2}-\d{2})?(?: by .*?)?: (.+)$/;
+
+/**
+ * The reason recorded by the last `advance --force` that skipped to `stage`,
+ * read back from a stack file's text (the program puts it into the rollout
+ * record), or undefined when that stage was reached without a skip.
+ */
+export function forcedSkipReason(text: string, stage: Stage): string | undefined {
+  let found: string | undefined;
+  for (const line of text.split("\n")) {
+    const m = SKIP_NOTE_RE.exec(line);
+    if (m && Number(m[2]) === stage) found = `forced skip ${m[1]}% -> ${m[2]}%: ${m[3].trim()}`;
+  }
+  return found;
+}
+
 /**
  * The change `rollout advance` makes: the next stage after the effective one
  * (0 while a flag is off). Leaving stage 0 turns both flags on, as the guide's
@@ -109,7 +132,7 @@ export function planAdvance(cfg: RolloutConfig, opts: AdvanceOptions = {}): Edit
           `To skip anyway pass --force --reason "<why>" (the reason is recorded in the stack file)`,
       );
     }
-    note = `rollout advance --force ${current} -> ${to}${opts.date ? ` on ${opts.date}` : ""}${opts.actor ? ` by ${opts.actor}` : ""}: ${opts.reason.trim().replace(/\s+/g, " ")}`;
+    note = skipNote(current, to, opts.reason, opts);
   }
   const target: RolloutState = { enableStatelessOrchestration: true, enableSafeJsonParser: true, canaryPercentage: to };
   return {

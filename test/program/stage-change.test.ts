@@ -5,11 +5,17 @@
  * migration, monitoring or proxy changes.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { editStack, planAdvance } from "../../lib/stackEdit";
+import { programConfig, readStackFile } from "../../lib/stackFile";
+import { evaluateProgram } from "../../offline/evaluate";
 import { Evaluation } from "../../offline/evaluate";
 import { canonical, diffEvaluations } from "../../lib/plan";
 import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../lib/stages";
 import { LABEL_PREFIX } from "../../components/labels";
-import { CONTAINER, appContainers, envOf, evaluateStack, labelsOf } from "../support/program";
+import { CONTAINER, PROJECT_DIR, appContainers, envOf, evaluateStack, labelsOf } from "../support/program";
 
 /** Resources allowed to change with the stage besides the app containers: the rollout record (issue 5). */
 const RECORD_TYPES = /RolloutRecord|RolloutEvent/;
@@ -106,5 +112,27 @@ describe("stage changes", function () {
     assert.deepEqual(diffEvaluations(first, back), []);
     const changed = diffEvaluations(evals.get(100)!, back).filter((c) => !RECORD_TYPES.test(c.type));
     assert.equal(changed.length, appContainers(back).length);
+  });
+});
+
+describe("the rollout record's reason", function () {
+  this.timeout(60_000);
+  it("carries a forced skip's reason from the stack file into the record, and nothing otherwise", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vc-reason-"));
+    try {
+      // A copy of the project's program next to an edited stack file.
+      for (const f of ["index.ts", "Pulumi.prod.yaml"]) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+      for (const d of ["components", "lib", "offline", "sql"]) fs.cpSync(path.join(PROJECT_DIR, d), path.join(dir, d), { recursive: true });
+      fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
+      editStack(dir, "prod", (c) => planAdvance(c, { to: 50, force: true, reason: "load test passed at 50%" }));
+      const { config, secretKeys } = programConfig(readStackFile(dir, "prod"));
+      const ev = await evaluateProgram({ stack: "prod", config, secretKeys, program: path.join(dir, "index.ts") });
+      const event = ev.resources.find((r) => RECORD_TYPES.test(r.type) && r.custom);
+      assert.equal(event?.inputs.reason, "forced skip 0% -> 50%: load test passed at 50%");
+      const plain = await evaluateStack("prod", { sets: { enableStatelessOrchestration: "true", enableSafeJsonParser: "true", canaryPercentage: "10" } });
+      assert.equal(plain.resources.find((r) => RECORD_TYPES.test(r.type) && r.custom)?.inputs.reason, null);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

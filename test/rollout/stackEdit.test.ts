@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../lib/config";
-import { RefusedError, editStack, editStackText, loadStack, planAdvance, planRollback } from "../../lib/stackEdit";
+import { RefusedError, editStack, editStackText, forcedSkipReason, loadStack, planAdvance, planRollback } from "../../lib/stackEdit";
 import { StackFileError, listStacks, readStackFile } from "../../lib/stackFile";
 import { STAGES, nextStage } from "../../lib/stages";
 
@@ -82,6 +82,10 @@ describe("rollout advance/rollback stack-file edits", () => {
     const r = editStack(dir, "prod", (c) => planAdvance(c, { to: STAGES[2], force: true, reason: "hotfix verified on staging", actor: "alice", date: "2026-01-10" }));
     assert.match(r.after, /# rollout advance --force 0 -> 25 on 2026-01-10 by alice: hotfix verified on staging\n {2}valuecanvas:canaryPercentage: "25"/);
     assert.equal(loadStack(dir, "prod").cfg.canaryPercentage, 25);
+    // The program reads the reason back for the rollout record of that stage only.
+    assert.equal(forcedSkipReason(r.after, 25), "forced skip 0% -> 25%: hotfix verified on staging");
+    assert.equal(forcedSkipReason(r.after, 50), undefined);
+    assert.equal(forcedSkipReason(read(PROJECT_DIR, "prod"), 0), undefined);
   });
 
   it("immediate rollback turns both flags off and keeps the percentage", () => {
