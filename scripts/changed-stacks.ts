@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import { Command } from "commander";
 import { actionsMatrix, detectChanges, Detection } from "../lib/ci/detect";
+import { runScript } from "./runScript";
 
 function human(d: Detection): string {
   const lines = [`changes measured from ${d.base ?? "(nothing: every stack is new)"} to ${d.head}`];
@@ -51,11 +52,4 @@ export function createChangedStacksCli(): Command {
     });
 }
 
-if (require.main === module) {
-  try {
-    createChangedStacksCli().parse(process.argv);
-  } catch (e) {
-    process.stderr.write(`changed-stacks: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript("changed-stacks", createChangedStacksCli());

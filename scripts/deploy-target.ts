@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import { Command } from "commander";
 import { deployTarget } from "../lib/ci/deployTarget";
 import { stackFilePath } from "../lib/stackFile";
+import { runScript } from "./runScript";
 
 export function createDeployTargetCli(): Command {
   return new Command("deploy-target")
@@ -22,11 +23,4 @@ export function createDeployTargetCli(): Command {
     });
 }
 
-if (require.main === module) {
-  try {
-    createDeployTargetCli().parse(process.argv);
-  } catch (e) {
-    process.stderr.write(`deploy-target: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript("deploy-target", createDeployTargetCli());

@@ -15,6 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { writeGateProjectDir } from "../lib/ci/gateConfig";
+import { runScript } from "./runScript";
 
 export function createGateConfigCli(): Command {
   return new Command("gate-config")
@@ -34,11 +35,4 @@ export function createGateConfigCli(): Command {
     });
 }
 
-if (require.main === module) {
-  try {
-    createGateConfigCli().parse(process.argv);
-  } catch (e) {
-    process.stderr.write(`gate-config: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript("gate-config", createGateConfigCli());

@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { OVERRIDE_LABEL, buildStackReview } from "../lib/ci/comment";
 import type { Detection } from "../lib/ci/detect";
+import { runScript } from "./runScript";
 
 function exitCode(v: string): number {
   const n = Number(v);
@@ -105,11 +106,4 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
     });
 }
 
-if (require.main === module) {
-  try {
-    createPrCommentCli().parse(process.argv);
-  } catch (e) {
-    process.stderr.write(`pr-comment: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript("pr-comment", createPrCommentCli());

@@ -13,18 +13,10 @@ import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecr
 import { actionsMatrix, detectChanges } from "../../lib/ci/detect";
 import { GitError, ZERO_SHA } from "../../lib/ci/git";
 import { githubOutputs } from "../../scripts/changed-stacks";
+import { GIT_ENV } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Test",
-  GIT_AUTHOR_EMAIL: "test@example.invalid",
-  GIT_COMMITTER_NAME: "Test",
-  GIT_COMMITTER_EMAIL: "test@example.invalid",
-  GIT_CONFIG_NOSYSTEM: "1",
-  HOME: os.tmpdir(),
-};
 
 class Repo {
   readonly dir: string;
