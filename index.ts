@@ -38,10 +38,7 @@ const database = new Database(
         appEndpoint: { host: config.database.host, port: config.database.port },
         monitoringReplica: config.monitoringDatabase,
       }
-    : {
-        admin: { host: "127.0.0.1", port: dev!.hostPort, database: "postgres", user: "postgres", password: dev!.adminPassword, sslmode: "disable" },
-        appEndpoint: { host: dev!.alias, port: 5432 },
-      },
+    : { admin: dev!.admin, appEndpoint: dev!.endpoint },
   { dependsOn: dev ? [dev] : [] },
 );
 

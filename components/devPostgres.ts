@@ -19,17 +19,24 @@ export const DEV_POSTGRES_ALIAS = "postgres";
 export const DEV_POSTGRES_USER = "postgres";
 export const DEV_POSTGRES_DB = "postgres";
 
+export const DEV_POSTGRES_PORT = 5432;
+
 export class DevPostgres extends pulumi.ComponentResource {
   readonly adminPassword: pulumi.Output<string>;
   readonly hostPort: number;
   readonly alias = DEV_POSTGRES_ALIAS;
   readonly container: docker.Container;
+  /** How the Pulumi engine's host reaches it as admin: loopback, the published port. */
+  readonly admin: { host: string; port: number; database: string; user: string; password: pulumi.Output<string>; sslmode: string };
+  /** How containers on the private network reach it. */
+  readonly endpoint = { host: DEV_POSTGRES_ALIAS, port: DEV_POSTGRES_PORT };
 
   constructor(name: string, args: DevPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("valuecanvas:database:DevPostgres", name, {}, opts);
     const password = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this });
     this.adminPassword = pulumi.secret(password.result);
     this.hostPort = args.hostPort;
+    this.admin = { host: "127.0.0.1", port: args.hostPort, database: DEV_POSTGRES_DB, user: DEV_POSTGRES_USER, password: this.adminPassword, sslmode: "disable" };
     const volume = new docker.Volume(`${name}-data`, {}, { parent: this });
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
     this.container = new docker.Container(
@@ -38,7 +45,7 @@ export class DevPostgres extends pulumi.ComponentResource {
         image: image.imageId,
         envs: pulumi.secret(this.adminPassword.apply((pw) => [`POSTGRES_PASSWORD=${pw}`, `POSTGRES_USER=${DEV_POSTGRES_USER}`, `POSTGRES_DB=${DEV_POSTGRES_DB}`])),
         volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
-        ports: [{ internal: 5432, external: args.hostPort, ip: "127.0.0.1" }],
+        ports: [{ internal: DEV_POSTGRES_PORT, external: args.hostPort, ip: this.admin.host }],
         networksAdvanced: [{ name: args.networkName, aliases: [DEV_POSTGRES_ALIAS] }],
         labels: containerLabels("dev-postgres"),
         healthcheck: { tests: ["CMD-SHELL", `pg_isready -U ${DEV_POSTGRES_USER}`], interval: "5s", timeout: "3s", retries: 10 },
