@@ -34,7 +34,14 @@ const database = new Database(
   "database",
   config.database
     ? {
-        admin: { ...config.database, user: config.database.adminUser, password: secrets.databaseAdminPassword! },
+        admin: {
+          host: config.database.host,
+          port: config.database.port,
+          database: config.database.database,
+          user: config.database.adminUser,
+          password: secrets.databaseAdminPassword!,
+          sslmode: config.database.sslmode,
+        },
         appEndpoint: { host: config.database.host, port: config.database.port },
         monitoringReplica: config.monitoringDatabase,
       }
