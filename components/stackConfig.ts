@@ -14,10 +14,13 @@ export interface StackSecrets {
 
 export interface StackSettings {
   stack: string;
-  /** The validated config. Secret fields are also here as plain strings: use `secrets` instead. */
+  /** The validated config, with its secret fields emptied: their values are only in `secrets`. */
   config: RolloutConfig;
   secrets: StackSecrets;
 }
+
+/** What a secret field of `config` holds once its value has moved to `secrets`. */
+export const SECRET_MOVED = "[secret: see StackSettings.secrets]";
 
 const secretOf = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
 
@@ -36,13 +39,17 @@ export function loadStackConfig(): StackSettings {
     throw err;
   }
   for (const w of configWarnings(config)) void pulumi.log.warn(w);
-  return {
-    stack,
-    config,
-    secrets: {
-      databaseAdminPassword: secretOf(config.database?.adminPassword),
-      pagerdutyRoutingKey: secretOf(config.pagerdutyRoutingKey),
-      slackWebhookUrl: secretOf(config.slackWebhookUrl),
-    },
+  const secrets: StackSecrets = {
+    databaseAdminPassword: secretOf(config.database?.adminPassword),
+    pagerdutyRoutingKey: secretOf(config.pagerdutyRoutingKey),
+    slackWebhookUrl: secretOf(config.slackWebhookUrl),
   };
+  // No component gets a secret's plain value by accident: only `secrets` carries them.
+  const scrubbed: RolloutConfig = {
+    ...config,
+    pagerdutyRoutingKey: undefined,
+    slackWebhookUrl: undefined,
+    database: config.database && { ...config.database, adminPassword: SECRET_MOVED },
+  };
+  return { stack, config: scrubbed, secrets };
 }
