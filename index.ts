@@ -12,7 +12,7 @@ import { App } from "./components/app";
 import { Database } from "./components/database";
 import { DevPostgres } from "./components/devPostgres";
 import { EdgeProxy } from "./components/edgeProxy";
-import { LABEL_PREFIX } from "./components/labels";
+import { LABEL_PREFIX, rolloutLabels } from "./components/labels";
 import { Monitoring } from "./components/monitoring";
 import { RolloutRecord } from "./components/rolloutRecord";
 
@@ -61,7 +61,7 @@ const app = new App(
     databaseUrl: database.appDatabaseUrl,
     networkName: network.name,
     alias: APP_ALIAS,
-    rolloutLabels: Object.fromEntries(Object.entries(rolloutEnv).map(([k, v]) => [`${LABEL_PREFIX}/${k.toLowerCase()}`, v])),
+    rolloutLabels: rolloutLabels(rolloutEnv),
   },
   { dependsOn: [database.migration] },
 );

@@ -560,18 +560,6 @@ export function namespaced(all: Record<string, unknown>): RawConfig {
   return out;
 }
 
-/** Read a secret's value from a parsed config by its dot path. */
-export function secretValue(cfg: RolloutConfig, key: SecretKey): string | undefined {
-  switch (key) {
-    case "database.adminPassword":
-      return cfg.database?.adminPassword;
-    case "pagerdutyRoutingKey":
-      return cfg.pagerdutyRoutingKey;
-    case "slackWebhookUrl":
-      return cfg.slackWebhookUrl;
-  }
-}
-
 /**
  * Valid but noteworthy states, reported by the program with pulumi.log.warn
  * (and by the plan command).

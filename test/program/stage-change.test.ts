@@ -14,13 +14,13 @@ import { evaluateProgram } from "../../offline/evaluate";
 import { Evaluation } from "../../offline/evaluate";
 import { canonical, diffEvaluations } from "../../lib/plan";
 import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../lib/stages";
-import { LABEL_PREFIX } from "../../components/labels";
+import { rolloutLabelName } from "../../components/labels";
 import { CONTAINER, PROJECT_DIR, appContainers, envOf, evaluateStack, labelsOf } from "../support/program";
 
 /** Resources allowed to change with the stage besides the app containers: the rollout record (issue 5). */
 const RECORD_TYPES = /RolloutRecord|RolloutEvent/;
 
-const STAGE_LABEL = `${LABEL_PREFIX}/${ENV_NAMES.canaryPercentage.toLowerCase()}`;
+const STAGE_LABEL = rolloutLabelName(ENV_NAMES.canaryPercentage);
 
 function withoutStage(ev: Evaluation) {
   // Inputs of every resource with the app's percentage blanked out: must then be identical.

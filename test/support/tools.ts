@@ -4,7 +4,6 @@
  * suite is skipped with the command that installs it; under CI=true a missing
  * tool is a failure, never a skip.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 
 /** Debian package that provides each tool, as `.ci/run` installs it. */
@@ -59,14 +58,4 @@ export function requireTools(ctx: Mocha.Context, ...tools: Tool[]): Record<Tool,
     ctx.skip();
   }
   return found;
-}
-
-/** A tool's version line, for reports. */
-export function toolVersion(path: string, flag = "--version"): string {
-  try {
-    return execFileSync(path, [flag], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0];
-  } catch (e) {
-    const err = e as { stderr?: string };
-    return (err.stderr ?? "").split("\n")[0];
-  }
 }
