@@ -3,6 +3,7 @@
  * the outputs. Logic lives in lib/ (pure) and components/ (Pulumi).
  */
 import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./lib/stages";
 import { forcedSkipReason } from "./lib/stackEdit";
@@ -45,7 +46,7 @@ const database = new Database(
         appEndpoint: { host: config.database.host, port: config.database.port },
         monitoringReplica: config.monitoringDatabase,
       }
-    : { admin: dev!.admin, appEndpoint: dev!.endpoint },
+    : { admin: dev!.admin, appEndpoint: dev!.endpoint, operatorEndpoint: { host: dev!.admin.host, port: dev!.admin.port } },
   { dependsOn: dev ? [dev] : [] },
 );
 
@@ -122,6 +123,11 @@ export const rollout = {
   appImage: config.appImage,
 };
 export const appContainers = app.containerNames;
+/**
+ * The monitoring role's URL as this host reaches it (a secret), for the rollout CLI:
+ * `export ROLLOUT_DATABASE_URL=$(pulumi stack output monitoringDatabaseUrl --show-secrets)`.
+ */
+export const monitoringDatabaseUrl = pulumi.secret(database.operatorMonitoringUrl);
 export const databaseRoles = { app: database.appRoleName, monitoring: database.monitoringRoleName };
 /** Monitoring UIs, when published (monitoring.publishUis). */
 export const monitoringUis = {

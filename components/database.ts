@@ -33,6 +33,14 @@ export interface DatabaseArgs {
   };
   /** How containers on the private network reach the primary (dev: the postgres container's alias). */
   appEndpoint: { host: pulumi.Input<string>; port: pulumi.Input<number> };
+  /**
+   * How an operator on the engine's host reaches the primary, for the
+   * `operatorMonitoringUrl` (`rollout status`/`gate` run there). Default:
+   * `appEndpoint` (the same host name works from both sides). Dev: loopback
+   * and the published port, since the container alias resolves only inside
+   * the network.
+   */
+  operatorEndpoint?: { host: pulumi.Input<string>; port: pulumi.Input<number> };
   /** Optional read replica for the monitoring connection (config.monitoringDatabase). */
   monitoringReplica?: MonitoringDatabaseConfig;
   /**
@@ -57,7 +65,11 @@ export interface MigrationOutputs {
   sqlHash: string;
   files: string[];
   migrationsDir: string;
-  /** Files the last run applied. */
+  /**
+   * Every migration file applied to the database, in order: those applied
+   * before this run and those this run applied. (It once held only the last
+   * run's files, so `pulumi preview --diff` read as if earlier ones were dropped.)
+   */
   applied: string[];
 }
 
@@ -69,7 +81,8 @@ async function runMigrations(inputs: MigrationInputs): Promise<MigrationOutputs>
   }
   let applied: string[];
   try {
-    applied = (await migrate({ databaseUrl: inputs.databaseUrl, dir })).applied;
+    const result = await migrate({ databaseUrl: inputs.databaseUrl, dir });
+    applied = [...result.alreadyApplied, ...result.applied];
   } catch (err) {
     // A plain Error: the engine prints its message (the file and PostgreSQL's error) and fails the up.
     throw new Error((err as Error).message || String(err));
@@ -121,6 +134,12 @@ function postgresUrl(user: pulumi.Input<string>, password: pulumi.Input<string>,
 export class Database extends pulumi.ComponentResource {
   readonly appDatabaseUrl: pulumi.Output<string>;
   readonly monitoringDatabaseUrl: pulumi.Output<string>;
+  /**
+   * The monitoring role's URL as an operator on the engine's host reaches it
+   * (a secret): the replica when one is configured, else `operatorEndpoint`.
+   * index.ts exports it, for `rollout status` / `gate`.
+   */
+  readonly operatorMonitoringUrl: pulumi.Output<string>;
   readonly migration: pulumi.Resource;
   /** The admin connection as the engine's host reaches it (a secret): for resources that write as admin. */
   readonly adminUrl: pulumi.Output<string>;
@@ -202,13 +221,17 @@ export class Database extends pulumi.ComponentResource {
     const grantedName = (key: RoleKey) => pulumi.all([roles[key].name, ...grants[key].map((g) => g.id)]).apply(([n]) => n);
     this.appDatabaseUrl = postgresUrl(grantedName("app"), passwords.app.result, args.appEndpoint.host, args.appEndpoint.port, admin.database, admin.sslmode);
     const replica = args.monitoringReplica;
-    this.monitoringDatabaseUrl = replica
-      ? postgresUrl(grantedName("monitoring"), passwords.monitoring.result, replica.host, replica.port, replica.database ?? admin.database, replica.sslmode)
-      : postgresUrl(grantedName("monitoring"), passwords.monitoring.result, args.appEndpoint.host, args.appEndpoint.port, admin.database, admin.sslmode);
+    const monitoringUrlAt = (endpoint: { host: pulumi.Input<string>; port: pulumi.Input<number> }) =>
+      replica
+        ? postgresUrl(grantedName("monitoring"), passwords.monitoring.result, replica.host, replica.port, replica.database ?? admin.database, replica.sslmode)
+        : postgresUrl(grantedName("monitoring"), passwords.monitoring.result, endpoint.host, endpoint.port, admin.database, admin.sslmode);
+    this.monitoringDatabaseUrl = monitoringUrlAt(args.appEndpoint);
+    this.operatorMonitoringUrl = monitoringUrlAt(args.operatorEndpoint ?? args.appEndpoint);
 
     this.registerOutputs({
       appDatabaseUrl: this.appDatabaseUrl,
       monitoringDatabaseUrl: this.monitoringDatabaseUrl,
+      operatorMonitoringUrl: this.operatorMonitoringUrl,
       appRoleName: this.appRoleName,
       monitoringRoleName: this.monitoringRoleName,
     });

@@ -154,6 +154,12 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
         assert.deepEqual(created.outs.applied, migrationNames());
         assert.equal((await client.query("SELECT count(*) AS n FROM public.schema_migrations")).rows[0].n, String(migrationNames().length));
 
+        // A later run lists every applied file, not only its own: the diff never reads as dropped migrations.
+        fs.writeFileSync(path.join(dir, "0098_more.sql"), "SELECT 1;\n");
+        const grown = { ...inputs, sqlHash: migrationsHash(dir), files: [...inputs.files, "0098_more.sql"] };
+        const updated = await provider.update!("id", created.outs, grown);
+        assert.deepEqual(updated.outs!.applied, [...migrationNames(), "0098_more.sql"]);
+
         fs.writeFileSync(path.join(dir, "0099_broken.sql"), "SELECT * FROM no_such_table;\n");
         const broken = { ...inputs, sqlHash: migrationsHash(dir), files: [...inputs.files, "0099_broken.sql"] };
         await assert.rejects(provider.update!("id", created.outs, broken), (err: Error) => {

@@ -1,8 +1,13 @@
 import { strict as assert } from "node:assert";
-import { listStacks } from "../../lib/stackFile";
+import { listStacks, programConfig, readStackFile } from "../../lib/stackFile";
+import { namespaced, parseConfig } from "../../lib/config";
 import { DIGEST_RE } from "../../lib/config";
 import { ENV_NAMES } from "../../lib/stages";
 import { PROJECT_DIR, appContainers, byType, envOf, evaluateStack, CONTAINER } from "../support/program";
+
+function programConfigOf(stack: string) {
+  return parseConfig(namespaced(programConfig(readStackFile(PROJECT_DIR, stack)).config), { stack });
+}
 
 describe("stack files in the repo", function () {
   this.timeout(60_000);
@@ -43,4 +48,22 @@ describe("stack files in the repo", function () {
     const staging = await evaluateStack("staging");
     assert.equal(byType(staging, CONTAINER).filter((r) => r.parent?.startsWith("valuecanvas:database:DevPostgres::")).length, 0);
   });
+
+  it("exports the monitoring role's URL as this host reaches it, as a secret output (for ROLLOUT_DATABASE_URL)", async () => {
+    const port = programConfigOf("dev").devPostgresPort;
+    const dev = await evaluateStack("dev");
+    assert.ok(dev.secretOutputs.includes("monitoringDatabaseUrl"), "a secret stack output");
+    assert.match(String(dev.outputs.monitoringDatabaseUrl), new RegExp(`^postgres://valuecanvas_monitoring:[^@]+@127\\.0\\.0\\.1:${port}/postgres\\?sslmode=disable$`));
+    const prod = await evaluateStack("prod");
+    const replica = programConfigOf("prod").monitoringDatabase!;
+    assert.ok(prod.secretOutputs.includes("monitoringDatabaseUrl"));
+    const u = new URL(String(prod.outputs.monitoringDatabaseUrl));
+    assert.equal(u.hostname, replica.host, "prod reads the replica");
+    assert.equal(u.username, "valuecanvas_monitoring");
+    for (const stack of ["dev", "prod", "staging"]) {
+      const ev = stack === "dev" ? dev : stack === "prod" ? prod : await evaluateStack(stack);
+      assert.ok(!ev.outputs.monitoringDatabaseUrl || ev.secretOutputs.includes("monitoringDatabaseUrl"), `${stack}: never a plain output`);
+    }
+  });
 });
+
