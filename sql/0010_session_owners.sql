@@ -33,32 +33,45 @@
 -- ALTER TABLE ... DISABLE/ENABLE TRIGGER leaves it ENABLE (origin only),
 -- which monitoring.session_isolation notices.
 
+-- The tables copy agent_sessions' column types (text here, maybe uuid in an
+-- older production table). They are new and empty: plain index builds and
+-- NOT NULL block nothing. Unique indexes rather than constraints, so that
+-- the file can be run again by hand (IF NOT EXISTS); a foreign key and
+-- ON CONFLICT accept a unique index.
 CREATE TABLE IF NOT EXISTS monitoring.session_owners AS
   SELECT a.session_id, a.user_id FROM public.agent_sessions AS a WITH NO DATA;
 
--- The table is new and empty (created just above, in this transaction).
--- squawk-ignore disallowed-unique-constraint
-ALTER TABLE monitoring.session_owners
-  ADD CONSTRAINT session_owners_pkey PRIMARY KEY (session_id),
-  ADD CONSTRAINT session_owners_session_id_user_id_key UNIQUE (session_id, user_id),
-  ALTER COLUMN user_id SET NOT NULL;
+-- squawk-ignore adding-not-nullable-field
+ALTER TABLE monitoring.session_owners ALTER COLUMN session_id SET NOT NULL;
+-- squawk-ignore adding-not-nullable-field
+ALTER TABLE monitoring.session_owners ALTER COLUMN user_id SET NOT NULL;
+
+-- squawk-ignore require-concurrent-index-creation
+CREATE UNIQUE INDEX IF NOT EXISTS session_owners_session_id_key
+  ON monitoring.session_owners (session_id);
+
+-- squawk-ignore require-concurrent-index-creation
+CREATE UNIQUE INDEX IF NOT EXISTS session_owners_session_id_user_id_key
+  ON monitoring.session_owners (session_id, user_id);
 
 CREATE TABLE IF NOT EXISTS monitoring.quarantined_sessions AS
   SELECT a.session_id FROM public.agent_sessions AS a WITH NO DATA;
 
--- squawk-ignore adding-not-nullable-field, disallowed-unique-constraint
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE monitoring.quarantined_sessions
-  ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT now(),
-  ADD CONSTRAINT quarantined_sessions_pkey PRIMARY KEY (session_id);
+  ADD COLUMN IF NOT EXISTS recorded_at timestamptz NOT NULL DEFAULT now();
+
+-- squawk-ignore require-concurrent-index-creation
+CREATE UNIQUE INDEX IF NOT EXISTS quarantined_sessions_session_id_key
+  ON monitoring.quarantined_sessions (session_id);
 
 CREATE TABLE IF NOT EXISTS monitoring.unchecked_session_writes AS
   SELECT a.session_id, a.user_id FROM public.agent_sessions AS a WITH NO DATA;
 
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE monitoring.unchecked_session_writes
-  ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT now();
+  ADD COLUMN IF NOT EXISTS recorded_at timestamptz NOT NULL DEFAULT now();
 
--- Empty, new table: a plain build blocks nothing.
 -- squawk-ignore require-concurrent-index-creation
 CREATE INDEX IF NOT EXISTS unchecked_session_writes_session_id_idx
   ON monitoring.unchecked_session_writes (session_id);
@@ -142,7 +155,14 @@ REVOKE ALL ON FUNCTION monitoring.enforce_session_isolation() FROM PUBLIC;
 -- Fires under session_replication_role = replica too (it records there, see above).
 ALTER TABLE public.agent_sessions ENABLE ALWAYS TRIGGER agent_sessions_session_isolation;
 
-ALTER TABLE public.agent_sessions
-  ADD CONSTRAINT agent_sessions_session_owner_fkey
-  FOREIGN KEY (session_id, user_id) REFERENCES monitoring.session_owners (session_id, user_id)
-  NOT VALID;
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
+                  WHERE conrelid = 'public.agent_sessions'::regclass AND conname = 'agent_sessions_session_owner_fkey') THEN
+    ALTER TABLE public.agent_sessions
+      ADD CONSTRAINT agent_sessions_session_owner_fkey
+      FOREIGN KEY (session_id, user_id) REFERENCES monitoring.session_owners (session_id, user_id)
+      NOT VALID;
+  END IF;
+END
+$do$;

@@ -12,7 +12,7 @@
 
 CREATE TEMPORARY TABLE session_users ON COMMIT DROP AS
 SELECT a.session_id,
-       (array_agg(a.user_id ORDER BY a.created_at, a.id))[1] AS first_user,
+       (array_agg(a.user_id ORDER BY a.created_at, a.user_id))[1] AS first_user,
        count(DISTINCT a.user_id) AS users
   FROM public.agent_sessions AS a
  WHERE a.session_id IS NOT NULL
