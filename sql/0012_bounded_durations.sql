@@ -9,8 +9,10 @@
 --
 -- monitoring.session_duration_seconds(created_at, updated_at): the guide's
 --   EXTRACT(EPOCH FROM updated_at - created_at) when both are finite and
---   0 <= duration <= 7 days, else NULL (the row still counts as a request
---   and, with status 'error', an error; it has no duration). The one home of
+--   the duration is within 7 days either way, else NULL (the row still counts
+--   as a request and, with status 'error', an error; it has no duration). A
+--   small negative duration is kept, as the guide's query keeps it (the gate
+--   judges a negative p95 impossible); it is reported as a data problem. The one home of
 --   that rule: the rollup trigger, its backfill, stage_metrics and
 --   slow_sessions call it.
 -- monitoring.stage_data_problems(since, until): per kind, the rows of the
@@ -32,7 +34,7 @@ AS $fn$
   SELECT CASE
            WHEN created_at IS NULL OR updated_at IS NULL OR NOT isfinite(created_at) OR NOT isfinite(updated_at) THEN NULL
            ELSE CASE
-                  WHEN updated_at < created_at OR updated_at - created_at > interval '7 days' THEN NULL
+                  WHEN updated_at - created_at > interval '7 days' OR created_at - updated_at > interval '7 days' THEN NULL
                   ELSE EXTRACT(EPOCH FROM (updated_at - created_at))
                 END
          END

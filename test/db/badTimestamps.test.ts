@@ -7,7 +7,7 @@ const BAD_ROWS: Array<{ created: string; updated: string; problem: string }> = [
   { created: "now() - interval '1 minute'", updated: "'infinity'", problem: "updated_at is infinite" },
   { created: "now() - interval '2 minutes'", updated: "'-infinity'", problem: "updated_at is infinite" },
   { created: "now() - interval '3 minutes'", updated: "'294276-12-31 00:00:00+00'", problem: "duration over 7 days" },
-  { created: "now() - interval '4 minutes'", updated: "now() - interval '1 hour'", problem: "updated_at is before created_at" },
+  { created: "now() - interval '4 minutes'", updated: "now() - interval '30 days'", problem: "updated_at is before created_at" },
   { created: "'infinity'", updated: "now()", problem: "created_at is infinite" },
 ];
 

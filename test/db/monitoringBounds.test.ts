@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
-import { roleGrantStatements } from "../../lib/grants";
+import { MONITORING_VIEW_NAMES, roleGrantStatements } from "../../lib/grants";
 import { migratedDatabase } from "./dbHelpers";
 
 /**
@@ -12,14 +12,16 @@ describe("[pg] monitoring queries are bounded where the monitoring role cannot l
   this.timeout(120_000);
 
   const QUERIES = [
-    "SELECT * FROM monitoring.session_isolation",
+    // Every view the monitoring role may read (lib/grants.ts) ...
+    ...MONITORING_VIEW_NAMES.map((v) => `SELECT * FROM monitoring.${v}`),
+    // ... and every function it calls.
     "SELECT monitoring.stage_contamination(now() - interval '24 hours', 'infinity')",
     "SELECT * FROM monitoring.stage_metrics(now() - interval '24 hours', now())",
-    "SELECT * FROM monitoring.data_problems",
+    "SELECT * FROM monitoring.stage_data_problems(now() - interval '24 hours', now())",
     "SELECT * FROM monitoring.rollout_history('prod')",
   ];
 
-  it("each is cancelled with a lock timeout while agent_sessions (or the rollout records) are locked, whatever the role set", async () => {
+  it("each view and function is cancelled with a lock timeout while its tables are locked, whatever the role set", async () => {
     const { url, client } = await migratedDatabase();
     const role = `vc_bound_mon_${process.pid}`;
     await client.query(`DROP ROLE IF EXISTS ${role}`);
@@ -38,7 +40,7 @@ describe("[pg] monitoring queries are bounded where the monitoring role cannot l
       await mon.query("SET statement_timeout = 0");
       await mon.query("SET lock_timeout = 0");
       await holder.query("BEGIN");
-      await holder.query("LOCK TABLE public.agent_sessions, monitoring.rollout_events IN ACCESS EXCLUSIVE MODE");
+      await holder.query("LOCK TABLE public.agent_sessions, monitoring.rollout_events, monitoring.request_minute, monitoring.session_latency IN ACCESS EXCLUSIVE MODE");
       for (const q of QUERIES) {
         const outcome = await Promise.race([
           mon.query(q).then(
