@@ -20,9 +20,8 @@
 --   the same over the last 24 hours.
 --
 -- Rows with an infinite created_at are left out of the rollups (no minute
--- holds them). The rollups are rebuilt from agent_sessions for the 25-hour
--- horizon, under a SHARE ROW EXCLUSIVE lock (as 0006's backfill: it blocks
--- the app's writes for about 1 s per 100k rows in the window).
+-- holds them). What the rollups already hold from such rows is repaired at
+-- the end of this file.
 
 CREATE OR REPLACE FUNCTION monitoring.session_duration_seconds(created_at timestamptz, updated_at timestamptz)
 RETURNS numeric
@@ -185,24 +184,40 @@ SELECT a.session_id,
  ORDER BY duration_seconds DESC, a.session_id, a.user_id, stage
  LIMIT 10;
 
+-- Repair what 0006's trigger stored from such rows, and nothing else: the
+-- projection's durations outside the bound become NULL (what the function
+-- gives them), and the per-minute rows of their minutes, or whose sum is
+-- already infinite or NaN (an infinite duration added, then subtracted), are
+-- recomputed from the projection. The lock keeps the trigger from writing
+-- meanwhile; both reads go through indexes (the projection's
+-- (is_new, duration_seconds) index; NaN sorts above every number), so the
+-- app's writes wait milliseconds, not a rebuild.
 LOCK TABLE public.agent_sessions IN SHARE ROW EXCLUSIVE MODE;
 
--- Backfill (re-runnable: recomputed from scratch, under the trigger's lock).
-DELETE FROM monitoring.request_minute;
-DELETE FROM monitoring.session_latency;
+CREATE TEMPORARY TABLE unbounded_minutes ON COMMIT DROP AS
+SELECT date_bin('1 minute', l.created_at, timestamptz '2000-01-01 00:00:00+00') AS minute, l.is_new
+  FROM monitoring.session_latency AS l
+ WHERE l.is_new IN (false, true)
+   AND (l.duration_seconds > 604800 OR l.duration_seconds < -604800)
+UNION
+SELECT r.minute, r.is_new
+  FROM monitoring.request_minute AS r
+ WHERE r.duration_sum = 'NaN'::numeric
+    OR r.duration_sum > 1e30 OR r.duration_sum < -1e30;
 
-INSERT INTO monitoring.session_latency (created_at, is_new, is_error, duration_seconds)
-SELECT a.created_at,
-       coalesce(a.metadata ->> 'useStateless' = 'true', false),
-       coalesce(a.status = 'error', false),
-       monitoring.session_duration_seconds(a.created_at, a.updated_at)
-  FROM public.agent_sessions AS a
- WHERE a.created_at > now() - interval '25 hours'
-   AND isfinite(a.created_at);
+UPDATE monitoring.session_latency AS l
+   SET duration_seconds = NULL
+ WHERE l.is_new IN (false, true)
+   AND (l.duration_seconds > 604800 OR l.duration_seconds < -604800);
+
+DELETE FROM monitoring.request_minute AS r
+ USING unbounded_minutes AS b
+ WHERE r.minute = b.minute AND r.is_new = b.is_new;
 
 INSERT INTO monitoring.request_minute (minute, is_new, shard, requests, errors, timed, duration_sum)
-SELECT date_bin('1 minute', l.created_at, timestamptz '2000-01-01 00:00:00+00'),
-       l.is_new, 0, count(*), count(*) FILTER (WHERE l.is_error),
+SELECT b.minute, b.is_new, 0, count(l.*), count(*) FILTER (WHERE l.is_error),
        count(l.duration_seconds), coalesce(sum(l.duration_seconds), 0)
-  FROM monitoring.session_latency AS l
- GROUP BY 1, 2;
+  FROM unbounded_minutes AS b
+  JOIN monitoring.session_latency AS l
+    ON l.created_at >= b.minute AND l.created_at < b.minute + interval '1 minute' AND l.is_new = b.is_new
+ GROUP BY b.minute, b.is_new;

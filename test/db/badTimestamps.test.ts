@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readDataProblems, readStageMetrics } from "../../lib/metrics";
-import { migratedDatabase } from "./dbHelpers";
+import { migrate } from "../../lib/migrate";
+import { copyMigrations, freshDatabase, migratedDatabase } from "./dbHelpers";
 
 /** Every kind of timestamp that gives no duration, each on both paths. */
 const BAD_ROWS: Array<{ created: string; updated: string; problem: string }> = [
@@ -57,6 +58,39 @@ describe("[pg] impossible timestamps: bounded durations, reported as data proble
       );
       const all = (await client.query("SELECT problem, row_count::int AS n FROM monitoring.data_problems ORDER BY 1")).rows;
       assert.deepEqual(all.find((r) => r.problem === "created_at is infinite"), { problem: "created_at is infinite", n: 2 });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("rollups stored from such rows before 0012 (infinite sums, NaN after an update) are repaired by the migration", async () => {
+    const { url, client } = await freshDatabase();
+    try {
+      await migrate({ databaseUrl: url, dir: copyMigrations(11) });
+      await client.query(`INSERT INTO public.agent_sessions (session_id, user_id, metadata, created_at, updated_at)
+        SELECT 'good-' || g, 'u' || g, CASE WHEN g % 2 = 0 THEN '{"useStateless": "true"}'::jsonb END,
+               now() - make_interval(mins => g), now() - make_interval(mins => g) + interval '2 seconds'
+          FROM generate_series(5, 40) AS g`);
+      // What the old trigger accepted: PostgreSQL 17 stores an infinite duration, 15 refuses it (and stores an absurd finite one).
+      for (const [s, updated] of [["inf", "'infinity'"], ["far", "'294276-12-31 00:00:00+00'"], ["cycled", "'infinity'"]] as const) {
+        for (const meta of ['{"useStateless": "true"}', "{}"]) {
+          await client
+            .query(`INSERT INTO public.agent_sessions (session_id, user_id, metadata, created_at, updated_at) VALUES ($1, 'bad', $2::jsonb, now() - interval '7 minutes', ${updated})`, [`${s}-${meta.length}`, meta])
+            .catch(() => undefined);
+        }
+      }
+      await client.query(`UPDATE public.agent_sessions SET updated_at = created_at + interval '2 seconds' WHERE session_id LIKE 'cycled-%'`).catch(() => undefined);
+      await migrate({ databaseUrl: url });
+      const lat = (await client.query("SELECT version, avg_duration_seconds::float8 AS a, p95_duration_seconds::float8 AS p FROM monitoring.latency_by_version ORDER BY 1")).rows;
+      assert.deepEqual(lat.map((r) => [r.version, Number(r.a), Number(r.p)]), [["Legacy", 2, 2], ["New", 2, 2]]);
+      const viewCounts = (await client.query("SELECT version, total_requests::int AS n FROM monitoring.error_rate_by_version ORDER BY 1")).rows;
+      const rawCounts = (await client.query(
+        `SELECT CASE WHEN metadata ->> 'useStateless' = 'true' THEN 'New' ELSE 'Legacy' END AS version, count(*)::int AS n
+           FROM public.agent_sessions WHERE created_at > now() - interval '24 hours' GROUP BY 1 ORDER BY 1`,
+      )).rows;
+      assert.deepEqual(viewCounts, rawCounts);
+      const bad = (await client.query("SELECT count(*)::int AS n FROM monitoring.request_minute WHERE duration_sum = 'NaN'::numeric OR abs(duration_sum) > 1e30")).rows[0].n;
+      assert.equal(bad, 0);
     } finally {
       await client.end();
     }
