@@ -123,6 +123,12 @@ async function main(): Promise<number> {
     log(`  floor, count(*) of the window:   ${fmt(floor)}`);
     const raw = await time(a.client, [RAW]);
     log(`  raw contamination count (cached ${CACHE_SECONDS} s): ${fmt(raw)}, amortised ${amortised(raw)} per ${SCRAPE_SECONDS} s scrape`);
+    // The scrape while the isolation enforcement is not intact (a trigger disabled, or left origin-only
+    // after a DISABLE/ENABLE cycle): monitoring.session_isolation then reads the whole window.
+    await a.client.query("ALTER TABLE public.agent_sessions ENABLE TRIGGER agent_sessions_session_isolation");
+    const degraded = await time(a.client, SCRAPE);
+    await a.client.query("ALTER TABLE public.agent_sessions ENABLE ALWAYS TRIGGER agent_sessions_session_isolation");
+    log(`  scrape, enforcement not intact (full window count): ${fmt(degraded)}`);
 
     const plansA: string[] = [];
     for (const q of SCRAPE) plansA.push(`-- scrape query\n${q}\n\n${await explain(a.client, q)}`);
@@ -177,6 +183,7 @@ async function main(): Promise<number> {
       `| floor: count(*) of the window, A | ${floor.medianMs.toFixed(1)} ms | ${floor.minMs.toFixed(1)} ms |`,
       `| scrape, B (${HISTORY_FACTOR}x history) | ${scrapeB.medianMs.toFixed(1)} ms | ${scrapeB.minMs.toFixed(1)} ms |`,
       `| floor, B | ${floorB.medianMs.toFixed(1)} ms | ${floorB.minMs.toFixed(1)} ms |`,
+      `| scrape with the isolation enforcement not intact (session_isolation reads the whole window), A | ${degraded.medianMs.toFixed(1)} ms | ${degraded.minMs.toFixed(1)} ms |`,
       `| raw contamination count (cached, 1 run per ${SCRAPES_PER_RAW} scrapes), A | ${raw.medianMs.toFixed(1)} ms | ${raw.minMs.toFixed(1)} ms |`,
       `| ... amortised per scrape, A | ${amortised(raw)} | ${(raw.minMs / SCRAPES_PER_RAW).toFixed(1)} ms |`,
       `| raw contamination count, B (${HISTORY_FACTOR}x history) | ${rawB.medianMs.toFixed(1)} ms | ${rawB.minMs.toFixed(1)} ms |`,

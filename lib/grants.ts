@@ -24,6 +24,8 @@ export const MONITORING_VIEW_NAMES = [
   "error_patterns",
   "slow_sessions",
   "contaminated_sessions",
+  // sql/0012_bounded_durations.sql: rows whose timestamps give no duration.
+  "data_problems",
 ] as const;
 
 /** One `postgresql.Grant` (objectType schema or table; views are tables to GRANT). */

@@ -267,3 +267,15 @@ export async function readLiveViews(c: ClientBase): Promise<LiveViews> {
     sessionIsolation: plain(await query(c, "select * from monitoring.session_isolation")),
   };
 }
+
+/** Rows of the window whose timestamps give no duration (infinite, reversed, over 7 days), by kind (sql/0012). */
+export interface DataProblem {
+  problem: string;
+  rows: number;
+}
+
+/** The data problems of created_at in (since, until]: each kind with its row count; empty when the data is sound. */
+export async function readDataProblems(c: ClientBase, since: Date, until: Date): Promise<DataProblem[]> {
+  const rows = await query<{ problem: string; row_count: string }>(c, "select * from monitoring.stage_data_problems($1, $2) order by 1", [since, until]);
+  return rows.map((r) => ({ problem: r.problem, rows: Number(r.row_count) }));
+}

@@ -14,7 +14,13 @@
  * - An applied file whose content changed is refused, naming the file.
  * - Concurrent runs are serialised by a session-level advisory lock: the
  *   second run waits (polling, outside any statement), then finds nothing
- *   pending.
+ *   pending. The wait is bounded (lockWaitMs, default 10 minutes): any role
+ *   can take that advisory lock, so a run gives up with an error naming the
+ *   holder (pid, role, application, connected since) instead of waiting
+ *   forever.
+ * - After a failed `CREATE INDEX CONCURRENTLY`, only the index the file
+ *   itself names (on the table it names) is dropped, never another session's
+ *   build in progress (which is INVALID until it finishes).
  * - On failure the failing file's changes are rolled back and the error names
  *   the file and PostgreSQL's message (with the line, when PostgreSQL gives a
  *   position).
@@ -145,6 +151,27 @@ export interface MigrateOptions {
   lockTimeout?: string;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** How long to wait for another run's migration lock, in ms (default DEFAULT_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
+}
+
+/** Default bound on waiting for the migration advisory lock: 10 minutes. */
+export const DEFAULT_LOCK_WAIT_MS = 600_000;
+
+/** Who holds the migration advisory lock, as people read it (or undefined when nobody does). */
+async function lockHolder(client: Client): Promise<string | undefined> {
+  const r = await client.query<{ pid: number; role: string | null; app: string | null; since: Date | null; state: string | null }>(
+    `SELECT l.pid, a.usename AS role, a.application_name AS app, a.backend_start AS since, a.state
+       FROM pg_locks AS l LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint AND l.objsubid = 1
+      LIMIT 1`,
+    [MIGRATION_LOCK_KEY],
+  );
+  const h = r.rows[0];
+  if (!h) return undefined;
+  const since = h.since ? `, connected since ${h.since.toISOString()}` : "";
+  return `pid ${h.pid}, role ${h.role ?? "(not visible to this role)"}, application ${JSON.stringify(h.app ?? "")}${since}, state ${h.state ?? "unknown"}`;
 }
 
 export interface MigrateResult {
@@ -172,25 +199,26 @@ function failure(m: Migration, err: unknown): MigrationError {
   return new MigrationError(`migration ${m.name} failed: ${(err as Error).message}`, m.name);
 }
 
-async function invalidIndexes(client: Client): Promise<Set<string>> {
-  const r = await client.query<{ name: string }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT i.indisvalid`,
-  );
-  return new Set(r.rows.map((x) => x.name));
-}
+const IDENT = `"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*`;
+const CONCURRENT_INDEX_RE = new RegExp(
+  `CREATE\\s+(?:UNIQUE\\s+)?INDEX\\s+CONCURRENTLY\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(${IDENT})\\s+ON\\s+(?:ONLY\\s+)?((?:${IDENT})(?:\\s*\\.\\s*(?:${IDENT}))?)`,
+  "i",
+);
 
-/** The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name` statement builds, when it exists INVALID. */
-async function leftoverInvalidIndex(client: Client, sql: string): Promise<string | undefined> {
-  const m = /CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(stripComments(sql));
+/**
+ * The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON table`
+ * statement builds, when it exists INVALID: that name, on that table (an
+ * index lives in its table's schema), and nothing else.
+ */
+async function namedInvalidIndex(client: Client, sql: string): Promise<string | undefined> {
+  const m = CONCURRENT_INDEX_RE.exec(stripComments(sql));
   if (!m) return undefined;
   const name = m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1].toLowerCase();
   const r = await client.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT i.indisvalid AND c.relname = $1`,
-    [name],
+      WHERE NOT i.indisvalid AND c.relname = $1 AND i.indrelid = to_regclass($2)`,
+    [name, m[2]],
   );
   return r.rows[0]?.name;
 }
@@ -209,11 +237,23 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     // Poll pg_try_advisory_lock rather than block in pg_advisory_lock: a
     // session blocked inside a statement holds a snapshot, which another
     // run's CREATE INDEX CONCURRENTLY would wait for (a deadlock).
+    const lockWaitMs = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+    if (!Number.isFinite(lockWaitMs) || lockWaitMs < 0) {
+      throw new MigrationError(`lockWaitMs must be a number of milliseconds from 0 up, got ${String(lockWaitMs)}`);
+    }
+    const deadline = Date.now() + lockWaitMs;
     for (let waited = false; ; waited = true) {
       const got = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [MIGRATION_LOCK_KEY]);
       if (got.rows[0].ok) break;
-      if (!waited) log("another migration run holds the lock; waiting for it to finish");
-      await new Promise((r) => setTimeout(r, 250));
+      if (!waited) log(`another session holds the migration lock (${(await lockHolder(client)) ?? "holder gone"}); waiting up to ${lockWaitMs / 1000} s`);
+      if (Date.now() >= deadline) {
+        const holder = (await lockHolder(client)) ?? "a session that has just released it";
+        throw new MigrationError(
+          `the migration lock (pg_advisory_lock(${MIGRATION_LOCK_KEY})) is held by ${holder}; gave up after waiting ${lockWaitMs / 1000} s. ` +
+            "If that session is another migration run, let it finish; if it is stuck, end it (pg_terminate_backend(pid)) and run again",
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
     }
     try {
       await client.query(
@@ -265,21 +305,20 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
         } else {
           // An INVALID index of the same name, left by an interrupted earlier run,
           // would make `IF NOT EXISTS` skip the build: drop it first.
-          const leftover = await leftoverInvalidIndex(client, m.sql);
+          const leftover = await namedInvalidIndex(client, m.sql);
           if (leftover) {
             log(`dropping ${leftover}, an INVALID index left by an interrupted build, before rebuilding it`);
             await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${leftover}`);
           }
-          const before = await invalidIndexes(client);
           try {
             await client.query(`SET lock_timeout = '${lockTimeout.replace(/'/g, "")}'`);
             await client.query(m.sql);
             await client.query("RESET lock_timeout");
           } catch (err) {
             await client.query("RESET lock_timeout").catch(() => undefined);
-            for (const idx of await invalidIndexes(client)) {
-              if (!before.has(idx)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${idx}`).catch(() => undefined);
-            }
+            // Only the file's own index: another session's build in progress is INVALID too.
+            const own = await namedInvalidIndex(client, m.sql).catch(() => undefined);
+            if (own) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${own}`).catch(() => undefined);
             throw failure(m, err);
           }
           await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [m.name, m.checksum]);

@@ -6,13 +6,16 @@
  * nothing else: the exporter connects as the monitoring role, which may read
  * only those views.
  *
- * One more query counts cross-user contamination from agent_sessions itself,
- * through the read-only SECURITY DEFINER function monitoring.stage_contamination
- * (sql/0008, EXECUTE from PUBLIC's default): it also sees rows that bypassed the
- * isolation trigger (a restore or logical replication with
- * session_replication_role = replica, or the trigger disabled), which the view
- * monitoring.session_isolation cannot. It scans the 24-hour window, so it runs
- * with the exporter's per-query `cache_seconds` (alerting.rawContaminationCheckSeconds):
+ * The view monitoring.session_isolation (sql/0011) is read every scrape, uncached:
+ * it counts quarantined legacy sessions and sessions a replica-role write
+ * contaminated (both recorded by the database), and reads the whole window
+ * whenever the isolation enforcement is not intact (a trigger disabled or left
+ * origin-only, the owner foreign key dropped or disabled). One more query
+ * counts cross-user contamination from agent_sessions itself, through the
+ * read-only SECURITY DEFINER function monitoring.stage_contamination (sql/0008,
+ * EXECUTE from PUBLIC's default), as a backstop for what no catalog state
+ * shows (docs/reliability.md). It scans the 24-hour window, so it runs with
+ * the exporter's per-query `cache_seconds` (alerting.rawContaminationCheckSeconds):
  * at most once per that interval; scrapes in between get the cached value.
  *
  * The file format is the exporter's "queries.yaml": a map of metric namespace

@@ -313,7 +313,7 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     assert.deepEqual(alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`), []);
   });
 
-  it("one contaminated session written around the isolation trigger (session_replication_role = replica): the view sees 0, the raw count 1, SessionIsolationFailure fires, nothing else; the raw count stays cached", async () => {
+  it("one contaminated session written around the isolation trigger (session_replication_role = replica): the view and the raw count both see 1 at once, SessionIsolationFailure fires, nothing else; the raw count stays cached", async () => {
     const url = await pg.createDatabase();
     await seed(pg, url, false);
     await writeBypassingTrigger(pg, url, "bypassed-1");
@@ -324,13 +324,13 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     assert.deepEqual(alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`), ["SessionIsolationFailure/-/firing"]);
     assert.equal(Number(alerts[0].value), 1);
     assert.equal(alerts[0].labels.severity, "critical");
-    assert.match(alerts[0].annotations.description, /monitoring\.session_isolation: 0; by the raw count over agent_sessions \(refreshed every 3600s\): 1\./);
+    assert.match(alerts[0].annotations.description, /monitoring\.session_isolation: 1; by the raw count over agent_sessions \(refreshed every 3600s\): 1\./);
     const value = async (metric: string) => {
       const r = await getJson<{ result: Array<{ value: [number, string] }> }>(`${s.prometheus}/api/v1/query?query=${encodeURIComponent(metric)}`);
       assert.equal(r.result.length, 1, metric);
       return Number(r.result[0].value[1]);
     };
-    assert.equal(await value(METRICS.contamination), 0);
+    assert.equal(await value(METRICS.contamination), 1);
     assert.equal(await value(METRICS.rawContamination), 1);
 
     // cache_seconds: a second bypassing session; the monitoring role's own call
@@ -348,6 +348,8 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     const before = await value(scrapes);
     await until("three more scrapes", s.ps, async () => ((await value(scrapes)) >= before + 3 ? true : undefined));
     assert.equal(await value(METRICS.rawContamination), 1);
+    // The view is not cached: the next scrape already saw the second session.
+    assert.equal(await value(METRICS.contamination), 2);
   });
 
   it("every exporter query runs under a role that may read only the monitoring views (and not agent_sessions)", async () => {

@@ -67,6 +67,12 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     await denied(mon, "SELECT * FROM monitoring.request_minute");
     await denied(mon, "SELECT * FROM monitoring.session_latency");
     await denied(mon, "SELECT * FROM monitoring.contaminated_sessions_before_enforcement");
+    for (const t of ["session_owners", "quarantined_sessions", "unchecked_session_writes"]) {
+      await denied(mon, `SELECT * FROM monitoring.${t}`);
+      await denied(mon, `INSERT INTO monitoring.${t} (session_id) VALUES ('x')`);
+    }
+    // The isolation trigger runs as its owner: the monitoring role cannot call it or change an owner row.
+    await denied(mon, "DELETE FROM monitoring.session_owners");
     await denied(mon, "SELECT * FROM public.schema_migrations");
     await denied(mon, "INSERT INTO public.agent_sessions (session_id, user_id) VALUES ('x', 'y')");
     await denied(mon, "UPDATE public.agent_sessions SET status = 'ok'");
@@ -106,6 +112,11 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     await denied(app, "SELECT * FROM public.schema_migrations");
     for (const v of MONITORING_VIEW_NAMES) await denied(app, `SELECT * FROM monitoring.${v}`);
     await denied(app, "SELECT * FROM monitoring.request_minute");
+    // Nor can it loosen session isolation.
+    await denied(app, "ALTER TABLE public.agent_sessions DROP CONSTRAINT agent_sessions_session_owner_fkey");
+    await denied(app, "ALTER TABLE public.agent_sessions ENABLE TRIGGER agent_sessions_session_isolation");
+    await denied(app, "DELETE FROM monitoring.session_owners");
+    await denied(app, "DELETE FROM monitoring.quarantined_sessions");
   });
 
   it("the grants can be applied twice (the provider revokes, then grants)", async () => {
