@@ -117,6 +117,8 @@ function redactCredentialForms(text: string): string {
       const quote = value[0] === '"' || value[0] === "'" ? value[0] : "";
       const inner = quote ? value.slice(1, -1) : value;
       if (inner === "" || inner === SECRET_MASK) return all;
+      // A URL whose password is already masked keeps its shape (user, host, database stay readable).
+      if (/^[a-z][a-z0-9+.-]*:\/\/[^\s/?#]*:\[secret\]@/i.test(inner)) return all;
       return `${q}${name}${q}${sep}${quote}${SECRET_MASK}${quote}`;
     },
   );
