@@ -279,7 +279,9 @@ export const configSchema = z.strictObject({
     "an absolute URL path such as /health: \"/\" then letters, digits, . _ ~ / - or %XX escapes (no query, no shell or URL syntax), at most 1024 characters",
     HEALTH_CHECK_PATH_RE,
   ).default("/health"),
-  appHealthCheckProbe: enumField(HEALTH_CHECK_PROBES).default("wget"),
+  appHealthCheckProbe: enumField(HEALTH_CHECK_PROBES)
+    .describe("one of wget, curl: the HTTP client the app image has; the health check runs it without a shell, the URL one argument (lib/healthCheck.ts)")
+    .default("wget"),
   appExtraEnv: group(extraEnvField).default({}),
   proxyImage: imageField.default("nginx:1.27.3-alpine"),
   proxyPort: portField.default(8080),
