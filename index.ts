@@ -58,6 +58,7 @@ const app = new App(
     replicas: config.appReplicas,
     port: config.appPort,
     healthCheckPath: config.appHealthCheckPath,
+    healthCheckProbe: config.appHealthCheckProbe,
     env: { ...config.appExtraEnv, ...rolloutEnv },
     databaseUrl: database.appDatabaseUrl,
     networkName: network.name,

@@ -20,6 +20,7 @@ import {
   maskedOutputs,
   parseSet,
   plannedResources,
+  shownSets,
 } from "../lib/plan";
 import { StackConfig, StackFileError, programConfig, readStackFile } from "../lib/stackFile";
 
@@ -53,7 +54,7 @@ export async function plan(opts: PlanOptions): Promise<string> {
   const changes = diffEvaluations(base, changed);
   const h = { ...header, warnings: changed.warnings };
   return opts.json
-    ? JSON.stringify({ stack: sc.stack, set: opts.set, warnings: changed.warnings, changes }, null, 2) + "\n"
+    ? JSON.stringify({ stack: sc.stack, set: shownSets(opts.set), warnings: changed.warnings, changes }, null, 2) + "\n"
     : formatChanges(h, opts.set, changes);
 }
 

@@ -32,6 +32,7 @@ import {
 } from "../lib/metrics";
 import { MigrationError } from "../lib/migrate";
 import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../lib/stackEdit";
+import { shellCommand } from "../lib/shell";
 import { StackFileError } from "../lib/stackFile";
 import { Flags, RolloutState, STAGES, Stage, effectivePercentage, flagsOn, isStage } from "../lib/stages";
 
@@ -408,9 +409,10 @@ async function runGate(o: DbOptions): Promise<Outcome> {
   };
 }
 
-function commitCommands(stack: string, file: string, message: string, apply: "preview" | "up"): string[] {
+/** The commands to commit and apply an edit; the message (which may carry --reason) is shell-quoted, never pasted. */
+export function commitCommands(stack: string, file: string, message: string, apply: "preview" | "up"): string[] {
   return [
-    `git add ${file} && git commit -m ${JSON.stringify(message)} -- ${file}`,
+    `${shellCommand(["git", "add", file])} && ${shellCommand(["git", "commit", "-m", message, "--", file])}`,
     `npm run plan -- --stack ${stack}   # offline: what the stack declares now`,
     apply === "preview" ? `pulumi preview --stack ${stack}   # then open a pull request; merge and pulumi up` : `pulumi up --stack ${stack}`,
   ];

@@ -10,6 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { HealthCheckProbe, httpHealthCheckTest } from "../lib/healthCheck";
 import { ENV_NAMES } from "../lib/stages";
 import { LABEL_PREFIX, containerLabels } from "./labels";
 
@@ -18,7 +19,10 @@ export interface AppArgs {
   replicas: number;
   /** Port the app listens on inside the container. */
   port: number;
+  /** The health check's URL path (lib/config.ts allows only [A-Za-z0-9._~/-] and %XX). */
   healthCheckPath: string;
+  /** The HTTP client in the app image that probes it (lib/healthCheck.ts). */
+  healthCheckProbe: HealthCheckProbe;
   /** Plain environment: the rollout flags and percentage, and the stack's extra env. */
   env: Record<string, string>;
   /** The app role's connection string (a secret). */
@@ -42,7 +46,8 @@ export class App extends pulumi.ComponentResource {
     // DATABASE_URL carries the app role's password, so `envs` as a whole is a secret.
     const envs = pulumi.secret(args.databaseUrl.apply((url) => [...plainEnv, `${ENV_NAMES.databaseUrl}=${url}`]));
 
-    const healthUrl = `http://127.0.0.1:${args.port}${args.healthCheckPath}`;
+    // Exec form: the probe gets the URL as one argument, no shell reads it.
+    const healthTest = httpHealthCheckTest(args.healthCheckProbe, args.port, args.healthCheckPath);
     const containers: docker.Container[] = [];
     for (let i = 0; i < args.replicas; i++) {
       containers.push(
@@ -55,7 +60,7 @@ export class App extends pulumi.ComponentResource {
             labels: containerLabels("app", { ...args.rolloutLabels, [`${LABEL_PREFIX}/replica`]: String(i) }),
             networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
             healthcheck: {
-              tests: ["CMD-SHELL", `wget -q -O /dev/null ${healthUrl} || curl -fsS -o /dev/null ${healthUrl}`],
+              tests: healthTest,
               interval: "10s",
               timeout: "3s",
               retries: 3,

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
+import { execHealthCheckTest } from "../lib/healthCheck";
 import { containerLabels } from "./labels";
 
 export interface DevPostgresArgs {
@@ -48,7 +49,7 @@ export class DevPostgres extends pulumi.ComponentResource {
         ports: [{ internal: DEV_POSTGRES_PORT, external: args.hostPort, ip: this.admin.host }],
         networksAdvanced: [{ name: args.networkName, aliases: [DEV_POSTGRES_ALIAS] }],
         labels: containerLabels("dev-postgres"),
-        healthcheck: { tests: ["CMD-SHELL", `pg_isready -U ${DEV_POSTGRES_USER}`], interval: "5s", timeout: "3s", retries: 10 },
+        healthcheck: { tests: execHealthCheckTest(["pg_isready", "-U", DEV_POSTGRES_USER]), interval: "5s", timeout: "3s", retries: 10 },
         wait: true,
         waitTimeout: 120,
         restart: "unless-stopped",

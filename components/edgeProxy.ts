@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT, renderNginxConfig } from "../lib/proxyConfig";
+import { httpHealthCheckTest } from "../lib/healthCheck";
 import { containerLabels } from "./labels";
 
 export interface EdgeProxyArgs {
@@ -39,7 +40,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.networkName }],
         labels: containerLabels("edge-proxy"),
         healthcheck: {
-          tests: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${PROXY_LISTEN_PORT}${PROXY_HEALTH_PATH}`],
+          // The nginx image has BusyBox wget; exec form, no shell.
+          tests: httpHealthCheckTest("wget", PROXY_LISTEN_PORT, PROXY_HEALTH_PATH),
           interval: "10s",
           timeout: "3s",
           retries: 3,

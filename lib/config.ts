@@ -20,6 +20,7 @@ import {
   isImmediateRollbackState,
   isStage,
 } from "./stages";
+import { CREDENTIAL_NAME, SECRET_MASK, looksLikeCredential, redact } from "./redact";
 
 export const CONFIG_NAMESPACE = "valuecanvas";
 
@@ -117,7 +118,41 @@ const hostField = stringField("a host name or IP address", /^[A-Za-z0-9]([A-Za-z
 const identifierField = stringField("a PostgreSQL identifier: letters, digits and _, starting with a letter or _", /^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
 const bindAddressField = stringField("an IPv4 address to bind published ports to, e.g. 127.0.0.1", /^(\d{1,3}\.){3}\d{1,3}$/);
 const portField = intField(1, 65535, "a TCP port");
-const durationField = stringField("a Prometheus duration such as 30s, 5m or 1h", /^([0-9]+(ms|s|m|h|d|w|y))+$/);
+// Prometheus's own duration grammar (prometheus/common model.ParseDuration, what
+// promtool and Prometheus read `for:` and intervals with): units y w d h m s ms,
+// each at most once, largest first, integer counts; "0" alone; and at most
+// 2^63-1 nanoseconds in all (Go's time.Duration), else "duration out of range".
+// test/alerts/duration.test.ts checks this against promtool itself.
+const PROM_DURATION_RE = /^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/;
+const PROM_UNIT_MS = [31_536_000_000n, 604_800_000n, 86_400_000n, 3_600_000n, 60_000n, 1000n, 1n] as const;
+const GO_MAX_DURATION_NS = (1n << 63n) - 1n;
+
+/** Milliseconds of a Prometheus duration, or undefined when Prometheus would refuse it. */
+export function parsePromDuration(s: string): number | undefined {
+  if (s === "0") return 0;
+  const m = s === "" ? null : PROM_DURATION_RE.exec(s);
+  if (!m) return undefined;
+  let ms = 0n;
+  PROM_UNIT_MS.forEach((unit, i) => {
+    if (m[i + 1] !== undefined) ms += BigInt(m[i + 1]) * unit;
+  });
+  return ms * 1_000_000n > GO_MAX_DURATION_NS ? undefined : Number(ms);
+}
+
+const PROM_DURATION_ALLOWED =
+  "a Prometheus duration such as 30s, 5m or 1h30m (units y, w, d, h, m, s, ms, each at most once, largest first; at most about 292y)";
+const durationField = field(PROM_DURATION_ALLOWED, (v) => (typeof v === "string" && parsePromDuration(v) !== undefined ? v : undefined));
+/** An interval: a Prometheus duration above zero (Prometheus reads 0 as "use the default"). */
+const intervalField = field(`${PROM_DURATION_ALLOWED}, above zero`, (v) =>
+  typeof v === "string" && (parsePromDuration(v) ?? 0) > 0 ? v : undefined,
+);
+
+// The health check's URL path: only characters that no shell, URL parser or
+// HTTP client reads as syntax. RFC 3986 allows ; & $ ' ( ) * in a path, so
+// "URL-safe" is not enough. %XX escapes carry anything else.
+export const HEALTH_CHECK_PATH_RE = /^\/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2}){0,1023}$/;
+/** The HTTP client the app image has; the health check runs it with the URL as one argument (no shell). */
+export const HEALTH_CHECK_PROBES = ["wget", "curl"] as const;
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const extraEnvField = field(
@@ -191,8 +226,8 @@ const alertingSchema = z.strictObject({
   minRequests: intField(1, 1_000_000).default(50),
   warningFor: durationField.default("10m"),
   criticalFor: durationField.default("5m"),
-  scrapeInterval: durationField.default("30s"),
-  evaluationInterval: durationField.default("30s"),
+  scrapeInterval: intervalField.default("30s"),
+  evaluationInterval: intervalField.default("30s"),
   // How often (seconds) the exporter re-runs the raw contamination count over
   // agent_sessions (its per-query cache_seconds; 0: every scrape). The raw scan
   // sees contamination that bypassed the isolation trigger; it is too costly for
@@ -240,7 +275,13 @@ export const configSchema = z.strictObject({
   appImage: imageField,
   appReplicas: intField(1, 50).default(2),
   appPort: portField.default(3000),
-  appHealthCheckPath: stringField("an absolute URL path such as /health", /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/).default("/health"),
+  appHealthCheckPath: stringField(
+    "an absolute URL path such as /health: \"/\" then letters, digits, . _ ~ / - or %XX escapes (no query, no shell or URL syntax), at most 1024 characters",
+    HEALTH_CHECK_PATH_RE,
+  ).default("/health"),
+  appHealthCheckProbe: enumField(HEALTH_CHECK_PROBES)
+    .describe("one of wget, curl: the HTTP client the app image has; the health check runs it without a shell, the URL one argument (lib/healthCheck.ts)")
+    .default("wget"),
   appExtraEnv: group(extraEnvField).default({}),
   proxyImage: imageField.default("nginx:1.27.3-alpine"),
   proxyPort: portField.default(8080),
@@ -415,9 +456,8 @@ function isSecretPath(path: string): boolean {
   return (SECRET_KEYS as readonly string[]).includes(path);
 }
 
-/** A value as shown in messages: JSON for structure, secrets masked. */
-/** Key names that may carry a secret even when they are not a known secret key (typos included). */
-const SECRET_LOOKING = /pass|secret|token|key|webhook|credential/i;
+/** Key names that may carry a secret even when they are not a known secret key (typos included), e.g. appExtraEnv's DATABASE_URL or API_TOKEN. */
+const SECRET_LOOKING = CREDENTIAL_NAME;
 
 /** True when `path` (dot path, no namespace) may hold a secret: a secret key, a typo of one, or a secret-looking name. */
 export function mayHoldSecret(path: string): boolean {
@@ -432,11 +472,13 @@ export function mayHoldSecret(path: string): boolean {
 
 /** A copy of a group's value with every secret (or secret-looking) member masked. */
 function maskGroup(path: string, v: unknown): unknown {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return v;
+  if (typeof v === "string") return looksLikeCredential(v) ? SECRET_MASK : v;
+  if (Array.isArray(v)) return v.map((x) => maskGroup(path, x));
+  if (typeof v !== "object" || v === null) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
     const p = path ? `${path}.${k}` : k;
-    out[k] = mayHoldSecret(p) ? "[secret]" : maskGroup(p, x);
+    out[k] = mayHoldSecret(p) ? SECRET_MASK : maskGroup(p, x);
   }
   return out;
 }
@@ -448,19 +490,41 @@ function groupHoldsSecret(path: string): boolean {
 
 /**
  * A value as shown in messages: JSON for structure, secrets masked — by key,
- * by a secret key's typo, and inside groups. A group that holds a secret and
- * cannot be read as an object is not shown at all.
+ * by a secret key's typo, by a credential-looking name (`*PASSWORD*`,
+ * `*TOKEN*`, `DATABASE_URL`...), by a credential-looking value (a URL with a
+ * password, a `password=` parameter: lib/redact.ts), and inside groups. A
+ * group that holds a secret and cannot be read as an object is not shown at
+ * all. The one masking home for config values: the plan, render and rollout
+ * errors all show values through here (ConfigError).
  */
 export function showValue(path: string, input: unknown): string {
   const v = objectInput(input);
   if (v === undefined) return MISSING;
-  if (mayHoldSecret(path)) return "[secret]";
+  if (mayHoldSecret(path)) return SECRET_MASK;
   if (groupHoldsSecret(path) && (typeof v !== "object" || v === null)) return "[not shown: this group holds a secret]";
+  let text: string;
   try {
-    return JSON.stringify(maskGroup(path, v));
+    text = JSON.stringify(maskGroup(path, v)) ?? String(v);
   } catch {
-    return String(v);
+    text = String(v);
   }
+  // Whatever still reads as a credential (e.g. inside a string that is not valid JSON).
+  return redact(text);
+}
+
+/** A `key=value` setting as shown to people (plan --set): the value masked as showValue masks it. */
+export function showSetting(path: string, value: string): string {
+  if (mayHoldSecret(path)) return SECRET_MASK;
+  return looksLikeCredential(value) ? SECRET_MASK : redact(value);
+}
+
+/**
+ * The value at a dot path as the schema reads it: a group may be an object or
+ * a JSON-encoded string (how Pulumi passes structured config), at any level.
+ * What the plain-secret check of a stack file (lib/stackFile.ts) looks up.
+ */
+export function configValueAt(raw: RawConfig, dotted: string): unknown {
+  return valueAt(raw, dotted.split("."));
 }
 
 function valueAt(input: unknown, path: (string | number)[]): unknown {

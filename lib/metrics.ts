@@ -9,6 +9,7 @@
  */
 import { Client, ClientBase } from "pg";
 import type { StageMetrics, PathMetrics } from "./gate";
+import { redact } from "./redact";
 import { Flags, Stage, isStage } from "./stages";
 
 export class DatabaseError extends Error {
@@ -18,15 +19,9 @@ export class DatabaseError extends Error {
   }
 }
 
-/** A URL as shown to people: the password masked. */
+/** A URL as shown to people: every credential in it masked (lib/redact.ts: userinfo, password parameters). */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
+  return redact(url);
 }
 
 function describePgError(err: unknown, url: string): string {

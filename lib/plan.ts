@@ -4,11 +4,12 @@
  * secrets are always shown as `[secret]`.
  */
 import { createHash } from "node:crypto";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "./config";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, showSetting } from "./config";
 import type { Evaluation, EvaluatedResource } from "../offline/evaluate";
 import { SecretStatus } from "./stackFile";
 
-export const SECRET_MASK = "[secret]";
+export { SECRET_MASK } from "./redact";
+import { SECRET_MASK } from "./redact";
 
 /** A resource's identity within one evaluation. */
 export const resourceKey = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
@@ -161,6 +162,11 @@ export function parseSet(arg: string): ConfigSet {
   return { path: key, value };
 }
 
+/** The sets as shown to people: credential-looking values masked (lib/config.ts showSetting). */
+export function shownSets(sets: readonly ConfigSet[]): ConfigSet[] {
+  return sets.map((s) => ({ path: s.path, value: showSetting(s.path, s.value) }));
+}
+
 /** Apply sets to raw config (copy), as `pulumi config set [--path]` would store them. */
 export function applySets(raw: RawConfig, sets: ConfigSet[]): RawConfig {
   const out = structuredClone(raw);
@@ -239,7 +245,7 @@ export function formatResources(h: PlanHeader, resources: PlannedResource[], out
 
 export function formatChanges(h: PlanHeader, sets: ConfigSet[], changes: ResourceChange[]): string {
   const lines = headerLines(h);
-  lines.push("", `Changes from ${sets.map((s) => `${CONFIG_NAMESPACE}:${s.path}=${s.value}`).join(", ")}:`);
+  lines.push("", `Changes from ${shownSets(sets).map((s) => `${CONFIG_NAMESPACE}:${s.path}=${s.value}`).join(", ")}:`);
   if (changes.length === 0) lines.push("", "No resource changes.");
   for (const c of changes) {
     const sign = c.action === "create" ? "+" : c.action === "delete" ? "-" : c.replace ? "+-" : "~";

@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey } from "./config";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey, configValueAt } from "./config";
 
 export class StackFileError extends Error {
   constructor(message: string) {
@@ -127,7 +127,8 @@ export function parseStackFile(stack: string, file: string, text: string): Stack
   const secureKeys = new Set(found.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length)));
   const secrets: SecretStatus[] = [];
   for (const key of SECRET_KEYS) {
-    const present = getPath(raw, key) !== undefined;
+    // As the schema reads it: a group may be a JSON string (`database: '{"adminPassword": "..."}'`).
+    const present = configValueAt(raw, key) !== undefined;
     if (present && !secureKeys.has(key)) {
       throw new StackFileError(
         `${file}: ${prefix}${key} is stored in plain text; it is a secret. Remove it and run: pulumi config set --secret --stack ${stack}${key.includes(".") ? " --path" : ""} ${key} <value>`,

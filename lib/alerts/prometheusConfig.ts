@@ -4,7 +4,7 @@
  * the same files work in the container (/etc/prometheus) and in the tests.
  */
 import { stringify } from "yaml";
-import type { RolloutConfig } from "../config";
+import { parsePromDuration, type RolloutConfig } from "../config";
 
 /** File names of the rendered files, as the containers and tools read them. */
 export const MONITORING_FILE_NAMES = {
@@ -22,19 +22,11 @@ export const DEFAULT_TARGETS = {
 
 export const EXPORTER_JOB = "valuecanvas-exporter";
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-
-/** Milliseconds of a Prometheus duration such as `1m30s` (as the config schema accepts them). */
+/** Milliseconds of a Prometheus duration such as `1m30s`: lib/config.ts parsePromDuration (Prometheus's own grammar and range). */
 export function durationMs(d: string): number {
-  const re = /([0-9]+)(ms|s|m|h|d|w|y)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of d.matchAll(re)) {
-    total += Number(m[1]) * UNIT_MS[m[2]];
-    consumed += m[0].length;
-  }
-  if (consumed !== d.length || d.length === 0) throw new Error(`"${d}" is not a Prometheus duration such as 30s, 5m or 1h`);
-  return total;
+  const ms = parsePromDuration(d);
+  if (ms === undefined) throw new Error(`"${d}" is not a Prometheus duration such as 30s, 5m or 1h`);
+  return ms;
 }
 
 export interface PrometheusTargets {

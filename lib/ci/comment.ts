@@ -5,10 +5,12 @@
  * the check's own decision (pass, blocked, or overridden by label).
  *
  * Pure: text in, markdown out. Secrets are never echoed: every known secret
- * value, URL password and ANSI escape is scrubbed from anything quoted.
+ * value (in every written form), credential form and ANSI escape is
+ * scrubbed from anything quoted (lib/redact.ts).
  */
 import { z } from "zod";
 import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../gate";
+import { redact, stripAnsi } from "../redact";
 
 /** The label that lets a pull request merge although the gate did not say PROCEED. */
 export const OVERRIDE_LABEL = "rollout-override";
@@ -20,29 +22,8 @@ export const GATE_USAGE_EXIT = 2;
 /** GitHub rejects comments above 65536 characters; keep the preview well below. */
 export const MAX_PREVIEW_CHARS = 40_000;
 
-const REDACTED = "[secret]";
-
-// ---------------------------------------------------------------------------
-// Redaction
-
-/** Strip ANSI colour and cursor escapes (Pulumi colours its output on a terminal). */
-export function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g, "");
-}
-
-/**
- * Remove secrets from text: each given value (and its URL-encoded form), and
- * the password part of any `scheme://user:password@host` URL.
- */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = stripAnsi(text);
-  const values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  for (const v of values) {
-    for (const form of new Set([v, encodeURIComponent(v)])) out = out.split(form).join(REDACTED);
-  }
-  return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, `$1${REDACTED}@`);
-}
+// Redaction: the one home is lib/redact.ts (also used for database errors and config errors).
+export { redact, stripAnsi } from "../redact";
 
 // ---------------------------------------------------------------------------
 // The gate's JSON (`npx rollout gate --stack <s> --json`), read leniently:

@@ -6,7 +6,9 @@
  *   tests            npm test (skippable: --skip-tests)
  *   stack:<name>     every Pulumi.<stack>.yaml against the schema (lib/stackFile.ts + lib/config.ts)
  *   squawk           squawk on the migrations (lib/squawk.ts runSquawk)
- *   promtool         promtool check rules on each stack's rendered rules (lib/alerts renderMonitoringFiles)
+ *   promtool         promtool check config (which also checks the rules it loads) and
+ *                    promtool check rules on each stack's rendered files (lib/alerts renderMonitoringFiles):
+ *                    a scrape interval or `for:` Prometheus would refuse fails here
  *   action-validator every .github/workflows/*.yml through @action-validator/cli
  *
  * A check whose module, export, tool or input files are missing FAILS and says
@@ -130,7 +132,7 @@ interface SquawkModule {
 interface AlertsModule {
   renderMonitoringFiles(config: RolloutConfig, secrets: Record<string, string>, opts?: { stack?: string }): Record<string, string>;
   SECRET_PLACEHOLDERS?: Record<string, string>;
-  MONITORING_FILE_NAMES?: { rules?: string };
+  MONITORING_FILE_NAMES?: { rules?: string; prometheus?: string };
 }
 
 /**
@@ -229,7 +231,7 @@ export function verifyChecks(projectDir: string): Check[] {
     },
     {
       id: "promtool",
-      title: "promtool check rules on the rendered rules",
+      title: "promtool check config and rules on the rendered files",
       requires: [
         { module: { path: "lib/alerts/index", export: "renderMonitoringFiles", owner: "the alerts issue's renderer" } },
         { tool: PROMTOOL },
@@ -238,24 +240,36 @@ export function verifyChecks(projectDir: string): Check[] {
         const mod = loadProjectModule(ctx.projectDir, "lib/alerts/index") as unknown as AlertsModule;
         const promtool = findExecutable(ctx.projectDir, PROMTOOL)!;
         const rulesName = mod.MONITORING_FILE_NAMES?.rules ?? "valuecanvas.rules.yml";
+        const promName = mod.MONITORING_FILE_NAMES?.prometheus ?? "prometheus.yml";
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-rules-"));
         try {
           const failures: string[] = [];
           let rules = 0;
           for (const stack of stacks) {
-            const files = mod.renderMonitoringFiles(stackConfig(ctx.projectDir, stack), mod.SECRET_PLACEHOLDERS ?? {}, { stack });
-            const text = files[rulesName];
-            if (typeof text !== "string") return { status: "fail", detail: `renderMonitoringFiles returned no ${rulesName}` };
-            const file = path.join(dir, `${stack}.${rulesName}`);
-            fs.writeFileSync(file, text);
-            const r = run(promtool, ["check", "rules", file], dir);
+            let files: Record<string, string>;
+            try {
+              files = mod.renderMonitoringFiles(stackConfig(ctx.projectDir, stack), mod.SECRET_PLACEHOLDERS ?? {}, { stack });
+            } catch (e) {
+              failures.push(`${stack}: cannot render: ${(e as Error).message}`);
+              continue;
+            }
+            for (const name of [rulesName, promName]) {
+              if (typeof files[name] !== "string") return { status: "fail", detail: `renderMonitoringFiles returned no ${name}` };
+            }
+            // Each stack's files in their own directory: prometheus.yml loads the rule file by its relative name.
+            const stackDir = path.join(dir, stack);
+            fs.mkdirSync(stackDir);
+            for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(stackDir, name), text);
+            const c = run(promtool, ["check", "config", path.join(stackDir, promName)], stackDir);
+            if (!c.ok) failures.push(`${stack}: promtool check config ${promName}: ${tail(c.output)}`);
+            const r = run(promtool, ["check", "rules", path.join(stackDir, rulesName)], stackDir);
             const n = /SUCCESS: (\d+) rules found/.exec(r.output)?.[1];
             if (r.ok) rules += Number(n ?? 0);
-            else failures.push(`${stack}: ${tail(r.output)}`);
+            else failures.push(`${stack}: promtool check rules ${rulesName}: ${tail(r.output)}`);
           }
           if (stacks.length === 0) return { status: "fail", detail: "no stack files to render rules for" };
           return failures.length === 0
-            ? { status: "pass", detail: `${stacks.length} stacks (${stacks.join(", ")}), ${rules} rules` }
+            ? { status: "pass", detail: `${stacks.length} stacks (${stacks.join(", ")}), ${promName} valid, ${rules} rules` }
             : { status: "fail", detail: failures.join("\n") };
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });

@@ -92,6 +92,45 @@ describe("npm run verify", () => {
     }
   });
 
+  it("a scrape interval Prometheus refuses fails the stack line and the promtool line", function () {
+    this.timeout(60_000);
+    const dir = projectCopy();
+    try {
+      const f = path.join(dir, "Pulumi.staging.yaml");
+      fs.writeFileSync(f, fs.readFileSync(f, "utf8") + '  valuecanvas:alerting:\n    scrapeInterval: "1s1m"\n');
+      fs.symlinkSync(path.join(ROOT, "lib"), path.join(dir, "lib")); // the real renderer
+      const r = verify(["--project-dir", dir, "--only", "stack", "promtool"]);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /valuecanvas:alerting\.scrapeInterval = "1s1m": expected a Prometheus duration/);
+      assert.match(r.stdout, /^✘ stack:staging /m);
+      assert.match(r.stdout, /^✘ promtool .*staging: cannot render/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the promtool line checks the rendered prometheus.yml itself: a bad scrape_interval there fails it", function () {
+    this.timeout(60_000);
+    const dir = projectCopy();
+    try {
+      // A renderer that writes what a looser schema would have let through.
+      fs.mkdirSync(path.join(dir, "lib/alerts"), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, "lib/alerts/index.js"),
+        `const real = require(${JSON.stringify(path.join(ROOT, "lib/alerts"))});\n` +
+          `exports.MONITORING_FILE_NAMES = real.MONITORING_FILE_NAMES;\nexports.SECRET_PLACEHOLDERS = real.SECRET_PLACEHOLDERS;\n` +
+          `exports.renderMonitoringFiles = (c, s, o) => { const f = real.renderMonitoringFiles(c, s, o);\n` +
+          `  f[real.MONITORING_FILE_NAMES.prometheus] = f[real.MONITORING_FILE_NAMES.prometheus].replace(/scrape_interval: .*/, "scrape_interval: 5s5s"); return f; };\n`,
+      );
+      const r = verify(["--project-dir", dir, "--only", "promtool"]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /^✘ promtool .*promtool check config prometheus\.yml: /m);
+      assert.match(r.stdout, /not a valid duration string: "5s5s"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("no stack file at all is a failure, not an empty pass", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-empty-"));
     try {

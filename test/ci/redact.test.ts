@@ -1,0 +1,158 @@
+/**
+ * lib/redact.ts, the one redaction home: every credential form node-postgres
+ * and libpq accept, every secret the workflow holds in every written form,
+ * in every place the PR comment quotes text; and the workflow hands every
+ * secret it holds to the comment builder.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import * as comment from "../../lib/ci/comment";
+import { redactUrl } from "../../lib/metrics";
+import { SECRET_MASK, looksLikeCredential, redact } from "../../lib/redact";
+
+const ROOT = path.resolve(__dirname, "../..");
+const PW = "Hunter2-pw";
+
+describe("redact: credential forms", () => {
+  const forms: Array<[string, string, string?]> = [
+    ["URL userinfo", `postgres://mon:${PW}@db:5432/app`, "postgres://mon:[secret]@db:5432/app"],
+    ["URL userinfo, postgresql scheme", `postgresql://mon:${PW}@db/app`, "postgresql://mon:[secret]@db/app"],
+    ["URL userinfo with a raw @ in the password (WHATWG reads to the last @)", `postgres://mon:a@${PW}@db/app`, "postgres://mon:[secret]@db/app"],
+    ["URL userinfo, empty user", `postgres://:${PW}@db/app`, "postgres://:[secret]@db/app"],
+    ["URL userinfo, percent-encoded", `postgres://mon:${encodeURIComponent(PW + "/@")}@db/app`, "postgres://mon:[secret]@db/app"],
+    ["?password= query parameter", `postgres://mon@db/app?password=${PW}`, "postgres://mon@db/app?password=[secret]"],
+    ["&password= after other parameters", `postgres://db/app?sslmode=require&password=${PW}&application_name=x`, "postgres://db/app?sslmode=require&password=[secret]&application_name=x"],
+    ["&sslpassword=", `postgres://db/app?sslmode=verify-full&sslpassword=${PW}`, "postgres://db/app?sslmode=verify-full&sslpassword=[secret]"],
+    ["a percent-encoded parameter name", `postgres://db/app?pass%77ord=${PW}`, "postgres://db/app?pass%77ord=[secret]"],
+    ["a socket URL", `socket://mon:${PW}@/var/run/postgresql?db=app`, "socket://mon:[secret]@/var/run/postgresql?db=app"],
+    ["conninfo key=value", `host=db port=5432 password=${PW} dbname=app`, "host=db port=5432 password=[secret] dbname=app"],
+    ["conninfo quoted, with an escaped quote and a space", `host=db password='a \\' ${PW}' dbname=app`, "host=db password='[secret]' dbname=app"],
+    ["PGPASSWORD= in a command line", `PGPASSWORD=${PW} psql -h db`, "PGPASSWORD=[secret] psql -h db"],
+    ["export PGPASSWORD=\"…\"", `export PGPASSWORD="${PW} x"`, 'export PGPASSWORD="[secret]"'],
+    ["PGPASSWORD: in YAML", `PGPASSWORD: ${PW}`, "PGPASSWORD: [secret]"],
+    ["a JSON member", `{"adminPassword":"${PW}","host":"db"}`, '{"adminPassword":"[secret]","host":"db"}'],
+    ["a namespaced config key", `valuecanvas:pagerdutyRoutingKey: ${PW}`, "valuecanvas:pagerdutyRoutingKey: [secret]"],
+    ["DATABASE_URL=", `DATABASE_URL=postgres://db/app?password=${PW}`, "DATABASE_URL=[secret]"],
+    ["a token env var", `PULUMI_ACCESS_TOKEN=${PW}`, "PULUMI_ACCESS_TOKEN=[secret]"],
+  ];
+  for (const [title, text, expected] of forms) {
+    it(`masks ${title}`, () => {
+      const out = redact(`before ${text} after`);
+      assert.ok(!out.includes(PW), out);
+      if (expected) assert.equal(out, `before ${expected} after`);
+      assert.equal(looksLikeCredential(text), true);
+      assert.equal(redact(out), out, "idempotent");
+    });
+  }
+
+  it("leaves text without credentials alone", () => {
+    for (const t of ["password authentication failed for user \"mon\"", "postgres://mon@db:5432/app", "https://github.com/o/r/actions/runs/1", "keepLocally: true", "stage 25%: PROCEED"]) {
+      assert.equal(redact(t), t);
+      assert.equal(looksLikeCredential(t), false, t);
+    }
+  });
+
+  it("redactUrl is the same redaction", () => {
+    assert.equal(redactUrl(`postgres://mon:${PW}@db/app?password=${PW}`), "postgres://mon:[secret]@db/app?password=[secret]");
+    assert.equal(comment.redact, redact, "lib/ci/comment.ts re-exports the one function");
+  });
+});
+
+describe("redact: the secrets the workflow holds, in every written form", () => {
+  const secret = `p@ss/w rd+"\\'!é${PW}`;
+  const forms: Array<[string, string]> = [
+    ["raw", secret],
+    ["encodeURIComponent", encodeURIComponent(secret)],
+    ["encodeURI", encodeURI(secret)],
+    ["form-encoded (URLSearchParams: + for space)", new URLSearchParams({ x: secret }).toString().slice(2)],
+    ["lower-case hex", encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())],
+    ["partly encoded", secret.replace("@", "%40")],
+    ["JSON-escaped", JSON.stringify(secret).slice(1, -1)],
+  ];
+  const givens: Array<[string, string]> = [["as is", secret], ["with a trailing newline", `${secret}\n`], ["with surrounding whitespace", `  ${secret}\r\n`]];
+  for (const [how, given] of givens) {
+    for (const [title, written] of forms) {
+      it(`masks the ${title} form of a secret given ${how}`, () => {
+        const out = redact(`x ${written} y`, [given]);
+        assert.equal(out, `x ${SECRET_MASK} y`);
+      });
+    }
+  }
+
+  it("a database URL secret: its password is masked on its own too, decoded and encoded", () => {
+    const url = "postgres://mon:p%40ss%2Fw0rd-x@replica:5432/postgres";
+    assert.equal(redact("error for p@ss/w0rd-x and p%40ss%2Fw0rd-x", [url]), "error for [secret] and [secret]");
+    assert.equal(redact("q=tok-123456", ["postgres://r/db?password=tok-123456"]), "q=[secret]");
+  });
+
+  it("ignores empty and trivially short values (credential forms are still masked)", () => {
+    assert.equal(redact("abc", ["", "a", "ab\n"]), "abc");
+  });
+});
+
+describe("the PR comment: every quoted place goes through the one redaction", () => {
+  const DB_URL = "postgres://mon:Mon-Pw-4242@replica:5432/postgres";
+  const TOKEN = "pul-Token-5353";
+  const secrets = [`${DB_URL}\n`, TOKEN];
+  const leaked = ["Mon-Pw-4242", TOKEN, "Other-Pw-6464", "Conn-Pw-7575", "Pg-Pw-8686", "Q-Pw-9797"];
+  const preview = `Previewing update (prod)\n  ~ env: DATABASE_URL=${DB_URL}\n  token ${encodeURIComponent(TOKEN)}\n  other postgres://app:Other-Pw-6464@db/app\nResources:\n    ~ 1 to update\n`;
+  const gateJson = {
+    ok: false,
+    exitCode: 4,
+    command: "gate",
+    stack: "prod",
+    verdict: "PAUSE",
+    notes: [`host=replica password=Conn-Pw-7575`],
+    gate: {
+      verdict: "PAUSE",
+      exitCode: 4,
+      reasons: [`PGPASSWORD=Pg-Pw-8686 was seen`],
+      advice: `connect with postgres://replica/db?password=Q-Pw-9797`,
+      notes: [],
+    },
+  };
+
+  it("preview, gate reasons, notes, advice, gate JSON, gate-config note and the why-this-stack reasons", () => {
+    const r = comment.buildStackReview({
+      stack: "prod",
+      reasons: [`changed by ${TOKEN}`],
+      canarySummary: "10% → 25%: raised",
+      raised: true,
+      preview: { outcome: "success", output: preview },
+      gate: { exitCode: 4, stdout: JSON.stringify(gateJson), stderr: "" },
+      gateConfigNote: `read with ${DB_URL}`,
+      labels: [],
+      secrets,
+    });
+    for (const s of leaked) assert.ok(!r.markdown.includes(s), `${s} in:\n${r.markdown}`);
+    assert.match(r.markdown, /PAUSE/);
+  });
+
+  it("a failed gate's stderr and error message", () => {
+    const stderr = comment.readGateRun({ exitCode: 1, stdout: "", stderr: `cannot connect to ${DB_URL}?sslpassword=Q-Pw-9797` }, secrets);
+    const json = comment.readGateRun({ exitCode: 1, stdout: JSON.stringify({ ok: false, error: { message: `login failed: PGPASSWORD=Pg-Pw-8686` } }) }, secrets);
+    for (const r of [stderr, json]) {
+      assert.equal(r.ok, false);
+      const problem = r.ok ? "" : r.problem;
+      for (const s of leaked) assert.ok(!problem.includes(s), problem);
+    }
+  });
+});
+
+describe("the workflow hands every secret it holds to the comment builder", () => {
+  it("each env var of the preview job that reads a secret is passed with --secret-env", () => {
+    const wf = parse(fs.readFileSync(path.join(ROOT, ".github/workflows/pull-request.yml"), "utf8")) as {
+      jobs: Record<string, { env?: Record<string, string>; steps: Array<{ env?: Record<string, string>; run?: string }> }>;
+    };
+    const job = wf.jobs.preview;
+    const step = job.steps.find((s) => s.run?.includes("ci:pr-comment"));
+    assert.ok(step, "the comment step");
+    const env = { ...job.env, ...step.env };
+    const holding = Object.entries(env).filter(([, v]) => /\bsecrets\s*[.[]/.test(String(v))).map(([k]) => k).sort();
+    assert.ok(holding.length >= 2, JSON.stringify(holding));
+    const passed = /--secret-env((?:\s+[A-Z_][A-Z0-9_]*)+)/.exec(step.run!)?.[1].trim().split(/\s+/).sort() ?? [];
+    assert.deepEqual(passed.filter((p) => holding.includes(p)), holding);
+  });
+});
