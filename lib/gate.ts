@@ -401,7 +401,7 @@ export function evaluateGate(input: GateInput): GateResult {
   const needsNew = phase !== "baseline";
   const needsLegacy = phase !== "full";
   const marginPct = gate.errorRateMarginPct;
-  const effPct = effectivePercentage({ canaryPercentage: input.stage, ...input.flags });
+  const effPct = effectivePercentage({ canaryPercentage: input.stage, enableStatelessOrchestration: input.flags.enableStatelessOrchestration, enableSafeJsonParser: input.flags.enableSafeJsonParser });
   const exposure = exposureCheck(effPct, m, gate.exposureTolerancePct, gate.minNewUsers);
 
   const shortfall: Shortfall = {};
@@ -488,7 +488,10 @@ export function evaluateGate(input: GateInput): GateResult {
   for (const c of all) {
     const observed = contaminationNonFinite && c.metric === "contaminationCount" ? null : metricValue(m, c.metric);
     const q = questionOf(c, marginPct);
-    const base = { id: c.id, kind: c.kind, metric: c.metric, observed, op: c.op };
+    const push = (description: string, threshold: number | null, status: CriterionStatus, statement: string, bound?: Bound) =>
+      results.push(bound === undefined
+        ? { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, statement }
+        : { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, bound, statement });
     if (q === null) {
       // Contamination: a count, evidence at any volume. Not a finite number: treated as hit.
       const line = c.threshold as number;
@@ -497,14 +500,14 @@ export function evaluateGate(input: GateInput): GateResult {
       const statement = contaminationNonFinite
         ? `${c.description}: the contamination count is ${String(m.contaminationCount)}, not a number: treated as contaminated`
         : `${c.description}: ${m.contaminationCount} contaminated session(s) in the window`;
-      results.push({ ...base, description: c.description, threshold: line, status, statement });
+      push(c.description, line, status, statement);
       continue;
     }
     if (q.kind === "diff") {
       const description = `Error rate ≤ legacy error rate + ${marginPct} pp (non-inferiority)`;
       const threshold = metricValue(m, "legacyErrorRatePct");
       if (!volumeOk.new || !volumeOk.legacy || m.new.requests === 0 || m.legacy.requests === 0) {
-        results.push({ ...base, description, threshold, status: "insufficient-data", statement: `${description}: not judged below the minimum volume on both paths` });
+        push(description, threshold, "insufficient-data", `${description}: not judged below the minimum volume on both paths`);
         continue;
       }
       const b = boundFor(q) as Bound;
@@ -528,18 +531,18 @@ export function evaluateGate(input: GateInput): GateResult {
         decision,
         statement,
       };
-      results.push({ ...base, description, threshold, status, bound: b, statement });
+      push(description, threshold, status, statement, b);
       continue;
     }
     const threshold = c.threshold as number;
     if (!volumeOk[q.path]) {
-      results.push({ ...base, description: c.description, threshold, status: "insufficient-data", statement: `${c.description}: not judged below the ${q.path} path's minimum volume` });
+      push(c.description, threshold, "insufficient-data", `${c.description}: not judged below the ${q.path} path's minimum volume`);
       continue;
     }
     const b = boundFor(q);
     if (b === null) {
       const why = q.kind === "slow" ? `no count of ${q.path}-path requests slower than ${q.seconds} s` : `no ${q.path}-path requests`;
-      results.push({ ...base, description: c.description, threshold, status: "insufficient-data", statement: `${c.description}: ${why}` });
+      push(c.description, threshold, "insufficient-data", `${c.description}: ${why}`);
       continue;
     }
     // A p95 criterion "p95 op T" is the statement "share slower than T op 5 %".
@@ -557,7 +560,7 @@ export function evaluateGate(input: GateInput): GateResult {
           : status === "met"
             ? `shown not ${c.op} ${pct(b.line, 0)}`
             : `not shown ${c.op} ${pct(b.line, 0)}`;
-    results.push({ ...base, description: c.description, threshold, status, bound: b, statement: `${c.description}: ${subject}: ${verdictWords} (${confText(confidence)})` });
+    push(c.description, threshold, status, `${c.description}: ${subject}: ${verdictWords} (${confText(confidence)})`, b);
   }
 
   const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;

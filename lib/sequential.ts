@@ -118,19 +118,27 @@ export function betaBinomialCS(successes: number, n: number, alpha: number, prio
   // ln M_n(p) = logMix − s ln p − f ln(1 − p); inside the CS while below `level`.
   const logM = (p: number) => logMix - (s > 0 ? s * Math.log(p) : 0) - (f > 0 ? f * Math.log1p(-p) : 0);
   const pHat = s / n;
-  const bisect = (inside: number, outside: number): number => {
-    let lo = inside;
-    let hi = outside;
-    for (let i = 0; i < 200 && Math.abs(hi - lo) > 1e-12; i++) {
-      const mid = (lo + hi) / 2;
-      if (logM(mid) < level) lo = mid;
-      else hi = mid;
+  // g(p) = ln M_n(p) − level is convex, decreasing below p̂ and increasing above it.
+  // Newton's method started outside the interval (g ≥ 0) stays outside and
+  // converges monotonically to the edge, so each bound errs on the wide side.
+  const g = (p: number) => logM(p) - level;
+  const dg = (p: number) => (f > 0 ? f / (1 - p) : 0) - (s > 0 ? s / p : 0);
+  const spread = Math.sqrt((2 * level * Math.max(pHat * (1 - pHat), 1 / n)) / n) + (2 * level) / n;
+  const edge = (start: number, toward: (p: number) => number): number => {
+    let p = start;
+    for (let i = 0; i < 200 && !(g(p) >= 0); i++) p = toward(p);
+    for (let i = 0; i < 100; i++) {
+      const d = dg(p);
+      if (!(d !== 0) || !Number.isFinite(d)) break;
+      const next = p - g(p) / d;
+      if (!(next > 0 && next < 1) || Math.abs(next - p) <= 1e-13 * Math.max(p, 1e-300)) break;
+      if (!(g(next) >= 0)) break; // rounding: never step inside
+      p = next;
     }
-    // Return the edge on the outside, so the interval never understates its width.
-    return hi;
+    return p;
   };
-  const lower = s === 0 ? 0 : bisect(pHat, 0);
-  const upper = f === 0 ? 1 : bisect(pHat, 1);
+  const lower = s === 0 ? 0 : edge(Math.max(pHat - spread, pHat * 1e-6, Number.MIN_VALUE), (p) => p / 2);
+  const upper = f === 0 ? 1 : edge(Math.min(pHat + spread, 1 - (1 - pHat) * 1e-6), (p) => (p + 1) / 2);
   return { lower: Math.max(0, Math.min(lower, pHat)), upper: Math.min(1, Math.max(upper, pHat)) };
 }
 
@@ -147,10 +155,17 @@ export function optimalMixtureRatio(alpha: number): number {
   return u;
 }
 
+const ratioCache = new Map<number, number>();
+
 /** τ² for a difference judged against a margin δ (> 0), tightest where the half-width is δ. */
 export function mixtureVarianceFor(margin: number, alpha: number): number {
   if (!(margin > 0) || !Number.isFinite(margin)) throw new RangeError(`the margin must be a positive number, got ${margin}`);
-  const u = optimalMixtureRatio(alpha);
+  // A pure function of alpha; remembered because the gate asks for the same few values at every look.
+  let u = ratioCache.get(alpha);
+  if (u === undefined) {
+    u = optimalMixtureRatio(alpha);
+    if (ratioCache.size < 64) ratioCache.set(alpha, u);
+  }
   return (u * margin * margin) / (1 + u);
 }
 
