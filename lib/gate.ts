@@ -503,6 +503,11 @@ export function evaluateGate(input: GateInput): GateResult {
       push(c.description, line, status, statement);
       continue;
     }
+    if (problems.length > 0) {
+      // Only reached with a non-finite contamination count (ROLLBACK): nothing else is judged on impossible data.
+      push(c.description, typeof c.threshold === "number" ? c.threshold : null, "insufficient-data", `${c.description}: not judged: the metrics are impossible`);
+      continue;
+    }
     if (q.kind === "diff") {
       const description = `Error rate ≤ legacy error rate + ${marginPct} pp (non-inferiority)`;
       const threshold = metricValue(m, "legacyErrorRatePct");
