@@ -241,8 +241,9 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
         `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (pulumi up)`,
       );
     }
-    const soakMs = cfg.gate.soakHours * 3_600_000;
-    const since = new Date(Math.max(ev?.createdAt.getTime() ?? asOf.getTime() - soakMs, asOf.getTime() - soakMs));
+    // The whole stage, from its record: the gate's confidence sequences accumulate from the stage's start
+    // (docs/gate.md). Without a record, the last soak time (the gate then waits: the start is unknown).
+    const since = ev?.createdAt ?? new Date(asOf.getTime() - cfg.gate.soakHours * 3_600_000);
     const metrics = await readStageMetrics(c, since, asOf, latencyThresholds(cfg.thresholds));
     const gate = evaluateGate({
       stage: deployed.canaryPercentage,

@@ -245,7 +245,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       const asOf = end;
       const history = await readHistory(c, opts.stack, asOf, 1);
       const startedAt = history.current?.createdAt;
-      const since = new Date(Math.max(startedAt?.getTime() ?? start.getTime(), asOf.getTime() - soakMs));
+      const since = startedAt ?? new Date(asOf.getTime() - soakMs);
       const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readStageMetrics(c, since, asOf, latencyThresholds(opts.thresholds)));
       const gate = evaluateGate({ stage, flags, stageStartedAt: startedAt, asOf, metrics, thresholds: opts.thresholds, gate: opts.gate, looks: 1 });
       const pct = (e: number, n: number) => (n > 0 ? (100 * e) / n : null);

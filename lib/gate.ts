@@ -63,6 +63,8 @@ export interface LatencyCount {
   timed: number;
   /** Requests with a duration longer than the threshold. */
   over: number;
+  /** Requests with a duration of the threshold or longer (defaults to `over`: the same for continuous durations). */
+  atLeast?: number;
 }
 
 /** Metrics of one path (new = `metadata->>'useStateless' = 'true'`, legacy = the rest). */
@@ -312,6 +314,9 @@ export function metricProblems(input: GateInput): string[] {
       if (!(typeof l.thresholdSeconds === "number" && Number.isFinite(l.thresholdSeconds) && l.thresholdSeconds > 0)) out.push(`${where}: the threshold must be a positive number`);
       if (!isCount(l.timed) || !isCount(l.over)) out.push(`${where}: timed (${String(l.timed)}) and over (${String(l.over)}) must be non-negative integers`);
       else {
+        if (l.atLeast !== undefined && !(isCount(l.atLeast) && l.atLeast >= l.over && l.atLeast <= l.timed)) {
+          out.push(`${where}: atLeast (${String(l.atLeast)}) must be an integer from over (${l.over}) to timed (${l.timed})`);
+        }
         if (l.over > l.timed) out.push(`${where}: over (${l.over}) > timed (${l.timed})`);
         if (isCount(p.requests) && l.timed > p.requests) out.push(`${where}: timed (${l.timed}) > ${name}.requests (${p.requests})`);
       }
@@ -363,6 +368,8 @@ interface Question {
   /** "error": error rate; "slow": share of timed requests over `seconds`; "diff": new − legacy error rate. */
   kind: "error" | "slow" | "diff";
   seconds?: number;
+  /** For "slow": count requests of `seconds` or longer (for "p95 < T", "p95 ≥ T") instead of longer than it. */
+  inclusive?: boolean;
   /** The line, in percent (error / slow) or percentage points (diff: the margin). */
   line: number;
 }
@@ -372,7 +379,9 @@ function questionOf(c: Criterion, marginPct: number): Question | null {
   if (path === null) return null; // contamination: a count, judged as is
   if (typeof c.threshold === "string") return { key: "diff", path: "new", kind: "diff", line: marginPct };
   if (c.metric.endsWith("ErrorRatePct")) return { key: `${path}:error:${c.threshold}`, path, kind: "error", line: c.threshold };
-  return { key: `${path}:slow:${c.threshold}`, path, kind: "slow", seconds: c.threshold, line: P95_TAIL_PCT };
+  // "p95 < T" ⇔ fewer than 5 % take T or longer; "p95 > T" (and "≤ T") ⇔ more than (at most) 5 % take longer than T.
+  const inclusive = c.op === "<" || c.op === ">=";
+  return { key: `${path}:slow:${c.threshold}:${inclusive ? "ge" : "gt"}`, path, kind: "slow", seconds: c.threshold, inclusive, line: P95_TAIL_PCT };
 }
 
 /**
@@ -466,11 +475,12 @@ export function evaluateGate(input: GateInput): GateResult {
     } else {
       const l = (p.latency ?? []).find((x) => x.thresholdSeconds === q.seconds);
       if (l && l.timed > 0) {
-        const cs = betaBinomialCS(l.over, l.timed, aq, betaPriorFor(q.line / 100));
+        const slow = q.inclusive ? (l.atLeast ?? l.over) : l.over;
+        const cs = betaBinomialCS(slow, l.timed, aq, betaPriorFor(q.line / 100));
         b = {
-          quantity: `share of ${who} requests slower than ${q.seconds} s`,
+          quantity: `share of ${who} requests ${q.inclusive ? "taking" : "slower than"} ${q.seconds} s${q.inclusive ? " or longer" : ""}`,
           unit: "%",
-          estimate: (100 * l.over) / l.timed,
+          estimate: (100 * slow) / l.timed,
           lower: 100 * cs.lower,
           upper: 100 * cs.upper,
           line: q.line,

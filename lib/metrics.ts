@@ -225,6 +225,7 @@ interface LatencyRow {
   threshold_seconds: number;
   timed: string;
   over: string;
+  at_least: string;
 }
 
 /**
@@ -252,11 +253,11 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date, 
     const lat = await query<LatencyRow>(c, "select * from monitoring.stage_latency_counts($1, $2, $3::double precision[])", [since, until, [...latencyThresholds]]);
     const byPath: Record<"new" | "legacy", LatencyCount[]> = { new: [], legacy: [] };
     for (const r of lat) {
-      byPath[r.version === "New" ? "new" : "legacy"].push({ thresholdSeconds: Number(r.threshold_seconds), timed: Number(r.timed), over: Number(r.over) });
+      byPath[r.version === "New" ? "new" : "legacy"].push({ thresholdSeconds: Number(r.threshold_seconds), timed: Number(r.timed), over: Number(r.over), atLeast: Number(r.at_least) });
     }
     // A path without rows has no requests: zero counts at every threshold.
     for (const k of ["new", "legacy"] as const) {
-      out[k].latency = latencyThresholds.map((t) => byPath[k].find((x) => x.thresholdSeconds === t) ?? { thresholdSeconds: t, timed: 0, over: 0 });
+      out[k].latency = latencyThresholds.map((t) => byPath[k].find((x) => x.thresholdSeconds === t) ?? { thresholdSeconds: t, timed: 0, over: 0, atLeast: 0 });
     }
   }
   const cont = await query<{ n: string }>(c, "select monitoring.stage_contamination($1, $2) as n", [since, until]);

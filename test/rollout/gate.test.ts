@@ -241,14 +241,14 @@ describe("rollout gate (pure)", () => {
       assert.equal(r.criteria.find((c) => c.id === "error-rate-pause")?.status, "undecided");
       assert.notEqual(r.verdict, "PAUSE");
     });
-    it("p95 < 3 s is judged as fewer than 5 % of requests slower than 3 s", () => {
+    it("p95 < 3 s is judged as fewer than 5 % of requests taking 3 s or longer", () => {
       const idx3 = LINES.indexOf(t.p95WarningSeconds);
       const slow = LINES.map((_, i) => (i <= idx3 ? 0.09 : 0.01)); // 9 % slower than 3 s
       const r = withNew(100, 20_000, slow);
       assert.equal(r.verdict, "PAUSE");
       const c = r.criteria.find((x) => x.id === "p95-below-warning");
       assert.equal(c?.status, "failed");
-      assert.match(c?.statement ?? "", /share of new-path requests slower than 3 s is between/);
+      assert.match(c?.statement ?? "", /share of new-path requests taking 3 s or longer is between/);
       assert.equal(r.criteria.find((x) => x.id === "p95-critical")?.status, "met");
     });
     it("without per-threshold counts a p95 criterion cannot be met: WAIT", () => {
