@@ -117,7 +117,7 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       [`p95 exactly ${T.p95WarningSeconds}s: not < ${T.p95WarningSeconds}s, pause`, { stage: 10, newSeconds: T.p95WarningSeconds }, "PAUSE"],
       [`p95 exactly ${T.p95CriticalSeconds}s: pause, not rollback`, { stage: 75, newSeconds: T.p95CriticalSeconds }, "PAUSE"],
       [`p95 just above ${T.p95CriticalSeconds}s: rollback`, { stage: 75, newSeconds: T.p95CriticalSeconds + 0.01 }, "ROLLBACK"],
-      ["new error rate shown above legacy by more than the margin (1.9 % vs 0.5 %, below the pause level): pause", { stage: 10, newReq: 10 * N, newErr: Math.round(10 * N * 0.019), legacyReq: 90 * N, legacyErr: Math.round(90 * N * 0.005) }, "PAUSE"],
+      ["new error rate shown above legacy by more than the margin (1.9 % vs 0.5 %, below the pause level): pause", { stage: 10, newReq: 9 * N, newErr: Math.round(9 * N * 0.019), legacyReq: 9 * N, legacyErr: Math.round(9 * N * 0.005) }, "PAUSE"],
       ["new error rate above legacy by noise (1.5 % vs 1 % on 1000 each): neither shown within nor beyond the margin: wait", { stage: 10, newErr: Math.round(N * 0.015), legacyReq: N, legacyErr: Math.round(N * 0.01) }, "WAIT"],
       ["one legacy request against 1000 new (issue 10 item 4): wait for the legacy minimum", { stage: 10, legacyReq: 1, legacyErr: 0 }, "WAIT"],
       ["too few requests on the new path: wait", { stage: 10, newReq: G.minNewRequests - 1 }, "WAIT"],
