@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, RolloutConfig } from "../lib/config";
 import { DEFAULT_INJECT_STAGE, DrillResult, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../lib/drill";
-import { GateResult, VERDICT_EXIT_CODES, evaluateGate, exposureCheck, ExposureCheck } from "../lib/gate";
+import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, latencyThresholds } from "../lib/gate";
 import {
   DatabaseError,
   LiveViews,
@@ -34,7 +34,7 @@ import { MigrationError } from "../lib/migrate";
 import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../lib/stackEdit";
 import { shellCommand } from "../lib/shell";
 import { StackFileError } from "../lib/stackFile";
-import { Flags, RolloutState, STAGES, Stage, effectivePercentage, flagsOn, isStage } from "../lib/stages";
+import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../lib/stages";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -242,9 +242,10 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
         `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (pulumi up)`,
       );
     }
-    const soakMs = cfg.gate.soakHours * 3_600_000;
-    const since = new Date(Math.max(ev?.createdAt.getTime() ?? asOf.getTime() - soakMs, asOf.getTime() - soakMs));
-    const metrics = await readStageMetrics(c, since, asOf);
+    // The whole stage, from its record: the gate's confidence sequences accumulate from the stage's start
+    // (docs/gate.md). Without a record, the last soak time (the gate then waits: the start is unknown).
+    const since = ev?.createdAt ?? new Date(asOf.getTime() - cfg.gate.soakHours * 3_600_000);
+    const metrics = await readStageMetrics(c, since, asOf, latencyThresholds(cfg.thresholds));
     const gate = evaluateGate({
       stage: deployed.canaryPercentage,
       flags: deployed,
@@ -254,7 +255,7 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
       thresholds: cfg.thresholds,
       gate: cfg.gate,
     });
-    const exposure = exposureCheck(effectivePercentage(deployed), metrics, cfg.gate.exposureTolerancePct);
+    const exposure = gate.exposure;
     const views = withViews ? await readLiveViews(c) : undefined;
     return { configured, deployed, deployedFromRecords: ev !== undefined, deployedSince: ev?.createdAt ?? null, history: history.events, asOf, gate, exposure, notes, views };
   } finally {
@@ -273,6 +274,27 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => pad(c, widths[i])).join("  ").trimEnd()).join("\n") + "\n";
 }
 
+/** How a criterion's status reads in the text output. */
+function criterionMark(kind: string, status: string): string {
+  if (status === "insufficient-data") return "n/a ";
+  if (status === "undecided") return "... ";
+  if (kind === "success") return status === "met" ? "ok  " : "FAIL";
+  return status === "failed" ? "HIT " : "ok  ";
+}
+
+/** The gate's method in two lines: the comparison's bounds and margin, α's spending, the looks. */
+function formatGateMethod(g: GateResult): string {
+  let s = "";
+  if (g.comparison) {
+    const c = g.comparison;
+    s += `new vs legacy: ${c.statement}\n`;
+  }
+  const a = g.alpha;
+  s += `confidence: ${(100 * (1 - a.rollout)).toFixed(1)}% over the whole rollout (α ${a.rollout} shared by ${a.stages} stages, then by this stage's ${a.questions} questions: ${a.perQuestion.toPrecision(3)} each); ` +
+    `always-valid bounds: they hold however often the gate is read; looks so far: ${g.looks === null ? "not counted by this command (the bounds do not depend on it)" : g.looks}\n`;
+  return s;
+}
+
 function formatGate(g: GateResult): string {
   const m = g.metrics;
   const rate = (e: number, n: number) => (n > 0 ? `${e} (${((100 * e) / n).toFixed(2)}%)` : "-");
@@ -288,18 +310,9 @@ function formatGate(g: GateResult): string {
   ]);
   s += `cross-contamination: ${m.contaminationCount}\n`;
   s += `criteria for stage ${g.stage}% (${g.phase}):\n`;
-  const mark = { met: "ok  ", failed: "FAIL", "insufficient-data": "n/a " } as const;
-  for (const c of g.criteria) {
-    const hitWord = c.kind === "success" ? mark[c.status] : c.status === "failed" ? "HIT " : c.status === "met" ? "ok  " : "n/a ";
-    const observed = c.observed === null ? "no data" : c.metric.endsWith("Pct") ? `${c.observed.toFixed(2)}%` : c.metric.endsWith("Seconds") ? `${c.observed.toFixed(2)} s` : String(c.observed);
-    s += `  ${hitWord} ${pad(c.kind, 8)} ${c.description}: ${observed}\n`;
-  }
-  if (g.test) {
-    const t = g.test;
-    s += `statistical test: ${t.test}; ${t.hypothesis}\n` +
-      `  z = ${t.z.toFixed(3)}, p = ${t.pValue.toPrecision(3)}: ${(100 * t.confidenceNewWorse).toFixed(1)}% confidence that the new path errs more` +
-      ` (blocks at ${(100 * t.requiredConfidence).toFixed(1)}%)${t.note ? `; ${t.note}` : ""}\n`;
-  }
+  s += `judged: ${g.applies}\n`;
+  for (const c of g.criteria) s += `  ${criterionMark(c.kind, c.status)} ${pad(c.kind, 8)} ${c.statement}\n`;
+  s += formatGateMethod(g);
   s += `verdict: ${g.verdict} (exit ${g.exitCode})\n`;
   for (const r of g.reasons) s += `  - ${r}\n`;
   return s;
@@ -334,7 +347,7 @@ function formatEdit(r: EditResult, commands: string[]): string {
 }
 
 function formatDrill(r: DrillResult): string {
-  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "test p", "verdict", "advance writes"]];
+  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "new−legacy (pp)", "verdict", "advance writes"]];
   const short = { canaryPercentage: "canaryPercentage", enableStatelessOrchestration: "stateless", enableSafeJsonParser: "safeJson" } as const;
   for (const s of r.stages) {
     rows.push([
@@ -348,7 +361,7 @@ function formatDrill(r: DrillResult): string {
       n2(s.newP95Seconds, " s"),
       n2(s.legacyP95Seconds, " s"),
       String(s.contaminationCount),
-      s.gate.test ? s.gate.test.pValue.toPrecision(2) : "-",
+      s.gate.comparison ? `${s.gate.comparison.lowerPp.toFixed(2)}..${s.gate.comparison.upperPp.toFixed(2)}` : "-",
       s.verdict,
       s.advanceWrites ? s.advanceWrites.map((c) => `${short[c.key]}=${c.value}`).join(" ") : "",
     ]);
@@ -533,7 +546,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       err instanceof MigrationError ||
       err instanceof StateError ||
       err instanceof UsageError ||
-      err instanceof RefusedError;
+      err instanceof RefusedError ||
+      err instanceof GateInputError;
     const code = exitCodeOf(err);
     const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
     io.err(`rollout ${inv.command}: ${message}\n`);

@@ -235,11 +235,20 @@ const alertingSchema = z.strictObject({
   rawContaminationCheckSeconds: intField(0, 3600).default(300),
 });
 
+// The rollout gate (lib/gate.ts, docs/gate.md). `confidence` is 1 − α for the
+// whole rollout: α is shared equally by the stages, and within a stage by its
+// statistical criteria. The minimum volumes apply per path before anything
+// but contamination is judged; the legacy minimums gate every comparison with
+// legacy (and the baseline at stage 0). An observed exposure off by more than
+// `exposureTolerancePct` points makes the verdict WAIT.
 const gateSchema = z.strictObject({
   soakHours: numberField(0, 24 * 30, "hours", true).default(GUIDE_SOAK_HOURS),
   minNewRequests: intField(1, 100_000_000).default(500),
   minNewUsers: intField(1, 10_000_000).default(30),
+  minLegacyRequests: intField(1, 100_000_000).default(500),
+  minLegacyUsers: intField(1, 10_000_000).default(30),
   confidence: numberField(0.5, 0.9999, "a probability", false).default(0.95),
+  errorRateMarginPct: numberField(0, 10, "percentage points", true).default(0.5),
   exposureTolerancePct: numberField(0, 100, "percentage points", true).default(10),
 });
 

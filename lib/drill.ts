@@ -17,7 +17,7 @@
 import { Client } from "pg";
 import type { GateConfig } from "./config";
 import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redactUrl } from "./metrics";
-import { evaluateGate, GateResult, Verdict } from "./gate";
+import { evaluateGate, GateResult, latencyThresholds, Verdict } from "./gate";
 import { migrate } from "./migrate";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
 import { ConfigChange, editStackText, planAdvance, stackConfigOf } from "./stackEdit";
@@ -139,14 +139,19 @@ function faultyProfile(inject: Inject, t: Thresholds): PathProfile {
   }
 }
 
-/** Volume per stage: enough that the first canary stage clears the gate's minimums twice over. */
+/**
+ * Volume per stage: enough that the first canary stage clears the gate's
+ * minimums twice over, and that the always-valid bounds (lib/sequential.ts)
+ * can show the drill's healthy profiles within the margin at one look: about
+ * 2,400 new-path requests at 10 % (12,000 sessions of 2 requests on average).
+ */
 export function drillVolume(gate: GateConfig): { sessions: number; users: number } {
   const firstCanary = STAGES.find((s) => s > 0) ?? STAGES[STAGES.length - 1];
   const share = firstCanary / 100;
   // Sessions average 2 requests.
   return {
-    sessions: Math.max(4000, Math.ceil((2 * gate.minNewRequests) / (2 * share))),
-    users: Math.max(1000, Math.ceil((2 * gate.minNewUsers) / share)),
+    sessions: Math.max(12_000, Math.ceil((2 * gate.minNewRequests) / (2 * share)), Math.ceil((2 * gate.minLegacyRequests) / (2 * (1 - share)))),
+    users: Math.max(1000, Math.ceil((2 * gate.minNewUsers) / share), Math.ceil((2 * gate.minLegacyUsers) / (1 - share))),
   };
 }
 
@@ -240,9 +245,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       const asOf = end;
       const history = await readHistory(c, opts.stack, asOf, 1);
       const startedAt = history.current?.createdAt;
-      const since = new Date(Math.max(startedAt?.getTime() ?? start.getTime(), asOf.getTime() - soakMs));
-      const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readStageMetrics(c, since, asOf));
-      const gate = evaluateGate({ stage, flags, stageStartedAt: startedAt, asOf, metrics, thresholds: opts.thresholds, gate: opts.gate });
+      const since = startedAt ?? new Date(asOf.getTime() - soakMs);
+      const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readStageMetrics(c, since, asOf, latencyThresholds(opts.thresholds)));
+      const gate = evaluateGate({ stage, flags, stageStartedAt: startedAt, asOf, metrics, thresholds: opts.thresholds, gate: opts.gate, looks: 1 });
       const pct = (e: number, n: number) => (n > 0 ? (100 * e) / n : null);
       stages.push({
         stage,

@@ -1,33 +1,43 @@
 /**
  * The rollout gate: a verdict for the current stage from the stage's metrics,
  * the guide's criteria (lib/stages.ts `criteriaFor`) and the stack's
- * `thresholds` and `gate` config (lib/config.ts).
+ * `thresholds` and `gate` config (lib/config.ts). Method: docs/gate.md.
  *
  * Pure: no database, no Pulumi, no clock (the caller passes `asOf`).
  *
  * Verdicts, strongest first:
- * - ROLLBACK: a rollback criterion hit (contamination, or a critical breach);
- * - PAUSE: a pause criterion hit, or a success criterion clearly fails;
- * - WAIT: too little soak time, or too few requests / users on the judged path;
- * - PROCEED: every success criterion holds over the soak time.
+ * - ROLLBACK: a rollback criterion is shown hit (contamination, or a critical
+ *   breach), or the contamination count is not a finite number;
+ * - PAUSE: a pause criterion is shown hit, or a success criterion is shown to fail;
+ * - WAIT: anything not yet shown — too little soak time, too few requests or
+ *   users on a judged path, an observed exposure far from the configured
+ *   percentage, or a success criterion whose bounds still straddle its line;
+ * - PROCEED: every success criterion is shown to hold, after the soak time.
  *
- * "New error rate ≤ legacy" is judged with a one-sided two-proportion z-test
- * (pooled variance): the criterion fails only when the data show, at the
- * configured confidence (`gate.confidence`, default 0.95), that the new path's
- * error rate is higher than legacy's. Noise therefore cannot block a stage;
- * and it cannot pass one on its own either, because no criterion is judged
- * before the minimum request and user counts (`gate.minNewRequests`,
- * `gate.minNewUsers`) are reached.
+ * "Shown" means by an always-valid confidence sequence (lib/sequential.ts):
+ * bounds that hold however often the gate is read. The type-I error
+ * α = 1 − `gate.confidence` is spent over the whole rollout: α/|STAGES| per
+ * stage, shared equally by the stage's statistical questions (each distinct
+ * proportion-and-line pair). Every rate is a proportion: an error rate, the
+ * new − legacy difference of error rates (non-inferiority with margin
+ * `gate.errorRateMarginPct`), or, for a p95 criterion, the share of requests
+ * slower than the line ("p95 < 3 s" ⇔ "fewer than 5 % of requests take longer
+ * than 3 s").
+ *
+ * Impossible metrics (non-finite, negative, errors > requests, …) never give
+ * a verdict: `evaluateGate` throws a GateInputError naming each one (the CLI
+ * exits 1). A non-finite contamination count gives ROLLBACK.
  */
 import type { GateConfig } from "./config";
+import { betaBinomialCS, betaPriorFor, differenceCS, mixtureVarianceFor } from "./sequential";
 import {
   Criterion,
   Flags,
   Metric,
+  STAGES,
   Stage,
   StageCriteria,
   Thresholds,
-  compare,
   criteriaFor,
   effectivePercentage,
   isStage,
@@ -46,6 +56,17 @@ export const VERDICT_EXIT_CODES: Readonly<Record<Verdict, number>> = Object.free
   ROLLBACK: 5,
 });
 
+/** Requests with a duration, and how many of them took longer than `thresholdSeconds`. */
+export interface LatencyCount {
+  thresholdSeconds: number;
+  /** Requests with a duration (the denominator). */
+  timed: number;
+  /** Requests with a duration longer than the threshold. */
+  over: number;
+  /** Requests with a duration of the threshold or longer (defaults to `over`: the same for continuous durations). */
+  atLeast?: number;
+}
+
 /** Metrics of one path (new = `metadata->>'useStateless' = 'true'`, legacy = the rest). */
 export interface PathMetrics {
   requests: number;
@@ -54,6 +75,8 @@ export interface PathMetrics {
   users: number;
   avgSeconds: number | null;
   p95Seconds: number | null;
+  /** Per-threshold latency counts (monitoring.stage_latency_counts); a p95 criterion needs its line's count. */
+  latency?: readonly LatencyCount[];
 }
 
 /** What the gate reads: both paths over a window, and the contamination count. */
@@ -76,49 +99,96 @@ export interface GateInput {
   metrics: StageMetrics;
   thresholds: Thresholds;
   gate: GateConfig;
+  /** How many times this stage's gate has been read, this one included, when the caller counts; the bounds do not depend on it. */
+  looks?: number;
 }
 
-export interface ProportionTest {
-  test: string;
-  hypothesis: string;
-  newErrors: number;
-  newRequests: number;
-  legacyErrors: number;
-  legacyRequests: number;
-  z: number;
-  pValue: number;
-  /** 1 − p: how confident the data make us that the new path's error rate is higher. */
-  confidenceNewWorse: number;
-  /** The configured confidence level a difference must reach to count. */
-  requiredConfidence: number;
-  /** True when the new path is worse at the required confidence. */
-  newSignificantlyWorse: boolean;
-  /** Set when an expected count is below 5: the normal approximation is rough. */
-  note?: string;
+/** Impossible or non-finite metrics or settings: no verdict. */
+export class GateInputError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`the gate cannot judge impossible metrics (no verdict; fix the data or the query): ${problems.join("; ")}`);
+    this.name = "GateInputError";
+    this.problems = problems;
+  }
 }
 
-export type CriterionStatus = "met" | "failed" | "insufficient-data";
+/**
+ * - met: a success criterion shown to hold, or a pause/rollback criterion shown not hit;
+ * - failed: a success criterion shown to fail, or a pause/rollback criterion shown hit;
+ * - undecided: the bounds still straddle the line;
+ * - insufficient-data: below the minimum volume, or no data for it.
+ */
+export type CriterionStatus = "met" | "failed" | "undecided" | "insufficient-data";
+
+/** An always-valid confidence interval for one proportion or difference, in percent (or percentage points). */
+export interface Bound {
+  /** What is bounded, in words. */
+  quantity: string;
+  unit: "%" | "pp";
+  estimate: number | null;
+  lower: number;
+  upper: number;
+  /** The line the bounds are compared with (same unit). */
+  line: number;
+  /** 1 − the α this bound spends: its confidence, valid at every look. */
+  confidence: number;
+  method: string;
+  /** Observations behind it (requests, or timed requests). */
+  observations: number;
+}
 
 export interface CriterionResult {
   id: string;
   kind: Criterion["kind"];
   description: string;
   metric: Metric;
-  /** The metric's observed value, or null when the path has no traffic. */
+  /** The metric's observed value (point estimate, for display), or null when the path has no traffic. */
   observed: number | null;
   op: Criterion["op"];
-  threshold: number;
-  /** For `success`: met/failed; for `pause`/`rollback`: failed = the criterion was hit. */
+  /** The guide's line for the metric (for "≤ legacy": legacy's observed rate). */
+  threshold: number | null;
   status: CriterionStatus;
-  /** The statistical test, for "error rate ≤ legacy". */
-  test?: ProportionTest;
+  /** The always-valid bounds the status was decided on (none for contamination, or without data). */
+  bound?: Bound;
+  /** One sentence a reviewer can check. */
+  statement: string;
+}
+
+/** New vs legacy error rate, non-inferiority with a margin. */
+export interface Comparison {
+  estimatePp: number;
+  lowerPp: number;
+  upperPp: number;
+  marginPp: number;
+  confidence: number;
+  method: string;
+  newRequests: number;
+  legacyRequests: number;
+  /** within-margin: PROCEED side shown; worse-than-margin: PAUSE; undecided: WAIT. */
+  decision: "within-margin" | "worse-than-margin" | "undecided";
+  statement: string;
 }
 
 export interface Shortfall {
   soakHours?: number;
+  /** New-path requests / users still needed. */
   requests?: number;
   users?: number;
   legacyRequests?: number;
+  legacyUsers?: number;
+}
+
+/** How the rollout's α is spent at this stage. */
+export interface AlphaSpend {
+  /** α for the whole rollout: 1 − gate.confidence. */
+  rollout: number;
+  /** Stages sharing it. */
+  stages: number;
+  stage: number;
+  /** Statistical questions at this stage sharing the stage's α. */
+  questions: number;
+  perQuestion: number;
 }
 
 export interface GateResult {
@@ -129,14 +199,20 @@ export interface GateResult {
   deployedStage: Stage;
   phase: StageCriteria["phase"];
   nextStage: Stage | null;
-  /** Which path the volume minimums were applied to. */
+  /** The path the stage's own criteria are about (legacy at 0, new elsewhere). */
   judgedPath: "new" | "legacy";
+  /** What this stage judges and what does not apply, in words. */
+  applies: string;
   soakHoursRequired: number;
   soakHoursElapsed: number | null;
   metrics: StageMetrics;
   criteria: CriterionResult[];
-  /** The statistical test used for "error rate ≤ legacy", when the stage has that criterion. */
-  test?: ProportionTest;
+  /** New vs legacy error rate, at stages with both paths. */
+  comparison?: Comparison;
+  alpha: AlphaSpend;
+  /** Looks at this stage so far (this one included), or null when the caller does not count. */
+  looks: number | null;
+  exposure: ExposureCheck;
   /** What WAIT still needs. */
   needed: Shortfall;
   /** Plain-language reasons for the verdict, most important first. */
@@ -168,71 +244,11 @@ function viewsFor(metric: Metric): readonly string[] {
  * Advice for a ROLLBACK or PAUSE verdict when the flags are already off (the
  * new path serves nobody): there is nothing to roll back, so say where to look.
  */
-export function nothingToRollBackAdvice(why: string, hit: readonly CriterionResult[]): string {
+export function nothingToRollBackAdvice(why: string, hit: readonly Pick<CriterionResult, "metric">[]): string {
   const views = [...new Set(hit.flatMap((r) => viewsFor(r.metric)))];
   const shown = views.length > 0 ? views : [...INVESTIGATION_VIEWS.errors];
   const psql = shown.map((v) => `psql "$ROLLOUT_DATABASE_URL" -c 'SELECT * FROM ${v}'`).join("; ");
   return `${why}: nothing to roll back. Investigate the legacy path: ${psql}`;
-}
-
-// ---------------------------------------------------------------------------
-// Statistics
-
-/**
- * The standard normal upper tail P(Z > z), via the complementary error
- * function (Abramowitz & Stegun 7.1.26 rational approximation, absolute error
- * below 1.5e-7: far finer than any confidence level the config allows).
- * A one-line formula; a statistics package would add a dependency for it.
- */
-export function normalUpperTail(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfc = poly * Math.exp(-x * x);
-  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
-}
-
-/**
- * One-sided two-proportion z-test with pooled variance.
- * H0: p_new ≤ p_legacy; H1: p_new > p_legacy.
- */
-export function twoProportionTest(
-  newErrors: number,
-  newRequests: number,
-  legacyErrors: number,
-  legacyRequests: number,
-  confidence: number,
-): ProportionTest {
-  const pNew = newErrors / newRequests;
-  const pLegacy = legacyErrors / legacyRequests;
-  const pooled = (newErrors + legacyErrors) / (newRequests + legacyRequests);
-  const se = Math.sqrt(pooled * (1 - pooled) * (1 / newRequests + 1 / legacyRequests));
-  // No variance (no errors anywhere, or all errors): the rates are equal.
-  const z = se > 0 ? (pNew - pLegacy) / se : 0;
-  const pValue = se > 0 ? normalUpperTail(z) : 1;
-  const minExpected = Math.min(
-    newRequests * pooled,
-    newRequests * (1 - pooled),
-    legacyRequests * pooled,
-    legacyRequests * (1 - pooled),
-  );
-  return {
-    test: "one-sided two-proportion z-test (pooled variance)",
-    hypothesis: "H0: new error rate ≤ legacy error rate; H1: new error rate > legacy error rate",
-    newErrors,
-    newRequests,
-    legacyErrors,
-    legacyRequests,
-    z,
-    pValue,
-    confidenceNewWorse: 1 - pValue,
-    requiredConfidence: confidence,
-    newSignificantlyWorse: pValue < 1 - confidence,
-    note:
-      se > 0 && minExpected < 5
-        ? `an expected count is ${minExpected.toFixed(1)} (< 5): the normal approximation is rough`
-        : undefined,
-  };
 }
 
 // ---------------------------------------------------------------------------
@@ -263,12 +279,67 @@ function pathOf(metric: Metric): "new" | "legacy" | null {
   return null;
 }
 
-const fmt = (v: number | null, metric: Metric): string => {
-  if (v === null) return "n/a";
-  if (metric.endsWith("Pct")) return `${v.toFixed(2)}%`;
-  if (metric.endsWith("Seconds")) return `${v.toFixed(2)}s`;
-  return String(v);
-};
+/** The share of requests a p95 criterion allows above its line: 5 %. */
+export const P95_TAIL_PCT = 5;
+
+/** The latency lines the gate needs counts for (the metrics layer asks the database for exactly these). */
+export function latencyThresholds(t: Thresholds): number[] {
+  return [...new Set([t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds])].sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------------------
+// Validation: fail closed
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+const isDate = (d: unknown): d is Date => d instanceof Date && Number.isFinite(d.getTime());
+
+/** Every impossible value in the metrics and settings, in words; empty when all are possible. */
+export function metricProblems(input: GateInput): string[] {
+  const out: string[] = [];
+  const m = input.metrics;
+  for (const name of ["new", "legacy"] as const) {
+    const p = m[name];
+    for (const k of ["requests", "errors", "users"] as const) {
+      if (!isCount(p[k])) out.push(`${name}.${k} is ${String(p[k])}: must be a non-negative integer`);
+    }
+    if (isCount(p.errors) && isCount(p.requests) && p.errors > p.requests) out.push(`${name}.errors (${p.errors}) > ${name}.requests (${p.requests})`);
+    if (isCount(p.users) && isCount(p.requests) && p.users > p.requests) out.push(`${name}.users (${p.users}) > ${name}.requests (${p.requests})`);
+    if (isCount(p.users) && isCount(p.requests) && p.requests > 0 && p.users === 0) out.push(`${name}.requests is ${p.requests} but ${name}.users is 0`);
+    for (const k of ["avgSeconds", "p95Seconds"] as const) {
+      const v = p[k];
+      if (v !== null && !(typeof v === "number" && Number.isFinite(v) && v >= 0)) out.push(`${name}.${k} is ${String(v)}: must be a finite number ≥ 0, or null`);
+    }
+    for (const l of p.latency ?? []) {
+      const where = `${name}.latency[${String(l.thresholdSeconds)} s]`;
+      if (!(typeof l.thresholdSeconds === "number" && Number.isFinite(l.thresholdSeconds) && l.thresholdSeconds > 0)) out.push(`${where}: the threshold must be a positive number`);
+      if (!isCount(l.timed) || !isCount(l.over)) out.push(`${where}: timed (${String(l.timed)}) and over (${String(l.over)}) must be non-negative integers`);
+      else {
+        if (l.atLeast !== undefined && !(isCount(l.atLeast) && l.atLeast >= l.over && l.atLeast <= l.timed)) {
+          out.push(`${where}: atLeast (${String(l.atLeast)}) must be an integer from over (${l.over}) to timed (${l.timed})`);
+        }
+        if (l.over > l.timed) out.push(`${where}: over (${l.over}) > timed (${l.timed})`);
+        if (isCount(p.requests) && l.timed > p.requests) out.push(`${where}: timed (${l.timed}) > ${name}.requests (${p.requests})`);
+      }
+    }
+  }
+  const c = m.contaminationCount;
+  if (typeof c === "number" && Number.isFinite(c) && !isCount(c)) out.push(`contaminationCount is ${c}: must be a non-negative integer`);
+  if (typeof c !== "number") out.push(`contaminationCount is ${String(c)}: must be a number`);
+  if (!isDate(input.asOf)) out.push(`asOf is not a valid time`);
+  if (input.stageStartedAt !== undefined && !isDate(input.stageStartedAt)) out.push(`the stage's start is not a valid time`);
+  if (input.looks !== undefined && !(Number.isInteger(input.looks) && input.looks >= 1)) out.push(`looks is ${input.looks}: must be a positive integer`);
+  const g = input.gate;
+  const positive = (k: keyof GateConfig) => {
+    const v = g[k];
+    if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) out.push(`gate.${k} is ${String(v)}: must be a positive number`);
+  };
+  for (const k of ["soakHours", "minNewRequests", "minNewUsers", "minLegacyRequests", "minLegacyUsers", "errorRateMarginPct", "exposureTolerancePct"] as const) positive(k);
+  if (!(g.confidence > 0 && g.confidence < 1)) out.push(`gate.confidence is ${String(g.confidence)}: must be in (0, 1)`);
+  for (const [k, v] of Object.entries(input.thresholds)) {
+    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) out.push(`thresholds.${k} is ${String(v)}: must be a finite number ≥ 0`);
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------
 // The gate
@@ -281,83 +352,263 @@ export function judgedStage(stage: Stage, flags: Flags): Stage {
   return isStage(eff) ? eff : stage;
 }
 
+/** The α each stage may spend: the rollout's α shared equally by the stages. */
+export function stageAlpha(confidence: number): number {
+  return (1 - confidence) / STAGES.length;
+}
+
+const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
+const pp = (v: number, digits = 2) => `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(digits)} pp`;
+const confText = (c: number) => `${(100 * c).toFixed(2)}% confidence that holds however often this is checked`;
+
+/** The statistical question a criterion asks: a proportion against a line, or the comparison. */
+interface Question {
+  key: string;
+  path: "new" | "legacy";
+  /** "error": error rate; "slow": share of timed requests over `seconds`; "diff": new − legacy error rate. */
+  kind: "error" | "slow" | "diff";
+  seconds?: number;
+  /** For "slow": count requests of `seconds` or longer (for "p95 < T", "p95 ≥ T") instead of longer than it. */
+  inclusive?: boolean;
+  /** The line, in percent (error / slow) or percentage points (diff: the margin). */
+  line: number;
+}
+
+function questionOf(c: Criterion, marginPct: number): Question | null {
+  const path = pathOf(c.metric);
+  if (path === null) return null; // contamination: a count, judged as is
+  if (typeof c.threshold === "string") return { key: "diff", path: "new", kind: "diff", line: marginPct };
+  if (c.metric.endsWith("ErrorRatePct")) return { key: `${path}:error:${c.threshold}`, path, kind: "error", line: c.threshold };
+  // "p95 < T" ⇔ fewer than 5 % take T or longer; "p95 > T" (and "≤ T") ⇔ more than (at most) 5 % take longer than T.
+  const inclusive = c.op === "<" || c.op === ">=";
+  return { key: `${path}:slow:${c.threshold}:${inclusive ? "ge" : "gt"}`, path, kind: "slow", seconds: c.threshold, inclusive, line: P95_TAIL_PCT };
+}
+
+/**
+ * Decide a criterion "metric op line" from always-valid bounds [lo, hi] on the
+ * metric: a success criterion is met when the whole interval satisfies it and
+ * failed when none of it does; a pause/rollback criterion ("> line") is hit
+ * when the whole interval is above the line and not hit when none of it is.
+ */
+export function decide(kind: Criterion["kind"], op: Criterion["op"], lo: number, hi: number, line: number): "met" | "failed" | "undecided" {
+  const allTrue = op === "<" ? hi < line : op === "<=" ? hi <= line : op === ">" ? lo > line : lo >= line;
+  const allFalse = op === "<" ? lo >= line : op === "<=" ? lo > line : op === ">" ? hi <= line : hi < line;
+  if (kind === "success") return allTrue ? "met" : allFalse ? "failed" : "undecided";
+  return allTrue ? "failed" : allFalse ? "met" : "undecided";
+}
+
 export function evaluateGate(input: GateInput): GateResult {
+  const problems = metricProblems(input);
   const { metrics: m, thresholds, gate } = input;
+  const contaminationNonFinite = typeof m.contaminationCount === "number" && !Number.isFinite(m.contaminationCount);
+  if (problems.length > 0 && !contaminationNonFinite) throw new GateInputError(problems);
+
   const stage = judgedStage(input.stage, input.flags);
   const crit = criteriaFor(stage, thresholds);
-  const judgedPath: "new" | "legacy" = crit.phase === "baseline" ? "legacy" : "new";
-  const judged = m[judgedPath];
+  const phase = crit.phase;
+  const judgedPath: "new" | "legacy" = phase === "baseline" ? "legacy" : "new";
+  const needsNew = phase !== "baseline";
+  const needsLegacy = phase !== "full";
+  const marginPct = gate.errorRateMarginPct;
+  const effPct = effectivePercentage({ canaryPercentage: input.stage, enableStatelessOrchestration: input.flags.enableStatelessOrchestration, enableSafeJsonParser: input.flags.enableSafeJsonParser });
+  const exposure = exposureCheck(effPct, m, gate.exposureTolerancePct, gate.minNewUsers);
 
   const shortfall: Shortfall = {};
-  if (judged.requests < gate.minNewRequests) shortfall.requests = gate.minNewRequests - judged.requests;
-  if (judged.users < gate.minNewUsers) shortfall.users = gate.minNewUsers - judged.users;
-  const enoughVolume = shortfall.requests === undefined && shortfall.users === undefined;
+  if (needsNew) {
+    if (m.new.requests < gate.minNewRequests) shortfall.requests = gate.minNewRequests - m.new.requests;
+    if (m.new.users < gate.minNewUsers) shortfall.users = gate.minNewUsers - m.new.users;
+  }
+  if (needsLegacy) {
+    if (m.legacy.requests < gate.minLegacyRequests) shortfall.legacyRequests = gate.minLegacyRequests - m.legacy.requests;
+    if (m.legacy.users < gate.minLegacyUsers) shortfall.legacyUsers = gate.minLegacyUsers - m.legacy.users;
+  }
+  const volumeOk = { new: shortfall.requests === undefined && shortfall.users === undefined, legacy: shortfall.legacyRequests === undefined && shortfall.legacyUsers === undefined };
 
-  let test: ProportionTest | undefined;
-  const results: CriterionResult[] = [];
+  // α: the rollout's, per stage, then per distinct question at this stage (fixed by the stage's criteria, not by the data).
   const all = [...crit.rollback, ...crit.pause, ...crit.success];
+  const questions = new Map<string, Question>();
   for (const c of all) {
-    const observed = metricValue(m, c.metric);
-    const base = { id: c.id, kind: c.kind, description: c.description, metric: c.metric, observed, op: c.op };
-    const path = pathOf(c.metric);
-    // Contamination is evidence at any volume; rates and percentiles need the minimum volume.
-    const volumeOk = path === null || enoughVolume;
-    if (typeof c.threshold === "string") {
-      // "new error rate ≤ legacy error rate": the statistical test.
-      const thresholdValue = metricValue(m, c.threshold);
-      if (!volumeOk || observed === null || thresholdValue === null || m.legacy.requests === 0) {
-        if (m.legacy.requests === 0) shortfall.legacyRequests = 1;
-        results.push({ ...base, threshold: thresholdValue ?? NaN, status: "insufficient-data" });
+    const q = questionOf(c, marginPct);
+    if (q) questions.set(q.key, q);
+  }
+  const alphaRollout = 1 - gate.confidence;
+  const aStage = stageAlpha(gate.confidence);
+  const alpha: AlphaSpend = { rollout: alphaRollout, stages: STAGES.length, stage: aStage, questions: Math.max(1, questions.size), perQuestion: aStage / Math.max(1, questions.size) };
+  const aq = alpha.perQuestion;
+  const confidence = 1 - aq;
+
+  let comparison: Comparison | undefined;
+  const boundCache = new Map<string, Bound | null>();
+  const boundFor = (q: Question): Bound | null => {
+    if (boundCache.has(q.key)) return boundCache.get(q.key) ?? null;
+    let b: Bound | null = null;
+    const p = m[q.path];
+    const who = q.path === "new" ? "new-path" : "legacy";
+    if (q.kind === "diff") {
+      const cs = differenceCS(m.new.errors, m.new.requests, m.legacy.errors, m.legacy.requests, aq, mixtureVarianceFor(marginPct / 100, aq));
+      b = {
+        quantity: "new − legacy error rate",
+        unit: "pp",
+        estimate: 100 * cs.estimate,
+        lower: 100 * cs.lower,
+        upper: 100 * cs.upper,
+        line: marginPct,
+        confidence,
+        method: "normal-mixture confidence sequence on the difference (mixture SPRT; Johari et al. 2017)",
+        observations: m.new.requests + m.legacy.requests,
+      };
+    } else if (q.kind === "error") {
+      if (p.requests > 0) {
+        const cs = betaBinomialCS(p.errors, p.requests, aq, betaPriorFor(q.line / 100));
+        b = {
+          quantity: `${who} error rate`,
+          unit: "%",
+          estimate: (100 * p.errors) / p.requests,
+          lower: 100 * cs.lower,
+          upper: 100 * cs.upper,
+          line: q.line,
+          confidence,
+          method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
+          observations: p.requests,
+        };
+      }
+    } else {
+      const l = (p.latency ?? []).find((x) => x.thresholdSeconds === q.seconds);
+      if (l && l.timed > 0) {
+        const slow = q.inclusive ? (l.atLeast ?? l.over) : l.over;
+        const cs = betaBinomialCS(slow, l.timed, aq, betaPriorFor(q.line / 100));
+        b = {
+          quantity: `share of ${who} requests ${q.inclusive ? "taking" : "slower than"} ${q.seconds} s${q.inclusive ? " or longer" : ""}`,
+          unit: "%",
+          estimate: (100 * slow) / l.timed,
+          lower: 100 * cs.lower,
+          upper: 100 * cs.upper,
+          line: q.line,
+          confidence,
+          method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
+          observations: l.timed,
+        };
+      }
+    }
+    boundCache.set(q.key, b);
+    return b;
+  };
+
+  const results: CriterionResult[] = [];
+  for (const c of all) {
+    const observed = contaminationNonFinite && c.metric === "contaminationCount" ? null : metricValue(m, c.metric);
+    const q = questionOf(c, marginPct);
+    const push = (description: string, threshold: number | null, status: CriterionStatus, statement: string, bound?: Bound) =>
+      results.push(bound === undefined
+        ? { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, statement }
+        : { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, bound, statement });
+    if (q === null) {
+      // Contamination: a count, evidence at any volume. Not a finite number: treated as hit.
+      const line = c.threshold as number;
+      const hitNow = contaminationNonFinite || m.contaminationCount > line;
+      const status: CriterionStatus = c.kind === "success" ? (hitNow ? "failed" : "met") : hitNow ? "failed" : "met";
+      const statement = contaminationNonFinite
+        ? `${c.description}: the contamination count is ${String(m.contaminationCount)}, not a number: treated as contaminated`
+        : `${c.description}: ${m.contaminationCount} contaminated session(s) in the window`;
+      push(c.description, line, status, statement);
+      continue;
+    }
+    if (problems.length > 0) {
+      // Only reached with a non-finite contamination count (ROLLBACK): nothing else is judged on impossible data.
+      push(c.description, typeof c.threshold === "number" ? c.threshold : null, "insufficient-data", `${c.description}: not judged: the metrics are impossible`);
+      continue;
+    }
+    if (q.kind === "diff") {
+      const description = `Error rate ≤ legacy error rate + ${marginPct} pp (non-inferiority)`;
+      const threshold = metricValue(m, "legacyErrorRatePct");
+      if (!volumeOk.new || !volumeOk.legacy || m.new.requests === 0 || m.legacy.requests === 0) {
+        push(description, threshold, "insufficient-data", `${description}: not judged below the minimum volume on both paths`);
         continue;
       }
-      test = twoProportionTest(m.new.errors, m.new.requests, m.legacy.errors, m.legacy.requests, gate.confidence);
-      results.push({ ...base, threshold: thresholdValue, status: test.newSignificantlyWorse ? "failed" : "met", test });
+      const b = boundFor(q) as Bound;
+      const status = decide(c.kind, "<=", b.lower, b.upper, marginPct);
+      const decision = status === "met" ? "within-margin" : status === "failed" ? "worse-than-margin" : "undecided";
+      const statement =
+        decision === "within-margin"
+          ? `the new path's error rate is at most ${pp(b.upper)} above legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
+          : decision === "worse-than-margin"
+            ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(marginPct)} margin allows (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
+            : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (estimate ${pp(b.estimate ?? 0)}): not yet shown within the ${pp(marginPct)} margin, nor beyond it (${confText(confidence)})`;
+      comparison = {
+        estimatePp: b.estimate ?? 0,
+        lowerPp: b.lower,
+        upperPp: b.upper,
+        marginPp: marginPct,
+        confidence,
+        method: b.method,
+        newRequests: m.new.requests,
+        legacyRequests: m.legacy.requests,
+        decision,
+        statement,
+      };
+      push(description, threshold, status, statement, b);
       continue;
     }
-    if (!volumeOk || observed === null) {
-      results.push({ ...base, threshold: c.threshold, status: "insufficient-data" });
+    const threshold = c.threshold as number;
+    if (!volumeOk[q.path]) {
+      push(c.description, threshold, "insufficient-data", `${c.description}: not judged below the ${q.path} path's minimum volume`);
       continue;
     }
-    const holds = compare(observed, c.op, c.threshold);
-    // success: holds = met; pause/rollback: holds = hit (reported as "failed").
-    const status: CriterionStatus = c.kind === "success" ? (holds ? "met" : "failed") : holds ? "failed" : "met";
-    results.push({ ...base, threshold: c.threshold, status });
+    const b = boundFor(q);
+    if (b === null) {
+      const why = q.kind === "slow" ? `no count of ${q.path}-path requests slower than ${q.seconds} s` : `no ${q.path}-path requests`;
+      push(c.description, threshold, "insufficient-data", `${c.description}: ${why}`);
+      continue;
+    }
+    // A p95 criterion "p95 op T" is the statement "share slower than T op 5 %".
+    const status = decide(c.kind, c.op, b.lower, b.upper, b.line);
+    const subject = `${b.quantity} is between ${pct(b.lower)} and ${pct(b.upper)} (estimate ${pct(b.estimate ?? 0)}, ${b.observations} requests)`;
+    const verdictWords =
+      c.kind === "success"
+        ? status === "met"
+          ? `shown ${c.op} ${pct(b.line, 0)}`
+          : status === "failed"
+            ? `shown not ${c.op} ${pct(b.line, 0)}`
+            : `not yet shown ${c.op} ${pct(b.line, 0)}`
+        : status === "failed"
+          ? `shown ${c.op} ${pct(b.line, 0)}`
+          : status === "met"
+            ? `shown not ${c.op} ${pct(b.line, 0)}`
+            : `not shown ${c.op} ${pct(b.line, 0)}`;
+    push(c.description, threshold, status, `${c.description}: ${subject}: ${verdictWords} (${confText(confidence)})`, b);
   }
 
-  const elapsed =
-    input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;
+  const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;
   const soakOk = elapsed !== null && elapsed >= gate.soakHours;
   if (!soakOk) shortfall.soakHours = elapsed === null ? gate.soakHours : gate.soakHours - elapsed;
 
-  const describe = (r: CriterionResult) =>
-    `${r.description}: observed ${fmt(r.observed, r.metric)}` +
-    (r.test
-      ? ` vs legacy ${fmt(r.threshold, "legacyErrorRatePct")} (${r.test.test}: p = ${r.test.pValue.toPrecision(3)}, ` +
-        `confidence new is worse ${(100 * r.test.confidenceNewWorse).toFixed(1)}% vs required ${(100 * r.test.requiredConfidence).toFixed(1)}%)`
-      : "");
   const hit = (kind: Criterion["kind"]) => results.filter((r) => r.kind === kind && r.status === "failed");
   const reasons: string[] = [];
   let verdict: Verdict;
   const rollbackHits = hit("rollback");
   const pauseHits = hit("pause");
   const successFails = hit("success");
-  const successUnknown = results.filter((r) => r.kind === "success" && r.status === "insufficient-data");
+  const successOpen = results.filter((r) => r.kind === "success" && (r.status === "undecided" || r.status === "insufficient-data"));
+  const volumeShort = (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy);
 
+  if (contaminationNonFinite) {
+    reasons.push(`the contamination count is ${String(m.contaminationCount)}, not a finite number: treated as contamination`);
+    reasons.push(...problems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
+  }
   if (rollbackHits.length > 0) {
     verdict = "ROLLBACK";
-    reasons.push(...rollbackHits.map((r) => `rollback criterion hit: ${describe(r)}`));
-  } else if (pauseHits.length > 0 || (successFails.length > 0 && successUnknown.length === 0)) {
+    reasons.push(...rollbackHits.map((r) => `rollback criterion hit: ${r.statement}`));
+  } else if (pauseHits.length > 0 || successFails.length > 0) {
     verdict = "PAUSE";
-    reasons.push(...pauseHits.map((r) => `pause criterion hit: ${describe(r)}`));
-    reasons.push(...successFails.map((r) => `success criterion not met: ${describe(r)}`));
-  } else if (!enoughVolume || successUnknown.length > 0 || !soakOk) {
+    reasons.push(...pauseHits.map((r) => `pause criterion hit: ${r.statement}`));
+    reasons.push(...successFails.map((r) => `success criterion fails: ${r.statement}`));
+  } else if (volumeShort || successOpen.length > 0 || !soakOk || exposure.flagged) {
     verdict = "WAIT";
-    if (shortfall.requests !== undefined)
-      reasons.push(`too few requests on the ${judgedPath} path: ${judged.requests} of ${gate.minNewRequests} (need ${shortfall.requests} more)`);
-    if (shortfall.users !== undefined)
-      reasons.push(`too few users on the ${judgedPath} path: ${judged.users} of ${gate.minNewUsers} (need ${shortfall.users} more)`);
-    if (shortfall.legacyRequests !== undefined)
-      reasons.push(`no legacy traffic to compare the new path's error rate with`);
+    if (shortfall.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${gate.minNewRequests} (need ${shortfall.requests} more)`);
+    if (shortfall.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${gate.minNewUsers} (need ${shortfall.users} more)`);
+    if (shortfall.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${gate.minLegacyRequests} (need ${shortfall.legacyRequests} more)`);
+    if (shortfall.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${gate.minLegacyUsers} (need ${shortfall.legacyUsers} more)`);
+    if (exposure.flagged) reasons.push(`exposure: ${exposure.message}; the gate waits until the observed share matches the configured one`);
     if (!soakOk) {
       reasons.push(
         elapsed === null
@@ -365,10 +616,10 @@ export function evaluateGate(input: GateInput): GateResult {
           : `soaked ${elapsed.toFixed(1)} h of ${gate.soakHours} h (need ${(gate.soakHours - elapsed).toFixed(1)} h more)`,
       );
     }
-    reasons.push(...successFails.map((r) => `success criterion not met so far: ${describe(r)}`));
+    reasons.push(...successOpen.filter((r) => r.status === "undecided").map((r) => `not shown yet: ${r.statement}`));
   } else {
     verdict = "PROCEED";
-    reasons.push(...results.filter((r) => r.kind === "success").map((r) => `met: ${describe(r)}`));
+    reasons.push(...results.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
     reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${gate.soakHours} h`);
   }
 
@@ -387,19 +638,30 @@ export function evaluateGate(input: GateInput): GateResult {
     else advice = nothingToRollBackAdvice(`the new path already serves nobody (deployed ${input.stage}%, effective 0%)`, [...pauseHits, ...successFails]);
   } else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
 
+  const applies =
+    phase === "baseline"
+      ? `stage ${stage}% (flags off): no new-path traffic, so only the legacy baseline (error rate and p95) and contamination are judged; the new-vs-legacy comparison does not apply`
+      : phase === "full"
+        ? `stage ${stage}%: no legacy traffic, so the new path is judged on the guide's absolute targets and pause/rollback lines, and contamination; the comparison with legacy does not apply`
+        : `stage ${stage}%: new vs legacy error rate (non-inferiority, margin ${pp(marginPct)}), the guide's absolute lines, p95 as the share of slow requests, and contamination`;
+
   return {
     verdict,
     exitCode: VERDICT_EXIT_CODES[verdict],
     stage,
     deployedStage: input.stage,
-    phase: crit.phase,
+    phase,
     nextStage: next,
     judgedPath,
+    applies,
     soakHoursRequired: gate.soakHours,
     soakHoursElapsed: elapsed,
     metrics: m,
     criteria: results,
-    test,
+    comparison,
+    alpha,
+    looks: input.looks ?? null,
+    exposure,
     needed: shortfall,
     reasons,
     suggestedCommand,
@@ -416,20 +678,25 @@ export interface ExposureCheck {
   /** Observed share of distinct users on the new path, or null without traffic. */
   observedPct: number | null;
   tolerancePct: number;
-  /** True when observed and expected differ by more than the tolerance. */
+  /** True when observed and expected differ by more than the tolerance (judged from `minUsers` users on). */
   flagged: boolean;
   message: string;
 }
 
-/** Observed share of distinct users on the new path against the configured percentage. */
-export function exposureCheck(expectedPct: number, m: StageMetrics, tolerancePct: number): ExposureCheck {
+/**
+ * Observed share of distinct users on the new path against the configured
+ * percentage. With fewer than `minUsers` users in the window the share is
+ * reported, not judged.
+ */
+export function exposureCheck(expectedPct: number, m: StageMetrics, tolerancePct: number, minUsers = 1): ExposureCheck {
   const total = m.new.users + m.legacy.users;
   const observedPct = total > 0 ? (100 * m.new.users) / total : null;
-  const flagged = observedPct !== null && Math.abs(observedPct - expectedPct) > tolerancePct;
+  const judged = total >= minUsers;
+  const flagged = judged && observedPct !== null && Math.abs(observedPct - expectedPct) > tolerancePct;
   const message =
     observedPct === null
       ? "no users in the window"
       : `${observedPct.toFixed(1)}% of ${total} distinct users on the new path, configured ${expectedPct}%` +
-        (flagged ? ` — off by more than ${tolerancePct} points: check the bucketing and the deployed flags` : "");
+        (flagged ? ` — off by more than ${tolerancePct} points: check the bucketing and the deployed flags` : judged ? "" : ` (fewer than ${minUsers} users: not judged)`);
   return { expectedPct, observedPct, tolerancePct, flagged, message };
 }

@@ -5,7 +5,11 @@
  *
  * - app: reads and writes agent_sessions, and nothing else.
  * - monitoring: SELECT on the monitoring views only; cannot read
- *   agent_sessions or the rollup tables, cannot write anything.
+ *   agent_sessions or the rollup tables, cannot write anything. The rollout
+ *   command's read-only SECURITY DEFINER functions (stage_metrics,
+ *   stage_contamination, rollout_history, stage_latency_counts: migrations
+ *   0008, 0009, 0015) keep PostgreSQL's default EXECUTE for PUBLIC; USAGE on
+ *   schema monitoring is what lets this role, and no other, reach them.
  *
  * Pure: no Pulumi import.
  */

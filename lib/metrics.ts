@@ -8,7 +8,7 @@
  * unreachable server, a refused login, a missing records table.
  */
 import { Client, ClientBase } from "pg";
-import type { StageMetrics, PathMetrics } from "./gate";
+import type { LatencyCount, StageMetrics, PathMetrics } from "./gate";
 import { redact } from "./redact";
 import { Flags, Stage, isStage } from "./stages";
 
@@ -215,8 +215,22 @@ interface StageRow {
 
 const emptyPath = (): PathMetrics => ({ requests: 0, errors: 0, users: 0, avgSeconds: null, p95Seconds: null });
 
-/** Both paths' metrics and the contamination count for created_at in (since, until]. */
-export async function readStageMetrics(c: ClientBase, since: Date, until: Date): Promise<StageMetrics> {
+interface LatencyRow {
+  version: "New" | "Legacy";
+  threshold_seconds: number;
+  timed: string;
+  over: string;
+  at_least: string;
+}
+
+/**
+ * Both paths' metrics and the contamination count for created_at in (since,
+ * until]; with `latencyThresholds` (seconds; lib/gate.ts latencyThresholds),
+ * also each path's count of requests slower than each threshold
+ * (monitoring.stage_latency_counts, migration 0015), which the gate's p95
+ * criteria are judged on.
+ */
+export async function readStageMetrics(c: ClientBase, since: Date, until: Date, latencyThresholds: readonly number[] = []): Promise<StageMetrics> {
   const rows = await query<StageRow>(c, "select * from monitoring.stage_metrics($1, $2)", [since, until]);
   const out: StageMetrics = { windowStart: since, windowEnd: until, new: emptyPath(), legacy: emptyPath(), contaminationCount: 0 };
   for (const r of rows) {
@@ -229,6 +243,17 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date):
     };
     if (r.version === "New") out.new = p;
     else out.legacy = p;
+  }
+  if (latencyThresholds.length > 0) {
+    const lat = await query<LatencyRow>(c, "select * from monitoring.stage_latency_counts($1, $2, $3::double precision[])", [since, until, [...latencyThresholds]]);
+    const byPath: Record<"new" | "legacy", LatencyCount[]> = { new: [], legacy: [] };
+    for (const r of lat) {
+      byPath[r.version === "New" ? "new" : "legacy"].push({ thresholdSeconds: Number(r.threshold_seconds), timed: Number(r.timed), over: Number(r.over), atLeast: Number(r.at_least) });
+    }
+    // A path without rows has no requests: zero counts at every threshold.
+    for (const k of ["new", "legacy"] as const) {
+      out[k].latency = latencyThresholds.map((t) => byPath[k].find((x) => x.thresholdSeconds === t) ?? { thresholdSeconds: t, timed: 0, over: 0, atLeast: 0 });
+    }
   }
   const cont = await query<{ n: string }>(c, "select monitoring.stage_contamination($1, $2) as n", [since, until]);
   out.contaminationCount = Number(cont[0].n);

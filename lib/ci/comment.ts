@@ -60,14 +60,24 @@ export const gateJsonSchema = z
             op: z.string().optional(),
             threshold: z.union([z.number(), z.string()]).nullable().optional(),
             metric: z.string().optional(),
+            statement: z.string().optional(),
+            bound: z
+              .object({ lower: z.number(), upper: z.number(), line: z.number(), unit: z.string(), confidence: z.number().optional() })
+              .loose()
+              .optional(),
           })
           .loose(),
       )
       .optional(),
-    test: z
-      .object({ test: z.string(), pValue: z.number(), confidenceNewWorse: z.number().optional(), requiredConfidence: z.number().optional() })
+    /** New vs legacy error rate (lib/gate.ts Comparison). */
+    comparison: z
+      .object({ statement: z.string(), lowerPp: z.number(), upperPp: z.number(), marginPp: z.number(), confidence: z.number().optional() })
       .loose()
       .optional(),
+    /** What the stage judges, and what does not apply there. */
+    applies: z.string().optional(),
+    alpha: z.object({ rollout: z.number(), stages: z.number(), questions: z.number(), perQuestion: z.number() }).loose().optional(),
+    looks: z.number().nullable().optional(),
     reasons: z.array(z.string()).optional(),
     suggestedCommand: z.string().nullable().optional(),
     /** What to do when there is no command (e.g. the flags are already off: nothing to roll back). */
@@ -240,6 +250,7 @@ function fmtMetric(v: number | null | undefined, metric: string | undefined): st
  */
 export function criterionStatus(kind: string, status: string): string {
   if (status === "insufficient-data") return "⏳ not enough data";
+  if (status === "undecided") return "⏳ not shown yet";
   if (kind === "success") return status === "met" ? "✅ met" : status === "failed" ? "❌ not met" : status;
   return status === "failed" ? "❌ hit" : status === "met" ? "✅ not hit" : status;
 }
@@ -302,20 +313,27 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
     }
     if (m.contaminationCount !== undefined) lines.push("", `Cross-user session contamination: **${m.contaminationCount}**`);
   }
+  if (g.applies) lines.push("", `Judged: ${cell(g.applies)}.`);
   if (g.criteria?.length) {
-    lines.push("", "| criterion | kind | observed | threshold | status |", "|---|---|---:|---:|---|");
+    lines.push("", "| criterion | kind | observed | always-valid bounds vs line | status |", "|---|---|---:|---:|---|");
     for (const c of g.criteria) {
-      const threshold = typeof c.threshold === "number" ? fmtMetric(c.threshold, c.metric) : c.threshold ?? "n/a";
-      lines.push(`| ${cell(c.description)} | ${c.kind} | ${fmtMetric(c.observed, c.metric)} | ${c.op ?? ""} ${threshold} | ${criterionStatus(c.kind, c.status)} |`);
+      const b = c.bound;
+      // A count (contamination) is judged as is, against its line; every rate by its always-valid bounds.
+      const bounds = b
+        ? `${b.lower.toFixed(2)}–${b.upper.toFixed(2)} ${b.unit} vs ${c.op ?? ""} ${fmtNum(b.line, "", 2)} ${b.unit}`
+        : typeof c.threshold === "number" && c.metric === "contaminationCount"
+          ? `${c.op ?? ""} ${fmtMetric(c.threshold, c.metric)}`
+          : "n/a";
+      lines.push(`| ${cell(c.description)} | ${c.kind} | ${fmtMetric(c.observed, c.metric)} | ${cell(bounds)} | ${criterionStatus(c.kind, c.status)} |`);
     }
   }
-  if (g.test) {
+  if (g.comparison) lines.push("", `New vs legacy: ${redact(g.comparison.statement, secrets)}.`);
+  if (g.alpha) {
+    const a = g.alpha;
     lines.push(
       "",
-      `Error rate vs legacy: ${g.test.test}, p = ${g.test.pValue.toPrecision(3)}` +
-        (g.test.confidenceNewWorse !== undefined ? `, confidence the new path is worse ${(100 * g.test.confidenceNewWorse).toFixed(1)}%` : "") +
-        (g.test.requiredConfidence !== undefined ? ` (blocks at ${(100 * g.test.requiredConfidence).toFixed(1)}%)` : "") +
-        ".",
+      `Confidence ${fmtNum(100 * (1 - a.rollout), "%", 1)} over the whole rollout: α ${a.rollout} shared by ${a.stages} stages and this stage's ${a.questions} questions ` +
+        `(${a.perQuestion.toPrecision(3)} each); the bounds hold however often the gate is read. Looks so far: ${g.looks ?? "not counted"}.`,
     );
   }
   if (g.suggestedCommand) lines.push("", `Suggested next command: \`npx ${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);

@@ -37,7 +37,8 @@ describe("[pg] rollout drill", function () {
     for (const s of r.stages) {
       const share = (100 * s.newUsers) / (s.newUsers + s.legacyUsers);
       assert.ok(Math.abs(share - s.effectivePct) <= prod.gate.exposureTolerancePct, `${s.stage}%: ${share.toFixed(1)}% of users on the new path`);
-      if (s.stage > 0 && s.stage < 100) assert.ok(s.gate.test, "the two-proportion test ran");
+      if (s.stage > 0 && s.stage < 100) assert.equal(s.gate.comparison?.decision, "within-margin", "the non-inferiority comparison ran and held");
+      if (s.stage === 0 || s.stage === 100) assert.equal(s.gate.comparison, undefined, `${s.stage}%: no comparison applies`);
     }
     assert.equal(r.stages[0].newRequests, 0, "stage 0: flags off, no new-path traffic");
     assert.equal(r.stages[r.stages.length - 1].legacyRequests, 0, "100 %: no legacy traffic");
