@@ -16,7 +16,7 @@ export const ROLE_NAMES = {
 } as const;
 export type RoleKey = keyof typeof ROLE_NAMES;
 
-/** The views of schema `monitoring` (sql/0007_monitoring_views.sql). */
+/** The views of schema `monitoring` (sql/0007_monitoring_views.sql; concurrent_sessions: sql/0020). */
 export const MONITORING_VIEW_NAMES = [
   "error_rate_by_version",
   "latency_by_version",
@@ -24,6 +24,7 @@ export const MONITORING_VIEW_NAMES = [
   "error_patterns",
   "slow_sessions",
   "contaminated_sessions",
+  "concurrent_sessions",
 ] as const;
 
 /** One `postgresql.Grant` (objectType schema or table; views are tables to GRANT). */
