@@ -64,6 +64,12 @@ export interface DrillOptions {
    * would write. Nothing is written to disk.
    */
   stackFile?: { file: string; text: string };
+  /**
+   * Called with the drill's database once the stages have run, before the
+   * database is dropped (`rollout drill --report` writes the report there),
+   * and the end of the last stage's window (the drill's simulated "now").
+   */
+  onFinished?: (c: Client, asOf: Date) => Promise<void>;
 }
 
 export interface DrillStage {
@@ -281,6 +287,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       // rollout advance: the next stage; leaving 0 turns both flags on (the guide's week 2).
       state = { canaryPercentage: next, enableStatelessOrchestration: true, enableSafeJsonParser: true };
     }
+
+    const onFinished = opts.onFinished;
+    if (onFinished) await step("writing the report", progress, () => onFinished(c, new Date(stages[stages.length - 1].window.end)));
 
     const last = stages[stages.length - 1];
     const finalStage = last.stage;
