@@ -73,12 +73,17 @@ export function lineChart(spec: ChartSpec): string {
   spec.categories.forEach((c, i) => {
     out.push(`<text class="category" x="${num(x(i))}" y="${H - M.bottom + 16}" text-anchor="middle">${escapeXml(c)}</text>`);
   });
+  const labelYs: number[] = [];
   for (const l of spec.lines) {
     const ly = num(y(l.value));
+    // Lines at (nearly) the same level: stack their labels instead of overprinting them.
+    let ty = ly + 4;
+    while (labelYs.some((u) => Math.abs(u - ty) < 12)) ty -= 12;
+    labelYs.push(ty);
     out.push(
       `<g class="guide-line guide-${cls(l.kind)}" data-kind="${escapeXml(l.kind)}" data-value="${num(l.value)}">`,
       `<line x1="${M.left}" x2="${M.left + plotW}" y1="${ly}" y2="${ly}"/>`,
-      `<text x="${M.left + plotW + 6}" y="${ly + 4}">${escapeXml(`${l.kind} ${l.label}`)}</text>`,
+      `<text x="${M.left + plotW + 6}" y="${ty}">${escapeXml(`${l.kind} ${l.label}`)}</text>`,
       `</g>`,
     );
   }
