@@ -51,6 +51,19 @@ const DOM_SUMMARY = `(() => {
   };
 })()`;
 
+/** Distinct colours and the share of pixels that are not (near) white, in a PNG. */
+function pixels(buffer: Buffer): { colours: number; share: number } {
+  const png = PNG.sync.read(buffer);
+  const colours = new Set<number>();
+  let ink = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
+    colours.add((r << 16) | (g << 8) | b);
+    if (r < 240 || g < 240 || b < 240) ink++;
+  }
+  return { colours: colours.size, share: ink / (png.width * png.height) };
+}
+
 describe("rollout report (pure)", () => {
   it("escapes every text it puts into HTML", () => {
     assert.equal(escapeXml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
@@ -187,18 +200,14 @@ describe("[pg] rollout report", function () {
     it("renders to a screenshot that is not blank", async () => {
       const page = await browser.newPage();
       await page.goto(pathToFileURL(file).href);
-      const png = PNG.sync.read(await page.screenshot({ fullPage: true }));
-      await page.close();
-      const colours = new Set<number>();
-      let nonWhite = 0;
-      for (let i = 0; i < png.data.length; i += 4) {
-        const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
-        colours.add((r << 16) | (g << 8) | b);
-        if (r < 240 || g < 240 || b < 240) nonWhite++;
-      }
-      const share = nonWhite / (png.width * png.height);
-      assert.ok(colours.size >= 32, `${colours.size} distinct colours`);
+      const { colours, share } = pixels(await page.screenshot({ fullPage: true }));
+      assert.ok(colours >= 32, `${colours} distinct colours`);
       assert.ok(share > 0.02, `${(100 * share).toFixed(2)}% of the pixels are not white`);
+      // The check can fail: a blank page has one colour and no ink.
+      await page.goto("about:blank");
+      const blank = pixels(await page.screenshot());
+      await page.close();
+      assert.ok(blank.colours < 32 && blank.share <= 0.02, JSON.stringify(blank));
     });
   });
 });
