@@ -43,6 +43,9 @@ export function readReportJson(text: string): ReportReading {
   } catch {
     return { ok: false, problem: "rollout report printed no JSON" };
   }
+  // A failed run still prints one JSON object: {ok: false, error: {message}}.
+  const top = raw && typeof raw === "object" ? (raw as { ok?: unknown; error?: { message?: unknown } }) : {};
+  if (top.ok === false) return { ok: false, problem: `rollout report failed: ${String(top.error?.message ?? "no message")}` };
   const parsed = reportJsonSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];

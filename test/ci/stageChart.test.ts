@@ -42,6 +42,10 @@ describe("PR comment: the rollout report's charts", () => {
   it("bad or missing JSON is said plainly; no stage, no chart", () => {
     assert.deepEqual(readReportJson("not json"), { ok: false, problem: "rollout report printed no JSON" });
     assert.match(reportSection(`{"stages": [{"label": 1}]}`, undefined)[0], /rollout report's JSON is not a report \(stages\.0\.label/);
+    assert.deepEqual(
+      reportSection(JSON.stringify({ ok: false, exitCode: 2, command: "report", error: { type: "UsageError", message: "no database: pass --database-url" } }), undefined),
+      ["**Rollout report:** rollout report failed: no database: pass --database-url"],
+    );
     assert.deepEqual(reportSection(undefined, undefined), []);
     assert.deepEqual(reportSection("", URL), [`**Rollout report:** [rollout report (HTML, workflow artifact)](${URL})`]);
     assert.deepEqual(mermaidBlocks(reportSection(JSON.stringify({ stages: [] }), undefined)), []);
