@@ -7,6 +7,7 @@
  *   rollout advance  --stack <s>   gate, then on PROCEED write the next stage into Pulumi.<s>.yaml
  *   rollout rollback --stack <s>   one stage back (gradual) or both flags off (--immediate)
  *   rollout drill                  embedded PostgreSQL, simulated traffic, the gate at every stage
+ *   rollout report   --stack <s> --out <file>.html   the guide's dashboard for the rollout so far (docs/report.md)
  *
  * Exit codes: 0 PROCEED / success, 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.
  * `--json` prints exactly one JSON object on stdout.
@@ -14,11 +15,12 @@
  * `createRolloutCli()` only parses: its actions record what to run, so tests
  * and docs can parse command lines without running anything. `main()` runs.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, RolloutConfig } from "../lib/config";
 import { DEFAULT_INJECT_STAGE, DrillResult, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../lib/drill";
-import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, latencyThresholds } from "../lib/gate";
+import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, gateWindow, latencyThresholds } from "../lib/gate";
 import {
   DatabaseError,
   LiveViews,
@@ -31,6 +33,9 @@ import {
   readStageMetrics,
 } from "../lib/metrics";
 import { MigrationError } from "../lib/migrate";
+import { renderReportHtml } from "../lib/report/html";
+import { RolloutReport, stageSummaries } from "../lib/report/model";
+import { JudgeInput, readRolloutReport } from "../lib/reportData";
 import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../lib/stackEdit";
 import { shellCommand } from "../lib/shell";
 import { StackFileError } from "../lib/stackFile";
@@ -82,8 +87,9 @@ export type Invocation =
   | { command: "rollback"; options: CommonOptions & { immediate: boolean; dryRun: boolean } }
   | {
       command: "drill";
-      options: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number };
-    };
+      options: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string };
+    }
+  | { command: "report"; options: DbOptions & { out: string } };
 
 const invocations = new WeakMap<Command, Invocation>();
 
@@ -96,6 +102,14 @@ function parseStage(v: string): Stage {
   const n = Number(v);
   if (!/^\d+$/.test(v) || !isStage(n)) throw new InvalidArgumentError(`"${v}" is not a stage; allowed: ${STAGES.join(", ")}`);
   return n;
+}
+
+/** A report file: any path that ends in .html. */
+function parseHtmlFile(v: string): string {
+  if (!/\.html?$/i.test(v) || path.basename(v).replace(/\.html?$/i, "") === "") {
+    throw new InvalidArgumentError(`"${v}" is not an HTML file name; allowed: a path ending in .html, e.g. rollout-report.html`);
+  }
+  return v;
 }
 
 function parseSeed(v: string): number {
@@ -165,14 +179,25 @@ export function createRolloutCli(): Command {
     .option("--inject-at <stage>", `stage where the fault is injected (default ${DEFAULT_INJECT_STAGE})`, parseStage)
     .option("--database-url <url>", "use this PostgreSQL server (a fresh database on it) instead of an embedded one")
     .option("--seed <n>", "seed of the simulated traffic", parseSeed)
+    .option("--report <file>", "also write the rehearsal's rollout report (HTML, see `rollout report`) to this file", parseHtmlFile)
     .option("--json", "print one JSON object on stdout", false)
-    .action((o: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number }) => {
+    .action((o: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string }) => {
       if (o.injectAt !== undefined && o.inject === undefined) throw new UsageError("--inject-at needs --inject");
       if (o.injectAt !== undefined && o.injectAt === STAGES[0]) {
         throw new UsageError(`--inject-at ${o.injectAt}: no traffic runs on the new path there; allowed: ${STAGES.slice(1).join(", ")}`);
       }
       record({ command: "drill", options: o });
     });
+
+  db(
+    common(
+      root
+        .command("report")
+        .description("Write the rollout report: one self-contained HTML file with the guide's four key metrics per stage and the gate's verdict for each"),
+    ),
+  )
+    .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
+    .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
 
   return root;
 }
@@ -225,6 +250,33 @@ interface Assessment {
   notes: string[];
 }
 
+/** The gate `rollout gate` runs, for one stage: the stack's thresholds and gate settings. */
+function judgeStage(cfg: RolloutConfig, s: JudgeInput): GateResult {
+  return evaluateGate({ ...s, thresholds: cfg.thresholds, gate: cfg.gate });
+}
+
+/** The rollout report's data: every recorded stage, judged as `rollout gate` judges it, printed as it prints it. */
+function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
+  return readRolloutReport(c, {
+    stack,
+    asOf,
+    thresholds: cfg.thresholds,
+    soakHours: cfg.gate.soakHours,
+    configured: { stage: cfg.canaryPercentage, flags: stateOf(cfg) },
+    judge: (s) => {
+      const g = judgeStage(cfg, s);
+      return { verdict: g.verdict, evidence: formatGate(g) };
+    },
+  });
+}
+
+/** Write the report's HTML (creating the folder); the JSON summary for --json and the PR comment. */
+function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, renderReportHtml(r));
+  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: stageSummaries(r) };
+}
+
 /** Everything status/gate/advance need: configured state, deployed state (records), the gate. */
 async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Promise<Assessment & { views?: LiveViews }> {
   const url = databaseUrlOf(o);
@@ -242,19 +294,9 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
         `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (pulumi up)`,
       );
     }
-    // The whole stage, from its record: the gate's confidence sequences accumulate from the stage's start
-    // (docs/gate.md). Without a record, the last soak time (the gate then waits: the start is unknown).
-    const since = ev?.createdAt ?? new Date(asOf.getTime() - cfg.gate.soakHours * 3_600_000);
+    const { since } = gateWindow(ev?.createdAt, asOf, cfg.gate.soakHours);
     const metrics = await readStageMetrics(c, since, asOf, latencyThresholds(cfg.thresholds));
-    const gate = evaluateGate({
-      stage: deployed.canaryPercentage,
-      flags: deployed,
-      stageStartedAt: ev?.createdAt,
-      asOf,
-      metrics,
-      thresholds: cfg.thresholds,
-      gate: cfg.gate,
-    });
+    const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics });
     const exposure = gate.exposure;
     const views = withViews ? await readLiveViews(c) : undefined;
     return { configured, deployed, deployedFromRecords: ev !== undefined, deployedSince: ev?.createdAt ?? null, history: history.events, asOf, gate, exposure, notes, views };
@@ -471,8 +513,25 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
   };
 }
 
+async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
+  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const c = await connect(databaseUrlOf(o));
+  let summary: Record<string, unknown>;
+  try {
+    summary = writeReport(o.out, await readReport(c, o.stack, cfg));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  const stages = summary.stages as ReturnType<typeof stageSummaries>;
+  let text = `wrote ${o.out}: ${stages.length} stage${stages.length === 1 ? "" : "s"} of stack ${o.stack}\n`;
+  for (const s of stages) text += `  ${s.label}: ${s.verdict}\n`;
+  for (const n of summary.notes as string[]) text += `note: ${n}\n`;
+  return { exitCode: EXIT.ok, text, json: { command: "report", stack: o.stack, ...summary } };
+}
+
 async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["options"], io: Io): Promise<Outcome> {
   const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  let report: Record<string, unknown> | undefined;
   const r = await runDrill({
     stackFile: { file: sc.file, text: sc.text },
     thresholds: cfg.thresholds,
@@ -483,8 +542,12 @@ async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["opt
     databaseUrl: o.databaseUrl,
     seed: o.seed,
     progress: (l) => io.err(`drill: ${l}\n`),
+    onFinished: o.report === undefined ? undefined : async (c, asOf) => {
+      report = writeReport(o.report as string, await readReport(c, o.stack, cfg, asOf));
+    },
   });
-  return { exitCode: r.ok ? EXIT.ok : EXIT.error, text: formatDrill(r), json: { command: "drill", expectedVerdict: o.inject ? EXPECTED_VERDICT[o.inject] : "PROCEED", ...r } };
+  const text = formatDrill(r) + (report ? `report: ${o.report} (open it in a browser)\n` : "");
+  return { exitCode: r.ok ? EXIT.ok : EXIT.error, text, json: { command: "drill", expectedVerdict: o.inject ? EXPECTED_VERDICT[o.inject] : "PROCEED", ...r, ...(report ? { report } : {}) } };
 }
 
 function exitCodeOf(err: unknown): number {
@@ -533,6 +596,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         break;
       case "drill":
         outcome = await runDrillCommand(inv.options, io);
+        break;
+      case "report":
+        outcome = await runReport(inv.options);
         break;
     }
     io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);

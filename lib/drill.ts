@@ -17,7 +17,7 @@
 import { Client } from "pg";
 import type { GateConfig } from "./config";
 import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redactUrl } from "./metrics";
-import { evaluateGate, GateResult, latencyThresholds, Verdict } from "./gate";
+import { evaluateGate, gateWindow, GateResult, latencyThresholds, Verdict } from "./gate";
 import { migrate } from "./migrate";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
 import { ConfigChange, editStackText, planAdvance, stackConfigOf } from "./stackEdit";
@@ -64,6 +64,12 @@ export interface DrillOptions {
    * would write. Nothing is written to disk.
    */
   stackFile?: { file: string; text: string };
+  /**
+   * Called with the drill's database once the stages have run, before the
+   * database is dropped (`rollout drill --report` writes the report there),
+   * and the end of the last stage's window (the drill's simulated "now").
+   */
+  onFinished?: (c: Client, asOf: Date) => Promise<void>;
 }
 
 export interface DrillStage {
@@ -245,7 +251,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       const asOf = end;
       const history = await readHistory(c, opts.stack, asOf, 1);
       const startedAt = history.current?.createdAt;
-      const since = startedAt ?? new Date(asOf.getTime() - soakMs);
+      const { since } = gateWindow(startedAt, asOf, opts.gate.soakHours);
       const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readStageMetrics(c, since, asOf, latencyThresholds(opts.thresholds)));
       const gate = evaluateGate({ stage, flags, stageStartedAt: startedAt, asOf, metrics, thresholds: opts.thresholds, gate: opts.gate, looks: 1 });
       const pct = (e: number, n: number) => (n > 0 ? (100 * e) / n : null);
@@ -286,6 +292,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       // rollout advance: the next stage; leaving 0 turns both flags on (the guide's week 2).
       state = { canaryPercentage: next, enableStatelessOrchestration: true, enableSafeJsonParser: true };
     }
+
+    const onFinished = opts.onFinished;
+    if (onFinished) await step("writing the report", progress, () => onFinished(c, new Date(stages[stages.length - 1].window.end)));
 
     const last = stages[stages.length - 1];
     const finalStage = last.stage;

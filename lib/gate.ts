@@ -283,6 +283,17 @@ function pathOf(metric: Metric): "new" | "legacy" | null {
 export const P95_TAIL_PCT = 5;
 
 /** The latency lines the gate needs counts for (the metrics layer asks the database for exactly these). */
+/**
+ * The window the gate reads a stage's metrics over: the whole stage, from its
+ * record, because the confidence sequences accumulate from the stage's start
+ * (docs/gate.md). Without a record, the last `soakHours` before `asOf` (the
+ * gate then waits: the start is unknown). The one definition: `rollout gate`,
+ * `status`, the drill and the report all call it.
+ */
+export function gateWindow(stageStartedAt: Date | undefined, asOf: Date, soakHours: number): { since: Date; until: Date } {
+  return { since: stageStartedAt ?? new Date(asOf.getTime() - soakHours * 3_600_000), until: asOf };
+}
+
 export function latencyThresholds(t: Thresholds): number[] {
   return [...new Set([t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds])].sort((a, b) => a - b);
 }

@@ -20,7 +20,7 @@ export const ROLE_NAMES = {
 } as const;
 export type RoleKey = keyof typeof ROLE_NAMES;
 
-/** The views of schema `monitoring` (sql/0007_monitoring_views.sql). */
+/** The views of schema `monitoring` (sql/0007_monitoring_views.sql; concurrent_sessions: sql/0020). */
 export const MONITORING_VIEW_NAMES = [
   "error_rate_by_version",
   "latency_by_version",
@@ -30,6 +30,8 @@ export const MONITORING_VIEW_NAMES = [
   "contaminated_sessions",
   // sql/0012_bounded_durations.sql: rows whose timestamps give no duration.
   "data_problems",
+  // sql/0020_concurrent_sessions.sql: the guide's key metric 4.
+  "concurrent_sessions",
 ] as const;
 
 /** One `postgresql.Grant` (objectType schema or table; views are tables to GRANT). */

@@ -69,7 +69,8 @@ export async function connect(url: string, timeoutMs = 5000): Promise<Client> {
 
 const RECORDS_TABLE = "monitoring.rollout_events";
 
-async function query<R extends object>(c: ClientBase, sql: string, params: unknown[] = []): Promise<R[]> {
+/** Run a query; every failure becomes a DatabaseError that says what to do. */
+export async function query<R extends object>(c: ClientBase, sql: string, params: unknown[] = []): Promise<R[]> {
   try {
     return (await c.query<R>(sql, params)).rows;
   } catch (err) {

@@ -62,6 +62,13 @@ export const GUIDE_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   targetP95Seconds: 2,
 });
 
+/**
+ * The guide's key metric 4, "Concurrent Sessions — Target: 100+" (no warning
+ * or critical level, so no alert): the peak number of sessions active at one
+ * instant (sql/0020_concurrent_sessions.sql, docs/report.md).
+ */
+export const GUIDE_CONCURRENT_SESSIONS_TARGET = 100;
+
 /** The guide's soak time at each stage ("Monitor for 48 hours"). */
 export const GUIDE_SOAK_HOURS = 48;
 

@@ -6,6 +6,7 @@
  *     --preview-outcome success [--preview-env PREVIEW_OUTPUT] \
  *     [--gate-json gate.json --gate-exit 3 --gate-stderr gate.err] \
  *     [--labels-env PR_LABELS] [--gate-config-env GATE_CONFIG_NOTE] [--secret-env ROLLOUT_DATABASE_URL ...] \
+ *     [--report-json report.json] [--report-url-env REPORT_URL] \
  *     --out comment.md [--github-output "$GITHUB_OUTPUT"]
  *
  * Thin: the logic is lib/ci/comment.ts. Writes the markdown to --out and
@@ -42,6 +43,8 @@ interface Opts {
   overrideLabel: string;
   secretEnv: string[];
   runUrl?: string;
+  reportJson?: string;
+  reportUrlEnv: string;
   out: string;
   githubOutput?: string;
 }
@@ -61,6 +64,8 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
     .option("--override-label <label>", "label that lets a non-PROCEED verdict pass", OVERRIDE_LABEL)
     .option("--secret-env <names...>", "environment variables whose values must never appear in the comment", [])
     .option("--run-url <url>", "link to the workflow run")
+    .option("--report-json <file>", "stdout of `rollout report --json`: the comment's per-stage charts")
+    .option("--report-url-env <name>", "environment variable holding the link to the HTML report (the workflow's artifact)", "REPORT_URL")
     .requiredOption("--out <file>", "where to write the comment's markdown")
     .option("--github-output <file>", "append status=, verdict= and message= lines (GitHub Actions $GITHUB_OUTPUT)")
     .action((opts: Opts) => {
@@ -94,6 +99,7 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
         overrideLabel: opts.overrideLabel,
         secrets: opts.secretEnv.map((n) => env[n] ?? "").filter(Boolean),
         runUrl: opts.runUrl,
+        report: { json: readIfExists(opts.reportJson), url: env[opts.reportUrlEnv] || undefined },
       });
       fs.writeFileSync(opts.out, review.markdown);
       if (opts.githubOutput) {

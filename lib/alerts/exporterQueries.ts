@@ -153,6 +153,7 @@ export function exporterQueries(alerting: Pick<AlertingConfig, "rawContamination
   return {
     ...EXPORTER_QUERIES,
     [EXPORTER_NAMESPACES.rawSessionIsolation]: rawContaminationQuery(alerting.rawContaminationCheckSeconds),
+    [CONCURRENT_SESSIONS_NAMESPACE]: CONCURRENT_SESSIONS_QUERY,
   };
 }
 
@@ -185,3 +186,37 @@ export function renderExporterQueries(alerting: Pick<AlertingConfig, "rawContami
     stringify(exporterQueries(alerting), { lineWidth: 0, aliasDuplicateObjects: false })
   );
 }
+
+// ---------------------------------------------------------------------------
+// Concurrent sessions (the guide's key metric 4; sql/0020, docs/report.md).
+// The guide sets no warning or critical level for it, so no alert rule reads
+// these metrics; they are for the dashboard and the rollout report.
+
+export const CONCURRENT_SESSIONS_NAMESPACE = "valuecanvas_concurrent_sessions";
+export const CONCURRENT_SESSIONS_VIEW = "monitoring.concurrent_sessions";
+/**
+ * The view reads the last 24 hours of agent_sessions (no rollup table keeps
+ * it cheap), so the exporter re-runs it at most every this many seconds.
+ */
+export const CONCURRENT_SESSIONS_CACHE_SECONDS = 60;
+
+export const CONCURRENT_SESSIONS_METRICS = {
+  peak: `${CONCURRENT_SESSIONS_NAMESPACE}_peak_concurrent`,
+  average: `${CONCURRENT_SESSIONS_NAMESPACE}_avg_concurrent`,
+  sessions: `${CONCURRENT_SESSIONS_NAMESPACE}_sessions`,
+} as const;
+
+const concurrentSessionsQuery: ExporterQuery = {
+  query:
+    "SELECT version, peak_concurrent::float8 AS peak_concurrent, avg_concurrent::float8 AS avg_concurrent, sessions::float8 AS sessions " +
+    `FROM ${CONCURRENT_SESSIONS_VIEW}`,
+  master: true,
+  cache_seconds: CONCURRENT_SESSIONS_CACHE_SECONDS,
+  metrics: [
+    { version: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true'), Legacy, or All (every session once)" } },
+    { peak_concurrent: { usage: "GAUGE", description: "Most sessions active at one instant in the last 24 hours (guide target: 100+; no alert)" } },
+    { avg_concurrent: { usage: "GAUGE", description: "Sessions active on average over the last 24 hours" } },
+    { sessions: { usage: "GAUGE", description: "Distinct session_ids with a request in the last 24 hours" } },
+  ],
+};
+export const CONCURRENT_SESSIONS_QUERY: Readonly<ExporterQuery> = Object.freeze(concurrentSessionsQuery);

@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../gate";
 import { redact, stripAnsi } from "../redact";
+import { reportSection } from "./stageChart";
 
 /** The label that lets a pull request merge although the gate did not say PROCEED. */
 export const OVERRIDE_LABEL = "rollout-override";
@@ -208,6 +209,8 @@ export interface StackReviewInput {
   secrets?: readonly string[];
   /** Link to the workflow run, for the full logs. */
   runUrl?: string;
+  /** `rollout report --json` output and the HTML report's link (lib/ci/stageChart.ts). */
+  report?: { json?: string; url?: string };
 }
 
 export interface StackReview {
@@ -372,6 +375,10 @@ function finish(input: StackReviewInput, reading: GateReading | undefined, secre
   if (reading) {
     lines.push("", ...gateSection(reading, secrets));
     if (input.gateConfigNote) lines.push("", `> **Gate config:** ${redact(input.gateConfigNote, secrets)}`);
+  }
+  if (input.report) {
+    const section = reportSection(input.report.json, input.report.url);
+    if (section.length) lines.push("", ...section.map((l) => redact(l, secrets)));
   }
   if (input.runUrl) lines.push("", `[Workflow run](${input.runUrl})`);
   return { markdown: lines.join("\n") + "\n", decision, marker };

@@ -17,6 +17,7 @@ import {
   ALERT_NAMES,
   EXPORTER_ENV,
   METRICS,
+  CONCURRENT_SESSIONS_METRICS,
   MONITORING_FILE_NAMES,
   exporterArgs,
   exporterQueries,
@@ -311,6 +312,15 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
     dirs.push(s.dir);
     const alerts = await alertsAfterData(s, []);
     assert.deepEqual(alerts.map((a) => `${a.labels.alertname}/${a.labels.version ?? "-"}/${a.state}`), []);
+    // Concurrent sessions (sql/0020), through the real exporter: new sessions last 1.5 s every 3 s (never
+    // two at once), legacy ones 2 s every second (two at once), and at once one new with two legacy.
+    const peaks = await until("the concurrent-sessions gauge in Prometheus", s.ps, async () => {
+      const r = await getJson<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(
+        `${s.prometheus}/api/v1/query?query=${encodeURIComponent(CONCURRENT_SESSIONS_METRICS.peak)}`,
+      );
+      return r.result.length === 3 ? Object.fromEntries(r.result.map((x) => [x.metric.version, Number(x.value[1])])) : undefined;
+    });
+    assert.deepEqual(peaks, { All: 3, Legacy: 2, New: 1 });
   });
 
   it("one contaminated session written around the isolation trigger (session_replication_role = replica): the view and the raw count both see 1 at once, SessionIsolationFailure fires, nothing else; the raw count stays cached", async () => {

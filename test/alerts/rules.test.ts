@@ -3,6 +3,9 @@ import { strict as assert } from "node:assert";
 import { parse } from "yaml";
 import {
   ALERT_NAMES,
+  CONCURRENT_SESSIONS_CACHE_SECONDS,
+  CONCURRENT_SESSIONS_NAMESPACE,
+  CONCURRENT_SESSIONS_VIEW,
   EXPORTER_NAMESPACES,
   EXPORTER_QUERIES,
   METRICS,
@@ -102,7 +105,7 @@ describe("alert rules (pure)", () => {
     const rendered = renderExporterQueries(testConfig({ alerting: { rawContaminationCheckSeconds: 240 } }).alerting);
     assert.doesNotMatch(rendered, /&a1|\*a1/);
     const doc = parse(rendered) as Record<string, { query: string; cache_seconds?: number }>;
-    assert.deepEqual(Object.keys(doc), [...Object.keys(EXPORTER_QUERIES), EXPORTER_NAMESPACES.rawSessionIsolation]);
+    assert.deepEqual(Object.keys(doc), [...Object.keys(EXPORTER_QUERIES), EXPORTER_NAMESPACES.rawSessionIsolation, CONCURRENT_SESSIONS_NAMESPACE]);
     for (const q of Object.values(doc)) assert.doesNotMatch(q.query, /agent_sessions/);
     const raw = doc[EXPORTER_NAMESPACES.rawSessionIsolation];
     assert.equal(raw.cache_seconds, 240);
@@ -110,5 +113,15 @@ describe("alert rules (pure)", () => {
     assert.equal(parse(renderExporterQueries(testConfig().alerting))[EXPORTER_NAMESPACES.rawSessionIsolation].cache_seconds, 300);
     // ... and the monitoring role is granted each of them.
     for (const v of views) assert.ok((MONITORING_VIEW_NAMES as readonly string[]).includes(v.replace(/^monitoring\./, "")), v);
+  });
+
+  it("the concurrent-sessions query reads only its view, cached, and no alert rule reads it (the guide sets no level)", () => {
+    const doc = parse(renderExporterQueries(testConfig().alerting)) as Record<string, { query: string; cache_seconds?: number }>;
+    const q = doc[CONCURRENT_SESSIONS_NAMESPACE];
+    assert.deepEqual([...q.query.matchAll(/FROM\s+([a-z_.]+)/gi)].map((m) => m[1]), [CONCURRENT_SESSIONS_VIEW]);
+    assert.equal(q.cache_seconds, CONCURRENT_SESSIONS_CACHE_SECONDS);
+    assert.ok((MONITORING_VIEW_NAMES as readonly string[]).includes(CONCURRENT_SESSIONS_VIEW.replace(/^monitoring\./, "")));
+    const rules = renderMonitoringFiles(testConfig(), {}, { stack: "prod" })["valuecanvas.rules.yml"];
+    assert.doesNotMatch(rules, new RegExp(CONCURRENT_SESSIONS_NAMESPACE));
   });
 });

@@ -163,6 +163,24 @@ describe("CI workflows", () => {
       assert.equal(job.steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with?.["fetch-depth"], 0);
     });
 
+    it("writes the rollout report for raised stacks, uploads it as an artifact, and the comment links it and charts it", () => {
+      const job = w.jobs.preview;
+      const report = job.steps.find((s) => s.id === "report");
+      assert.equal(report?.if, "matrix.raised");
+      assert.equal(report?.["continue-on-error"], true, "a report that cannot be written must not fail the review");
+      assert.match(report?.run ?? "", /npx rollout report --stack "\$STACK" --project-dir "\$RUNNER_TEMP\/gate-config" --out "[^"]+\.html" --json > "\$RUNNER_TEMP\/report\.json"/);
+      assert.equal(report?.env?.ROLLOUT_DATABASE_URL, "${{ secrets[matrix.databaseSecret] }}");
+      const upload = job.steps.find((s) => s.id === "report-artifact");
+      assert.match(upload?.uses ?? "", /^actions\/upload-artifact@v\d+$/);
+      assert.match(upload?.if ?? "", /steps\.report\.outcome == 'success'/);
+      assert.match(String(upload?.with?.path), /rollout-report-\$\{\{ matrix\.stack \}\}\.html$/);
+      const review = job.steps.find((s) => s.id === "review");
+      assert.equal(review?.env?.REPORT_URL, "${{ steps.report-artifact.outputs.artifact-url }}");
+      assert.match(review?.run ?? "", /--report-json "\$RUNNER_TEMP\/report\.json"/);
+      const order = job.steps.map((s) => s.id ?? s.name);
+      assert.ok(order.indexOf("gate") < order.indexOf("report") && order.indexOf("report-artifact") < order.indexOf("review"));
+    });
+
     it("a stable `rollout review` check fails when any job failed", () => {
       assert.deepEqual(w.jobs.review.needs, ["test", "changes", "preview"]);
       assert.equal(w.jobs.review.if, "always()");

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { createRolloutCli, parsedInvocation } from "../../bin/rollout";
 import { GateResult } from "../../lib/gate";
@@ -171,6 +172,12 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     const st = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", u.toString());
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, /deployed: {3}10% \(flags on\)/);
+    // The report reads the same, plus the concurrent sessions (sql/0020): the monitoring role may.
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "report-")), "r.html");
+    const rep = await rolloutJson("report", "--stack", "prod", "--project-dir", dir, "--database-url", u.toString(), "--out", out);
+    assert.equal(rep.code, 0, rep.stderr);
+    assert.deepEqual((rep.json.stages as Array<{ stage: number; verdict: string }>).map((s) => [s.stage, s.verdict]), [[10, g.verdict]], "the report judges as the gate does");
+    assert.ok(fs.statSync(out).size > 0);
   });
 
   it("the exposure check flags a share of users far from the configured percentage", async () => {

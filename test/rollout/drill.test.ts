@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, runDrill } from "../../lib/drill";
@@ -66,8 +68,9 @@ describe("[pg] rollout drill", function () {
     });
   }
 
-  it("npx rollout drill --json: the bin starts its own embedded PostgreSQL and prints one JSON object", async () => {
-    const { stdout, stderr } = await run(process.execPath, [path.join(PROJECT_DIR, "bin", "rollout.cjs"), "drill", "--json", "--inject", "error-spike", "--inject-at", "50"], {
+  it("npx rollout drill --json --report: the bin starts its own embedded PostgreSQL, prints one JSON object, and writes the rehearsal's report", async () => {
+    const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drill-report-")), "drill.html");
+    const { stdout, stderr } = await run(process.execPath, [path.join(PROJECT_DIR, "bin", "rollout.cjs"), "drill", "--json", "--inject", "error-spike", "--inject-at", "50", "--report", reportFile], {
       cwd: PROJECT_DIR,
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -77,5 +80,12 @@ describe("[pg] rollout drill", function () {
     assert.equal(j.finalStage, 50);
     assert.match(j.database, /^embedded PostgreSQL on 127\.0\.0\.1:\d+/);
     assert.deepEqual(j.stages.map((s) => s.verdict), ["PROCEED", "PROCEED", "PROCEED", "PAUSE"]);
+    // The report judges each recorded stage as the drill's gate did, as of the drill's clock.
+    const report = (j as unknown as { report: { out: string; stages: Array<{ stage: number; verdict: string }> } }).report;
+    assert.equal(report.out, reportFile);
+    assert.deepEqual(report.stages.map((s) => [s.stage, s.verdict]), [[0, "PROCEED"], [10, "PROCEED"], [25, "PROCEED"], [50, "PAUSE"]]);
+    const html = fs.readFileSync(reportFile, "utf8");
+    assert.equal(html.match(/<tr class="stage"/g)?.length, 4);
+    assert.match(html, /verdict-PAUSE/);
   });
 });

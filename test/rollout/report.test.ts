@@ -1,0 +1,213 @@
+/**
+ * `rollout report`: a real migrated PostgreSQL with two recorded stages and
+ * traffic, the CLI in-process, and the HTML opened in a real browser (Debian's
+ * chromium through playwright-core): the four panels with the guide's lines,
+ * one row and one evidence block per stage, nothing fetched, no script (even
+ * with markup in a rollout record), and a screenshot that is not blank.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { PNG } from "pngjs";
+import { insertEvent } from "../../lib/metrics";
+import { renderReportHtml } from "../../lib/report/html";
+import { RolloutReport } from "../../lib/report/model";
+import { escapeXml } from "../../lib/report/svg";
+import { loadStack } from "../../lib/stackEdit";
+import { GUIDE_CONCURRENT_SESSIONS_TARGET, GUIDE_THRESHOLDS } from "../../lib/stages";
+import { Browser, launchBrowser, requireChromium } from "../support/browser";
+import { PROJECT_DIR, migratedDatabase, rollout, rolloutJson, seedPath, seedRecord, withClient } from "./support";
+
+const MARKUP = `<script>document.title = "pwned"</script><img src="http://127.0.0.1:9/x.png">"'&`;
+const thresholds = loadStack(PROJECT_DIR, "prod").cfg.thresholds;
+
+interface DomSummary {
+  title: string;
+  panels: Array<{ metric: string; lines: Array<[string, number]>; notApplicable: string[]; series: Record<string, number[]>; polylines: number }>;
+  rows: Array<[string, string]>;
+  evidence: string[];
+  active: number;
+  text: string;
+}
+
+/** What the report's DOM holds: panels with their guide lines and points, stage rows, evidence. */
+const DOM_SUMMARY = `(() => {
+  const all = (root, sel) => Array.from(root.querySelectorAll(sel));
+  return {
+    title: document.title,
+    panels: all(document, "section.panel").map((p) => ({
+      metric: p.dataset.metric,
+      lines: all(p, "g.guide-line").map((g) => [g.dataset.kind, Number(g.dataset.value)]),
+      notApplicable: all(p, "li.level-na").map((l) => l.dataset.kind),
+      series: Object.fromEntries(all(p, "svg g.series").map((g) => [g.dataset.series, all(g, "circle").map((c) => Number(c.dataset.value))])),
+      polylines: all(p, "svg g.series polyline").length,
+    })),
+    rows: all(document, "tr.stage").map((r) => [r.dataset.stage, r.querySelector(".verdict").textContent]),
+    evidence: all(document, "details.evidence pre").map((p) => p.textContent),
+    active: document.querySelectorAll("script, img, iframe, object, embed").length,
+    text: document.body.textContent,
+  };
+})()`;
+
+/** Distinct colours and the share of pixels that are not (near) white, in a PNG. */
+function pixels(buffer: Buffer): { colours: number; share: number } {
+  const png = PNG.sync.read(buffer);
+  const colours = new Set<number>();
+  let ink = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
+    colours.add((r << 16) | (g << 8) | b);
+    if (r < 240 || g < 240 || b < 240) ink++;
+  }
+  return { colours: colours.size, share: ink / (png.width * png.height) };
+}
+
+describe("rollout report (pure)", () => {
+  it("escapes every text it puts into HTML", () => {
+    assert.equal(escapeXml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    const empty = { requests: 0, errors: 0, users: 0, avgSeconds: null, p95Seconds: null };
+    const fig = { sessions: 0, peak: 0, peakAt: null, average: 0 };
+    const r: RolloutReport = {
+      stack: MARKUP,
+      generatedAt: new Date(0),
+      thresholds: GUIDE_THRESHOLDS,
+      soakHours: 48,
+      notes: [MARKUP],
+      segments: [
+        {
+          stage: 10,
+          flags: { enableStatelessOrchestration: true, enableSafeJsonParser: true },
+          start: new Date(0),
+          end: new Date(1),
+          current: true,
+          windowStart: new Date(0),
+          windowEnd: new Date(1),
+          actor: MARKUP,
+          gitCommit: MARKUP,
+          reason: MARKUP,
+          metrics: { windowStart: new Date(0), windowEnd: new Date(1), new: empty, legacy: empty, contaminationCount: 0 },
+          concurrency: { new: fig, legacy: fig, all: fig },
+          judgement: { verdict: MARKUP, evidence: MARKUP },
+        },
+      ],
+    };
+    const html = renderReportHtml(r);
+    assert.doesNotMatch(html, /<script|<img/i);
+    assert.ok(!html.includes(MARKUP));
+    assert.ok(html.includes(escapeXml(MARKUP)));
+  });
+
+  it("--out must name an .html file; the error names the value and what is allowed, and nothing is written", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-out-"));
+    const r = await rollout("report", "--stack", "prod", "--out", path.join(dir, "report.txt"), "--database-url", "postgres://u:p@127.0.0.1:1/x");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /"[^"]*report\.txt" is not an HTML file name; allowed: a path ending in \.html/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
+
+describe("[pg] rollout report", function () {
+  this.timeout(120_000);
+  let url: string;
+  let dir: string;
+  let file: string;
+  let json: Record<string, unknown>;
+
+  before(async () => {
+    url = await migratedDatabase();
+    await withClient(url, async (c) => {
+      // Stage 0 (flags off) from 100 h to 50 h ago, then 10 % (flags on) since 50 h ago.
+      await seedRecord(c, "prod", 0, false, 100);
+      const tenAt = (await c.query<{ t: Date }>("select now() - interval '50 hours' as t")).rows[0].t;
+      await insertEvent(c, {
+        stack: "prod",
+        fromStage: 0,
+        toStage: 10,
+        flags: { enableStatelessOrchestration: true, enableSafeJsonParser: true },
+        actor: MARKUP,
+        reason: MARKUP,
+        createdAt: tenAt,
+      });
+      await seedPath(c, { isNew: false, requests: 3000, errors: 30, users: 300, seconds: 2.5, fromHours: 97, toHours: 51, prefix: "l0" });
+      await seedPath(c, { isNew: false, requests: 2700, errors: 27, users: 270, seconds: 2.5, fromHours: 47, toHours: 0.1, prefix: "l10" });
+      await seedPath(c, { isNew: true, requests: 600, errors: 3, users: 60, seconds: 1.5, fromHours: 47, toHours: 0.1, prefix: "n10" });
+    });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-"));
+    file = path.join(dir, "nested", "rollout-report.html");
+    const r = await rolloutJson("report", "--stack", "prod", "--out", file, "--database-url", url);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    json = r.json;
+  });
+
+  it("writes one self-contained file and prints each stage's verdict (JSON for the PR comment)", () => {
+    const stages = json.stages as Array<{ stage: number; verdict: string; newErrorRatePct: number | null; legacyErrorRatePct: number | null; newP95Seconds: number | null }>;
+    assert.deepEqual(stages.map((s) => s.stage), [0, 10]);
+    for (const s of stages) assert.match(s.verdict, /^(PROCEED|WAIT|PAUSE|ROLLBACK)$/);
+    assert.equal(stages[0].newErrorRatePct, null, "stage 0: no new-path traffic");
+    assert.equal(stages[0].legacyErrorRatePct, 1);
+    assert.equal(stages[1].newErrorRatePct, 0.5);
+    assert.equal(stages[1].newP95Seconds, 1.5);
+    const html = fs.readFileSync(file, "utf8");
+    assert.doesNotMatch(html, /<(script|link|img|iframe|object|embed)\b|@import|url\(/i);
+    assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  });
+
+  describe("in a real browser (chromium)", function () {
+    let browser: Browser;
+
+    before(async function () {
+      requireChromium(this);
+      browser = await launchBrowser();
+    });
+
+    after(async () => {
+      await browser?.close();
+    });
+
+    it("shows the four key metrics with the guide's target, warning and critical lines, each stage with its verdict and evidence; fetches nothing", async () => {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(file).href);
+      // Runs in the page (the project compiles without the DOM's types, hence a string).
+      const dom = (await page.evaluate(DOM_SUMMARY)) as DomSummary;
+      assert.equal(dom.title, "Rollout report: stack prod", "no injected script ran");
+      assert.deepEqual(dom.panels.map((p) => p.metric), ["errorRate", "p95", "sessionIsolation", "concurrentSessions"]);
+      const [err, p95, iso, conc] = dom.panels;
+      assert.deepEqual(err.lines, [["target", thresholds.targetErrorRatePct], ["warning", thresholds.errorRateWarningPct], ["critical", thresholds.errorRateCriticalPct]]);
+      assert.deepEqual(p95.lines, [["target", thresholds.targetP95Seconds], ["warning", thresholds.p95WarningSeconds], ["critical", thresholds.p95CriticalSeconds]]);
+      assert.deepEqual(iso.lines, [["target", thresholds.contaminationMax], ["critical", thresholds.contaminationMax]]);
+      assert.deepEqual(iso.notApplicable, ["warning"]);
+      assert.deepEqual(conc.lines, [["target", GUIDE_CONCURRENT_SESSIONS_TARGET]]);
+      assert.deepEqual(conc.notApplicable, ["warning", "critical"]);
+      // One point per stage with traffic on the path: stage 0 has no new-path traffic.
+      assert.deepEqual(err.series, { new: [0.5], legacy: [1, 1] });
+      assert.deepEqual(p95.series, { new: [1.5], legacy: [2.5, 2.5] });
+      assert.deepEqual(iso.series, { "all sessions": [0, 0] });
+      assert.deepEqual(Object.keys(conc.series), ["new", "legacy", "all"]);
+      assert.ok(conc.series.all.every((v) => v >= 1), "each stage had sessions running");
+      assert.ok(err.polylines >= 1);
+      const verdicts = (json.stages as Array<{ stage: number; verdict: string }>).map((s) => [String(s.stage), s.verdict]);
+      assert.deepEqual(dom.rows, verdicts);
+      assert.equal(dom.evidence.length, 2);
+      for (const [i, ev] of dom.evidence.entries()) assert.match(ev, new RegExp(`verdict: ${verdicts[i][1]} \\(exit \\d\\)`));
+      assert.equal(dom.active, 0, "the record's markup is text, not elements");
+      assert.ok(dom.text.includes(MARKUP), "the record's reason is shown as written");
+      assert.deepEqual(browser.blockedRequests, [], "the report fetched nothing");
+      await page.close();
+    });
+
+    it("renders to a screenshot that is not blank", async () => {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(file).href);
+      const { colours, share } = pixels(await page.screenshot({ fullPage: true }));
+      assert.ok(colours >= 32, `${colours} distinct colours`);
+      assert.ok(share > 0.02, `${(100 * share).toFixed(2)}% of the pixels are not white`);
+      // The check can fail: a blank page has one colour and no ink.
+      await page.goto("about:blank");
+      const blank = pixels(await page.screenshot());
+      await page.close();
+      assert.ok(blank.colours < 32 && blank.share <= 0.02, JSON.stringify(blank));
+    });
+  });
+});
