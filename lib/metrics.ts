@@ -21,6 +21,11 @@ export class DatabaseError extends Error {
 
 /** A URL as shown to people: every credential in it masked (lib/redact.ts: userinfo, password parameters). */
 export function redactUrl(url: string): string {
+  try {
+    new URL(url);
+  } catch {
+    return "(unparseable URL)"; // not shown at all: it may be a password pasted in the wrong place
+  }
   return redact(url);
 }
 
