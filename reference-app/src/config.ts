@@ -73,7 +73,7 @@ export function parseConfig(env: Env): AppConfig {
   }
   if (!urlOk) {
     problems.push(
-      `${ENV_NAMES.databaseUrl}: ${databaseUrl === "" ? "unset or empty" : "not a URL"} (value not shown: it carries a password); expected postgres://user:password@host:port/database`,
+      `${ENV_NAMES.databaseUrl}: ${databaseUrl === "" ? "unset or empty" : "not a postgres:// or postgresql:// URL"} (value not shown: it carries a password); expected postgres://user:password@host:port/database`,
     );
   }
 
