@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { HealthCheckProbe, httpHealthCheckTest } from "../lib/healthCheck";
-import { ENV_NAMES } from "../lib/stages";
+import { APP_ENV_NAMES, ENV_NAMES } from "../lib/stages";
 import { LABEL_PREFIX, containerLabels } from "./labels";
 
 export interface AppArgs {
@@ -42,7 +42,12 @@ export class App extends pulumi.ComponentResource {
 
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
-    const plainEnv = Object.entries(args.env).map(([k, v]) => `${k}=${v}`);
+    // The app listens on the port and serves the path its health check asks (reference-app/ and docs/reference-app.md).
+    const plainEnv = Object.entries({
+      ...args.env,
+      [APP_ENV_NAMES.port]: String(args.port),
+      [APP_ENV_NAMES.healthCheckPath]: args.healthCheckPath,
+    }).map(([k, v]) => `${k}=${v}`);
     // DATABASE_URL carries the app role's password, so `envs` as a whole is a secret.
     const envs = pulumi.secret(args.databaseUrl.apply((url) => [...plainEnv, `${ENV_NAMES.databaseUrl}=${url}`]));
 

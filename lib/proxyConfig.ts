@@ -23,6 +23,15 @@ export interface ProxyConfigInput {
 export const DOCKER_DNS = "127.0.0.11";
 
 export const PROXY_LISTEN_PORT = 8080;
+
+/**
+ * How long nginx keeps a resolved address of the app alias, and how long it
+ * waits for a connection to a replica before it tries another. A replica that
+ * is told to stop keeps serving for at least their sum (reference-app/), so no
+ * request the proxy routes to it by a cached address is lost.
+ */
+export const PROXY_RESOLVER_VALID_SECONDS = 5;
+export const PROXY_CONNECT_TIMEOUT_SECONDS = 2;
 export const PROXY_HEALTH_PATH = "/__proxy/health";
 
 export function renderNginxConfig(p: ProxyConfigInput): string {
@@ -44,8 +53,8 @@ http {
   uwsgi_temp_path /tmp/nginx-uwsgi;
   scgi_temp_path /tmp/nginx-scgi;
 
-  # Re-resolve the app alias every 5 s: replicas come and go on every stage change.
-  resolver ${DOCKER_DNS} valid=5s ipv6=off;
+  # Re-resolve the app alias every ${PROXY_RESOLVER_VALID_SECONDS} s: replicas come and go on every stage change.
+  resolver ${DOCKER_DNS} valid=${PROXY_RESOLVER_VALID_SECONDS}s ipv6=off;
   resolver_timeout 2s;
 
   server {
@@ -67,7 +76,7 @@ http {
       proxy_next_upstream error timeout http_502 http_503 http_504;
       proxy_next_upstream_tries 3;
       proxy_next_upstream_timeout 15s;
-      proxy_connect_timeout 2s;
+      proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT_SECONDS}s;
       proxy_read_timeout 120s;
 
       proxy_http_version 1.1;

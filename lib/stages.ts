@@ -19,8 +19,18 @@ export const ENV_NAMES = {
   databaseUrl: "DATABASE_URL",
 } as const;
 
+/**
+ * Env names the program also passes the app (not from the guide): the port it
+ * listens on and the path its health check asks (config appPort and
+ * appHealthCheckPath), so that the app serves exactly what the program checks.
+ */
+export const APP_ENV_NAMES = {
+  port: "APP_PORT",
+  healthCheckPath: "APP_HEALTH_CHECK_PATH",
+} as const;
+
 /** Env names the program owns; a stack's extra environment may not override them. */
-export const MANAGED_ENV_NAMES: readonly string[] = Object.values(ENV_NAMES);
+export const MANAGED_ENV_NAMES: readonly string[] = [...Object.values(ENV_NAMES), ...Object.values(APP_ENV_NAMES)];
 
 export interface Flags {
   enableStatelessOrchestration: boolean;

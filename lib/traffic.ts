@@ -4,8 +4,11 @@
  * profiles. Deterministic for a seed; time comes from the caller (a simulated
  * clock), never from this machine's.
  */
-import { createHash } from "node:crypto";
 import type { ClientBase } from "pg";
+import { onNewPath } from "./bucketing";
+
+// The sticky bucketing lives in its own pure module, shared with the reference app.
+export { onNewPath, userBucket } from "./bucketing";
 
 /** A seeded PRNG (mulberry32): the same seed gives the same drill. */
 export function seededRandom(seed: number): () => number {
@@ -17,16 +20,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** A user's stable bucket in [0, 100): the same user always lands on the same path. */
-export function userBucket(userId: string): number {
-  return createHash("sha256").update(userId).digest().readUInt32BE(0) % 100;
-}
-
-/** Sticky assignment: a user is on the new path when their bucket is below the effective percentage. */
-export function onNewPath(userId: string, effectivePct: number): boolean {
-  return userBucket(userId) < effectivePct;
 }
 
 /** A path's behaviour: error probability per request, and a log-normal duration. */
