@@ -541,7 +541,7 @@ export function evaluateGate(input: GateInput): GateResult {
       const decision = status === "met" ? "within-margin" : status === "failed" ? "worse-than-margin" : "undecided";
       const statement =
         decision === "within-margin"
-          ? `the new path's error rate is at most ${pp(b.upper)} above legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
+          ? `the new path's error rate is ${b.upper >= 0 ? `at most ${pp(b.upper)} above` : `at least ${pp(-b.upper)} below`} legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
           : decision === "worse-than-margin"
             ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(marginPct)} margin allows (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
             : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (estimate ${pp(b.estimate ?? 0)}): not yet shown within the ${pp(marginPct)} margin, nor beyond it (${confText(confidence)})`;

@@ -200,6 +200,11 @@ describe("rollout gate (pure)", () => {
       assert.match(r.comparison.statement, /the new path's error rate is at most 0\.\d\d pp above legacy's, within the 0\.50 pp margin .*confidence that holds however often this is checked/);
       assert.ok(r.comparison.estimatePp > 0, "a new path worse by less than the margin may proceed");
     });
+    it("a new path shown better than legacy says so, not a negative 'above'", () => {
+      const r = evaluateGate(input(10));
+      assert.ok(r.comparison && r.comparison.upperPp < 0);
+      assert.match(r.comparison.statement, /the new path's error rate is at least 0\.\d\d pp below legacy's, within the 0\.50 pp margin/);
+    });
     it("PAUSE when the lower bound is above the margin", () => {
       const r = at(0.018, 0.01); // +0.8 pp
       assert.equal(r.verdict, "PAUSE");
