@@ -135,6 +135,32 @@ function badCharacter(cp: number): boolean {
   return !ALLOWED_NON_ASCII.test(String.fromCodePoint(cp));
 }
 
+/**
+ * The first character of `s` that may not appear in a stack file (a line
+ * break, a control, format or invisible character...): its index and code
+ * point, or undefined. For text the CLI writes into a stack file.
+ */
+export function firstBadCharacter(s: string): { index: number; codePoint: number } | undefined {
+  let index = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if (cp === 0x0a || badCharacter(cp)) return { index, codePoint: cp };
+    index++;
+  }
+  return undefined;
+}
+
+/** `s` as a JSON string with every character outside the subset as a \\uXXXX escape: safe to print in an error. */
+export function shown(s: string): string {
+  let out = "";
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if (cp === 0x0a || badCharacter(cp)) out += cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, "0")}`;
+    else out += JSON.stringify(ch).slice(1, -1);
+  }
+  return `"${out}"`;
+}
+
 /** Split into lines; refuse any character outside the subset. Returns the lines (without their LF / CRLF) and the line end. */
 function checkedLines(text: string): { lines: string[]; eol: "\n" | "\r\n" } {
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
