@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
 import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey } from "./config";
-import { YamlSubsetError, readSubset } from "./yamlSubset";
+import { YamlSubsetError, lineEndOf, readSubset } from "./yamlSubset";
 
 export class StackFileError extends Error {
   constructor(message: string) {
@@ -198,7 +198,38 @@ export function parseStackFile(stack: string, file: string, text: string): Stack
   return { stack, file, text, raw, allConfig, secrets };
 }
 
-/** Read and parse `Pulumi.<stack>.yaml` in `projectDir`. */
+/** Top-level keys of `Pulumi.yaml` that do not change which config a stack gets. */
+const PROJECT_KEYS = ["name", "runtime", "description", "main", "author", "website", "license"] as const;
+const PROJECT_KEY_PROBLEMS: Record<string, string> = {
+  config: "project-level config applies to every stack that does not set the key itself, and plan, rollout and CI read only the stack files: set each key in Pulumi.<stack>.yaml",
+  stackConfigDir: "Pulumi then reads the stack files from another folder than plan, rollout and CI",
+  environment: "it imports Pulumi ESC environments, whose config the project cannot see",
+};
+
+/**
+ * Check the project file (`Pulumi.yaml`): its characters are those a stack
+ * file may hold (no NEL, lone CR, ... to hide a key behind), and it has no
+ * key that gives a stack config from elsewhere than its stack file.
+ */
+export function checkProjectFile(file: string, text: string): void {
+  try {
+    lineEndOf(text);
+  } catch (e) {
+    if (e instanceof YamlSubsetError) throw new StackFileError(`${file} line ${e.line}, column ${e.column}: ${e.reason}`);
+    throw e;
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+  const top: unknown = doc.toJS();
+  if (typeof top !== "object" || top === null || Array.isArray(top)) throw new StackFileError(`${file} must be a YAML mapping`);
+  for (const k of Object.keys(top)) {
+    const problem = PROJECT_KEY_PROBLEMS[k];
+    if (problem) throw new StackFileError(`${file}: the key "${k}" is not accepted: ${problem}`);
+    if (!(PROJECT_KEYS as readonly string[]).includes(k)) throw new StackFileError(`${file}: unknown key "${k}": allowed ${PROJECT_KEYS.join(", ")}`);
+  }
+}
+
+/** Read and parse `Pulumi.<stack>.yaml` in `projectDir` (and check `Pulumi.yaml` there, when it exists). */
 export function readStackFile(projectDir: string, stack: string): StackConfig {
   if (!STACK_NAME_RE.test(stack)) {
     throw new StackFileError(`"${stack}" is not a valid stack name: use letters, digits, "_", "." and "-"`);
@@ -213,6 +244,8 @@ export function readStackFile(projectDir: string, stack: string): StackConfig {
       `unknown stack "${stack}": there is no ${path.basename(file)}. Stacks here: ${known.length ? known.join(", ") : "(none)"}`,
     );
   }
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  if (fs.existsSync(projectFile)) checkProjectFile("Pulumi.yaml", fs.readFileSync(projectFile, "utf8"));
   return parseStackFile(stack, path.basename(file), text);
 }
 

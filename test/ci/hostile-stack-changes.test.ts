@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { detectChanges } from "../../lib/ci/detect";
 import { StackFileError } from "../../lib/stackFile";
-import { CLEAN, HOSTILE_STACKS } from "../support/hostileStacks";
+import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 import { GIT_ENV } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -50,6 +50,20 @@ describe("changed-stacks refuses hostile stack files; the gate is required, neve
       assert.equal(prod.canary.raised, true, "the gate is required");
       assert.equal(prod.canary.from.canaryPercentage, 0);
       assert.match(prod.canary.baseInvalid ?? "", /^Pulumi\.prod\.yaml/);
+    });
+  }
+
+  for (const h of HOSTILE_PROJECT_FILES) {
+    it(`a Pulumi.yaml with ${h.name} at head is refused`, () => {
+      const base = commit(CLEAN, "clean");
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), h.text);
+      const head = commit(CLEAN.replace("# prod", "# prod, project file changed"), `hostile project file: ${h.name}`);
+      try {
+        assert.throws(() => detectChanges(dir, base, head), (e: Error) => e instanceof StackFileError && h.error.test(e.message));
+      } finally {
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: valuecanvas\nruntime: nodejs\n");
+        commit(CLEAN, "project file restored");
+      }
     });
   }
 

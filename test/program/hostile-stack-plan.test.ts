@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { plan } from "../../bin/plan";
 import { StackFileError } from "../../lib/stackFile";
-import { CLEAN, HOSTILE_STACKS } from "../support/hostileStacks";
+import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 
 describe("npm run plan refuses hostile stack files", () => {
   let dir: string;
@@ -27,6 +27,18 @@ describe("npm run plan refuses hostile stack files", () => {
         assert.match(e.message, h.error);
         return true;
       });
+    });
+  }
+
+  for (const h of HOSTILE_PROJECT_FILES) {
+    it(`refuses a Pulumi.yaml with ${h.name}`, async () => {
+      fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), CLEAN);
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), h.text);
+      try {
+        await assert.rejects(plan({ stack: "prod", set: [], json: false, projectDir: dir }), (e: Error) => e instanceof StackFileError && h.error.test(e.message));
+      } finally {
+        fs.rmSync(path.join(dir, "Pulumi.yaml"));
+      }
     });
   }
 

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { HOSTILE_STACKS } from "../support/hostileStacks";
+import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 import { rollout, snapshot } from "./support";
 
 // Nothing listens here: a command that got past the stack file would fail differently.
@@ -39,6 +39,20 @@ describe("rollout refuses hostile stack files", () => {
         assert.match(r.stderr, new RegExp(`^rollout ${cmd[0]}: Pulumi\\.prod\\.yaml`), cmd.join(" "));
         assert.match(r.stderr, h.error, cmd.join(" "));
         assert.doesNotMatch(r.stderr, /ECONNREFUSED|database/i, `${cmd.join(" ")}: refused before any database`);
+      }
+      assert.deepEqual(snapshot(dir), before, "nothing written");
+    });
+  }
+
+  for (const h of HOSTILE_PROJECT_FILES) {
+    it(`refuses a Pulumi.yaml with ${h.name}`, async () => {
+      fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), CLEAN);
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), h.text);
+      const before = snapshot(dir);
+      for (const cmd of COMMANDS) {
+        const r = await rollout(...cmd, "--stack", "prod", "--project-dir", dir);
+        assert.equal(r.code, 1, `${cmd.join(" ")}: exit 1 (${r.stderr})`);
+        assert.match(r.stderr, h.error, cmd.join(" "));
       }
       assert.deepEqual(snapshot(dir), before, "nothing written");
     });

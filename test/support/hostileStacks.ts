@@ -83,3 +83,11 @@ export const HOSTILE_STACKS: readonly HostileStack[] = [
   { name: "a secure mapping with a second key", text: withLines("  valuecanvas:slackWebhookUrl:", "    secure: v1:AAAA", "    plain: x"), error: /a "secure:" mapping must hold exactly one string/ },
   { name: "a negative zero", text: withLines("  valuecanvas:gate:", "    exposureTolerancePct: -0.0"), error: /negative zero/ },
 ];
+
+/** Project files (Pulumi.yaml) that give a stack config its stack file does not show. */
+export const HOSTILE_PROJECT_FILES: readonly HostileStack[] = [
+  { name: "project-level config", text: "name: valuecanvas\nruntime: nodejs\nconfig:\n  valuecanvas:canaryPercentage: 100\n", error: /Pulumi\.yaml: the key "config" is not accepted: project-level config applies to every stack/ },
+  { name: "stackConfigDir", text: "name: valuecanvas\nruntime: nodejs\nstackConfigDir: elsewhere\n", error: /Pulumi\.yaml: the key "stackConfigDir" is not accepted/ },
+  { name: "a NEL hiding config", text: "name: valuecanvas\nruntime: nodejs # x\u0085config: {valuecanvas:canaryPercentage: 100}\n", error: /Pulumi\.yaml line 2, column 20: U\+0085 NEXT LINE/ },
+  { name: "a merge key", text: "name: valuecanvas\nruntime: nodejs\n<<: {config: {valuecanvas:canaryPercentage: 100}}\n", error: /Pulumi\.yaml: unknown key "<<"/ },
+];
