@@ -477,7 +477,8 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
   const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const actor = process.env.GIT_AUTHOR_NAME ?? process.env.USER;
   // Refuse a bad request (a skip without --force) before touching the database.
-  planAdvance(cfg, { to: o.to, force: o.force, reason: o.reason });
+  // The note's texts (reason, actor) are checked here too, so a bad one fails before any database work.
+  planAdvance(cfg, { to: o.to, force: o.force, reason: o.reason, actor });
   const a = await assess(o, cfg, false);
   if (a.deployedFromRecords && !sameState(a.configured, a.deployed)) {
     throw new StateError(`${a.notes.join("; ")}. Apply or revert that change before advancing again`);

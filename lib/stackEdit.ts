@@ -12,6 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { structuredPatch } from "diff";
 import { isMap, isScalar, parseDocument, Scalar } from "yaml";
 import { CONFIG_NAMESPACE, namespaced, parseConfig, RolloutConfig } from "./config";
 import { StackConfig, parseStackFile, programConfig, readStackFile, stackFilePath, StackFileError } from "./stackFile";
@@ -25,6 +26,7 @@ import {
   previousStage,
   stageIndex,
 } from "./stages";
+import { YamlSubsetError, characterName, firstBadCharacter, lineEndOf, shown } from "./yamlSubset";
 
 export class StackEditError extends Error {
   constructor(message: string) {
@@ -89,21 +91,47 @@ export interface AdvanceOptions {
 
 const SKIP_NOTE_PREFIX = "rollout advance --force";
 
-/** The comment `advance --force` writes above `canaryPercentage`. */
+/** Who may be named in a note: no ":" or "#" (the note's own separators), no line break or control character. */
+const ACTOR_RE = /^[\p{L}\p{M}\p{N} ._@+'()[\]<>-]{1,100}$/u;
+const ACTOR_ALLOWED = "letters, digits, spaces and . _ @ + ' ( ) [ ] < > - (at most 100)";
+
+/**
+ * The comment `advance --force` writes above `canaryPercentage`. Everything
+ * in it is checked, so no text (a reason, GIT_AUTHOR_NAME) can end the
+ * comment line, forge a second note, or put a character into the file that
+ * the YAML subset refuses: a RefusedError names the character and its position.
+ * Runs of whitespace in the reason (a multi-line --reason) become one space.
+ */
 export function skipNote(from: Stage, to: Stage, reason: string, opts: { date?: string; actor?: string } = {}): string {
-  return `${SKIP_NOTE_PREFIX} ${from} -> ${to}${opts.date ? ` on ${opts.date}` : ""}${opts.actor ? ` by ${opts.actor}` : ""}: ${reason.trim().replace(/\s+/g, " ")}`;
+  const text = reason.trim().replace(/\s+/g, " ");
+  const bad = firstBadCharacter(text);
+  if (bad) {
+    throw new RefusedError(
+      `--reason has ${characterName(bad.codePoint)} at character ${bad.index + 1}: the reason is written into the stack file as a comment; allowed: printable characters`,
+    );
+  }
+  if (opts.actor !== undefined && !ACTOR_RE.test(opts.actor)) {
+    const c = firstBadCharacter(opts.actor) ?? [...opts.actor].map((ch, index) => ({ index, codePoint: ch.codePointAt(0) as number })).find((x) => !ACTOR_RE.test(String.fromCodePoint(x.codePoint)));
+    throw new RefusedError(
+      `the actor name ${shown(opts.actor)} (GIT_AUTHOR_NAME, else USER) ${c ? `has ${characterName(c.codePoint)} at character ${c.index + 1}` : "is empty or too long"}; ` +
+        `it is written into the stack file's skip note; allowed: ${ACTOR_ALLOWED}`,
+    );
+  }
+  if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) throw new RefusedError(`the note's date ${JSON.stringify(opts.date)} is not YYYY-MM-DD`);
+  return `${SKIP_NOTE_PREFIX} ${from} -> ${to}${opts.date ? ` on ${opts.date}` : ""}${opts.actor ? ` by ${opts.actor}` : ""}: ${text}`;
 }
 
-const SKIP_NOTE_RE = /^\s*#\s*rollout advance --force (\d+) -> (\d+)(?: on \d{4}-\d{2}-\d{2})?(?: by .*?)?: (.+)$/;
+const SKIP_NOTE_RE = /^\s*#\s*rollout advance --force (\d+) -> (\d+)(?: on \d{4}-\d{2}-\d{2})?(?: by [^:#]*?)?: (.+)$/;
 
 /**
  * The reason recorded by the last `advance --force` that skipped to `stage`,
  * read back from a stack file's text (the program puts it into the rollout
- * record), or undefined when that stage was reached without a skip.
+ * record), or undefined when that stage was reached without a skip. Reads
+ * LF and CRLF files.
  */
 export function forcedSkipReason(text: string, stage: Stage): string | undefined {
   let found: string | undefined;
-  for (const line of text.split("\n")) {
+  for (const line of text.split(/\r?\n/)) {
     const m = SKIP_NOTE_RE.exec(line);
     if (m && Number(m[2]) === stage) found = `forced skip ${m[1]}% -> ${m[2]}%: ${m[3].trim()}`;
   }
@@ -178,6 +206,13 @@ function renderScalar(value: string, old: Scalar | undefined): string {
  * characters differ (plus one line per added key, and the note).
  */
 export function editStackText(file: string, text: string, changes: ConfigChange[], note?: string): string {
+  let eol: string;
+  try {
+    eol = lineEndOf(text);
+  } catch (e) {
+    if (e instanceof YamlSubsetError) throw new StackFileError(`${file} line ${e.line}, column ${e.column}: ${e.reason}`);
+    throw e;
+  }
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
   const cfg = doc.get("config", true);
@@ -214,22 +249,22 @@ export function editStackText(file: string, text: string, changes: ConfigChange[
       splices.push({ start: s, end: e, text: renderScalar(ch.value, pair.value) });
       if (ch.key === "canaryPercentage" && note !== undefined && isScalar(pair.key) && pair.key.range) {
         const ls = lineStart(pair.key.range[0]);
-        splices.push({ start: ls, end: ls, text: `${indent}# ${note}\n` });
+        splices.push({ start: ls, end: ls, text: `${indent}# ${note}${eol}` });
       }
     } else if (pair) {
       throw new StackEditError(`${file}: ${key} is not a plain value; edit it with "pulumi config set" instead`);
     } else {
-      if (ch.key === "canaryPercentage" && note !== undefined) added.push(`${indent}# ${note}\n`);
-      added.push(`${indent}${key}: ${JSON.stringify(ch.value)}\n`);
+      if (ch.key === "canaryPercentage" && note !== undefined) added.push(`${indent}# ${note}${eol}`);
+      added.push(`${indent}${key}: ${JSON.stringify(ch.value)}${eol}`);
     }
   }
   let out = text;
   if (added.length > 0) {
     if (insertAt < 0) {
-      const sep = out.length === 0 || out.endsWith("\n") ? "" : "\n";
-      splices.push({ start: out.length, end: out.length, text: `${sep}config:\n${added.join("")}` });
+      const sep = out.length === 0 || out.endsWith("\n") ? "" : eol;
+      splices.push({ start: out.length, end: out.length, text: `${sep}config:${eol}${added.join("")}` });
     } else {
-      const needsNl = insertAt === text.length && !text.endsWith("\n") ? "\n" : "";
+      const needsNl = insertAt === text.length && !text.endsWith("\n") ? eol : "";
       splices.push({ start: insertAt, end: insertAt, text: needsNl + added.join("") });
     }
   }
@@ -241,39 +276,24 @@ export function editStackText(file: string, text: string, changes: ConfigChange[
 // ---------------------------------------------------------------------------
 // Diff
 
-/** A unified-style line diff (small files: plain LCS). */
+/** Edits beyond this many lines are not shown line by line: the diff's cost stays bounded for any file size. */
+export const MAX_DIFF_EDITS = 200;
+
+/**
+ * A unified-style line diff with one line of context (jsdiff's Myers diff:
+ * time and memory grow with the file's length times the number of changed
+ * lines, which `MAX_DIFF_EDITS` bounds). Line ends (LF, CRLF) are not shown.
+ */
 export function lineDiff(a: string, b: string, label: string): string {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  const n = x.length;
-  const m = y.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--)
-    for (let j = m - 1; j >= 0; j--) lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-  type Op = { t: " " | "-" | "+"; s: string; ai: number; bj: number };
-  const ops: Op[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) ops.push({ t: " ", s: x[i++], ai: i, bj: ++j });
-    else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push({ t: "-", s: x[i++], ai: i, bj: j });
-    else ops.push({ t: "+", s: y[j++], ai: i, bj: j });
-  }
-  // One hunk per run of changes, with one line of context either side.
   const out: string[] = [`--- a/${label}`, `+++ b/${label}`];
-  let k = 0;
-  while (k < ops.length) {
-    if (ops[k].t === " ") {
-      k++;
-      continue;
-    }
-    const start = Math.max(0, k - 1);
-    let end = k;
-    while (end < ops.length && ops[end].t !== " ") end++;
-    const stop = Math.min(ops.length, end + 1);
-    out.push(`@@ line ${ops[start].t === " " ? ops[start].bj : ops[start].bj + 1} @@`);
-    for (let q = start; q < stop; q++) out.push(`${ops[q].t}${ops[q].s}`);
-    k = end;
+  const patch = structuredPatch(label, label, a, b, undefined, undefined, { context: 1, stripTrailingCr: true, maxEditLength: MAX_DIFF_EDITS });
+  if (patch === undefined) {
+    out.push(`(more than ${MAX_DIFF_EDITS} lines differ: not shown line by line; compare with git diff)`);
+    return out.join("\n");
+  }
+  for (const h of patch.hunks) {
+    out.push(`@@ line ${h.newStart} @@`);
+    for (const l of h.lines) if (!l.startsWith("\\")) out.push(l);
   }
   return out.join("\n");
 }
@@ -292,11 +312,17 @@ export interface EditResult {
   written: boolean;
 }
 
-/** Write `text` to `file` atomically: a temp file in the same folder, fsync, rename. */
+/**
+ * Write `text` to `file` atomically: a temp file in the same folder, fsync,
+ * rename. A symlinked file is written through: its target is replaced, the
+ * link stays. A read-only file is refused (StackEditError), never replaced.
+ * With `expectedBefore`, a file changed meanwhile is refused too.
+ */
 export function writeFileAtomic(file: string, text: string, expectedBefore?: string): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const mode = fs.statSync(file, { throwIfNoEntry: false })?.mode ?? 0o644;
+  const target = writableTarget(file);
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const mode = fs.statSync(target, { throwIfNoEntry: false })?.mode ?? 0o644;
   try {
     const fd = fs.openSync(tmp, "wx", mode & 0o777);
     try {
@@ -305,14 +331,37 @@ export function writeFileAtomic(file: string, text: string, expectedBefore?: str
     } finally {
       fs.closeSync(fd);
     }
-    if (expectedBefore !== undefined && fs.readFileSync(file, "utf8") !== expectedBefore) {
+    if (expectedBefore !== undefined && fs.readFileSync(target, "utf8") !== expectedBefore) {
       throw new StackEditError(`${path.basename(file)} changed while it was being edited; nothing written, run the command again`);
     }
-    fs.renameSync(tmp, file);
+    fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** The file a write to `file` must replace (a symlink's target), after checking it may be written. */
+export function writableTarget(file: string): string {
+  let target: string;
+  try {
+    target = fs.realpathSync(file);
+  } catch {
+    return file; // a new file: nothing to follow
+  }
+  const st = fs.statSync(target);
+  const shown = target === path.resolve(file) ? path.basename(file) : `${path.basename(file)} (a link to ${target})`;
+  if (!st.isFile()) throw new StackEditError(`${shown} is not a regular file; nothing written`);
+  let writable = (st.mode & 0o222) !== 0;
+  try {
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch {
+    writable = false;
+  }
+  if (!writable) {
+    throw new StackEditError(`${shown} is read-only (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); nothing written. Make it writable (chmod u+w) if it should be edited`);
+  }
+  return target;
 }
 
 /**
@@ -359,6 +408,9 @@ export function editStack(
     throw new StackEditError(`${sc.file}: the edited file would not mean exactly "${plan.summary}"; nothing written`);
   }
   const file = stackFilePath(projectDir, stack);
+  // Everything that can fail happens before the write: the diff, and whether the file may be written.
+  const diff = lineDiff(sc.text, after, path.basename(file));
+  if (!opts.dryRun) writableTarget(file);
   if (!opts.dryRun && after !== sc.text) writeFileAtomic(file, after, sc.text);
-  return { file, stack, before: sc.text, after, diff: lineDiff(sc.text, after, path.basename(file)), plan, written: !opts.dryRun };
+  return { file, stack, before: sc.text, after, diff, plan, written: !opts.dryRun };
 }

@@ -9,8 +9,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
 import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey, configValueAt } from "./config";
+import { YamlSubsetError, lineEndOf, readSubset } from "./yamlSubset";
 
 export class StackFileError extends Error {
   constructor(message: string) {
@@ -97,27 +99,85 @@ function setPath(obj: RawConfig, dotted: string, value: unknown): void {
   cur[segs[segs.length - 1]] = value;
 }
 
+/** Top-level keys of a stack file Pulumi reads, and whether the project accepts them. */
+const TOP_LEVEL_KEYS = ["config", "secretsprovider", "encryptedkey", "encryptionsalt"] as const;
+
 /**
- * Parse a stack file's text. Throws StackFileError for malformed YAML, a
- * non-mapping `config:`, or a secret stored in plain text.
+ * Check that Pulumi and the project read `text` the same way: it must be in
+ * the YAML subset (lib/yamlSubset.ts), npm `yaml` must read exactly what the
+ * subset reader reads, and the keys must mean the same to both (a config key
+ * is `namespace:name`: Pulumi namespaces a bare key with the project's name
+ * and reads `ns:config:name` as `ns:name`). Returns the document's value.
  */
-export function parseStackFile(stack: string, file: string, text: string): StackConfig {
+export function agreedReading(file: string, text: string): Record<string, unknown> {
+  let subset: Record<string, unknown>;
+  try {
+    subset = readSubset(text);
+  } catch (e) {
+    if (e instanceof YamlSubsetError) throw new StackFileError(`${file} line ${e.line}, column ${e.column}: ${e.reason}`);
+    throw e;
+  }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     throw new StackFileError(`${file} is not valid YAML: ${first.message.split("\n")[0]}`);
   }
-  const top: unknown = doc.toJS();
-  if (top === null || top === undefined) {
-    return { stack, file, text, raw: {}, allConfig: {}, secrets: SECRET_KEYS.map((key) => ({ key, source: "unset" })) };
+  const top: unknown = doc.toJS() ?? {};
+  if (!isDeepStrictEqual(top, subset)) {
+    throw new StackFileError(`${file}: the project's two YAML readings of this file differ; write it in the subset docs/reliability.md lists`);
   }
-  if (typeof top !== "object" || Array.isArray(top)) {
-    throw new StackFileError(`${file} must be a YAML mapping with a "config:" key`);
+  for (const [k, v] of Object.entries(subset)) {
+    if (k === "environment") {
+      throw new StackFileError(
+        `${file}: top-level key "environment" imports Pulumi ESC environments, whose config the project cannot see (plan, rollout and CI would judge another config than Pulumi deploys): not accepted`,
+      );
+    }
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(k)) {
+      throw new StackFileError(`${file}: unknown top-level key "${k}" (Pulumi ignores it): allowed ${TOP_LEVEL_KEYS.join(", ")}`);
+    }
+    if (k !== "config" && typeof v !== "string") throw new StackFileError(`${file}: "${k}" must be a string`);
   }
-  const cfg = (top as Record<string, unknown>).config ?? {};
-  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
+  const cfg = subset.config;
+  if (cfg !== undefined && (typeof cfg !== "object" || cfg === null || Array.isArray(cfg))) {
     throw new StackFileError(`${file}: "config:" must be a mapping of "namespace:key" to values`);
   }
+  for (const [k, v] of Object.entries((cfg ?? {}) as Record<string, unknown>)) {
+    const parts = k.split(":");
+    if (parts.length === 1) {
+      throw new StackFileError(`${file}: config key "${k}" has no namespace; Pulumi reads it as "${CONFIG_NAMESPACE}:${k}" (the project's name): write "${CONFIG_NAMESPACE}:${k}"`);
+    }
+    if (parts.length > 2) {
+      throw new StackFileError(
+        `${file}: config key "${k}" has ${parts.length - 1} colons; Pulumi reads "ns:config:name" as "ns:name" and refuses other forms: write "namespace:name"`,
+      );
+    }
+    checkSecureShapes(file, k, v);
+  }
+  return subset;
+}
+
+/** A `secure:` mapping holds exactly one string (Pulumi reads anything else as a plain value). */
+function checkSecureShapes(file: string, where: string, v: unknown): void {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return;
+  if ("secure" in v) {
+    const keys = Object.keys(v);
+    if (keys.length !== 1 || typeof (v as { secure: unknown }).secure !== "string") {
+      throw new StackFileError(`${file}: ${where}: a "secure:" mapping must hold exactly one string (the ciphertext); Pulumi reads anything else as plain config`);
+    }
+    return;
+  }
+  for (const [k, x] of Object.entries(v)) checkSecureShapes(file, `${where}.${k}`, x);
+}
+
+/**
+ * Parse a stack file's text. Throws StackFileError for a file outside the
+ * YAML subset both readers agree on (line, column, reason), a non-mapping
+ * `config:`, a key Pulumi would read differently, or a secret stored in plain
+ * text.
+ */
+export function parseStackFile(stack: string, file: string, text: string): StackConfig {
+  const top = agreedReading(file, text);
+  const cfg = top.config ?? {};
   const found: string[] = [];
   const allConfig = replaceSecure(cfg, "", found) as Record<string, unknown>;
   const prefix = `${CONFIG_NAMESPACE}:`;
@@ -139,7 +199,38 @@ export function parseStackFile(stack: string, file: string, text: string): Stack
   return { stack, file, text, raw, allConfig, secrets };
 }
 
-/** Read and parse `Pulumi.<stack>.yaml` in `projectDir`. */
+/** Top-level keys of `Pulumi.yaml` that do not change which config a stack gets. */
+const PROJECT_KEYS = ["name", "runtime", "description", "main", "author", "website", "license"] as const;
+const PROJECT_KEY_PROBLEMS: Record<string, string> = {
+  config: "project-level config applies to every stack that does not set the key itself, and plan, rollout and CI read only the stack files: set each key in Pulumi.<stack>.yaml",
+  stackConfigDir: "Pulumi then reads the stack files from another folder than plan, rollout and CI",
+  environment: "it imports Pulumi ESC environments, whose config the project cannot see",
+};
+
+/**
+ * Check the project file (`Pulumi.yaml`): its characters are those a stack
+ * file may hold (no NEL, lone CR, ... to hide a key behind), and it has no
+ * key that gives a stack config from elsewhere than its stack file.
+ */
+export function checkProjectFile(file: string, text: string): void {
+  try {
+    lineEndOf(text);
+  } catch (e) {
+    if (e instanceof YamlSubsetError) throw new StackFileError(`${file} line ${e.line}, column ${e.column}: ${e.reason}`);
+    throw e;
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+  const top: unknown = doc.toJS();
+  if (typeof top !== "object" || top === null || Array.isArray(top)) throw new StackFileError(`${file} must be a YAML mapping`);
+  for (const k of Object.keys(top)) {
+    const problem = PROJECT_KEY_PROBLEMS[k];
+    if (problem) throw new StackFileError(`${file}: the key "${k}" is not accepted: ${problem}`);
+    if (!(PROJECT_KEYS as readonly string[]).includes(k)) throw new StackFileError(`${file}: unknown key "${k}": allowed ${PROJECT_KEYS.join(", ")}`);
+  }
+}
+
+/** Read and parse `Pulumi.<stack>.yaml` in `projectDir` (and check `Pulumi.yaml` there, when it exists). */
 export function readStackFile(projectDir: string, stack: string): StackConfig {
   if (!STACK_NAME_RE.test(stack)) {
     throw new StackFileError(`"${stack}" is not a valid stack name: use letters, digits, "_", "." and "-"`);
@@ -154,6 +245,8 @@ export function readStackFile(projectDir: string, stack: string): StackConfig {
       `unknown stack "${stack}": there is no ${path.basename(file)}. Stacks here: ${known.length ? known.join(", ") : "(none)"}`,
     );
   }
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  if (fs.existsSync(projectFile)) checkProjectFile("Pulumi.yaml", fs.readFileSync(projectFile, "utf8"));
   return parseStackFile(stack, path.basename(file), text);
 }
 

@@ -3,7 +3,7 @@
  * order), and for each whether its canary went up. Combines the pure
  * decisions (./changes) with git (./git).
  */
-import { stackFilePath } from "../stackFile";
+import { checkProjectFile, stackFilePath } from "../stackFile";
 import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, stackOfFile } from "./changes";
 import { deployRunnerVariable } from "./deployTarget";
 import { ZERO_SHA, changedPaths, fileAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
@@ -47,6 +47,9 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     from = mergeBase(repoDir, resolveCommit(repoDir, base), headSha);
     paths = changedPaths(repoDir, from, headSha);
   }
+  // The project file can give stacks config too (or move their files): refuse what the stack files would not show.
+  const projectText = fileAt(repoDir, headSha, "Pulumi.yaml");
+  if (projectText !== undefined) checkProjectFile("Pulumi.yaml", projectText);
   const changed = changedStacks({ changedPaths: paths, stacksAtHead, exclude: opts.exclude });
   const stacks = changed.stacks.map((c): StackDecision => {
     const file = path.basename(stackFilePath(".", c.stack));

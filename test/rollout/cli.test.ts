@@ -277,7 +277,7 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       for (const args of [["advance", ...db], ["rollback", "--immediate"], ["gate", ...db]]) {
         const r = await rollout(...args, "--stack", "prod", "--project-dir", dir);
         assert.equal(r.code, 1, args.join(" "));
-        assert.match(r.stderr, /Pulumi\.prod\.yaml is not valid YAML/);
+        assert.match(r.stderr, /Pulumi\.prod\.yaml line 25, column 11: a flow collection/);
       }
       assert.deepEqual(snapshot(dir), snap);
     });

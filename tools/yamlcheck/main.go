@@ -1,0 +1,110 @@
+// yamlcheck reads stack files with Pulumi's own loader
+// (sdk/v3/go/common/workspace, the code the pulumi CLI runs) and prints,
+// for each, the config it read as one JSON line. The differential test
+// (test/program/yaml-differential.test.ts) compares this with the project's
+// reader (lib/stackFile.ts).
+//
+//	yamlcheck --project Pulumi.yaml < list-of-stack-file-paths
+//
+// Output, one line per input path:
+//
+//	{"file": ..., "ok": true, "config": {"ns:key": {"secure": b, "object": b, "text": s, "value": v}}, "top": {...}}
+//	{"file": ..., "ok": false, "error": "..."}
+//
+// "text" is the string the program receives (secure values stay encrypted:
+// no decrypter is used); "value" is the structured value.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+)
+
+type value struct {
+	Secure bool   `json:"secure"`
+	Object bool   `json:"object"`
+	Text   string `json:"text"`
+	Value  any    `json:"value"`
+}
+
+type result struct {
+	File   string           `json:"file"`
+	OK     bool             `json:"ok"`
+	Error  string           `json:"error,omitempty"`
+	Config map[string]value `json:"config,omitempty"`
+	Top    map[string]any   `json:"top,omitempty"`
+}
+
+func load(project *workspace.Project, path string) (r result) {
+	r.File = path
+	defer func() {
+		// A loader that panics on some input is a disagreement too: report it.
+		if p := recover(); p != nil {
+			r = result{File: path, Error: fmt.Sprintf("panic: %v", p)}
+		}
+	}()
+	ps, err := workspace.LoadProjectStack(nil, project, path)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Config = map[string]value{}
+	for k, v := range ps.Config {
+		text, err := v.Value(config.NopDecrypter)
+		if err != nil {
+			return result{File: path, Error: fmt.Sprintf("%s: %v", k.String(), err)}
+		}
+		obj, err := v.ToObject()
+		if err != nil {
+			return result{File: path, Error: fmt.Sprintf("%s: %v", k.String(), err)}
+		}
+		r.Config[k.String()] = value{Secure: v.Secure(), Object: v.Object(), Text: text, Value: obj}
+	}
+	r.Top = map[string]any{}
+	if ps.SecretsProvider != "" {
+		r.Top["secretsprovider"] = ps.SecretsProvider
+	}
+	if ps.EncryptedKey != "" {
+		r.Top["encryptedkey"] = ps.EncryptedKey
+	}
+	if ps.EncryptionSalt != "" {
+		r.Top["encryptionsalt"] = ps.EncryptionSalt
+	}
+	if ps.Environment != nil {
+		r.Top["environment"] = string(ps.Environment.Definition())
+	}
+	r.OK = true
+	return r
+}
+
+func main() {
+	projectPath := flag.String("project", "Pulumi.yaml", "the project file (its name namespaces bare config keys, as the CLI does)")
+	flag.Parse()
+	project, err := workspace.LoadProject(*projectPath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "yamlcheck: %v\n", err)
+		os.Exit(2)
+	}
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	out := json.NewEncoder(os.Stdout)
+	for in.Scan() {
+		if in.Text() == "" {
+			continue
+		}
+		if err := out.Encode(load(project, in.Text())); err != nil {
+			fmt.Fprintf(os.Stderr, "yamlcheck: %v\n", err)
+			os.Exit(2)
+		}
+	}
+	if err := in.Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "yamlcheck: %v\n", err)
+		os.Exit(2)
+	}
+}
