@@ -145,13 +145,14 @@ async function buildBase(def: BaseImageDef, rebuild: boolean, mirror: string | u
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `valuecanvas-${def.key}-`));
   try {
     say(def.key, `debootstrap --variant=${def.variant} ${def.suite}${mirror ? ` (mirror from apt sources: ${mirror})` : ""}; log: ${log.file}`);
-    let lastVerb = "";
+    // One progress line per debootstrap phase (its first "I: <Verb> ..." line), the rest in the log.
+    const seen = new Set<string>();
     const boot = await run("debootstrap", [`--variant=${def.variant}`, def.suite, dir, ...(mirror ? [mirror] : [])], {
       log: log.stream,
       progress: (l) => {
         const verb = /^I: (\S+)/.exec(l)?.[1];
-        if (verb && verb !== lastVerb) {
-          lastVerb = verb;
+        if (verb && !seen.has(verb)) {
+          seen.add(verb);
           say(def.key, l.slice(3));
         }
       },
@@ -248,7 +249,7 @@ async function buildImage(def: BuiltImageDef, rebuild: boolean, explicit: boolea
   }
   const log = logFile(def.key);
   try {
-    say(def.key, `docker build ${def.tag} from ${def.dockerfile} (context ${context === "." ? "the repository root" : `${context}/`}, ${Object.keys(files).length} files); log: ${log.file}`);
+    say(def.key, `docker build ${def.tag} from ${def.dockerfile} (context ${context === "." ? "the repository root" : `${context}/`}, ${Object.keys(files).length} files copied in); log: ${log.file}`);
     const r = await run("docker", ["build", "--label", `${HASH_LABEL}=${hash}`, "-t", def.tag, "-f", dockerfilePath, path.join(ROOT, context)], {
       log: log.stream,
       progress: (l) => {

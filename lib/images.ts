@@ -329,18 +329,22 @@ export function buildOrder(requested: readonly string[], basesOf: (d: BuiltImage
 // ---------------------------------------------------------------------------
 // Debian mirror (read from the machine's apt sources at run time; none is written in the repository)
 
+/** Debian suite names (codenames and aliases): an apt entry for one of them is a Debian archive. */
+export const DEBIAN_SUITES: readonly string[] = ["bullseye", "bookworm", "trixie", "forky", "sid", "oldstable", "stable", "testing", "unstable"];
+
 /**
  * The first Debian archive URI in apt sources (one-line `deb` lists or deb822
- * `.sources`): an entry with the `main` component and a suite that is not a
- * security or updates suite. Undefined: let debootstrap use its default.
+ * `.sources`): an enabled `deb` entry with the `main` component for a Debian
+ * suite (not a security or updates suite, not another distribution's, such as
+ * an Ubuntu runner's). Undefined: let debootstrap use its default.
  */
 export function mirrorFromAptSources(texts: readonly string[]): string | undefined {
-  const isArchiveSuite = (s: string) => !/-(security|updates|backports|proposed-updates)$/.test(s) && !/\/updates$/.test(s);
+  const isDebianSuite = (s: string) => DEBIAN_SUITES.includes(s);
   for (const text of texts) {
     // one-line format
     for (const line of text.split(/\r?\n/)) {
       const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)$/.exec(line);
-      if (m && isArchiveSuite(m[2]) && m[3].split(/\s+/).includes("main") && /^https?:\/\//.test(m[1])) return m[1].replace(/\/+$/, "");
+      if (m && isDebianSuite(m[2]) && m[3].split(/\s+/).includes("main") && /^https?:\/\//.test(m[1])) return m[1].replace(/\/+$/, "");
     }
     // deb822 stanzas
     for (const stanza of text.split(/\n\s*\n/)) {
@@ -353,7 +357,7 @@ export function mirrorFromAptSources(texts: readonly string[]): string | undefin
       if (!(fields.types ?? "").split(/\s+/).includes("deb")) continue;
       const uri = (fields.uris ?? "").split(/\s+/).find((u) => /^https?:\/\//.test(u));
       const suites = (fields.suites ?? "").split(/\s+/).filter(Boolean);
-      if (uri && suites.some(isArchiveSuite) && (fields.components ?? "").split(/\s+/).includes("main")) return uri.replace(/\/+$/, "");
+      if (uri && suites.some(isDebianSuite) && (fields.components ?? "").split(/\s+/).includes("main")) return uri.replace(/\/+$/, "");
     }
   }
   return undefined;
