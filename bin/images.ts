@@ -108,10 +108,11 @@ async function dropPrevious(previousId: string | undefined, tag: string): Promis
   if (now && now.id !== previousId) await capture("docker", ["image", "rm", previousId]);
 }
 
+let logDir: string | undefined;
+/** A log file per image, in a directory of this run's own (runs against different engines may overlap). */
 function logFile(key: string): { file: string; stream: fs.WriteStream } {
-  const dir = path.join(os.tmpdir(), "valuecanvas-images");
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${key}.log`);
+  logDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "valuecanvas-images-"));
+  const file = path.join(logDir, `${key}.log`);
   return { file, stream: fs.createWriteStream(file) };
 }
 
