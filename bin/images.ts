@@ -144,6 +144,8 @@ async function buildBase(def: BaseImageDef, rebuild: boolean, mirror: string | u
   if (process.getuid?.() !== 0) return { def, status: "failed", seconds: secs(), detail: "debootstrap needs root: run npm run images as root" };
   const log = logFile(def.key);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `valuecanvas-${def.key}-`));
+  // mkdtemp makes the directory 0700, and it becomes the image's "/": no other user could run anything.
+  fs.chmodSync(dir, 0o755);
   try {
     say(def.key, `debootstrap --variant=${def.variant} ${def.suite}${mirror ? ` (mirror from apt sources: ${mirror})` : ""}; log: ${log.file}`);
     // One progress line per debootstrap phase (its first "I: <Verb> ..." line), the rest in the log.

@@ -18,7 +18,7 @@ export const LOCAL_NAMESPACE = "valuecanvas-local";
 /** Label holding an image's cache hash. */
 export const HASH_LABEL = "valuecanvas.images/hash";
 /** Bumped when the builder itself changes what it puts into an image. */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 export interface BaseImageDef {
   kind: "debootstrap";

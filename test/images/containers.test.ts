@@ -43,6 +43,32 @@ async function connect(port: number, user: string, password: string, database: s
   return c;
 }
 
+describe("local base images [docker]", function () {
+  this.timeout(120_000);
+  const scope = new DockerScope("bases");
+  const bases = { "debian-bookworm": tagOf("debian-bookworm"), "debian-trixie": tagOf("debian-trixie") };
+
+  before(async function () {
+    await requireDocker(this);
+    await requireImages(this, bases);
+  });
+  after(async () => scope.cleanup());
+
+  for (const [key, tag] of Object.entries(bases)) {
+    it(`${key}: "/" is 0755 and a non-root user can run programs (a 0700 root made every non-root image fail)`, async () => {
+      const c = await scope.start(`${key}-nobody`, ["--user", "nobody"], { image: tag, command: ["stat", "-c", "%a %U", "/"] });
+      assert.equal(await dockerOk(["wait", c]), "0", (await docker(["logs", c])).stderr);
+      assert.equal((await docker(["logs", c])).stdout.trim(), "755 root");
+    });
+
+    it(`${key}: no maintainer script may start a daemon (policy-rc.d), and apt keeps no .deb files`, async () => {
+      const c = await scope.start(`${key}-policy`, [], { image: tag, command: ["sh", "-c", "/usr/sbin/policy-rc.d; echo $?; ls /var/cache/apt/archives | grep -c '\\.deb$' || true"] });
+      await dockerOk(["wait", c]);
+      assert.deepEqual((await docker(["logs", c])).stdout.trim().split("\n"), ["101", "0"]);
+    });
+  }
+});
+
 describe("local images honour their contracts [docker]", function () {
   this.timeout(180_000);
   const scope = new DockerScope("images");
