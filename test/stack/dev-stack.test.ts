@@ -19,8 +19,10 @@ import { PROXY_HEALTH_PATH } from "../../lib/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, requireDocker, requireImages } from "../support/docker";
 import { Upload } from "../support/declared";
-import { StartedStack, startDevStack } from "../support/stack";
-import { appContainers, envOf, evaluateStack } from "../support/program";
+import { StartedStack, applyAppChange, startDevStack } from "../support/stack";
+import { appContainers, envOf, evaluateStack, labelsOf } from "../support/program";
+import { rolloutLabelName } from "../../components/labels";
+import { ENV_NAMES } from "../../lib/stages";
 
 const tag = (k: string) => imageByKey(k).tag;
 const SETS = {
@@ -63,6 +65,7 @@ describe("the dev stack on the real engine [docker]", function () {
   let ev: Evaluation;
   let stack: StartedStack;
   let standIn = true;
+  let appOpts: Parameters<typeof startDevStack>[2];
 
   before(async function () {
     await requireDocker(this);
@@ -74,7 +77,8 @@ describe("the dev stack on the real engine [docker]", function () {
     const m = /http:\/\/127\.0\.0\.1:(\d+)(\/\S*)/.exec(hc);
     assert.ok(m, hc);
     if (standIn) console.warn(`      note: no ${tag("reference-app")} image; the app replicas are STAND_IN_APP (nginx), not the reference app`);
-    stack = await startDevStack(scope, ev, { app: standIn ? { image: tag("nginx"), uploads: standInApp(Number(m[1]), m[2]) } : undefined });
+    appOpts = { app: standIn ? { image: tag("nginx"), uploads: standInApp(Number(m[1]), m[2]) } : undefined };
+    stack = await startDevStack(scope, ev, appOpts);
   });
   after(async () => scope.cleanup());
 
@@ -128,5 +132,32 @@ describe("the dev stack on the real engine [docker]", function () {
     const hostnames = await Promise.all(stack.appContainers.map((c) => dockerOk(["inspect", "--format", "{{.Config.Hostname}}", c])));
     // Every answer came from a replica, and the proxy balanced over all of them.
     assert.deepEqual([...served].sort(), [...hostnames].sort());
+  });
+
+  it("a stage change (10 → 25) replaces every replica create-first, and the proxy answers every request through it", async function () {
+    if (!standIn) this.skip(); // the reference app's own verification request belongs to its test
+    const next = await evaluateStack("dev", { sets: { ...SETS, canaryPercentage: "25" } });
+    const before = [...stack.appContainers];
+    let stop = false;
+    const statuses: number[] = [];
+    const traffic = (async () => {
+      while (!stop) {
+        const r = await fetch(`${stack.proxyUrl}/api/agent/query`, { method: "POST", body: "{}", signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+        statuses.push(r?.status ?? 0);
+        await r?.text();
+      }
+    })();
+    const change = await applyAppChange(scope, stack, ev, next, appOpts);
+    stop = true;
+    await traffic;
+    ev = next;
+    assert.deepEqual(change.replaced.sort(), appContainers(next).map((r) => r.name).sort());
+    assert.deepEqual(change.deleted.sort(), before.sort());
+    for (const c of stack.appContainers) {
+      assert.equal(await dockerOk(["inspect", "--format", `{{index .Config.Labels "${rolloutLabelName(ENV_NAMES.canaryPercentage)}"}}`, c]), "25");
+    }
+    assert.ok(appContainers(next).every((r) => labelsOf(r)[rolloutLabelName(ENV_NAMES.canaryPercentage)] === "25"));
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(statuses.filter((s) => s !== 200), [], `of ${statuses.length} requests during the change`);
   });
 });

@@ -20,7 +20,7 @@ import { migrate } from "../../lib/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { LABEL_PREFIX } from "../../components/labels";
 import { ContainerSpec, Upload, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
-import { DockerScope, publishedPort, waitHealthy } from "./docker";
+import { DockerScope, dockerOk, publishedPort, waitHealthy } from "./docker";
 import { envOf, labelsOf } from "./program";
 
 const ROLE = "postgresql:index/role:Role";
@@ -134,4 +134,59 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
   const proxyPort = await publishedPort(containers[proxySpec.name], (proxySpec.resource.inputs.ports as Array<{ internal: number }>)[0].internal);
 
   return { network, adminUrl, proxyUrl: `http://127.0.0.1:${proxyPort}`, containers, appContainers, migrations: m.applied };
+}
+
+export interface AppliedChange {
+  /** Declared resource names whose container was replaced. */
+  replaced: string[];
+  /** The new containers, by declared resource name. */
+  created: Record<string, string>;
+  /** The old containers, deleted at the end. */
+  deleted: string[];
+}
+
+/** A declared container's inputs that, when they differ, make the Docker provider replace it. */
+const replacingInputs = (r: EvaluatedResource) => JSON.stringify({ image: r.inputs.image, envs: r.inputs.envs, labels: r.inputs.labels, command: r.inputs.command, uploads: r.inputs.uploads });
+
+/**
+ * Apply a change of the app replicas from the stack's current evaluation to `next`, in the order
+ * the Pulumi engine was seen to use for `deleteBeforeReplace: false`: every replacement created
+ * first, in parallel; each waited on until healthy (`wait: true`); then the replaced containers
+ * deleted at the end, each stopped with its declared signal and grace period.
+ */
+export async function applyAppChange(scope: DockerScope, stack: StartedStack, current: Evaluation, next: Evaluation, opts: StartOptions = {}): Promise<AppliedChange> {
+  const role = (r: EvaluatedResource) => labelsOf(r)[`${LABEL_PREFIX}/role`];
+  const before = new Map(declaredContainers(current).filter((r) => role(r) === "app").map((r) => [r.name, r]));
+  const after = declaredContainers(next).filter((r) => role(r) === "app");
+  const changed = after.filter((r) => !before.has(r.name) || replacingInputs(before.get(r.name)!) !== replacingInputs(r));
+  for (const r of changed) {
+    if (r.options.deleteBeforeReplace) throw new Error(`${r.name}: deleteBeforeReplace is not mimicked by applyAppChange`);
+  }
+  const networks = Object.fromEntries(
+    declaredContainers(next).flatMap((r) => ((r.inputs.networksAdvanced as Array<{ name: string }> | undefined) ?? []).map((n) => [n.name, stack.network])),
+  );
+  const created: Record<string, string> = {};
+  await Promise.all(
+    changed.map(async (r) => {
+      const spec = containerSpec(r, { networks, publish: "ephemeral" });
+      const s = opts.app ? { ...spec, image: opts.app.image, uploads: [...spec.uploads, ...(opts.app.uploads ?? [])] } : spec;
+      const c = await startSpec(scope, s, `app-${labelsOf(r)[`${LABEL_PREFIX}/replica`]}`);
+      created[r.name] = c;
+      await waitHealthy(c, waitMs(spec, 180));
+    }),
+  );
+  // Only after every replacement is healthy: the replaced ones, in parallel, each with its grace period.
+  const deleted = changed.map((r) => stack.containers[r.name]).filter((c): c is string => c !== undefined);
+  await Promise.all(
+    changed.map(async (r) => {
+      const old = stack.containers[r.name];
+      if (!old) return;
+      const grace = before.get(r.name)?.inputs.destroyGraceSeconds;
+      await dockerOk(["stop", "--time", String(typeof grace === "number" ? grace : 10), old], { timeoutMs: 120_000 });
+      await scope.remove(old);
+    }),
+  );
+  for (const [name, c] of Object.entries(created)) stack.containers[name] = c;
+  stack.appContainers = after.map((r) => stack.containers[r.name]);
+  return { replaced: changed.map((r) => r.name), created, deleted };
 }
