@@ -79,7 +79,9 @@ describe("local images honour their contracts [docker]", function () {
   before(async function () {
     await requireDocker(this);
     await requireImages(this, Object.fromEntries(INFRA.map((k) => [k, tagOf(k)])));
-    ev = await evaluateStack("dev", { sets: LOCAL_IMAGE_SETS });
+    // Receivers' secrets set (to a sink that is never reached): without slackWebhookUrl the rendered
+    // alertmanager.yml carries a placeholder api_url that Alertmanager refuses ("unsupported scheme").
+    ev = await evaluateStack("dev", { sets: { ...LOCAL_IMAGE_SETS, slackWebhookUrl: "http://webhook-sink.invalid/slack", pagerdutyRoutingKey: "test-routing-key" } });
     net = await scope.network();
     const declaredNet = ev.resources.find((r) => r.type === "docker:index/network:Network");
     assert.ok(declaredNet);
