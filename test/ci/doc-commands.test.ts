@@ -1,5 +1,5 @@
 /**
- * Every command in docs/RUNBOOK.md and README.md is true: each `rollout` line
+ * Every command in docs/RUNBOOK.md, README.md and docs/air-gapped.md is true: each `rollout` line
  * parses with the real CLI (createRolloutCli from bin/rollout.ts), each
  * `npm run` names a script in package.json, and each `pulumi config set` sets
  * a schema key to a value the schema accepts. Also: the runbook's criteria
@@ -16,7 +16,7 @@ import { RUNBOOK_BEGIN, RUNBOOK_END, criteriaMarkdown, renderRunbook } from "../
 import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, STAGES } from "../../lib/stages";
 
 const ROOT = path.resolve(__dirname, "../..");
-const DOCS = ["docs/RUNBOOK.md", "README.md"];
+const DOCS = ["docs/RUNBOOK.md", "README.md", "docs/air-gapped.md"];
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
 const SCRIPTS = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
 const STACKS = fs.readdirSync(ROOT).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined);

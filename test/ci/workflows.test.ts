@@ -115,9 +115,9 @@ describe("CI workflows", () => {
       for (const t of ["opened", "synchronize", "reopened", "labeled", "unlabeled"]) assert.ok(pr.types.includes(t), t);
     });
 
-    it("the test job runs .ci/run, which runs npm ci and npm test, then npm run verify without the suite", () => {
+    it("the test job runs .ci/run unit, which runs npm ci and npm test, then npm run verify without the suite", () => {
       const runs = w.jobs.test.steps.map((s) => s.run ?? "");
-      assert.ok(runs.includes(".ci/run"));
+      assert.ok(runs.includes(".ci/run unit"));
       const ciRun = fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8");
       assert.match(ciRun, /^npm ci\b/m);
       assert.match(ciRun, /^npm test\b/m);
@@ -181,9 +181,12 @@ describe("CI workflows", () => {
       assert.ok(order.indexOf("gate") < order.indexOf("report") && order.indexOf("report-artifact") < order.indexOf("review"));
     });
 
-    it("a stable `rollout review` check fails when any job failed", () => {
-      assert.deepEqual(w.jobs.review.needs, ["test", "changes", "preview"]);
+    it("a stable `rollout review` check fails when any job failed, the [docker] suites included", () => {
+      assert.deepEqual(w.jobs.review.needs, ["test", "docker", "changes", "preview"]);
       assert.equal(w.jobs.review.if, "always()");
+      const check = w.jobs.review.steps[0];
+      assert.equal(check.env?.DOCKER, "${{ needs.docker.result }}");
+      assert.match(check.run ?? "", /\[ "\$DOCKER" = success \]/);
     });
   });
 
@@ -197,7 +200,7 @@ describe("CI workflows", () => {
 
     it("pulumi up one stack at a time, a concurrency group per stack never cancelled mid-update, then rollout status", () => {
       const up = w.jobs.up;
-      assert.deepEqual(up.needs, ["test", "changes"]);
+      assert.deepEqual(up.needs, ["test", "docker", "changes"]);
       assert.equal(up.strategy?.["max-parallel"], 1);
       assert.equal(up.concurrency?.group, "pulumi-up-${{ matrix.stack }}");
       assert.equal(up.concurrency?.["cancel-in-progress"], false);
@@ -220,8 +223,49 @@ describe("CI workflows", () => {
       assert.ok(names.indexOf(check.name) < up.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@")));
     });
 
-    it("the merged tree is tested (npm ci, npm test through .ci/run) before anything is deployed", () => {
-      assert.ok(w.jobs.test.steps.some((s) => s.run === ".ci/run"));
+    it("the merged tree is tested (npm ci, npm test through .ci/run, the [docker] suites too) before anything is deployed", () => {
+      assert.ok(w.jobs.test.steps.some((s) => s.run === ".ci/run unit"));
+      assert.ok(w.jobs.up.needs?.includes("docker"));
+    });
+  });
+
+  describe("the [docker] suites", () => {
+    const raw = (f: string) => parse(fs.readFileSync(path.join(WORKFLOWS, f), "utf8")) as { jobs: Record<string, { "runs-on": string; "timeout-minutes"?: number; container?: unknown }> };
+    const ciRun = fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8");
+
+    for (const f of files) {
+      it(`${f}: a docker job runs .ci/run docker as root on the hosted runner itself (its Docker engine), with a timeout`, () => {
+        const job = load(f).jobs.docker;
+        assert.ok(job, `${f} has no docker job`);
+        const r = raw(f).jobs.docker;
+        assert.equal(r.container, undefined, "a job container cannot start or reach an engine");
+        assert.equal(r["runs-on"], "ubuntu-latest");
+        // Measured from an empty data root: see docs/air-gapped.md; never GitHub's 6-hour default.
+        assert.ok((r["timeout-minutes"] ?? 360) >= 30 && (r["timeout-minutes"] ?? 360) <= 60, String(r["timeout-minutes"]));
+        assert.ok(job.steps.some((s) => s.uses?.startsWith("actions/setup-node@") && String(s.with?.["node-version"]) === "20"));
+        assert.ok(job.steps.some((s) => s.run === 'sudo env "PATH=$PATH" .ci/run docker'));
+        // The unprivileged job container runs the rest, so every test runs exactly once.
+        assert.ok(load(f).jobs.test.steps.some((s) => s.run === ".ci/run unit"));
+      });
+    }
+
+    it(".ci/run: each mode selects its part of the suite, and the docker part starts an engine and builds the images first", () => {
+      assert.match(ciRun, /^\[ "\$mode" = unit \] && test_args=\(--grep '\\\[docker\\\]' --invert\)$/m);
+      assert.match(ciRun, /^\[ "\$mode" = docker \] && test_args=\(--grep '\\\[docker\\\]'\)$/m);
+      const i = (re: RegExp) => ciRun.search(re);
+      assert.ok(i(/^npm ci\b/m) < i(/^ {2}\.ci\/start-dockerd$/m));
+      assert.ok(i(/^ {2}\.ci\/start-dockerd$/m) < i(/^ {2}npm run images$/m));
+      assert.ok(i(/^ {2}npm run images$/m) < i(/^npm test -- "\$\{test_args\[@\]\}"$/m));
+      assert.match(ciRun, /packages\+=\(debootstrap debian-archive-keyring\)/);
+      assert.match(ciRun, /command -v docker >\/dev\/null \|\| packages\+=\(docker\.io\)/);
+    });
+
+    it(".ci/start-dockerd uses an engine that answers, else starts dockerd --storage-driver=vfs and waits, bounded, for docker info", () => {
+      const start = fs.readFileSync(path.join(ROOT, ".ci/start-dockerd"), "utf8");
+      const i = (re: RegExp) => start.search(re);
+      assert.ok(i(/^if docker info >\/dev\/null 2>&1; then$/m) >= 0 && i(/^if docker info/m) < i(/^nohup dockerd --storage-driver=vfs "\$@"/m));
+      assert.match(start, /for _ in \$\(seq 1 "\$wait_s"\); do/);
+      assert.match(start, /did not answer docker info within \$\{wait_s\}s/);
     });
   });
 

@@ -1,0 +1,138 @@
+/**
+ * The containers the program declares (from the same mock-runtime evaluation
+ * `npm run plan` uses, offline/evaluate.ts), translated to `docker create`
+ * arguments, so a `[docker]` test starts exactly what a stack declares: image,
+ * command, env, labels, network and aliases, volumes, health check, uploads,
+ * published ports, restart policy, stop signal and grace.
+ *
+ * This exercises the declared resources on a real engine; it is not a
+ * substitute for `pulumi up` (no provider, no state, no diff).
+ */
+import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
+import { LABEL_PREFIX } from "../../components/labels";
+import type { DockerScope } from "./docker";
+import { CONTAINER, labelsOf } from "./program";
+
+interface Healthcheck {
+  tests: string[];
+  interval?: string;
+  timeout?: string;
+  retries?: number;
+  startPeriod?: string;
+}
+interface NetworkAdvanced {
+  name: string;
+  aliases?: string[];
+}
+interface Port {
+  internal: number;
+  external?: number;
+  ip?: string;
+}
+interface Volume {
+  volumeName: string;
+  containerPath: string;
+}
+export interface Upload {
+  file: string;
+  content: string;
+}
+
+export interface ContainerSpec {
+  /** The resource's Pulumi name. */
+  name: string;
+  /** Its `valuecanvas.rollout/role` label. */
+  role: string;
+  image: string;
+  /** `docker create` flags (everything but the image and the command). */
+  createArgs: string[];
+  command: string[];
+  uploads: Upload[];
+  /** Networks after the first (joined with `docker network connect` before the start). */
+  extraNetworks: NetworkAdvanced[];
+  resource: EvaluatedResource;
+}
+
+/** The declared containers, by their role label. */
+export function declaredContainers(ev: Evaluation): EvaluatedResource[] {
+  return ev.resources.filter((r) => r.type === CONTAINER);
+}
+
+export function containerByRole(ev: Evaluation, role: string): EvaluatedResource {
+  const found = declaredContainers(ev).filter((r) => labelsOf(r)[`${LABEL_PREFIX}/role`] === role);
+  if (found.length !== 1) throw new Error(`expected one declared container with role ${role}, found ${found.length}`);
+  return found[0];
+}
+
+export interface SpecOptions {
+  /** Declared network name (the mock's) → the real network the test created. */
+  networks: Readonly<Record<string, string>>;
+  /** Declared volume name → the real volume. */
+  volumes?: Readonly<Record<string, string>>;
+  /**
+   * "declared": publish exactly as declared; "ephemeral": the declared ports on loopback with an
+   * ephemeral host port (tests must not take fixed host ports); extra internal ports to publish the
+   * same way (a test probing a port the stack keeps private says so here).
+   */
+  publish: "declared" | "ephemeral";
+  alsoPublish?: number[];
+}
+
+/** `docker create` arguments for one declared container. Throws on an input it cannot express. */
+export function containerSpec(r: EvaluatedResource, opts: SpecOptions): ContainerSpec {
+  const i = r.inputs;
+  const args: string[] = [];
+  for (const e of (i.envs as string[] | undefined) ?? []) args.push("--env", e);
+  for (const [k, v] of Object.entries(labelsOf(r))) args.push("--label", `${k}=${v}`);
+  const nets = (i.networksAdvanced as NetworkAdvanced[] | undefined) ?? [];
+  const real = (n: NetworkAdvanced): NetworkAdvanced => {
+    const name = opts.networks[n.name];
+    if (!name) throw new Error(`${r.name}: network ${n.name} has no real network (known: ${Object.keys(opts.networks).join(", ")})`);
+    return { name, aliases: n.aliases };
+  };
+  if (nets.length > 0) {
+    const first = real(nets[0]);
+    args.push("--network", first.name);
+    for (const a of first.aliases ?? []) args.push("--network-alias", a);
+  }
+  for (const v of (i.volumes as Volume[] | undefined) ?? []) {
+    const name = opts.volumes?.[v.volumeName];
+    if (!name) throw new Error(`${r.name}: volume ${v.volumeName} has no real volume`);
+    args.push("--volume", `${name}:${v.containerPath}`);
+  }
+  const ports = [...((i.ports as Port[] | undefined) ?? [])];
+  for (const p of opts.alsoPublish ?? []) if (!ports.some((x) => x.internal === p)) ports.push({ internal: p });
+  for (const p of ports) {
+    args.push("--publish", opts.publish === "declared" ? `${p.ip ?? "0.0.0.0"}:${p.external ?? p.internal}:${p.internal}` : `127.0.0.1::${p.internal}`);
+  }
+  const hc = i.healthcheck as Healthcheck | undefined;
+  if (hc) {
+    if (hc.tests[0] !== "CMD-SHELL" || hc.tests.length !== 2) throw new Error(`${r.name}: health check ${JSON.stringify(hc.tests)}: only ["CMD-SHELL", cmd] is supported`);
+    args.push("--health-cmd", hc.tests[1]);
+    if (hc.interval) args.push("--health-interval", hc.interval);
+    if (hc.timeout) args.push("--health-timeout", hc.timeout);
+    if (hc.retries !== undefined) args.push("--health-retries", String(hc.retries));
+    if (hc.startPeriod) args.push("--health-start-period", hc.startPeriod);
+  }
+  if (typeof i.restart === "string") args.push("--restart", i.restart);
+  if (typeof i.stopSignal === "string") args.push("--stop-signal", i.stopSignal);
+  if (typeof i.destroyGraceSeconds === "number") args.push("--stop-timeout", String(i.destroyGraceSeconds));
+  for (const k of ["entrypoints", "user", "workingDir", "privileged", "capabilities", "mounts", "hosts", "dns"]) {
+    if (i[k] !== undefined) throw new Error(`${r.name}: input ${k} is declared but not translated by test/support/declared.ts`);
+  }
+  return {
+    name: r.name,
+    role: labelsOf(r)[`${LABEL_PREFIX}/role`] ?? "",
+    image: String(i.image),
+    createArgs: args,
+    command: ((i.command as string[] | undefined) ?? []).map(String),
+    uploads: ((i.uploads as Upload[] | undefined) ?? []).map((u) => ({ file: u.file, content: u.content })),
+    extraNetworks: nets.slice(1).map(real),
+    resource: r,
+  };
+}
+
+/** Create (with its uploads and networks) and start one declared container in `scope`; returns its name. */
+export function startSpec(scope: DockerScope, spec: ContainerSpec, what = spec.role || spec.name): Promise<string> {
+  return scope.start(what, spec.createArgs, { image: spec.image, command: spec.command, uploads: spec.uploads, networks: spec.extraNetworks });
+}
