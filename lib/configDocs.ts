@@ -26,7 +26,7 @@ export const REFERENCE_END = "<!-- config-reference:end -->";
 export function withReference(readme: string): string {
   const a = readme.indexOf(REFERENCE_START);
   const b = readme.indexOf(REFERENCE_END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${REFERENCE_START} ... ${REFERENCE_END} block`);
+  if (a < 0 || b < a) throw new Error(`docs/config.md has no ${REFERENCE_START} ... ${REFERENCE_END} block`);
   return readme.slice(0, a + REFERENCE_START.length) + "\n" + configReferenceTable() + readme.slice(b);
 }
 
@@ -34,6 +34,6 @@ if (require.main === module) {
   // npm run docs:config: rewrite the README's config reference from the schema.
   const fs = require("node:fs") as typeof import("node:fs");
   const path = require("node:path") as typeof import("node:path");
-  const file = path.join(__dirname, "..", "README.md");
+  const file = path.join(__dirname, "..", "docs", "config.md");
   fs.writeFileSync(file, withReference(fs.readFileSync(file, "utf8")));
 }

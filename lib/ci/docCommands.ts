@@ -127,20 +127,35 @@ function classify(all: string[]): { kind: CommandKind; args: string[] } | undefi
   return undefined;
 }
 
+/** A text that names one of the tools whose commands are checked. */
+const MENTIONS_COMMAND = /\b(?:npx\s+rollout|rollout\s+[a-z]|npm\s+run|pulumi\s+config\s+set)\b/;
+
 /**
  * Every rollout / npm run / pulumi config set command in a markdown text:
  * each line of a fenced code block (a leading "$ " prompt dropped), and each
  * inline code span. A bare mention with no arguments (`pulumi config set`,
- * `npx rollout`) is a reference to the tool, not a command, and is skipped.
+ * `npx rollout`), or of a subcommand alone in prose (`rollout gate`), is a
+ * reference to the tool, not a command, and is skipped.
  */
 export function extractCommands(file: string, markdown: string): DocCommand[] {
   const out: DocCommand[] = [];
   const lines = markdown.split("\n");
   let fence: string | null = null;
-  const add = (text: string, line: number) => {
-    for (const words of shellCommands(text)) {
+  const add = (text: string, line: number, inline = false) => {
+    let commands: string[][];
+    try {
+      commands = shellCommands(text);
+    } catch (err) {
+      // Prose in a code span or an output sample (a list of characters, an error message) need not be
+      // valid shell; a line that names one of the checked tools must be.
+      if (MENTIONS_COMMAND.test(text)) throw err;
+      return;
+    }
+    for (const words of commands) {
       const c = classify(words);
-      if (c && c.args.length > 0) out.push({ file, line, kind: c.kind, text: words.join(" "), args: c.args });
+      // In prose, `rollout gate` names the subcommand, as `npx rollout` names the tool.
+      const reference = inline && c?.kind === "rollout" && c.args.length === 1;
+      if (c && c.args.length > 0 && !reference) out.push({ file, line, kind: c.kind, text: words.join(" "), args: c.args });
     }
   };
   lines.forEach((raw, i) => {
@@ -154,7 +169,7 @@ export function extractCommands(file: string, markdown: string): DocCommand[] {
       add(raw.replace(/^\s*\$ /, ""), i + 1);
       return;
     }
-    for (const m of raw.matchAll(/(`+)([^`]+?)\1/g)) add(m[2], i + 1);
+    for (const m of raw.matchAll(/(`+)([^`]+?)\1/g)) add(m[2], i + 1, true);
   });
   return out;
 }

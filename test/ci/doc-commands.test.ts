@@ -16,7 +16,7 @@ import { RUNBOOK_BEGIN, RUNBOOK_END, criteriaMarkdown, renderRunbook } from "../
 import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, STAGES } from "../../lib/stages";
 
 const ROOT = path.resolve(__dirname, "../..");
-const DOCS = ["docs/RUNBOOK.md", "README.md", "docs/air-gapped.md"];
+const DOCS = ["README.md", ...fs.readdirSync(path.join(__dirname, "../../docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
 const SCRIPTS = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
 const STACKS = fs.readdirSync(ROOT).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined);
@@ -68,7 +68,7 @@ function problemOf(c: DocCommand): string | undefined {
   }
 }
 
-describe("commands in the runbook and the README", () => {
+describe("commands in the README and every page in docs/", () => {
   it("finds the commands the runbook must teach", () => {
     const runbook = commands.filter((c) => c.file === "docs/RUNBOOK.md").map((c) => c.text);
     for (const expected of [
@@ -149,6 +149,12 @@ describe("the doc-command parser", () => {
       [3, "npm-run", "npm run verify -- --skip-tests"],
       [7, "npm-run", "DATABASE_URL=postgres://u:p@h/db npm run migrate"],
     ]);
+  });
+
+  it("prose is not a command: a subcommand named alone, and spans that are not shell; a broken command line still fails", () => {
+    const md = "Run `rollout gate` daily. RFC 3986 allows `; & $ ' ( )` in a path.\n```text\nline 6: it's a NEL\n```\n`npx rollout gate --stack prod`\n";
+    assert.deepEqual(extractCommands("x.md", md).map((c) => c.text), ["npx rollout gate --stack prod"]);
+    assert.throws(() => extractCommands("x.md", "`npx rollout gate --reason 'unterminated`\n"), DocCommandError);
   });
 
   it("accepts what the schema accepts", () => {

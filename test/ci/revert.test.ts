@@ -15,7 +15,7 @@ import { shellTokens } from "../../lib/ci/docCommands";
 import { GIT_ENV, gateStackFile } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
-const DOCS = ["docs/RUNBOOK.md", "README.md"];
+const DOCS = ["README.md", ...fs.readdirSync(path.join(__dirname, "../../docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 
 /** Every line of a doc (code or prose) that contains a git command `cmd`, trimmed of inline-code backticks. */
 function gitLines(file: string, cmd: string): string[] {
