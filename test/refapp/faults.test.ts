@@ -169,7 +169,9 @@ describe("[pg] reference app: a contaminating session is refused by the database
 
   it("the app itself does not check: without the database's enforcement the same request is written (so the refusal above is the database's)", async () => {
     const open = await appDatabase();
+    // Both layers of the enforcement (sql/0004, sql/0010): the trigger and the owner foreign key.
     await open.admin.query("DROP TRIGGER agent_sessions_session_isolation ON public.agent_sessions");
+    await open.admin.query("ALTER TABLE public.agent_sessions DROP CONSTRAINT agent_sessions_session_owner_fkey");
     const unguarded = await startApp({ stateless: true, safeJson: true, pct: 100, databaseUrl: open.appUrl });
     try {
       const first = await agentQuery(unguarded, "owner-user");
