@@ -36,6 +36,8 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- A lock wait the monitoring role cannot lift (sql/0013).
+SET lock_timeout = '5s'
 AS $fn$
   SELECT CASE WHEN a.metadata ->> 'useStateless' = 'true' THEN 'New' ELSE 'Legacy' END AS version,
          t.s AS threshold_seconds,
