@@ -5,14 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, showSetting } from "./config";
-import type { Evaluation, EvaluatedResource } from "../offline/evaluate";
+import { Evaluation, EvaluatedResource, resourceKey } from "../offline/evaluation";
 import { SecretStatus } from "./stackFile";
 
 export { SECRET_MASK } from "./redact";
 import { SECRET_MASK } from "./redact";
-
-/** A resource's identity within one evaluation. */
-export const resourceKey = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
 
 export interface PlannedResource {
   type: string;

@@ -9,39 +9,9 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { resourceKey } from "../lib/plan";
+import { Evaluation, EvaluatedResource, resourceKey } from "./evaluation";
 
-export interface EvaluatedResource {
-  /** Pulumi type token, e.g. `docker:index/container:Container`. */
-  type: string;
-  name: string;
-  /** `type::name` of the parent, when it has one other than the stack. */
-  parent?: string;
-  /** True for provider resources (containers...), false for components. */
-  custom: boolean;
-  /** Inputs as the provider receives them (secrets as their — placeholder — values). */
-  inputs: Record<string, unknown>;
-  /** Top-level input names whose values are Pulumi secrets. */
-  secretInputs: string[];
-  options: {
-    deleteBeforeReplace?: boolean;
-    protect?: boolean;
-    ignoreChanges?: string[];
-    replaceOnChanges?: string[];
-    /** `type::name` of explicit dependencies. */
-    dependsOn: string[];
-  };
-}
-
-export interface Evaluation {
-  stack: string;
-  resources: EvaluatedResource[];
-  outputs: Record<string, unknown>;
-  /** Output names whose values are secrets. */
-  secretOutputs: string[];
-  /** Warnings the program logged (pulumi.log.warn). */
-  warnings: string[];
-}
+export type { Evaluation, EvaluatedResource } from "./evaluation";
 
 export interface EvaluateInput {
   stack: string;

@@ -4,28 +4,47 @@
  * (scripts/changed-stacks.ts); the git plumbing lives in lib/ci/git.ts.
  *
  * A stack is changed when its `Pulumi.<stack>.yaml` changed, or when program
- * code changed (then every stack is). A raise is judged on the parsed config
+ * code changed (then every stack is): what index.ts loads, found from the
+ * tree's own imports (`programPaths`), so a change to CI tooling is not one.
+ * A raise is judged on the parsed config
  * (lib/stackFile.ts + lib/config.ts), never on the text: a secret-only change
  * (a `secure:` value) or a comment is not a raise.
  */
 import { PINNED_STACKS, namespaced, parseConfig } from "../config";
 import { parseStackFile, programConfig } from "../stackFile";
 import { RolloutState, Stage, effectivePercentage } from "../stages";
+import { FileTexts, importGraph, reachable } from "./imports";
+
+/** The program's entry module: what `pulumi up` loads. */
+export const PROGRAM_ENTRY = "index.ts";
 
 /**
- * Paths whose change affects every stack: the program, its SQL, its
- * dependencies and build settings. A trailing "/" means a directory.
+ * What the program reads or bundles at run time besides the modules it
+ * imports: the migrations (components/database.ts hashes and applies sql/),
+ * the project file, the dependencies and the build settings. A trailing "/"
+ * means a directory. Stack files are per stack and handled apart.
  */
-export const PROGRAM_PATHS: readonly string[] = [
-  "index.ts",
-  "components/",
-  "lib/",
-  "sql/",
-  "package.json",
-  "package-lock.json",
-  "Pulumi.yaml",
-  "tsconfig.json",
-];
+export const PROGRAM_DATA: readonly string[] = ["sql/", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json"];
+
+/**
+ * The paths whose change affects every stack, derived from the tree's own
+ * TypeScript texts (`files`: every `.ts` file of the tree, by repository
+ * path), so the list never goes stale: `index.ts` and every module it loads,
+ * transitively (the components, the stack reader, the migration runner the
+ * dynamic provider bundles, ...), plus PROGRAM_DATA. CI tooling, docs, tests,
+ * benchmarks and scripts are not loaded by `index.ts`, so they do not count.
+ *
+ * Type-only imports count too: Pulumi's TypeScript runtime type-checks the
+ * program before it runs, so a type change can fail (or change) a deploy;
+ * counting them is the simple and safe side. A relative import that matches
+ * no `.ts` file (a `.json`, say) counts as the path it names.
+ */
+export function programPaths(files: FileTexts): string[] {
+  const graph = importGraph(files);
+  const modules = reachable(graph, [PROGRAM_ENTRY]);
+  const other = modules.flatMap((m) => graph.unresolved.get(m) ?? []);
+  return [...new Set([...modules, ...other, ...PROGRAM_DATA])].sort();
+}
 
 const STACK_FILE_RE = /^Pulumi\.([^/]+)\.yaml$/;
 
@@ -34,9 +53,9 @@ export function stackOfFile(path: string): string | undefined {
   return STACK_FILE_RE.exec(path)?.[1];
 }
 
-/** True when a change to `path` affects every stack. */
-export function isProgramPath(path: string): boolean {
-  return PROGRAM_PATHS.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p));
+/** True when a change to `path` affects every stack, given `programPaths(…)` (a trailing "/" means a directory). */
+export function isProgramPath(path: string, program: readonly string[]): boolean {
+  return program.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p));
 }
 
 /**
@@ -61,6 +80,8 @@ export interface ChangedStacksInput {
   stacksAtHead: readonly string[];
   /** Stacks CI never previews or deploys (e.g. `dev`, local Docker only). */
   exclude?: readonly string[];
+  /** The paths that are program code (`programPaths` of the trees compared). */
+  programPaths: readonly string[];
 }
 
 export interface ChangedStacksResult {
@@ -77,7 +98,7 @@ export interface ChangedStacksResult {
 export function changedStacks(input: ChangedStacksInput): ChangedStacksResult {
   const atHead = new Set(input.stacksAtHead);
   const exclude = new Set(input.exclude ?? []);
-  const programFiles = input.changedPaths.filter(isProgramPath).sort();
+  const programFiles = input.changedPaths.filter((p) => isProgramPath(p, input.programPaths)).sort();
   const reasons = new Map<string, string[]>();
   const add = (stack: string, reason: string) => reasons.set(stack, [...(reasons.get(stack) ?? []), reason]);
   const removed: string[] = [];

@@ -4,9 +4,9 @@
  * decisions (./changes) with git (./git).
  */
 import { checkProjectFile, stackFilePath } from "../stackFile";
-import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, stackOfFile } from "./changes";
+import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, programPaths, stackOfFile } from "./changes";
 import { deployRunnerVariable } from "./deployTarget";
-import { ZERO_SHA, changedPaths, fileAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
+import { ZERO_SHA, changedPaths, fileAt, filesAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
 import * as path from "node:path";
 
 export interface StackDecision extends ChangedStack {
@@ -50,7 +50,9 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
   // The project file can give stacks config too (or move their files): refuse what the stack files would not show.
   const projectText = fileAt(repoDir, headSha, "Pulumi.yaml");
   if (projectText !== undefined) checkProjectFile("Pulumi.yaml", projectText);
-  const changed = changedStacks({ changedPaths: paths, stacksAtHead, exclude: opts.exclude });
+  // Program code on either side: a file the base's program loaded counts even if the head's no longer does.
+  const program = [headSha, ...(from === null ? [] : [from])].flatMap((ref) => programPaths(programTexts(repoDir, ref)));
+  const changed = changedStacks({ changedPaths: paths, stacksAtHead, exclude: opts.exclude, programPaths: [...new Set(program)] });
   const stacks = changed.stacks.map((c): StackDecision => {
     const file = path.basename(stackFilePath(".", c.stack));
     const headText = fileAt(repoDir, headSha, file);
@@ -59,6 +61,11 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     return { ...c, canary: canaryChange(c.stack, baseText, headText), databaseSecret: monitoringSecretName(c.stack) };
   });
   return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles };
+}
+
+/** Every TypeScript text at `ref` (outside node_modules): what `programPaths` derives the program from. */
+export function programTexts(repoDir: string, ref: string): Map<string, string> {
+  return filesAt(repoDir, ref, (p) => p.endsWith(".ts") && !p.split("/").includes("node_modules"));
 }
 
 /** The GitHub Actions matrix for the changed stacks (`include` entries carry the decision). */

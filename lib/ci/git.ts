@@ -59,3 +59,40 @@ export function fileAt(repoDir: string, ref: string, path: string): string | und
   if (!listed.includes(path)) return undefined;
   return git(repoDir, ["show", `${ref}:${path}`]);
 }
+
+/**
+ * The texts of the files at a commit whose paths pass `keep`, by path: one
+ * `git ls-tree` and one `git cat-file --batch` for all of them, whatever
+ * their number.
+ */
+export function filesAt(repoDir: string, ref: string, keep: (path: string) => boolean): Map<string, string> {
+  const paths = git(repoDir, ["ls-tree", "-r", "--name-only", "-z", ref])
+    .split("\0")
+    .filter((p) => p !== "" && keep(p));
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  let raw: Buffer;
+  try {
+    raw = execFileSync("git", ["cat-file", "--batch"], {
+      cwd: repoDir,
+      input: paths.map((p) => `${ref}:${p}\n`).join(""),
+      maxBuffer: 256 * 1024 * 1024,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new GitError(`git cat-file --batch failed in ${repoDir}: ${(err.stderr?.toString() || err.message).trim()}`);
+  }
+  // Each object: "<sha> <type> <size>\n", <size> bytes, "\n" (in the order asked).
+  let at = 0;
+  for (const p of paths) {
+    const eol = raw.indexOf(0x0a, at);
+    const header = raw.subarray(at, eol).toString("utf8");
+    const m = /^[0-9a-f]+ blob (\d+)$/.exec(header);
+    if (!m) throw new GitError(`git cat-file --batch: unexpected "${header}" for ${ref}:${p}`);
+    const size = Number(m[1]);
+    out.set(p, raw.subarray(eol + 1, eol + 1 + size).toString("utf8"));
+    at = eol + 1 + size + 1;
+  }
+  return out;
+}

@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../lib/config";
-import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecretName } from "../../lib/ci/changes";
-import { actionsMatrix, detectChanges } from "../../lib/ci/detect";
+import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecretName, programPaths } from "../../lib/ci/changes";
+import { actionsMatrix, detectChanges, programTexts } from "../../lib/ci/detect";
 import { GitError, ZERO_SHA } from "../../lib/ci/git";
 import { githubOutputs } from "../../scripts/changed-stacks";
 import { GIT_ENV } from "./gitFixture";
@@ -68,8 +68,16 @@ describe("CI change detection on real git history", () => {
     repo = new Repo();
     repo
       .write("Pulumi.yaml", "name: valuecanvas\nruntime: nodejs\n")
-      .write("index.ts", "export {};\n")
-      .write("lib/stages.ts", "export {};\n")
+      // A program shaped like the real one: index.ts loads a component, which bundles the migration runner;
+      // the stage types are imported type-only; CI tooling imports program code but is not loaded by it.
+      .write("index.ts", 'import { Database } from "./components/database";\nimport type { Stage } from "./lib/stages";\nexport const db = new Database();\nexport const s: Stage = 0;\n')
+      .write("components/database.ts", 'import { migrate } from "../lib/migrate";\nexport class Database { run = migrate; }\n')
+      .write("lib/migrate.ts", 'export const migrate = () => require("./stackFile");\n')
+      .write("lib/stackFile.ts", "export const read = 1;\n")
+      .write("lib/stages.ts", "export type Stage = 0;\n")
+      .write("lib/ci/comment.ts", 'import type { Stage } from "../stages";\nexport const comment = (s: Stage) => `## ${s}`;\n')
+      .write("sql/001_init.sql", "CREATE TABLE t (id int);\n")
+      .write("package.json", "{}\n")
       .write("README.md", "# readme\n")
       .write("Pulumi.staging.yaml", stackFile({ pct: "10", image: "ghcr.io/valuecanvas/app:phase3" }))
       .write("Pulumi.prod.yaml", stackFile({ pct: "10", secret: "v1:AAAAfirstciphertext==" }))
@@ -162,8 +170,8 @@ describe("CI change detection on real git history", () => {
     assert.ok(!out.includes("rotatedciphertext") && !out.includes("firstciphertext"), "no secure value in the decision");
   });
 
-  it("program change: lib/ or index.ts changes every stack, none raised", () => {
-    repo.write("lib/stages.ts", "export const x = 1;\n");
+  it("program change: index.ts or a lib/ module it loads changes every stack, none raised", () => {
+    repo.write("lib/stages.ts", "export type Stage = 0 | 10;\n");
     const d = detect(repo.commit("program"));
     assert.deepEqual(d.stacks.map((s) => s.stack), ["dev", "staging", "prod"], "prod deploys last");
     for (const s of d.stacks) {
@@ -171,6 +179,56 @@ describe("CI change detection on real git history", () => {
       assert.match(s.reasons[0], /program code changed \(lib\/stages\.ts\)/);
     }
     assert.deepEqual(d.programFiles, ["lib/stages.ts"]);
+  });
+
+  it("everything the program loads, bundles or reads counts: migration runner, component, a require()d module, sql/, dependencies, project file", () => {
+    for (const [file, text] of [
+      ["lib/migrate.ts", 'export const migrate = () => require("./stackFile") && 2;\n'],
+      ["components/database.ts", 'import { migrate } from "../lib/migrate";\nexport class Database { run = migrate; x = 1; }\n'],
+      ["lib/stackFile.ts", "export const read = 2;\n"],
+      ["sql/001_init.sql", "CREATE TABLE t (id bigint);\n"],
+      ["sql/002_new.sql", "CREATE TABLE u (id int);\n"],
+      ["package.json", '{"dependencies":{}}\n'],
+      ["Pulumi.yaml", "name: valuecanvas\nruntime: nodejs\ndescription: d\n"],
+    ]) {
+      repo.write(file, text);
+      const d = detect(repo.commit(`edit ${file}`));
+      assert.deepEqual(d.stacks.map((s) => s.stack), ["dev", "staging", "prod"], file);
+      assert.deepEqual(d.programFiles, [file]);
+      base = d.head;
+    }
+  });
+
+  it("CI tooling, docs, tests, scripts and lib/ files index.ts does not load change no stack", () => {
+    repo.write("lib/ci/comment.ts", 'import type { Stage } from "../stages";\nexport const comment = (s: Stage) => `### ${s}`;\n');
+    repo.write("lib/ci/newTool.ts", 'import { read } from "../stackFile";\nexport const t = read;\n');
+    repo.write("lib/unused.ts", "export const u = 1;\n");
+    repo.write("docs/x.md", "# x\n").write("test/x.test.ts", 'import "../lib/migrate";\n').write("scripts/x.ts", 'import "../lib/ci/comment";\n');
+    const d = detect(repo.commit("tooling only"));
+    assert.deepEqual(d.stacks, []);
+    assert.deepEqual(d.programFiles, []);
+    assert.match(githubOutputs(d), /^any=false$/m);
+  });
+
+  it("a new file imported from index.ts is program code from then on", () => {
+    repo.write("lib/extra.ts", "export const extra = 1;\n");
+    const before = detect(repo.commit("an unused file"));
+    assert.deepEqual(before.stacks, [], "not loaded yet");
+    base = before.head;
+    repo.write("index.ts", 'import { Database } from "./components/database";\nimport type { Stage } from "./lib/stages";\nimport { extra } from "./lib/extra";\nexport const db = new Database();\nexport const s: Stage = 0;\nexport const e = extra;\n');
+    const wired = detect(repo.commit("index.ts imports it"));
+    assert.deepEqual(wired.programFiles, ["index.ts"]);
+    base = wired.head;
+    repo.write("lib/extra.ts", "export const extra = 2;\n");
+    const edited = detect(repo.commit("edit it"));
+    assert.deepEqual(edited.stacks.map((s) => s.stack), ["dev", "staging", "prod"]);
+    assert.deepEqual(edited.programFiles, ["lib/extra.ts"]);
+  });
+
+  it("a module the base's program loaded still counts when the head stops loading it", () => {
+    repo.write("components/database.ts", "export class Database {}\n").remove("lib/migrate.ts");
+    const d = detect(repo.commit("drop the runner"));
+    assert.deepEqual(d.programFiles, ["components/database.ts", "lib/migrate.ts"]);
   });
 
   it("program change plus a raise: every stack is previewed, only the raised one is gated", () => {
@@ -259,12 +317,40 @@ describe("CI change detection on real git history", () => {
 });
 
 describe("CI change decisions (pure)", () => {
-  it("program paths are the program, its SQL, dependencies and build settings; docs and tests are not", () => {
-    for (const p of ["index.ts", "components/app.ts", "lib/config.ts", "sql/001.sql", "package.json", "package-lock.json", "Pulumi.yaml", "tsconfig.json"]) {
-      assert.equal(isProgramPath(p), true, p);
+  it("program paths are what index.ts loads, transitively and by every import form, plus sql/, dependencies and build settings", () => {
+    const files = new Map([
+      ["index.ts", 'import type { T } from "./lib/types";\nexport * from "./components/app";\nimport "./lib/sideEffect";\nconst x = "import(\'./lib/inString\')"; // require("./lib/inComment")\n'],
+      ["components/app.ts", 'export { a } from "../lib/a";\nexport const load = () => import("../lib/lazy");\nconst data = require("../lib/data.json");\n'],
+      ["lib/a.ts", 'const r = require("./req");\nexport const a = r;\n'],
+      ["lib/req.ts", 'import { a } from "./a";\nexport const q = a;\n'],
+      ["lib/types.ts", "export type T = 1;\n"],
+      ["lib/sideEffect.ts", "console.log(1);\n"],
+      ["lib/lazy/index.ts", "export {};\n"],
+      ["lib/inString.ts", "export {};\n"],
+      ["lib/inComment.ts", "export {};\n"],
+      ["lib/ci/comment.ts", 'import "../a";\n'],
+      ["test/x.test.ts", 'import "../index";\n'],
+    ]);
+    const program = programPaths(files);
+    assert.deepEqual(program, [
+      "Pulumi.yaml", "components/app.ts", "index.ts", "lib/a.ts", "lib/data.json", "lib/lazy/index.ts", "lib/req.ts", "lib/sideEffect.ts",
+      "lib/types.ts", "package-lock.json", "package.json", "sql/", "tsconfig.json",
+    ]);
+    for (const p of ["index.ts", "lib/types.ts", "sql/001.sql", "package.json", "package-lock.json", "Pulumi.yaml", "tsconfig.json"]) {
+      assert.equal(isProgramPath(p, program), true, p);
     }
-    for (const p of ["README.md", "docs/RUNBOOK.md", "test/x.test.ts", "Pulumi.prod.yaml", "libx.ts", ".github/workflows/pr.yml"]) {
-      assert.equal(isProgramPath(p), false, p);
+    for (const p of ["lib/ci/comment.ts", "lib/inString.ts", "lib/inComment.ts", "README.md", "docs/RUNBOOK.md", "test/x.test.ts", "Pulumi.prod.yaml", "libx.ts", ".github/workflows/pr.yml"]) {
+      assert.equal(isProgramPath(p, program), false, p);
+    }
+  });
+
+  it("in this repository, the migration runner, the stack reader and the components are program code; CI tooling is not", () => {
+    const program = programPaths(programTexts(ROOT, "HEAD"));
+    for (const p of ["index.ts", "lib/migrate.ts", "lib/stackFile.ts", "lib/stages.ts", "lib/config.ts", "components/database.ts", "components/app.ts", "sql/"]) {
+      assert.ok(program.includes(p), `${p} in ${program.join(", ")}`);
+    }
+    for (const p of ["lib/ci/comment.ts", "lib/ci/changes.ts", "lib/ci/detect.ts", "lib/ci/git.ts", "scripts/changed-stacks.ts", "bin/rollout.ts", "offline/evaluate.ts"]) {
+      assert.ok(!program.includes(p), `${p} is not program code`);
     }
   });
 
@@ -273,7 +359,7 @@ describe("CI change decisions (pure)", () => {
   });
 
   it("changedStacks ignores stack files in subdirectories and reports exclusions", () => {
-    const r = changedStacks({ changedPaths: ["examples/Pulumi.x.yaml", "Pulumi.dev.yaml"], stacksAtHead: ["dev", "prod"], exclude: ["dev"] });
+    const r = changedStacks({ changedPaths: ["examples/Pulumi.x.yaml", "Pulumi.dev.yaml"], stacksAtHead: ["dev", "prod"], exclude: ["dev"], programPaths: ["index.ts"] });
     assert.deepEqual(r.stacks, []);
     assert.deepEqual(r.excluded, ["dev"]);
   });
