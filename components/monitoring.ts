@@ -20,6 +20,7 @@ import {
   MONITORING_FILE_NAMES,
   MonitoringFiles,
   exporterArgs,
+  exporterDsn,
   renderAlertmanagerConfig,
   renderMonitoringFiles,
 } from "../lib/alerts";
@@ -97,8 +98,8 @@ export class Monitoring extends pulumi.ComponentResource {
         image: image("exporter", m.exporterImage).imageId,
         command: exporterArgs(`${ex.dir}/${MONITORING_FILE_NAMES.exporterQueries}`, `:${ex.port}`),
         envs: pulumi.secret(
-          pulumi.interpolate`DATA_SOURCE_NAME=${args.monitoringDatabaseUrl}`.apply((dsn) => [
-            dsn,
+          args.monitoringDatabaseUrl.apply((url) => [
+            `DATA_SOURCE_NAME=${exporterDsn(url)}`,
             ...Object.entries(EXPORTER_ENV).map(([k, v]) => `${k}=${v}`),
           ]),
         ),

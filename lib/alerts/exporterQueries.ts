@@ -167,6 +167,22 @@ export function exporterArgs(queryPath: string, listenAddress = ":9187"): string
 }
 
 /**
+ * The exporter's statement timeout (ms). The monitoring role can lift any
+ * timeout set on itself (`ALTER ROLE … SET`, `SET`), and a function's own
+ * `statement_timeout` does not bound the statement that runs it (sql/0013), so
+ * the CPU bound of every scrape lives in the exporter's connection: lib/pq
+ * sends the DSN's non-driver parameters as run-time settings at startup.
+ */
+export const EXPORTER_STATEMENT_TIMEOUT_MS = 10_000;
+
+/** The exporter's DSN: the monitoring URL with the statement timeout as a connection setting (URL API, no pasting). */
+export function exporterDsn(monitoringUrl: string, statementTimeoutMs = EXPORTER_STATEMENT_TIMEOUT_MS): string {
+  const u = new URL(monitoringUrl);
+  u.searchParams.set("statement_timeout", String(statementTimeoutMs));
+  return u.toString();
+}
+
+/**
  * Environment for the exporter: only the custom queries and the exporter's own
  * health (the monitoring role reads the views and nothing else). Set through
  * the environment because newer exporters dropped some of these flags and

@@ -13,13 +13,16 @@ import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import YAML from "yaml";
 import {
   ALERT_NAMES,
   EXPORTER_ENV,
   METRICS,
   CONCURRENT_SESSIONS_METRICS,
   MONITORING_FILE_NAMES,
+  EXPORTER_STATEMENT_TIMEOUT_MS,
   exporterArgs,
+  exporterDsn,
   exporterQueries,
   renderMonitoringFiles,
 } from "../../lib/alerts";
@@ -218,6 +221,8 @@ interface Stack {
   dir: string;
 }
 
+const TEST_SESSION_NAMESPACE = "vc_test_session";
+
 async function runMonitoring(tools: Record<string, string>, dsn: string, label: string): Promise<Stack> {
   const dir = tmpDir(`vc-e2e-${label}-`);
   const exporterPort = await freePort();
@@ -226,12 +231,19 @@ async function runMonitoring(tools: Record<string, string>, dsn: string, label: 
     stack: STACK,
     targets: { exporter: `127.0.0.1:${exporterPort}`, alertmanager: "" },
   });
-  writeFiles(dir, { ...files });
+  // One test-only query beside the rendered ones: the exporter's own session reports its statement_timeout.
+  const queries = YAML.parse(files[MONITORING_FILE_NAMES.exporterQueries]) as Record<string, unknown>;
+  queries[TEST_SESSION_NAMESPACE] = {
+    query: "SELECT setting::float8 AS statement_timeout_ms FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'",
+    metrics: [{ statement_timeout_ms: { usage: "GAUGE", description: "the exporter session's statement_timeout (test only)" } }],
+  };
+  writeFiles(dir, { ...files, [MONITORING_FILE_NAMES.exporterQueries]: YAML.stringify(queries) });
   const exporter = start(
     `exporter (${label})`,
     tools["prometheus-postgres-exporter"],
     exporterArgs(path.join(dir, MONITORING_FILE_NAMES.exporterQueries), `127.0.0.1:${exporterPort}`),
-    { ...EXPORTER_ENV, DATA_SOURCE_NAME: dsn },
+    // The DSN exactly as the monitoring component passes it (components/monitoring.ts).
+    { ...EXPORTER_ENV, DATA_SOURCE_NAME: exporterDsn(dsn) },
   );
   const prometheus = start(`prometheus (${label})`, tools.prometheus, [
     `--config.file=${path.join(dir, MONITORING_FILE_NAMES.prometheus)}`,
@@ -321,6 +333,14 @@ describe("[pg] alerts end to end: PostgreSQL → exporter → Prometheus", funct
       return r.result.length === 3 ? Object.fromEntries(r.result.map((x) => [x.metric.version, Number(x.value[1])])) : undefined;
     });
     assert.deepEqual(peaks, { All: 3, Legacy: 2, New: 1 });
+    // Issue 10 item 13: the exporter's session carries its own statement timeout, whatever the role set for itself.
+    const timeout = await until("the exporter session's statement_timeout", s.ps, async () => {
+      const r = await getJson<{ result: Array<{ value: [number, string] }> }>(
+        `${s.prometheus}/api/v1/query?query=${encodeURIComponent(`${TEST_SESSION_NAMESPACE}_statement_timeout_ms`)}`,
+      );
+      return r.result.length === 1 ? Number(r.result[0].value[1]) : undefined;
+    });
+    assert.equal(timeout, EXPORTER_STATEMENT_TIMEOUT_MS);
   });
 
   it("one contaminated session written around the isolation trigger (session_replication_role = replica): the view and the raw count both see 1 at once, SessionIsolationFailure fires, nothing else; the raw count stays cached", async () => {
