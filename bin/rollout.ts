@@ -337,7 +337,12 @@ function formatGateMethod(g: GateResult): string {
   return s;
 }
 
-function formatGate(g: GateResult): string {
+/**
+ * `exitNote`: how the verdict line names the exit code. `gate` (and `advance`) exit with the verdict's
+ * code, so they print "(exit N)"; `status` always exits 0 when it could report, so it names the code as
+ * the one `rollout gate` would exit with, never as its own.
+ */
+function formatGate(g: GateResult, exitNote: "own" | "gate's" = "own"): string {
   const m = g.metrics;
   const rate = (e: number, n: number) => (n > 0 ? `${e} (${((100 * e) / n).toFixed(2)}%)` : "-");
   let s = `window: ${m.windowStart.toISOString()} .. ${m.windowEnd.toISOString()}` +
@@ -355,7 +360,7 @@ function formatGate(g: GateResult): string {
   s += `judged: ${g.applies}\n`;
   for (const c of g.criteria) s += `  ${criterionMark(c.kind, c.status)} ${pad(c.kind, 8)} ${c.statement}\n`;
   s += formatGateMethod(g);
-  s += `verdict: ${g.verdict} (exit ${g.exitCode})\n`;
+  s += exitNote === "own" ? `verdict: ${g.verdict} (exit ${g.exitCode})\n` : `verdict: ${g.verdict} (rollout gate would exit ${g.exitCode}; status exits 0)\n`;
   for (const r of g.reasons) s += `  - ${r}\n`;
   return s;
 }
@@ -447,7 +452,7 @@ async function runStatus(o: DbOptions): Promise<Outcome> {
   if (a.history.length === 0) text += "  (none)\n";
   if (a.views) text += formatViews(a.views);
   text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
-  text += formatGate(a.gate);
+  text += formatGate(a.gate, "gate's");
   return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a } };
 }
 

@@ -153,6 +153,22 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     assert.equal((j.json.exposure as { flagged: boolean }).flagged, false);
   });
 
+  it("status exits 0 whatever the verdict, and its text never claims an exit code it does not exit with (issue 13, item 7)", async () => {
+    for (const [seed, verdict, code] of [
+      [{ stage: 10, soakHours: SOAK - 1 }, "WAIT", 3],
+      [{ stage: 10, contaminated: true }, "ROLLBACK", 5],
+    ] as const) {
+      const url = await seeded(seed);
+      const st = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(st.code, 0, st.stderr);
+      assert.doesNotMatch(st.stdout, /\(exit \d\)/, "status must not print an exit code of its own other than 0");
+      assert.match(st.stdout, new RegExp(`verdict: ${verdict} \\(rollout gate would exit ${code}; status exits 0\\)`));
+      const g = await rollout("gate", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(g.code, code, g.stderr);
+      assert.match(g.stdout, new RegExp(`verdict: ${verdict} \\(exit ${code}\\)`));
+    }
+  });
+
   it("works as the monitoring role (SELECT on the views only; no right on agent_sessions or the records table)", async () => {
     const url = await seeded({ stage: 10 });
     const role = `${ROLE_NAMES.monitoring}_${Date.now().toString(36)}`;
