@@ -37,9 +37,9 @@ import { renderReportHtml } from "../lib/report/html";
 import { RolloutReport, stageSummaries } from "../lib/report/model";
 import { JudgeInput, readRolloutReport } from "../lib/reportData";
 import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../lib/stackEdit";
-import { shellCommand } from "../lib/shell";
 import { StackFileError } from "../lib/stackFile";
 import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../lib/stages";
+import { changeBranch, formatSteps, reviewSteps } from "../lib/workflow";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -291,7 +291,7 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
     if (!ev) notes.push(`no rollout record for stack "${o.stack}" yet: the deployed stage is assumed to be the configured one and its soak time is unknown`);
     else if (!sameState(configured, deployed)) {
       notes.push(
-        `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (pulumi up)`,
+        `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (its pull request is not merged, or the merge's pulumi up has not finished)`,
       );
     }
     const { since } = gateWindow(ev?.createdAt, asOf, cfg.gate.soakHours);
@@ -469,13 +469,12 @@ async function runGate(o: DbOptions): Promise<Outcome> {
   };
 }
 
-/** The commands to commit and apply an edit; the message (which may carry --reason) is shell-quoted, never pasted. */
-export function commitCommands(stack: string, file: string, message: string, apply: "preview" | "up"): string[] {
-  return [
-    `${shellCommand(["git", "add", file])} && ${shellCommand(["git", "commit", "-m", message, "--", file])}`,
-    `npm run plan -- --stack ${stack}   # offline: what the stack declares now`,
-    apply === "preview" ? `pulumi preview --stack ${stack}   # then open a pull request; merge and pulumi up` : `pulumi up --stack ${stack}`,
-  ];
+/**
+ * The commands that take an edit through review, the RUNBOOK's workflow (lib/workflow.ts): branch, check,
+ * commit, push, pull request; the merge runs pulumi up. The message (which may carry --reason) is shell-quoted, never pasted.
+ */
+export function commitCommands(stack: string, file: string, message: string, branch: string): string[] {
+  return formatSteps(reviewSteps({ stack, file, message, branch }));
 }
 
 async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }): Promise<Outcome> {
@@ -500,7 +499,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
   );
   const file = path.basename(r.file);
   const msg = `rollout(${o.stack}): ${r.plan.summary}${o.force ? ` (forced: ${o.reason})` : ""}`;
-  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, "preview"));
+  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
   return {
     exitCode: EXIT.ok,
     text,
@@ -511,7 +510,10 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
 function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
   const r = editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
   const file = path.basename(r.file);
-  const text = formatEdit(r, commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, "up"));
+  const text = formatEdit(
+    r,
+    commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, changeBranch(o.stack, o.immediate ? { kind: "immediate-rollback" } : { kind: "rollback", to: r.plan.to.canaryPercentage })),
+  );
   return {
     exitCode: EXIT.ok,
     text,

@@ -224,7 +224,11 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       assert.match(r.stdout, /^- {2}valuecanvas:canaryPercentage: "0"$/m);
       assert.match(r.stdout, /^\+ {2}valuecanvas:canaryPercentage: "10"$/m);
       assert.match(r.stdout, /git add Pulumi\.prod\.yaml && git commit/);
-      assert.match(r.stdout, /pulumi preview --stack prod/);
+      // the RUNBOOK's workflow: a branch, the commit, the push, the pull request (whose merge runs pulumi up)
+      assert.match(r.stdout, /^ {2}git switch -c rollout\/prod-10 /m);
+      assert.match(r.stdout, /^ {2}git push -u origin rollout\/prod-10$/m);
+      assert.match(r.stdout, /^ {2}gh pr create --fill /m);
+      assert.doesNotMatch(r.stdout, /^ {2}pulumi (preview|up)/m);
       const after = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
       assert.equal(after, before.replace(/("false")/g, '"true"').replace('canaryPercentage: "0"', 'canaryPercentage: "10"'));
       // The stack file now says 10 % but 0 % is deployed: advancing again is refused, nothing written.
@@ -267,11 +271,12 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       const t = await rollout("rollback", "--stack", "dev", "--project-dir", dir);
       assert.equal(t.code, 2, "flags off: the effective stage is 0, nothing to step back");
     });
-    it("gradual steps back one stage and prints pulumi up", async () => {
+    it("gradual steps back one stage and prints the RUNBOOK's workflow: branch, commit, push, pull request (the merge runs pulumi up)", async () => {
       const r = await rollout("rollback", "--stack", "dev", "--project-dir", dir);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /gradual rollback 10% -> 0%/);
-      assert.match(r.stdout, /pulumi up --stack dev/);
+      assert.match(r.stdout, /^ {2}git push -u origin rollback\/dev-0$/m);
+      assert.doesNotMatch(r.stdout, /^ {2}pulumi (up|preview)/m);
     });
   });
 
