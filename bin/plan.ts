@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
+import { parseErrorExitCode, strictCli } from "../lib/cli";
 import { ConfigError } from "../lib/config";
 import { ProgramError, evaluateProgram } from "../offline/evaluate";
 import {
@@ -64,16 +65,17 @@ export function createPlanCli(): Command {
     .requiredOption("--stack <name>", "stack name: reads Pulumi.<name>.yaml")
     .option("--set <key=value>", "show only what this config change alters (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--json", "machine-readable output", false)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .action(() => undefined); // options are read after parse; the action lets lib/cli.ts check required ones after unknown ones
 }
 
 /** The command line: returns the exit code; prints to stdout/stderr. */
-export async function main(argv: string[]): Promise<number> {
-  const cli = createPlanCli().exitOverride();
+export async function main(argv: string[], io: { err(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number> {
+  const cli = strictCli(createPlanCli().exitOverride().configureOutput({ writeErr: io.err }));
   try {
     cli.parse(argv);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) return parseErrorExitCode(err);
     throw err;
   }
   const o = cli.opts<{ stack: string; set: string[]; json: boolean }>();

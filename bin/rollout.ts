@@ -40,6 +40,7 @@ import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdv
 import { StackFileError } from "../lib/stackFile";
 import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../lib/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../lib/workflow";
+import { strictCli } from "../lib/cli";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -199,7 +200,7 @@ export function createRolloutCli(): Command {
     .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
     .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
 
-  return root;
+  return strictCli(root);
 }
 
 // ---------------------------------------------------------------------------
