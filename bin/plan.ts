@@ -70,8 +70,8 @@ export function createPlanCli(): Command {
 }
 
 /** The command line: returns the exit code; prints to stdout/stderr. */
-export async function main(argv: string[], io: { err(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number> {
-  const cli = strictCli(createPlanCli().exitOverride().configureOutput({ writeErr: io.err }));
+export async function main(argv: string[], io: { err(s: string): void; out?(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number> {
+  const cli = strictCli(createPlanCli().exitOverride().configureOutput({ writeErr: io.err, ...(io.out ? { writeOut: io.out } : {}) }));
   try {
     cli.parse(argv);
   } catch (err) {

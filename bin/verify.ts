@@ -56,9 +56,9 @@ export function createVerifyCli(): Command {
 }
 
 /** Parse and run; returns the exit code of a parse error (2; 0 for --help), or undefined when the checks ran (they set process.exitCode). */
-export async function main(argv: string[], io: { err(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number | undefined> {
+export async function main(argv: string[], io: { err(s: string): void; out?(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number | undefined> {
   try {
-    await strictCli(createVerifyCli().exitOverride().configureOutput({ writeErr: io.err })).parseAsync(argv);
+    await strictCli(createVerifyCli().exitOverride().configureOutput({ writeErr: io.err, ...(io.out ? { writeOut: io.out } : {}) })).parseAsync(argv);
     return undefined;
   } catch (e: unknown) {
     if (e instanceof CommanderError) {

@@ -8,12 +8,14 @@ import { parseErrorExitCode, strictCli } from "../lib/cli";
 
 export interface ScriptIo {
   err(s: string): void;
+  /** Where --help goes (default: stdout). */
+  out?(s: string): void;
 }
 
 /** Parse `argv` and run the action; returns the exit code (for tests; `runScript` sets process.exitCode). */
 export function runScriptMain(name: string, cli: Command, argv: string[], io: ScriptIo = { err: (s) => process.stderr.write(s) }): number {
   try {
-    strictCli(cli.exitOverride().configureOutput({ writeErr: io.err })).parse(argv);
+    strictCli(cli.exitOverride().configureOutput({ writeErr: io.err, ...(io.out ? { writeOut: io.out } : {}) })).parse(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return parseErrorExitCode(e); // commander has printed its message

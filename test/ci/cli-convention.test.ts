@@ -6,6 +6,9 @@
  * In-process: each entry point's own main, with its output captured.
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { main as migrateMain } from "../../bin/migrate";
 import { main as planMain } from "../../bin/plan";
 import { main as renderMain } from "../../bin/render";
 import { main as rolloutMain } from "../../bin/rollout";
@@ -35,8 +38,9 @@ interface EntryPoint {
 function script(name: string, create: () => import("commander").Command): EntryPoint["run"] {
   return async (args) => {
     let err = "";
-    const code = runScriptMain(name, create(), ["node", name, ...args], { err: (s) => (err += s) });
-    return { code, out: "", err };
+    let out = "";
+    const code = runScriptMain(name, create(), ["node", name, ...args], { err: (s) => (err += s), out: (s) => (out += s) });
+    return { code, out, err };
   };
 }
 
@@ -56,8 +60,9 @@ const ENTRY_POINTS: EntryPoint[] = [
     name: "plan",
     run: async (args) => {
       let err = "";
-      const code = await planMain(["node", "plan", ...args], { err: (s) => (err += s) });
-      return { code, out: "", err };
+      let out = "";
+      const code = await planMain(["node", "plan", ...args], { err: (s) => (err += s), out: (s) => (out += s) });
+      return { code, out, err };
     },
     typo: { args: ["--stak", "prod"], suggests: "--stack" },
     missing: { args: [], option: "--stack <name>" },
@@ -77,10 +82,21 @@ const ENTRY_POINTS: EntryPoint[] = [
     name: "verify",
     run: async (args) => {
       let err = "";
-      const code = (await verifyMain(["node", "verify", ...args], { err: (s) => (err += s) })) ?? 0;
-      return { code, out: "", err };
+      let out = "";
+      const code = (await verifyMain(["node", "verify", ...args], { err: (s) => (err += s), out: (s) => (out += s) })) ?? 0;
+      return { code, out, err };
     },
     typo: { args: ["--lst"], suggests: "--list" },
+  },
+  {
+    name: "migrate",
+    run: async (args) => {
+      let out = "";
+      let err = "";
+      const code = await migrateMain(["node", "migrate", ...args], { DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" }, { out: (s) => (out += s), err: (s) => (err += s) });
+      return { code, out, err };
+    },
+    typo: { args: ["--hlep"], suggests: "--help" },
   },
   {
     name: "changed-stacks",
@@ -131,6 +147,11 @@ describe("one command-line convention for every entry point (issue 13 §3 items 
           assert.match(r.err, new RegExp(`required option '${m.option.replace(/[<>]/g, "\\$&")}' not specified`));
         });
       }
+      it(`--help prints the usage and exits 0`, async () => {
+        const r = await e.run(["--help"]);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, /^Usage: /m);
+      });
       it(`an unknown command exits 2, with and without --json`, async () => {
         for (const json of [[], ["--json"]]) {
           const r = await e.run(["bogus-command", ...json]);
@@ -140,6 +161,25 @@ describe("one command-line convention for every entry point (issue 13 §3 items 
       });
     });
   }
+
+  it("migrate --help (issue 13 §3 item 11) names its environment and exit codes, and never the URL", async () => {
+    const r = await ENTRY_POINTS.find((e) => e.name === "migrate")!.run(["--help"]);
+    assert.equal(r.code, 0, r.err);
+    for (const v of ["DATABASE_URL", "MIGRATIONS_DIR", "MIGRATE_LOCK_WAIT_SECONDS", "Exit codes: 0", "2 usage error"]) assert.ok(r.out.includes(v), v);
+    assert.ok(!(r.out + r.err).includes("s3cret"), "the URL is not printed");
+  });
+
+  it("npm run migrate -- --help, through the real entry point, prints the help and touches no database", function () {
+    this.timeout(60_000);
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts"), "--help"], {
+      env: { ...process.env, DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: migrate/m);
+    assert.match(r.stdout, /MIGRATE_LOCK_WAIT_SECONDS/);
+    assert.ok(!(r.stdout + r.stderr).includes("s3cret"));
+  });
 
   it("rollout --json reports a usage error as JSON on stdout", async () => {
     const r = await ENTRY_POINTS[0].run(["status", "--stak", "prod", "--json"]);
