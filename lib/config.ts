@@ -59,7 +59,8 @@ function toNumber(v: unknown): number | undefined {
 }
 
 function intField(min: number, max: number, what = "an integer") {
-  return field(`${what} from ${min} to ${max}`, (v) => {
+  // A range of one value reads "must be N", never "from 0 to 0".
+  return field(min === max ? `${what} that must be ${min}` : `${what} from ${min} to ${max}`, (v) => {
     const n = toNumber(v);
     return n !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
   });
