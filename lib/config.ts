@@ -533,6 +533,15 @@ export function showSetting(path: string, value: string): string {
  * a JSON-encoded string (how Pulumi passes structured config), at any level.
  * What the plain-secret check of a stack file (lib/stackFile.ts) looks up.
  */
+/**
+ * Whether a stack's config uses a secret: one inside an optional group (`database.adminPassword`) only
+ * when the stack sets that group (dev sets no `database`: it runs its own PostgreSQL); a top-level one always.
+ */
+export function secretUsed(raw: RawConfig, key: SecretKey): boolean {
+  const dot = key.lastIndexOf(".");
+  return dot < 0 || configValueAt(raw, key.slice(0, dot)) !== undefined;
+}
+
 export function configValueAt(raw: RawConfig, dotted: string): unknown {
   return valueAt(raw, dotted.split("."));
 }
