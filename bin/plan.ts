@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "../lib/cli";
-import { ConfigError } from "../lib/config";
+import { ConfigError, configWarnings, namespaced, parseConfig } from "../lib/config";
 import { ProgramError, evaluateProgram } from "../offline/evaluate";
 import {
   ConfigSet,
@@ -34,6 +34,24 @@ export interface PlanOptions {
   projectDir?: string;
 }
 
+function parsed(sc: StackConfig) {
+  return parseConfig(namespaced(programConfig(sc).config), { stack: sc.stack });
+}
+
+/**
+ * The program words its config warnings for the state alone (it does not know the state before);
+ * with --set, plan knows it: the same warnings, worded for the change from the stack file's state.
+ */
+function fromState(programWarnings: string[], before: StackConfig, after: StackConfig): string[] {
+  const cfg = parsed(after);
+  const alone = configWarnings(cfg);
+  const worded = configWarnings(cfg, parsed(before));
+  return programWarnings.map((w) => {
+    const i = alone.indexOf(w);
+    return i >= 0 && i < worded.length ? worded[i] : w;
+  });
+}
+
 async function evaluate(sc: StackConfig) {
   const { config, secretKeys } = programConfig(sc);
   return evaluateProgram({ stack: sc.stack, config, secretKeys });
@@ -51,11 +69,13 @@ export async function plan(opts: PlanOptions): Promise<string> {
       ? JSON.stringify({ stack: sc.stack, secrets: sc.secrets, warnings: base.warnings, resources, outputs }, null, 2) + "\n"
       : formatResources(header, resources, outputs);
   }
-  const changed = await evaluate({ ...sc, raw: applySets(sc.raw, opts.set) });
+  const after = { ...sc, raw: applySets(sc.raw, opts.set) };
+  const changed = await evaluate(after);
   const changes = diffEvaluations(base, changed);
-  const h = { ...header, warnings: changed.warnings };
+  const warnings = fromState(changed.warnings, sc, after);
+  const h = { ...header, warnings };
   return opts.json
-    ? JSON.stringify({ stack: sc.stack, set: shownSets(opts.set), warnings: changed.warnings, changes }, null, 2) + "\n"
+    ? JSON.stringify({ stack: sc.stack, set: shownSets(opts.set), warnings, changes }, null, 2) + "\n"
     : formatChanges(h, opts.set, changes);
 }
 

@@ -15,6 +15,7 @@ import {
   GUIDE_THRESHOLDS,
   MANAGED_ENV_NAMES,
   STAGES,
+  RolloutState,
   Stage,
   flagsOn,
   isImmediateRollbackState,
@@ -645,15 +646,24 @@ export function namespaced(all: Record<string, unknown>): RawConfig {
 
 /**
  * Valid but noteworthy states, reported by the program with pulumi.log.warn
- * (and by the plan command).
+ * (and by the plan command). Each is worded for the state it sees. Both flags off
+ * with a percentage above 0 is the guide's immediate rollback only when the flags
+ * were on before; `previous` (the state the change starts from, when the caller
+ * knows it: plan --set) says which; without it the warning gives both readings.
+ * Both flags off at 0 % (the guide's week 1) warns nothing.
  */
-export function configWarnings(cfg: RolloutConfig): string[] {
+export function configWarnings(cfg: RolloutConfig, previous?: RolloutState): string[] {
   const out: string[] = [];
   if (isImmediateRollbackState(cfg)) {
-    out.push(
-      `${CONFIG_NAMESPACE}:canaryPercentage is ${cfg.canaryPercentage} but both flags are off (the guide's immediate rollback): ` +
-        `the percentage has no effect and every user is on the legacy path`,
-    );
+    const noEffect = `${CONFIG_NAMESPACE}:canaryPercentage is ${cfg.canaryPercentage} but both flags are off: the percentage has no effect and every user is on the legacy path`;
+    const beforeFlags = `a percentage set before the flags were turned on (to start the canary, npx rollout advance turns both flags on with the next stage)`;
+    if (previous === undefined || isImmediateRollbackState(previous)) {
+      out.push(`${noEffect}. That is either the guide's immediate rollback (flags turned off, percentage left as it was) or ${beforeFlags}`);
+    } else if (flagsOn(previous)) {
+      out.push(`${noEffect} (the guide's immediate rollback: flags turned off, percentage left as it was)`);
+    } else {
+      out.push(`${noEffect}: ${beforeFlags}`);
+    }
   } else if (!flagsOn(cfg) && (cfg.enableStatelessOrchestration || cfg.enableSafeJsonParser)) {
     const on = cfg.enableStatelessOrchestration ? ENV_NAMES.statelessOrchestration : ENV_NAMES.safeJsonParser;
     out.push(
