@@ -8,7 +8,8 @@
  */
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../lib/config";
+import { parseErrorExitCode, strictCli } from "../lib/cli";
+import { ConfigError, configWarnings, namespaced, parseConfig } from "../lib/config";
 import { ProgramError, evaluateProgram } from "../offline/evaluate";
 import {
   ConfigSet,
@@ -33,6 +34,24 @@ export interface PlanOptions {
   projectDir?: string;
 }
 
+function parsed(sc: StackConfig) {
+  return parseConfig(namespaced(programConfig(sc).config), { stack: sc.stack });
+}
+
+/**
+ * The program words its config warnings for the state alone (it does not know the state before);
+ * with --set, plan knows it: the same warnings, worded for the change from the stack file's state.
+ */
+function fromState(programWarnings: string[], before: StackConfig, after: StackConfig): string[] {
+  const cfg = parsed(after);
+  const alone = configWarnings(cfg);
+  const worded = configWarnings(cfg, parsed(before));
+  return programWarnings.map((w) => {
+    const i = alone.indexOf(w);
+    return i >= 0 && i < worded.length ? worded[i] : w;
+  });
+}
+
 async function evaluate(sc: StackConfig) {
   const { config, secretKeys } = programConfig(sc);
   return evaluateProgram({ stack: sc.stack, config, secretKeys });
@@ -50,11 +69,13 @@ export async function plan(opts: PlanOptions): Promise<string> {
       ? JSON.stringify({ stack: sc.stack, secrets: sc.secrets, warnings: base.warnings, resources, outputs }, null, 2) + "\n"
       : formatResources(header, resources, outputs);
   }
-  const changed = await evaluate({ ...sc, raw: applySets(sc.raw, opts.set) });
+  const after = { ...sc, raw: applySets(sc.raw, opts.set) };
+  const changed = await evaluate(after);
   const changes = diffEvaluations(base, changed);
-  const h = { ...header, warnings: changed.warnings };
+  const warnings = fromState(changed.warnings, sc, after);
+  const h = { ...header, warnings };
   return opts.json
-    ? JSON.stringify({ stack: sc.stack, set: shownSets(opts.set), warnings: changed.warnings, changes }, null, 2) + "\n"
+    ? JSON.stringify({ stack: sc.stack, set: shownSets(opts.set), warnings, changes }, null, 2) + "\n"
     : formatChanges(h, opts.set, changes);
 }
 
@@ -64,16 +85,17 @@ export function createPlanCli(): Command {
     .requiredOption("--stack <name>", "stack name: reads Pulumi.<name>.yaml")
     .option("--set <key=value>", "show only what this config change alters (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--json", "machine-readable output", false)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .action(() => undefined); // options are read after parse; the action lets lib/cli.ts check required ones after unknown ones
 }
 
 /** The command line: returns the exit code; prints to stdout/stderr. */
-export async function main(argv: string[]): Promise<number> {
-  const cli = createPlanCli().exitOverride();
+export async function main(argv: string[], io: { err(s: string): void; out?(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number> {
+  const cli = strictCli(createPlanCli().exitOverride().configureOutput({ writeErr: io.err, ...(io.out ? { writeOut: io.out } : {}) }));
   try {
     cli.parse(argv);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) return parseErrorExitCode(err);
     throw err;
   }
   const o = cli.opts<{ stack: string; set: string[]; json: boolean }>();

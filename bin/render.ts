@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
+import { parseErrorExitCode, strictCli } from "../lib/cli";
 import { AlertReceiverSecrets, MonitoringFiles, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../lib/alerts";
 import { CONFIG_NAMESPACE, ConfigError, RolloutConfig, namespaced, parseConfig } from "../lib/config";
 import { StackFileError, programConfig, readStackFile } from "../lib/stackFile";
@@ -102,7 +103,8 @@ export function createRenderCli(): Command {
     .description("Write the monitoring files a stack deploys (exporter queries, Prometheus config and rules, Alertmanager config), secrets as placeholders")
     .requiredOption("--stack <name>", "stack name: reads Pulumi.<name>.yaml")
     .requiredOption("--out <dir>", "directory to write the files into (created if missing)")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .action(() => undefined); // options are read after parse; the action lets lib/cli.ts check required ones after unknown ones
 }
 
 export interface Io {
@@ -114,13 +116,11 @@ const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.std
 
 /** The command line: returns the exit code. */
 export function main(argv: string[], io: Io = stdio): number {
-  const cli = createRenderCli()
-    .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  const cli = strictCli(createRenderCli().exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }));
   try {
     cli.parse(argv);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) return parseErrorExitCode(err);
     throw err;
   }
   const o = cli.opts<{ stack: string; out: string }>();

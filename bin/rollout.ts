@@ -37,9 +37,10 @@ import { renderReportHtml } from "../lib/report/html";
 import { RolloutReport, stageSummaries } from "../lib/report/model";
 import { JudgeInput, readRolloutReport } from "../lib/reportData";
 import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../lib/stackEdit";
-import { shellCommand } from "../lib/shell";
 import { StackFileError } from "../lib/stackFile";
 import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../lib/stages";
+import { changeBranch, formatSteps, reviewSteps } from "../lib/workflow";
+import { strictCli } from "../lib/cli";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -199,7 +200,7 @@ export function createRolloutCli(): Command {
     .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
     .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
 
-  return root;
+  return strictCli(root);
 }
 
 // ---------------------------------------------------------------------------
@@ -291,7 +292,7 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
     if (!ev) notes.push(`no rollout record for stack "${o.stack}" yet: the deployed stage is assumed to be the configured one and its soak time is unknown`);
     else if (!sameState(configured, deployed)) {
       notes.push(
-        `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (pulumi up)`,
+        `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (its pull request is not merged, or the merge's pulumi up has not finished)`,
       );
     }
     const { since } = gateWindow(ev?.createdAt, asOf, cfg.gate.soakHours);
@@ -337,7 +338,12 @@ function formatGateMethod(g: GateResult): string {
   return s;
 }
 
-function formatGate(g: GateResult): string {
+/**
+ * `exitNote`: how the verdict line names the exit code. `gate` (and `advance`) exit with the verdict's
+ * code, so they print "(exit N)"; `status` always exits 0 when it could report, so it names the code as
+ * the one `rollout gate` would exit with, never as its own.
+ */
+function formatGate(g: GateResult, exitNote: "own" | "gate's" = "own"): string {
   const m = g.metrics;
   const rate = (e: number, n: number) => (n > 0 ? `${e} (${((100 * e) / n).toFixed(2)}%)` : "-");
   let s = `window: ${m.windowStart.toISOString()} .. ${m.windowEnd.toISOString()}` +
@@ -355,7 +361,7 @@ function formatGate(g: GateResult): string {
   s += `judged: ${g.applies}\n`;
   for (const c of g.criteria) s += `  ${criterionMark(c.kind, c.status)} ${pad(c.kind, 8)} ${c.statement}\n`;
   s += formatGateMethod(g);
-  s += `verdict: ${g.verdict} (exit ${g.exitCode})\n`;
+  s += exitNote === "own" ? `verdict: ${g.verdict} (exit ${g.exitCode})\n` : `verdict: ${g.verdict} (rollout gate would exit ${g.exitCode}; status exits 0)\n`;
   for (const r of g.reasons) s += `  - ${r}\n`;
   return s;
 }
@@ -447,7 +453,7 @@ async function runStatus(o: DbOptions): Promise<Outcome> {
   if (a.history.length === 0) text += "  (none)\n";
   if (a.views) text += formatViews(a.views);
   text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
-  text += formatGate(a.gate);
+  text += formatGate(a.gate, "gate's");
   return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a } };
 }
 
@@ -464,13 +470,12 @@ async function runGate(o: DbOptions): Promise<Outcome> {
   };
 }
 
-/** The commands to commit and apply an edit; the message (which may carry --reason) is shell-quoted, never pasted. */
-export function commitCommands(stack: string, file: string, message: string, apply: "preview" | "up"): string[] {
-  return [
-    `${shellCommand(["git", "add", file])} && ${shellCommand(["git", "commit", "-m", message, "--", file])}`,
-    `npm run plan -- --stack ${stack}   # offline: what the stack declares now`,
-    apply === "preview" ? `pulumi preview --stack ${stack}   # then open a pull request; merge and pulumi up` : `pulumi up --stack ${stack}`,
-  ];
+/**
+ * The commands that take an edit through review, the RUNBOOK's workflow (lib/workflow.ts): branch, check,
+ * commit, push, pull request; the merge runs pulumi up. The message (which may carry --reason) is shell-quoted, never pasted.
+ */
+export function commitCommands(stack: string, file: string, message: string, branch: string): string[] {
+  return formatSteps(reviewSteps({ stack, file, message, branch }));
 }
 
 async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }): Promise<Outcome> {
@@ -495,7 +500,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
   );
   const file = path.basename(r.file);
   const msg = `rollout(${o.stack}): ${r.plan.summary}${o.force ? ` (forced: ${o.reason})` : ""}`;
-  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, "preview"));
+  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
   return {
     exitCode: EXIT.ok,
     text,
@@ -506,7 +511,10 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
 function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
   const r = editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
   const file = path.basename(r.file);
-  const text = formatEdit(r, commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, "up"));
+  const text = formatEdit(
+    r,
+    commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, changeBranch(o.stack, o.immediate ? { kind: "immediate-rollback" } : { kind: "rollback", to: r.plan.to.canaryPercentage })),
+  );
   return {
     exitCode: EXIT.ok,
     text,

@@ -9,6 +9,7 @@
  */
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
+import { parseErrorExitCode, strictCli } from "../lib/cli";
 import { formatOutcome, runChecks, summarize, verifyChecks } from "../lib/ci/verify";
 
 interface Opts {
@@ -54,19 +55,23 @@ export function createVerifyCli(): Command {
     });
 }
 
+/** Parse and run; returns the exit code of a parse error (2; 0 for --help), or undefined when the checks ran (they set process.exitCode). */
+export async function main(argv: string[], io: { err(s: string): void; out?(s: string): void } = { err: (s) => process.stderr.write(s) }): Promise<number | undefined> {
+  try {
+    await strictCli(createVerifyCli().exitOverride().configureOutput({ writeErr: io.err, ...(io.out ? { writeOut: io.out } : {}) })).parseAsync(argv);
+    return undefined;
+  } catch (e: unknown) {
+    if (e instanceof CommanderError) {
+      if (e.code === "verify.unknownCheck") io.err(`verify: ${e.message}\n`);
+      return parseErrorExitCode(e);
+    }
+    io.err(`verify: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
 if (require.main === module) {
-  createVerifyCli()
-    .exitOverride()
-    .parseAsync(process.argv)
-    .catch((e: unknown) => {
-      if (e instanceof CommanderError) {
-        if (e.code !== "commander.helpDisplayed" && e.code !== "commander.version") {
-          if (e.code === "verify.unknownCheck") process.stderr.write(`verify: ${e.message}\n`);
-          process.exitCode = 2;
-        } else process.exitCode = 0;
-        return;
-      }
-      process.stderr.write(`verify: ${(e as Error).message}\n`);
-      process.exitCode = 1;
-    });
+  void main(process.argv).then((code) => {
+    if (code !== undefined) process.exitCode = code;
+  });
 }

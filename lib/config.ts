@@ -15,6 +15,7 @@ import {
   GUIDE_THRESHOLDS,
   MANAGED_ENV_NAMES,
   STAGES,
+  RolloutState,
   Stage,
   flagsOn,
   isImmediateRollbackState,
@@ -59,7 +60,8 @@ function toNumber(v: unknown): number | undefined {
 }
 
 function intField(min: number, max: number, what = "an integer") {
-  return field(`${what} from ${min} to ${max}`, (v) => {
+  // A range of one value reads "must be N", never "from 0 to 0".
+  return field(min === max ? `${what} that must be ${min}` : `${what} from ${min} to ${max}`, (v) => {
     const n = toNumber(v);
     return n !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
   });
@@ -532,6 +534,15 @@ export function showSetting(path: string, value: string): string {
  * a JSON-encoded string (how Pulumi passes structured config), at any level.
  * What the plain-secret check of a stack file (lib/stackFile.ts) looks up.
  */
+/**
+ * Whether a stack's config uses a secret: one inside an optional group (`database.adminPassword`) only
+ * when the stack sets that group (dev sets no `database`: it runs its own PostgreSQL); a top-level one always.
+ */
+export function secretUsed(raw: RawConfig, key: SecretKey): boolean {
+  const dot = key.lastIndexOf(".");
+  return dot < 0 || configValueAt(raw, key.slice(0, dot)) !== undefined;
+}
+
 export function configValueAt(raw: RawConfig, dotted: string): unknown {
   return valueAt(raw, dotted.split("."));
 }
@@ -635,15 +646,24 @@ export function namespaced(all: Record<string, unknown>): RawConfig {
 
 /**
  * Valid but noteworthy states, reported by the program with pulumi.log.warn
- * (and by the plan command).
+ * (and by the plan command). Each is worded for the state it sees. Both flags off
+ * with a percentage above 0 is the guide's immediate rollback only when the flags
+ * were on before; `previous` (the state the change starts from, when the caller
+ * knows it: plan --set) says which; without it the warning gives both readings.
+ * Both flags off at 0 % (the guide's week 1) warns nothing.
  */
-export function configWarnings(cfg: RolloutConfig): string[] {
+export function configWarnings(cfg: RolloutConfig, previous?: RolloutState): string[] {
   const out: string[] = [];
   if (isImmediateRollbackState(cfg)) {
-    out.push(
-      `${CONFIG_NAMESPACE}:canaryPercentage is ${cfg.canaryPercentage} but both flags are off (the guide's immediate rollback): ` +
-        `the percentage has no effect and every user is on the legacy path`,
-    );
+    const noEffect = `${CONFIG_NAMESPACE}:canaryPercentage is ${cfg.canaryPercentage} but both flags are off: the percentage has no effect and every user is on the legacy path`;
+    const beforeFlags = `a percentage set before the flags were turned on (to start the canary, npx rollout advance turns both flags on with the next stage)`;
+    if (previous === undefined || isImmediateRollbackState(previous)) {
+      out.push(`${noEffect}. That is either the guide's immediate rollback (flags turned off, percentage left as it was) or ${beforeFlags}`);
+    } else if (flagsOn(previous)) {
+      out.push(`${noEffect} (the guide's immediate rollback: flags turned off, percentage left as it was)`);
+    } else {
+      out.push(`${noEffect}: ${beforeFlags}`);
+    }
   } else if (!flagsOn(cfg) && (cfg.enableStatelessOrchestration || cfg.enableSafeJsonParser)) {
     const on = cfg.enableStatelessOrchestration ? ENV_NAMES.statelessOrchestration : ENV_NAMES.safeJsonParser;
     out.push(

@@ -89,7 +89,7 @@ export async function query<R extends object>(c: ClientBase, sql: string, params
     if (e.code === "42P01" || e.code === "3F000" || e.code === "42883") {
       throw new DatabaseError(
         `${e.message}: the rollout records table (${RECORDS_TABLE}) or its functions are missing. Apply the migrations first ` +
-          `(npm run migrate with DATABASE_URL set, or pulumi up), then run the command again`,
+          `(npm run migrate with DATABASE_URL set; a deploy, the merge's pulumi up, applies them too), then run the command again`,
       );
     }
     throw new DatabaseError(`query failed: ${e.message ?? String(err)}`);

@@ -217,9 +217,9 @@ function headerLines(h: PlanHeader): string[] {
   const lines = [
     `Stack ${h.stack} (${h.file}), evaluated offline under the Pulumi SDK mock runtime. Secrets are shown as ${SECRET_MASK}.`,
   ];
-  const unset = h.secrets.filter((s) => s.source === "unset").map((s) => s.key);
+  const unset = h.secrets.filter((s) => s.source === "unset" && s.used).map((s) => s.key);
   if (unset.length > 0) {
-    lines.push(`Secrets not in the stack file (placeholders here; set before pulumi up): ${unset.join(", ")}`);
+    lines.push(`Secrets not in the stack file (placeholders here; set each with pulumi config set --secret on the change's branch, before its merge runs pulumi up): ${unset.join(", ")}`);
   }
   for (const w of h.warnings) lines.push(`warning: ${w}`);
   return lines;

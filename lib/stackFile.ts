@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey, configValueAt } from "./config";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey, configValueAt, secretUsed } from "./config";
 import { YamlSubsetError, lineEndOf, readSubset } from "./yamlSubset";
 
 export class StackFileError extends Error {
@@ -41,6 +41,8 @@ export interface SecretStatus {
   key: SecretKey;
   /** `secure`: an encrypted value in the file; `unset`: left to `pulumi config set --secret`. */
   source: "secure" | "unset";
+  /** False when the stack's config does not use it (a key of a group the stack does not set): nobody is asked to set it. */
+  used: boolean;
 }
 
 export interface StackConfig {
@@ -194,7 +196,7 @@ export function parseStackFile(stack: string, file: string, text: string): Stack
         `${file}: ${prefix}${key} is stored in plain text; it is a secret. Remove it and run: pulumi config set --secret --stack ${stack}${key.includes(".") ? " --path" : ""} ${key} <value>`,
       );
     }
-    secrets.push({ key, source: present ? "secure" : "unset" });
+    secrets.push({ key, source: present ? "secure" : "unset", used: present || secretUsed(raw, key) });
   }
   return { stack, file, text, raw, allConfig, secrets };
 }

@@ -6,11 +6,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { renderRunbook } from "../lib/ci/runbook";
+import { runScript } from "./runScript";
 
 const FILE = path.join(__dirname, "..", "docs", "RUNBOOK.md");
 
-if (require.main === module) {
-  new Command("docs:runbook")
+export function createRunbookCli(): Command {
+  return new Command("docs:runbook")
     .description("Regenerate the criteria block of docs/RUNBOOK.md from lib/stages.ts")
     .option("--check", "exit 1 when the block is out of date, without writing")
     .option("--file <path>", "the runbook", FILE)
@@ -31,6 +32,7 @@ if (require.main === module) {
         process.stderr.write(`docs:runbook: ${(e as Error).message}\n`);
         process.exitCode = 1;
       }
-    })
-    .parse(process.argv);
+    });
 }
+
+if (require.main === module) runScript("docs:runbook", createRunbookCli());

@@ -78,7 +78,7 @@ describe("alert rules (pure)", () => {
 
   it("runbooks carry the guide's actions; contamination says IMMEDIATE ROLLBACK with the exact commands", () => {
     const iso = rule(ALERT_NAMES.sessionIsolationFailure).annotations.runbook;
-    assert.match(iso, /1\. IMMEDIATE ROLLBACK \(both flags off\): npx rollout rollback --stack prod --immediate && git commit .* -- Pulumi\.prod\.yaml && pulumi up --stack prod/);
+    assert.match(iso, /1\. IMMEDIATE ROLLBACK \(both flags off\): git switch main && git pull && git switch -c rollback\/prod-immediate && npx rollout rollback --stack prod --immediate && git add Pulumi\.prod\.yaml && git commit .* -- Pulumi\.prod\.yaml && git push -u origin rollback\/prod-immediate && gh pr create --fill \(merge .*the merge runs pulumi up\)/);
     for (const a of ["Review session creation logic", "Check for race conditions", "Verify database constraints", "Fix and re-test before re-deployment"]) {
       assert.ok(iso.includes(a), a);
     }

@@ -32,7 +32,7 @@ describe("shell quoting of printed commands", () => {
   });
 
   it("rollout's commit command quotes the message (which carries --reason)", () => {
-    const [cmd] = commitCommands("prod", "Pulumi.prod.yaml", `rollout(prod): 10% -> 25% (forced: $(touch pwned) "x" it's)`, "preview");
+    const cmd = commitCommands("prod", "Pulumi.prod.yaml", `rollout(prod): 10% -> 25% (forced: $(touch pwned) "x" it's)`, "rollout/prod-25").find((c) => c.includes("git commit"));
     assert.equal(cmd, `git add Pulumi.prod.yaml && git commit -m 'rollout(prod): 10% -> 25% (forced: $(touch pwned) "x" it'\\''s)' -- Pulumi.prod.yaml`);
   });
 });

@@ -153,6 +153,22 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     assert.equal((j.json.exposure as { flagged: boolean }).flagged, false);
   });
 
+  it("status exits 0 whatever the verdict, and its text never claims an exit code it does not exit with (issue 13, item 7)", async () => {
+    for (const [seed, verdict, code] of [
+      [{ stage: 10, soakHours: SOAK - 1 }, "WAIT", 3],
+      [{ stage: 10, contaminated: true }, "ROLLBACK", 5],
+    ] as const) {
+      const url = await seeded(seed);
+      const st = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(st.code, 0, st.stderr);
+      assert.doesNotMatch(st.stdout, /\(exit \d\)/, "status must not print an exit code of its own other than 0");
+      assert.match(st.stdout, new RegExp(`verdict: ${verdict} \\(rollout gate would exit ${code}; status exits 0\\)`));
+      const g = await rollout("gate", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(g.code, code, g.stderr);
+      assert.match(g.stdout, new RegExp(`verdict: ${verdict} \\(exit ${code}\\)`));
+    }
+  });
+
   it("works as the monitoring role (SELECT on the views only; no right on agent_sessions or the records table)", async () => {
     const url = await seeded({ stage: 10 });
     const role = `${ROLE_NAMES.monitoring}_${Date.now().toString(36)}`;
@@ -208,7 +224,11 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       assert.match(r.stdout, /^- {2}valuecanvas:canaryPercentage: "0"$/m);
       assert.match(r.stdout, /^\+ {2}valuecanvas:canaryPercentage: "10"$/m);
       assert.match(r.stdout, /git add Pulumi\.prod\.yaml && git commit/);
-      assert.match(r.stdout, /pulumi preview --stack prod/);
+      // the RUNBOOK's workflow: a branch, the commit, the push, the pull request (whose merge runs pulumi up)
+      assert.match(r.stdout, /^ {2}git switch -c rollout\/prod-10 /m);
+      assert.match(r.stdout, /^ {2}git push -u origin rollout\/prod-10$/m);
+      assert.match(r.stdout, /^ {2}gh pr create --fill /m);
+      assert.doesNotMatch(r.stdout, /^ {2}pulumi (preview|up)/m);
       const after = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
       assert.equal(after, before.replace(/("false")/g, '"true"').replace('canaryPercentage: "0"', 'canaryPercentage: "10"'));
       // The stack file now says 10 % but 0 % is deployed: advancing again is refused, nothing written.
@@ -251,11 +271,12 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       const t = await rollout("rollback", "--stack", "dev", "--project-dir", dir);
       assert.equal(t.code, 2, "flags off: the effective stage is 0, nothing to step back");
     });
-    it("gradual steps back one stage and prints pulumi up", async () => {
+    it("gradual steps back one stage and prints the RUNBOOK's workflow: branch, commit, push, pull request (the merge runs pulumi up)", async () => {
       const r = await rollout("rollback", "--stack", "dev", "--project-dir", dir);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /gradual rollback 10% -> 0%/);
-      assert.match(r.stdout, /pulumi up --stack dev/);
+      assert.match(r.stdout, /^ {2}git push -u origin rollback\/dev-0$/m);
+      assert.doesNotMatch(r.stdout, /^ {2}pulumi (up|preview)/m);
     });
   });
 
