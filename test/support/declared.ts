@@ -12,6 +12,7 @@ import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { LABEL_PREFIX } from "../../components/labels";
 import type { DockerScope } from "./docker";
 import { CONTAINER, labelsOf } from "./program";
+import { shellCommand } from "../../lib/shell";
 
 interface Healthcheck {
   tests: string[];
@@ -107,8 +108,14 @@ export function containerSpec(r: EvaluatedResource, opts: SpecOptions): Containe
   }
   const hc = i.healthcheck as Healthcheck | undefined;
   if (hc) {
-    if (hc.tests[0] !== "CMD-SHELL" || hc.tests.length !== 2) throw new Error(`${r.name}: health check ${JSON.stringify(hc.tests)}: only ["CMD-SHELL", cmd] is supported`);
-    args.push("--health-cmd", hc.tests[1]);
+    // `docker create --health-cmd` only makes CMD-SHELL checks (the provider sends the exec form through the
+    // Engine API). An exec-form ["CMD", argv...] check is given as that argv, each word shell-quoted
+    // (lib/shell.ts), which /bin/sh runs as exactly the same argv.
+    let cmd: string;
+    if (hc.tests[0] === "CMD" && hc.tests.length >= 2) cmd = shellCommand(hc.tests.slice(1));
+    else if (hc.tests[0] === "CMD-SHELL" && hc.tests.length === 2) cmd = hc.tests[1];
+    else throw new Error(`${r.name}: health check ${JSON.stringify(hc.tests)}: only ["CMD", argv...] or ["CMD-SHELL", cmd] is supported`);
+    args.push("--health-cmd", cmd);
     if (hc.interval) args.push("--health-interval", hc.interval);
     if (hc.timeout) args.push("--health-timeout", hc.timeout);
     if (hc.retries !== undefined) args.push("--health-retries", String(hc.retries));
