@@ -13,6 +13,7 @@ import { stringify } from "yaml";
 import { ConfigError, parseConfig, parsePromDuration } from "../../lib/config";
 import { requireTools } from "../support/tools";
 import { runTool, tmpDir } from "./support";
+import { seededRandom } from "../../lib/traffic";
 
 const TABLE = [
   // The review's findings: a unit twice, out of order, beyond Go's time.Duration.
@@ -28,17 +29,8 @@ const TABLE = [
   "1h1d", "1mss", "1sm", "1us", "1µs", "1ns", "1x", "1e3s", "0x10s", "１s", "1s;", "5 minutes", "1h 30m", "P1D", "1d-1h",
 ];
 
-/** Deterministic generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the drill's mulberry32, lib/traffic.ts): the same inputs on every run. */
+const rng = seededRandom;
 
 const UNITS = ["y", "w", "d", "h", "m", "s", "ms"];
 

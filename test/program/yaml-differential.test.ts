@@ -14,18 +14,10 @@ import { isDeepStrictEqual } from "node:util";
 import { agreedReading } from "../../lib/stackFile";
 import { CLEAN, HOSTILE_STACKS } from "../support/hostileStacks";
 import { PulumiReading, pulumiRead, requireYamlcheck } from "../support/pulumiYaml";
+import { seededRandom } from "../../lib/traffic";
 
-/** Seeded PRNG (mulberry32): the same files on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the drill's mulberry32, lib/traffic.ts): the same inputs on every run. */
+const rng = seededRandom;
 
 const isSecure = (v: unknown): v is { secure: string } =>
   typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
