@@ -152,7 +152,7 @@ describe("Alertmanager with the rendered config (real prometheus-alertmanager, l
     assert.equal(body.routing_key, ROUTING_KEY);
     assert.equal(body.event_action, "trigger");
     assert.equal(body.payload.severity, "critical");
-    assert.match(body.payload.custom_details.runbook, new RegExp(`IMMEDIATE ROLLBACK \\(both flags off\\): npx rollout rollback --stack ${STACK} --immediate`));
+    assert.match(body.payload.custom_details.runbook, new RegExp(`IMMEDIATE ROLLBACK \\(both flags off\\): .*npx rollout rollback --stack ${STACK} --immediate .*gh pr create`));
     assert.ok(!received.some((r) => r.path === "/slack" && JSON.stringify(r.body).includes(ALERT_NAMES.sessionIsolationFailure)), "not sent to Slack");
   });
 });

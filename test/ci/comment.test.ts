@@ -304,7 +304,8 @@ describe("CI pull-request comment", () => {
       );
       assert.throws(
         () => run(["--stack", "prod", "--changes", "changes.json", "--gate-exit", "x", "--out", "c.md"], {}),
-        (e: { status?: number; stderr?: string }) => e.status === 1 && /"x" is not a process exit code/.test(e.stderr ?? ""),
+        // A bad option argument is a usage error: exit 2, like every entry point (lib/cli.ts).
+        (e: { status?: number; stderr?: string }) => e.status === 2 && /"x" is not a process exit code/.test(e.stderr ?? ""),
       );
     });
   });
