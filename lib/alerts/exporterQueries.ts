@@ -29,6 +29,7 @@
  */
 import { stringify } from "yaml";
 import type { AlertingConfig } from "../config";
+import { ROLE_SETTINGS } from "../grants";
 
 export type ColumnUsage = "LABEL" | "GAUGE" | "COUNTER";
 
@@ -172,8 +173,9 @@ export function exporterArgs(queryPath: string, listenAddress = ":9187"): string
  * `statement_timeout` does not bound the statement that runs it (sql/0013), so
  * the CPU bound of every scrape lives in the exporter's connection: lib/pq
  * sends the DSN's non-driver parameters as run-time settings at startup.
+ * The value is the monitoring role's own bound (lib/grants.ts), enforced here.
  */
-export const EXPORTER_STATEMENT_TIMEOUT_MS = 10_000;
+export const EXPORTER_STATEMENT_TIMEOUT_MS = ROLE_SETTINGS.monitoring.statementTimeoutMs;
 
 /** The exporter's DSN: the monitoring URL with the statement timeout as a connection setting (URL API, no pasting). */
 export function exporterDsn(monitoringUrl: string, statementTimeoutMs = EXPORTER_STATEMENT_TIMEOUT_MS): string {

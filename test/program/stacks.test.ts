@@ -1,13 +1,11 @@
 import { strict as assert } from "node:assert";
-import { listStacks, programConfig, readStackFile } from "../../lib/stackFile";
-import { namespaced, parseConfig } from "../../lib/config";
+import { listStacks } from "../../lib/stackFile";
+import { stackConfig } from "../../lib/ci/verify";
 import { DIGEST_RE } from "../../lib/config";
 import { ENV_NAMES } from "../../lib/stages";
 import { PROJECT_DIR, appContainers, byType, envOf, evaluateStack, CONTAINER } from "../support/program";
 
-function programConfigOf(stack: string) {
-  return parseConfig(namespaced(programConfig(readStackFile(PROJECT_DIR, stack)).config), { stack });
-}
+const programConfigOf = (stack: string) => stackConfig(PROJECT_DIR, stack);
 
 describe("stack files in the repo", function () {
   this.timeout(60_000);
