@@ -32,7 +32,7 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import { parseConfig } from "../lib/config";
 import { GateInput, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../lib/gate";
 import { evaluateLegacyGate } from "../lib/gate-legacy";
-import { fixedHorizonRequests, normalCdf } from "../lib/sequential";
+import { fixedHorizonRequests, normalCdf, normalQuantile } from "../lib/sequential";
 import { STAGES, Stage } from "../lib/stages";
 import { LEGACY_PROFILE, NEW_PROFILE, seededRandom } from "../lib/traffic";
 
@@ -378,15 +378,25 @@ export async function main(argv: string[]): Promise<number> {
     vsMargin: fixedHorizonRequests(0.02, 0.01, margin, share10, 0.05, 0.8),
     /** The same with no margin (today's hypothesis, H0 new ≤ legacy). */
     vsZero: fixedHorizonRequests(0.02, 0.01, 0, share10, 0.05, 0.8),
-    /** At the α the new gate spends on the comparison at one stage (for scale). */
+    /** One look at the α the new gate spends on the comparison's lower bound at 10 % (for scale). */
     vsMarginAtQuestionAlpha: 0,
+    /**
+     * The floor for any always-valid test at that α: Wald's SPRT for the exact truth, which no
+     * mixture can beat there, needs about 2 ln(1/α) / (z_.95 + z_.8)² times the single α = 0.05 look.
+     */
+    sprtFloorAtComparisonAlpha: 0,
+    /** The comparison's α at 10 %, read from the gate itself. */
+    comparisonAlpha: 0,
   };
-  // The α the new gate spends on one question at the first canary stage, read from the gate itself.
-  const perQuestion = evaluateGate({
+  const comparisonAlpha = evaluateGate({
     stage: STAGES[1], flags: ON, stageStartedAt: new Date(T0), asOf: new Date(T0), thresholds: T, gate: GATE,
     metrics: { windowStart: new Date(T0), windowEnd: new Date(T0), new: pathMetrics(emptyCounts(), 0), legacy: pathMetrics(emptyCounts(), 0), contaminationCount: 0 },
-  }).alpha.perQuestion;
-  fixed.vsMarginAtQuestionAlpha = fixedHorizonRequests(0.02, 0.01, margin, share10, perQuestion, 0.8);
+  }).alpha.comparison;
+  if (comparisonAlpha === null) throw new Error("the gate has no comparison at 10 %");
+  fixed.comparisonAlpha = comparisonAlpha;
+  fixed.vsMarginAtQuestionAlpha = fixedHorizonRequests(0.02, 0.01, margin, share10, comparisonAlpha, 0.8);
+  const zz = normalQuantile(0.95) + normalQuantile(0.8);
+  fixed.sprtFloorAtComparisonAlpha = Math.round((fixed.vsMargin * 2 * Math.log(1 / comparisonAlpha)) / (zz * zz));
 
   const out: Record<string, { title: string; "z-test": ScenarioFigures; "always-valid": ScenarioFigures; seconds: number }> = {};
   const chosen = SCENARIOS.flatMap((sc, si) => (args.only && sc.name !== args.only ? [] : [si]));
@@ -456,7 +466,8 @@ function table(r: { scenarios: Record<string, { title: string; "z-test": Scenari
   lines.push(
     "",
     `fixed-horizon one-sided test at 10 % (α 0.05, power 80 %, +1 pp): ${k(r.fixedHorizon.vsMargin)} requests against the margin, ${k(r.fixedHorizon.vsZero)} against 0; ` +
-      `at the α the gate spends per question: ${k(r.fixedHorizon.vsMarginAtQuestionAlpha)}`,
+      `one look at the α the gate spends on the comparison's lower bound at 10 % (${r.fixedHorizon.comparisonAlpha.toPrecision(3)}): ${k(r.fixedHorizon.vsMarginAtQuestionAlpha)}; ` +
+      `the SPRT floor at that α (no always-valid test does better on average): ~${k(r.fixedHorizon.sprtFloorAtComparisonAlpha)} (${(r.fixedHorizon.sprtFloorAtComparisonAlpha / r.fixedHorizon.vsMargin).toFixed(2)}×)`,
     `always-valid median requests until PAUSE (+1 pp) / fixed horizon: ${r.goals.detectionRatioVsMargin?.toFixed(2) ?? "-"}× (margin), ${r.goals.detectionRatioVsZero?.toFixed(2) ?? "-"}× (no margin)`,
     `total ${r.seconds.toFixed(1)} s wall, ${r.cpuSeconds.toFixed(1)} s CPU (the whole process, ${r.workers} worker threads)`,
   );

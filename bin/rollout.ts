@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, RolloutConfig } from "../lib/config";
 import { DEFAULT_INJECT_STAGE, DrillResult, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../lib/drill";
-import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, gateWindow, latencyThresholds } from "../lib/gate";
+import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, describeAlpha, evaluateGate, gateWindow, latencyThresholds } from "../lib/gate";
 import {
   DatabaseError,
   LiveViews,
@@ -333,7 +333,7 @@ function formatGateMethod(g: GateResult): string {
     s += `new vs legacy: ${c.statement}\n`;
   }
   const a = g.alpha;
-  s += `confidence: ${(100 * (1 - a.rollout)).toFixed(1)}% over the whole rollout (α ${a.rollout} shared by ${a.stages} stages, then by this stage's ${a.questions} questions: ${a.perQuestion.toPrecision(3)} each); ` +
+  s += `${describeAlpha(a)}; ` +
     `always-valid bounds: they hold however often the gate is read; looks so far: ${g.looks === null ? "not counted by this command (the bounds do not depend on it)" : g.looks}\n`;
   return s;
 }

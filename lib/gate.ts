@@ -29,7 +29,7 @@
  * exits 1). A non-finite contamination count gives ROLLBACK.
  */
 import type { GateConfig } from "./config";
-import { betaBinomialCS, betaPriorFor, differenceCS, mixtureVarianceFor } from "./sequential";
+import { betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
 import {
   Criterion,
   Flags,
@@ -131,8 +131,12 @@ export interface Bound {
   upper: number;
   /** The line the bounds are compared with (same unit). */
   line: number;
-  /** 1 − the α this bound spends: its confidence, valid at every look. */
+  /** 1 − (the α of both bounds): the confidence that the truth is inside both, valid at every look. */
   confidence: number;
+  /** 1 − the α of the lower bound alone (a one-sided bound: P(the truth is ever below it) ≤ its α). */
+  lowerConfidence: number;
+  /** 1 − the α of the upper bound alone. */
+  upperConfidence: number;
   method: string;
   /** Observations behind it (requests, or timed requests). */
   observations: number;
@@ -161,7 +165,10 @@ export interface Comparison {
   lowerPp: number;
   upperPp: number;
   marginPp: number;
+  /** Of both bounds together; each one-sided bound's own confidence follows. */
   confidence: number;
+  lowerConfidence: number;
+  upperConfidence: number;
   method: string;
   newRequests: number;
   legacyRequests: number;
@@ -179,15 +186,30 @@ export interface Shortfall {
   legacyUsers?: number;
 }
 
-/** How the rollout's α is spent at this stage. */
+/**
+ * How the rollout's α is spent at this stage (docs/gate.md, "How α is spent").
+ * Each error type has the whole α = 1 − gate.confidence for the whole rollout:
+ * - PAUSE side (a false PAUSE or ROLLBACK: a lower bound above the truth):
+ *   half for the comparison, spread over its stages in proportion to the
+ *   variance per request of the difference there; half shared equally by every
+ *   other (stage, proportion) lower bound of the rollout;
+ * - PROCEED side (a false PROCEED: an upper bound below the truth): α/|STAGES|
+ *   per stage, and every upper bound of the stage at that level (PROCEED needs
+ *   every success criterion shown met: an intersection-union test).
+ */
 export interface AlphaSpend {
-  /** α for the whole rollout: 1 − gate.confidence. */
+  /** α for the whole rollout, for each error type: 1 − gate.confidence. */
   rollout: number;
   /** Stages sharing it. */
   stages: number;
+  /** The PROCEED side's α at this stage: the level of each upper bound. */
   stage: number;
-  /** Statistical questions at this stage sharing the stage's α. */
+  proceed: number;
+  /** The α of the comparison's lower bound at this stage (null where there is no comparison). */
+  comparison: number | null;
+  /** Lower bounds of the guide's absolute lines over the whole rollout sharing the other half of α. */
   questions: number;
+  /** The α of each of them (a lower bound of an error rate or a slow share). */
   perQuestion: number;
 }
 
@@ -363,14 +385,78 @@ export function judgedStage(stage: Stage, flags: Flags): Stage {
   return isStage(eff) ? eff : stage;
 }
 
-/** The α each stage may spend: the rollout's α shared equally by the stages. */
+/** The α each stage may spend on the PROCEED side: the rollout's α shared equally by the stages. */
 export function stageAlpha(confidence: number): number {
   return (1 - confidence) / STAGES.length;
+}
+
+/** The share of the PAUSE side's α the comparison gets (the rest goes to the guide's absolute lines). */
+export const COMPARISON_ALPHA_SHARE = 0.5;
+
+/** The distinct proportions (not the comparison) a stage's criteria judge: one lower and one upper bound each. */
+function questionsAt(stage: Stage, thresholds: Thresholds, marginPct: number): Map<string, Question> {
+  const crit = criteriaFor(stage, thresholds);
+  const out = new Map<string, Question>();
+  for (const c of [...crit.rollback, ...crit.pause, ...crit.success]) {
+    const q = questionOf(c, marginPct);
+    if (q === null) continue;
+    const had = out.get(q.key);
+    // One sequence per proportion, whatever lines it is judged against; its prior is tuned to the lowest line.
+    out.set(q.key, had === undefined || q.kind === "diff" ? q : { ...had, line: Math.min(had.line, q.line) });
+  }
+  return out;
+}
+
+/**
+ * The α plan for a stage (see AlphaSpend). The comparison's weight at a stage
+ * with new-path share s is 1/(s(1 − s)), the variance per request of the
+ * difference (up to the error rates): spending α where the data are scarce
+ * shortens the longest detections most (weighted Bonferroni).
+ */
+export function alphaPlan(stage: Stage, thresholds: Thresholds, confidence: number, marginPct: number): AlphaSpend {
+  const rollout = 1 - confidence;
+  const weight = (s: Stage) => (s > 0 && s < 100 ? 1 / ((s / 100) * (1 - s / 100)) : 0);
+  let total = 0;
+  let others = 0;
+  for (const s of STAGES) {
+    const qs = questionsAt(s, thresholds, marginPct);
+    if (qs.has("diff")) total += weight(s);
+    others += [...qs.keys()].filter((k) => k !== "diff").length;
+  }
+  const here = questionsAt(stage, thresholds, marginPct);
+  const comparison = here.has("diff") && total > 0 ? (rollout * COMPARISON_ALPHA_SHARE * weight(stage)) / total : null;
+  const perQuestion = (rollout * (1 - COMPARISON_ALPHA_SHARE)) / Math.max(1, others);
+  const proceed = stageAlpha(confidence);
+  return { rollout, stages: STAGES.length, stage: proceed, proceed, comparison, questions: Math.max(1, others), perQuestion };
+}
+
+/**
+ * The α plan in one sentence, for `rollout gate`, `status` and the PR comment (the one formatter).
+ * Takes the JSON shape too (older readings may lack `proceed` and `comparison`).
+ */
+export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questions" | "perQuestion"> & Partial<Pick<AlphaSpend, "proceed" | "comparison">>): string {
+  const c = `${(100 * (1 - a.rollout)).toFixed(1)}%`;
+  const pause =
+    a.comparison === undefined
+      ? `${a.questions} questions share it (${a.perQuestion.toPrecision(3)} each)`
+      : `${a.comparison === null ? "no comparison at this stage; " : `the comparison's lower bound spends ${a.comparison.toPrecision(3)} here; `}the guide's ${a.questions} absolute lower bounds over the rollout ${a.perQuestion.toPrecision(3)} each`;
+  const proceed = a.proceed === undefined ? "" : `; against a false PROCEED: α shared by ${a.stages} stages, every upper bound of the stage at ${a.proceed.toPrecision(3)}`;
+  return `confidence ${c} over the whole rollout for each kind of error (α ${a.rollout}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
 }
 
 const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
 const pp = (v: number, digits = 2) => `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(digits)} pp`;
 const confText = (c: number) => `${(100 * c).toFixed(2)}% confidence that holds however often this is checked`;
+const bothConfText = (b: Bound) => `lower bound ${(100 * b.lowerConfidence).toFixed(2)}%, upper bound ${(100 * b.upperConfidence).toFixed(2)}% confidence, each holding however often this is checked`;
+/**
+ * The confidence a decision rests on: "op line" shown true rests on the upper bound for "<" and "≤" and on
+ * the lower bound for ">" and "≥"; shown false on the other one; undecided on both.
+ */
+function statusConfText(b: Bound, op: Criterion["op"], shownTrue: boolean | null): string {
+  if (shownTrue === null) return bothConfText(b);
+  const usesLower = (op === ">" || op === ">=") === shownTrue;
+  return `${usesLower ? "lower" : "upper"} bound: ${confText(usesLower ? b.lowerConfidence : b.upperConfidence)}`;
+}
 
 /** The statistical question a criterion asks: a proportion against a line, or the comparison. */
 interface Question {
@@ -389,7 +475,7 @@ function questionOf(c: Criterion, marginPct: number): Question | null {
   const path = pathOf(c.metric);
   if (path === null) return null; // contamination: a count, judged as is
   if (typeof c.threshold === "string") return { key: "diff", path: "new", kind: "diff", line: marginPct };
-  if (c.metric.endsWith("ErrorRatePct")) return { key: `${path}:error:${c.threshold}`, path, kind: "error", line: c.threshold };
+  if (c.metric.endsWith("ErrorRatePct")) return { key: `${path}:error`, path, kind: "error", line: c.threshold };
   // "p95 < T" ⇔ fewer than 5 % take T or longer; "p95 > T" (and "≤ T") ⇔ more than (at most) 5 % take longer than T.
   const inclusive = c.op === "<" || c.op === ">=";
   return { key: `${path}:slow:${c.threshold}:${inclusive ? "ge" : "gt"}`, path, kind: "slow", seconds: c.threshold, inclusive, line: P95_TAIL_PCT };
@@ -435,18 +521,10 @@ export function evaluateGate(input: GateInput): GateResult {
   }
   const volumeOk = { new: shortfall.requests === undefined && shortfall.users === undefined, legacy: shortfall.legacyRequests === undefined && shortfall.legacyUsers === undefined };
 
-  // α: the rollout's, per stage, then per distinct question at this stage (fixed by the stage's criteria, not by the data).
+  // α: fixed by the stages' criteria and the config, not by the data (alphaPlan).
   const all = [...crit.rollback, ...crit.pause, ...crit.success];
-  const questions = new Map<string, Question>();
-  for (const c of all) {
-    const q = questionOf(c, marginPct);
-    if (q) questions.set(q.key, q);
-  }
-  const alphaRollout = 1 - gate.confidence;
-  const aStage = stageAlpha(gate.confidence);
-  const alpha: AlphaSpend = { rollout: alphaRollout, stages: STAGES.length, stage: aStage, questions: Math.max(1, questions.size), perQuestion: aStage / Math.max(1, questions.size) };
-  const aq = alpha.perQuestion;
-  const confidence = 1 - aq;
+  const questions = questionsAt(stage, thresholds, marginPct);
+  const alpha = alphaPlan(stage, thresholds, gate.confidence, marginPct);
 
   let comparison: Comparison | undefined;
   const boundCache = new Map<string, Bound | null>();
@@ -455,8 +533,18 @@ export function evaluateGate(input: GateInput): GateResult {
     let b: Bound | null = null;
     const p = m[q.path];
     const who = q.path === "new" ? "new-path" : "legacy";
+    const aLower = q.kind === "diff" ? (alpha.comparison as number) : alpha.perQuestion;
+    const aUpper = alpha.proceed;
+    const conf = { confidence: 1 - aLower - aUpper, lowerConfidence: 1 - aLower, upperConfidence: 1 - aUpper };
+    /** Lower and upper one-sided beta-binomial bounds: each the matching edge of the two-sided CS at its own α (conservative). */
+    const proportion = (k: number, n: number) => {
+      const prior = betaPriorFor((questions.get(q.key) ?? q).line / 100);
+      const lo = betaBinomialCS(k, n, aLower, prior);
+      const hi = aUpper === aLower ? lo : betaBinomialCS(k, n, aUpper, prior);
+      return { lower: lo.lower, upper: hi.upper };
+    };
     if (q.kind === "diff") {
-      const cs = differenceCS(m.new.errors, m.new.requests, m.legacy.errors, m.legacy.requests, aq, mixtureVarianceFor(marginPct / 100, aq));
+      const cs = differenceBounds(m.new.errors, m.new.requests, m.legacy.errors, m.legacy.requests, aLower, aUpper, marginPct / 100);
       b = {
         quantity: "new − legacy error rate",
         unit: "pp",
@@ -464,13 +552,13 @@ export function evaluateGate(input: GateInput): GateResult {
         lower: 100 * cs.lower,
         upper: 100 * cs.upper,
         line: marginPct,
-        confidence,
-        method: "normal-mixture confidence sequence on the difference (mixture SPRT; Johari et al. 2017)",
+        ...conf,
+        method: "one-sided normal-mixture bounds on the difference, tuned to the margin (mixture SPRT, Johari et al. 2017; Howard et al. 2021)",
         observations: m.new.requests + m.legacy.requests,
       };
     } else if (q.kind === "error") {
       if (p.requests > 0) {
-        const cs = betaBinomialCS(p.errors, p.requests, aq, betaPriorFor(q.line / 100));
+        const cs = proportion(p.errors, p.requests);
         b = {
           quantity: `${who} error rate`,
           unit: "%",
@@ -478,7 +566,7 @@ export function evaluateGate(input: GateInput): GateResult {
           lower: 100 * cs.lower,
           upper: 100 * cs.upper,
           line: q.line,
-          confidence,
+          ...conf,
           method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
           observations: p.requests,
         };
@@ -487,7 +575,7 @@ export function evaluateGate(input: GateInput): GateResult {
       const l = (p.latency ?? []).find((x) => x.thresholdSeconds === q.seconds);
       if (l && l.timed > 0) {
         const slow = q.inclusive ? (l.atLeast ?? l.over) : l.over;
-        const cs = betaBinomialCS(slow, l.timed, aq, betaPriorFor(q.line / 100));
+        const cs = proportion(slow, l.timed);
         b = {
           quantity: `share of ${who} requests ${q.inclusive ? "taking" : "slower than"} ${q.seconds} s${q.inclusive ? " or longer" : ""}`,
           unit: "%",
@@ -495,7 +583,7 @@ export function evaluateGate(input: GateInput): GateResult {
           lower: 100 * cs.lower,
           upper: 100 * cs.upper,
           line: q.line,
-          confidence,
+          ...conf,
           method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
           observations: l.timed,
         };
@@ -538,19 +626,22 @@ export function evaluateGate(input: GateInput): GateResult {
       }
       const b = boundFor(q) as Bound;
       const status = decide(c.kind, "<=", b.lower, b.upper, marginPct);
+      const cw = statusConfText(b, "<=", status === "met" ? true : status === "failed" ? false : null);
       const decision = status === "met" ? "within-margin" : status === "failed" ? "worse-than-margin" : "undecided";
       const statement =
         decision === "within-margin"
-          ? `the new path's error rate is ${b.upper >= 0 ? `at most ${pp(b.upper)} above` : `at least ${pp(-b.upper)} below`} legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
+          ? `the new path's error rate is ${b.upper >= 0 ? `at most ${pp(b.upper)} above` : `at least ${pp(-b.upper)} below`} legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
           : decision === "worse-than-margin"
-            ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(marginPct)} margin allows (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${confText(confidence)})`
-            : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (estimate ${pp(b.estimate ?? 0)}): not yet shown within the ${pp(marginPct)} margin, nor beyond it (${confText(confidence)})`;
+            ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(marginPct)} margin allows (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
+            : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (estimate ${pp(b.estimate ?? 0)}): not yet shown within the ${pp(marginPct)} margin, nor beyond it (${cw})`;
       comparison = {
         estimatePp: b.estimate ?? 0,
         lowerPp: b.lower,
         upperPp: b.upper,
         marginPp: marginPct,
-        confidence,
+        confidence: b.confidence,
+        lowerConfidence: b.lowerConfidence,
+        upperConfidence: b.upperConfidence,
         method: b.method,
         newRequests: m.new.requests,
         legacyRequests: m.legacy.requests,
@@ -565,14 +656,17 @@ export function evaluateGate(input: GateInput): GateResult {
       push(c.description, threshold, "insufficient-data", `${c.description}: not judged below the ${q.path} path's minimum volume`);
       continue;
     }
-    const b = boundFor(q);
-    if (b === null) {
+    const cached = boundFor(q);
+    if (cached === null) {
       const why = q.kind === "slow" ? `no count of ${q.path}-path requests slower than ${q.seconds} s` : `no ${q.path}-path requests`;
       push(c.description, threshold, "insufficient-data", `${c.description}: ${why}`);
       continue;
     }
+    // One sequence per proportion, shared by its lines (the error rate against 2 % and 5 %): this criterion's line.
+    const b: Bound = { ...cached, line: q.line };
     // A p95 criterion "p95 op T" is the statement "share slower than T op 5 %".
     const status = decide(c.kind, c.op, b.lower, b.upper, b.line);
+    const shownTrue = c.kind === "success" ? (status === "met" ? true : status === "failed" ? false : null) : status === "failed" ? true : status === "met" ? false : null;
     const subject = `${b.quantity} is between ${pct(b.lower)} and ${pct(b.upper)} (estimate ${pct(b.estimate ?? 0)}, ${b.observations} requests)`;
     const verdictWords =
       c.kind === "success"
@@ -586,7 +680,7 @@ export function evaluateGate(input: GateInput): GateResult {
           : status === "met"
             ? `shown not ${c.op} ${pct(b.line, 0)}`
             : `not shown ${c.op} ${pct(b.line, 0)}`;
-    push(c.description, threshold, status, `${c.description}: ${subject}: ${verdictWords} (${confText(confidence)})`, b);
+    push(c.description, threshold, status, `${c.description}: ${subject}: ${verdictWords} (${statusConfText(b, c.op, shownTrue)})`, b);
   }
 
   const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;

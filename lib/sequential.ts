@@ -202,6 +202,125 @@ export function differenceCS(newErrors: number, newRequests: number, legacyError
 }
 
 // ---------------------------------------------------------------------------
+// One-sided normal mixture (the gate's comparison)
+
+/**
+ * ln of the one-sided normal-mixture martingale at a standardised deviation
+ * s = (θ̂ − θ)/√V ≥ 0, with r = τ²/V: mixing the likelihood ratio
+ * exp(μ (θ̂ − θ)/V − μ²/(2V)) over μ ≥ 0 with a half-normal of scale τ gives
+ *     Λ⁺ = 2 · sqrt(1/(1 + r)) · exp(r s² / (2 (1 + r))) · Φ(s · sqrt(r/(1 + r))).
+ * Only deviations in one direction count as evidence, so its level set
+ * {θ : Λ⁺ < 1/α} is a one-sided bound at level α (Howard et al. 2021, the
+ * one-sided normal-mixture boundary; compare the two-sided one above, which
+ * is this without the factor 2Φ(·)).
+ */
+function oneSidedLogMixture(s: number, r: number): number {
+  return Math.LN2 - 0.5 * Math.log1p(r) + (r * s * s) / (2 * (1 + r)) + Math.log(normalCdf(s * Math.sqrt(r / (1 + r))));
+}
+
+/**
+ * The standardised one-sided boundary: the s ≥ 0 where Λ⁺(s) = 1/α, for
+ * r = τ²/V > 0. Λ⁺ increases in s, is below 1 at s = 0, and reaches 1/α no
+ * later than the two-sided boundary at α (2Φ ≥ 1 for s ≥ 0) and no sooner
+ * than the two-sided boundary at 2α (2Φ ≤ 2): bisection between the two.
+ */
+export function oneSidedBoundary(r: number, alpha: number): number {
+  checkAlpha(alpha);
+  if (!(r > 0) || !Number.isFinite(r)) throw new RangeError(`oneSidedBoundary: τ²/V must be a positive number, got ${r}`);
+  const level = Math.log(1 / alpha);
+  const twoSided = (a: number) => Math.sqrt(((1 + r) / r) * (Math.log1p(r) + 2 * Math.log(1 / a)));
+  let lo = alpha < 0.5 ? twoSided(2 * alpha) : 0;
+  let hi = twoSided(alpha);
+  if (oneSidedLogMixture(lo, r) >= level) return lo; // only by rounding
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (oneSidedLogMixture(mid, r) >= level) hi = mid;
+    else lo = mid;
+  }
+  return hi; // the edge, on the wide side
+}
+
+const oneSidedRatioCache = new Map<number, { r: number; s: number }>();
+
+/**
+ * The r = τ²/V minimising the standardised one-sided boundary at level α, and
+ * that boundary (golden-section search over ln r). Choosing τ² so this optimum
+ * falls where the half-width equals the effect one cares about is Howard et
+ * al.'s (2021) tuning of the mixture to a target intrinsic time, and Johari et
+ * al.'s (2017) choice of the mixture for the minimum detectable effect.
+ */
+export function optimalOneSidedRatio(alpha: number): { r: number; s: number } {
+  checkAlpha(alpha);
+  const hit = oneSidedRatioCache.get(alpha);
+  if (hit) return hit;
+  const f = (x: number) => oneSidedBoundary(Math.exp(x), alpha);
+  let a = Math.log(0.05);
+  let b = Math.log(1e5);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let c = b - g * (b - a);
+  let d = a + g * (b - a);
+  let fc = f(c);
+  let fd = f(d);
+  for (let i = 0; i < 80 && b - a > 1e-7; i++) {
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = f(d);
+    }
+  }
+  const r = Math.exp((a + b) / 2);
+  const out = { r, s: oneSidedBoundary(r, alpha) };
+  if (oneSidedRatioCache.size < 64) oneSidedRatioCache.set(alpha, out);
+  return out;
+}
+
+/** τ² for a one-sided bound at level α, tightest where its half-width equals `effect` (> 0). */
+export function oneSidedMixtureVarianceFor(effect: number, alpha: number): number {
+  if (!(effect > 0) || !Number.isFinite(effect)) throw new RangeError(`the effect must be a positive number, got ${effect}`);
+  const { r, s } = optimalOneSidedRatio(alpha);
+  // Half-width √V · s is minimal relative to √V at V* = effect² / s², where τ² = r V*.
+  return (r * effect * effect) / (s * s);
+}
+
+/** Half-width of the one-sided normal-mixture bound for an estimate with variance V (> 0). */
+export function oneSidedHalfWidth(variance: number, alpha: number, tau2: number): number {
+  if (!(variance > 0) || !(tau2 > 0)) throw new RangeError(`variance and τ² must be positive, got ${variance}, ${tau2}`);
+  return Math.sqrt(variance) * oneSidedBoundary(tau2 / variance, alpha);
+}
+
+/**
+ * One-sided always-valid bounds for p_new − p_legacy: a lower bound at level
+ * `lowerAlpha` (P(the truth is ever below it) ≤ lowerAlpha) and an upper
+ * bound at `upperAlpha`, each from its own one-sided normal mixture tuned to
+ * `effect` (the margin). Asymptotic, like `differenceCS`; same plug-in variance.
+ * Together they cover the truth at every look with probability at least
+ * 1 − lowerAlpha − upperAlpha.
+ */
+export function differenceBounds(newErrors: number, newRequests: number, legacyErrors: number, legacyRequests: number, lowerAlpha: number, upperAlpha: number, effect: number): DifferenceCS {
+  checkCounts("differenceBounds (new path)", newErrors, newRequests);
+  checkCounts("differenceBounds (legacy path)", legacyErrors, legacyRequests);
+  checkAlpha(lowerAlpha);
+  checkAlpha(upperAlpha);
+  if (newRequests === 0 || legacyRequests === 0) return { lower: -1, upper: 1, estimate: NaN, variance: Infinity };
+  const shrunk = (e: number, n: number) => (e + 1) / (n + 2);
+  const pn = shrunk(newErrors, newRequests);
+  const pl = shrunk(legacyErrors, legacyRequests);
+  const variance = (pn * (1 - pn)) / newRequests + (pl * (1 - pl)) / legacyRequests;
+  const estimate = newErrors / newRequests - legacyErrors / legacyRequests;
+  const lw = oneSidedHalfWidth(variance, lowerAlpha, oneSidedMixtureVarianceFor(effect, lowerAlpha));
+  const uw = oneSidedHalfWidth(variance, upperAlpha, oneSidedMixtureVarianceFor(effect, upperAlpha));
+  return { estimate, variance, lower: Math.max(-1, estimate - lw), upper: Math.min(1, estimate + uw) };
+}
+
+// ---------------------------------------------------------------------------
 // Fixed-horizon reference (the benchmark's yardstick, not used by the gate)
 
 /** Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation refined by one Halley step. */

@@ -9,7 +9,7 @@
  * scrubbed from anything quoted (lib/redact.ts).
  */
 import { z } from "zod";
-import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../gate";
+import { VERDICTS, VERDICT_EXIT_CODES, Verdict, describeAlpha } from "../gate";
 import { redact, stripAnsi } from "../redact";
 import { reportSection } from "./stageChart";
 
@@ -77,7 +77,7 @@ export const gateJsonSchema = z
       .optional(),
     /** What the stage judges, and what does not apply there. */
     applies: z.string().optional(),
-    alpha: z.object({ rollout: z.number(), stages: z.number(), questions: z.number(), perQuestion: z.number() }).loose().optional(),
+    alpha: z.object({ rollout: z.number(), stages: z.number(), questions: z.number(), perQuestion: z.number(), proceed: z.number().optional(), comparison: z.number().nullable().optional() }).loose().optional(),
     looks: z.number().nullable().optional(),
     reasons: z.array(z.string()).optional(),
     suggestedCommand: z.string().nullable().optional(),
@@ -335,8 +335,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
     const a = g.alpha;
     lines.push(
       "",
-      `Confidence ${fmtNum(100 * (1 - a.rollout), "%", 1)} over the whole rollout: α ${a.rollout} shared by ${a.stages} stages and this stage's ${a.questions} questions ` +
-        `(${a.perQuestion.toPrecision(3)} each); the bounds hold however often the gate is read. Looks so far: ${g.looks ?? "not counted"}.`,
+      `${describeAlpha(a).replace(/^c/, "C")}; the bounds hold however often the gate is read. Looks so far: ${g.looks ?? "not counted"}.`,
     );
   }
   if (g.suggestedCommand) lines.push("", `Suggested next command: \`npx ${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);

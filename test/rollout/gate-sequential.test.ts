@@ -5,6 +5,7 @@ import { GateInput, StageMetrics, VERDICTS, decide, evaluateGate, latencyThresho
 import {
   betaBinomialCS,
   betaPriorFor,
+  differenceBounds,
   differenceCS,
   fixedHorizonRequests,
   logBeta,
@@ -13,7 +14,11 @@ import {
   normalCdf,
   normalMixtureHalfWidth,
   normalQuantile,
+  oneSidedBoundary,
+  oneSidedHalfWidth,
+  oneSidedMixtureVarianceFor,
   optimalMixtureRatio,
+  optimalOneSidedRatio,
 } from "../../lib/sequential";
 import { seededRandom } from "../../lib/traffic";
 
@@ -128,6 +133,54 @@ describe("always-valid confidence sequences (lib/sequential.ts)", () => {
     );
   });
 
+  it("one-sided normal mixture: its edge is where 2·sqrt(1/(1+r))·exp(r s²/(2(1+r)))·Φ(s·sqrt(r/(1+r))) reaches 1/α, between the two-sided edges at 2α and α", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.01, max: 1e4, noNaN: true }), fc.double({ min: 1e-6, max: 0.4, noNaN: true }), (r, alpha) => {
+        const s = oneSidedBoundary(r, alpha);
+        const logM = (x: number) => Math.LN2 - 0.5 * Math.log1p(r) + (r * x * x) / (2 * (1 + r)) + Math.log(normalCdf(x * Math.sqrt(r / (1 + r))));
+        const level = Math.log(1 / alpha);
+        assert.ok(logM(s) >= level - 1e-9, `edge inside: ${logM(s)} < ${level}`);
+        assert.ok(logM(s * (1 - 1e-6)) < level + 1e-9, "edge overstated");
+        const two = (a: number) => Math.sqrt(((1 + r) / r) * (Math.log1p(r) + 2 * Math.log(1 / a)));
+        assert.ok(s <= two(alpha) + 1e-9 && s >= two(2 * alpha) - 1e-9);
+        // Nested in α, and the half-width shrinks with the variance.
+        assert.ok(oneSidedBoundary(r, alpha / 2) > s);
+      }),
+      FC,
+    );
+    const tau2 = oneSidedMixtureVarianceFor(0.005, 0.01);
+    assert.ok(oneSidedHalfWidth(1e-6, 0.01, tau2) < oneSidedHalfWidth(2e-6, 0.01, tau2));
+  });
+
+  it("one-sided tuning: the optimum r minimises the boundary, and the half-width there equals the target effect", () => {
+    for (const alpha of [0.05, 0.01, 0.002]) {
+      const { r, s } = optimalOneSidedRatio(alpha);
+      for (const k of [0.8, 1.25]) assert.ok(oneSidedBoundary(r * k, alpha) >= s - 1e-9);
+      const tau2 = oneSidedMixtureVarianceFor(0.005, alpha);
+      const vStar = (0.005 / s) ** 2;
+      assert.ok(Math.abs(oneSidedHalfWidth(vStar, alpha, tau2) - 0.005) < 1e-9);
+      // One-sided is tighter than the two-sided CS at the same α.
+      assert.ok(s < Math.sqrt(1 + optimalMixtureRatio(alpha)));
+    }
+  });
+
+  it("difference bounds: swapping the paths swaps the sides (and their α), the estimate lies between them", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 1, max: 50_000 }), fc.double({ min: 0, max: 0.2, noNaN: true }), fc.double({ min: 0, max: 0.2, noNaN: true }), fc.double({ min: 1e-4, max: 0.1, noNaN: true }), fc.double({ min: 1e-4, max: 0.1, noNaN: true }), (nn, nl, rn, rl, al, au) => {
+        const en = Math.min(nn, Math.floor(rn * nn));
+        const el = Math.min(nl, Math.floor(rl * nl));
+        const a = differenceBounds(en, nn, el, nl, al, au, 0.005);
+        const b = differenceBounds(el, nl, en, nn, au, al, 0.005);
+        assert.ok(Math.abs(a.lower + b.upper) < 1e-12 && Math.abs(a.upper + b.lower) < 1e-12);
+        assert.ok(a.lower <= a.estimate && a.estimate <= a.upper);
+        // A smaller α on a side widens that side only.
+        const c = differenceBounds(en, nn, el, nl, al / 10, au, 0.005);
+        assert.ok(c.lower <= a.lower + 1e-15 && c.upper === a.upper);
+      }),
+      FC,
+    );
+  });
+
   /** Seeded streams, looked at every `every` observations: the share of streams the CS ever excluded the truth from. */
   function missRate(streams: number, length: number, every: number, one: (rng: () => number, n: number, state: number[]) => boolean, seed: number): number {
     let missed = 0;
@@ -194,6 +247,37 @@ describe("always-valid confidence sequences (lib/sequential.ts)", () => {
       5000,
     );
     assert.ok(rate <= alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / 300), `missed in ${(100 * rate).toFixed(1)}% of streams`);
+  });
+
+  it("coverage: each one-sided difference bound is crossed by the truth at any look in at most its α of the streams", () => {
+    const [pn, pl] = [0.015, 0.01];
+    for (const [al, au] of [[0.1, 0.02], [0.02, 0.1]]) {
+      let lowMiss = 0;
+      let highMiss = 0;
+      const streams = 300;
+      for (let st = 0; st < streams; st++) {
+        const rng = seededRandom(9000 + st);
+        const s = [0, 0, 0, 0];
+        let lo = false;
+        let hi = false;
+        for (let look = 0; look < 30; look++) {
+          for (let i = 0; i < 2000; i++) {
+            const isNew = rng() < 0.1;
+            const err = rng() < (isNew ? pn : pl);
+            s[isNew ? 0 : 2]++;
+            if (err) s[isNew ? 1 : 3]++;
+          }
+          const b = differenceBounds(s[1], s[0], s[3], s[2], al, au, 0.005);
+          if (b.lower > pn - pl) lo = true;
+          if (b.upper < pn - pl) hi = true;
+        }
+        if (lo) lowMiss++;
+        if (hi) highMiss++;
+      }
+      const tol = (a: number) => a + 3 * Math.sqrt((a * (1 - a)) / streams);
+      assert.ok(lowMiss / streams <= tol(al), `lower bound above the truth in ${lowMiss} of ${streams} streams (α ${al})`);
+      assert.ok(highMiss / streams <= tol(au), `upper bound below the truth in ${highMiss} of ${streams} streams (α ${au})`);
+    }
   });
 });
 

@@ -58,13 +58,44 @@ describe("rollout gate (pure)", () => {
     }
   });
 
-  it("spends α over the whole rollout: per stage α/|stages|, per question the stage's share", () => {
+  it("spends α over the whole rollout, once for each kind of error: the PAUSE side's lower bounds and the PROCEED side's upper bounds", () => {
+    const alpha = 1 - gate.confidence;
+    let comparisons = 0;
     for (const s of STAGES) {
       const r = evaluateGate(input(s));
-      assert.ok(Math.abs(r.alpha.rollout - (1 - gate.confidence)) < 1e-12);
+      assert.ok(Math.abs(r.alpha.rollout - alpha) < 1e-12);
       assert.equal(r.alpha.stages, STAGES.length);
-      assert.ok(Math.abs(r.alpha.perQuestion * r.alpha.questions * r.alpha.stages - r.alpha.rollout) < 1e-12, `${s}%`);
-      for (const c of r.criteria) if (c.bound) assert.ok(Math.abs(c.bound.confidence - (1 - r.alpha.perQuestion)) < 1e-12);
+      // PAUSE side: half for the comparison (over its stages), half for the absolute lines' lower bounds.
+      assert.ok(Math.abs(r.alpha.perQuestion * r.alpha.questions - alpha / 2) < 1e-12, `${s}%`);
+      comparisons += r.alpha.comparison ?? 0;
+      assert.equal(r.alpha.comparison === null, s === 0 || s === 100, `${s}%: a comparison only where both paths run`);
+      // PROCEED side: α/|stages| per stage, every upper bound at that level.
+      assert.ok(Math.abs(r.alpha.proceed * r.alpha.stages - alpha) < 1e-12);
+      for (const c of r.criteria) {
+        if (!c.bound) continue;
+        const lowerAlpha = c.metric === "newErrorRatePct" && c.id === "error-rate-vs-legacy" ? (r.alpha.comparison as number) : r.alpha.perQuestion;
+        assert.ok(Math.abs(c.bound.lowerConfidence - (1 - lowerAlpha)) < 1e-12, `${s}% ${c.id}`);
+        assert.ok(Math.abs(c.bound.upperConfidence - (1 - r.alpha.proceed)) < 1e-12, `${s}% ${c.id}`);
+        assert.ok(Math.abs(c.bound.confidence - (1 - lowerAlpha - r.alpha.proceed)) < 1e-12, `${s}% ${c.id}`);
+      }
+    }
+    assert.ok(Math.abs(comparisons - alpha / 2) < 1e-12, `the comparisons spend ${comparisons}`);
+    // Weighted by the variance per request: the scarce 10 % (and 75 %) get more than 50 %.
+    const at = (s: Stage) => evaluateGate(input(s)).alpha.comparison as number;
+    assert.ok(at(10) > at(25) && at(25) > at(50) && Math.abs(at(25) - at(75)) < 1e-15);
+  });
+
+  it("one lower bound per proportion: the error rate's 2 % and 5 % lines are judged on the same sequence", () => {
+    for (const s of [10, 25, 50, 75, 100] as const) {
+      const m = healthy(s);
+      const r = evaluateGate(input(s, { ...m, new: { ...m.new, errors: Math.round(m.new.requests * 0.035) } }));
+      const err = r.criteria.filter((c) => c.metric === "newErrorRatePct" && c.bound && c.bound.unit === "%");
+      assert.ok(err.length >= 2, `${s}%`);
+      for (const c of err) {
+        assert.equal(c.bound?.lower, err[0].bound?.lower);
+        assert.equal(c.bound?.upper, err[0].bound?.upper);
+      }
+      assert.deepEqual(new Set(err.map((c) => c.bound?.line)).size, err.length, "each criterion keeps its own line");
     }
   });
 
