@@ -31,6 +31,8 @@ import {
   readHistory,
   readLiveViews,
   readStageMetrics,
+  recordGateLook,
+  type GateLooks,
 } from "../lib/metrics";
 import { MigrationError } from "../lib/migrate";
 import { renderReportHtml } from "../lib/report/html";
@@ -297,7 +299,9 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
     }
     const { since } = gateWindow(ev?.createdAt, asOf, cfg.gate.soakHours);
     const metrics = await readStageMetrics(c, since, asOf, latencyThresholds(cfg.thresholds));
-    const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics });
+    // One look at this stage, counted for the reader (sql/0030): the bounds do not depend on it.
+    const look: GateLooks = ev ? await recordGateLook(c, ev.id) : { looks: null, note: "not counted: the stage has no rollout record" };
+    const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics, looks: look.looks ?? undefined, looksNote: look.note });
     const exposure = gate.exposure;
     const views = withViews ? await readLiveViews(c) : undefined;
     return { configured, deployed, deployedFromRecords: ev !== undefined, deployedSince: ev?.createdAt ?? null, history: history.events, asOf, gate, exposure, notes, views };
@@ -334,7 +338,7 @@ function formatGateMethod(g: GateResult): string {
   }
   const a = g.alpha;
   s += `${describeAlpha(a)}; ` +
-    `always-valid bounds: they hold however often the gate is read; looks so far: ${g.looks === null ? "not counted by this command (the bounds do not depend on it)" : g.looks}\n`;
+    `always-valid bounds: they hold however often the gate is read; looks so far at this stage: ${g.looks === null ? (g.looksNote ?? "not counted by this command (the bounds do not depend on it)") : `${g.looks} (this one included; the bounds do not depend on it)`}\n`;
   return s;
 }
 

@@ -101,6 +101,8 @@ export interface GateInput {
   gate: GateConfig;
   /** How many times this stage's gate has been read, this one included, when the caller counts; the bounds do not depend on it. */
   looks?: number;
+  /** Why the looks are not counted, when the caller could not count them (shown instead of the count). */
+  looksNote?: string;
 }
 
 /** Impossible or non-finite metrics or settings: no verdict. */
@@ -234,6 +236,8 @@ export interface GateResult {
   alpha: AlphaSpend;
   /** Looks at this stage so far (this one included), or null when the caller does not count. */
   looks: number | null;
+  /** Why `looks` is null, when the caller said; null otherwise. */
+  looksNote: string | null;
   exposure: ExposureCheck;
   /** What WAIT still needs. */
   needed: Shortfall;
@@ -766,6 +770,7 @@ export function evaluateGate(input: GateInput): GateResult {
     comparison,
     alpha,
     looks: input.looks ?? null,
+    looksNote: input.looks === undefined ? (input.looksNote ?? null) : null,
     exposure,
     needed: shortfall,
     reasons,

@@ -208,6 +208,31 @@ export async function insertEvent(c: ClientBase, e: NewRolloutEvent): Promise<vo
 }
 
 // ---------------------------------------------------------------------------
+// Looks at the gate (sql/0030_gate_looks.sql)
+
+/** The looks so far at a recorded stage, this one included; or why they are not counted. */
+export type GateLooks = { looks: number; note?: undefined } | { looks: null; note: string };
+
+/**
+ * Record one look at the gate for the stage whose rollout record is `eventId`
+ * and return the stage's looks so far (monitoring.record_gate_look, the one
+ * write the monitoring role may make). A read-only replica, or a database
+ * without migration 0030, does not stop the gate: the looks are then "not
+ * counted", with the reason. Any other failure is a DatabaseError.
+ */
+export async function recordGateLook(c: ClientBase, eventId: number): Promise<GateLooks> {
+  try {
+    const rows = (await c.query<{ n: string }>("select monitoring.record_gate_look($1) as n", [eventId])).rows;
+    return { looks: Number(rows[0].n) };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === "25006") return { looks: null, note: "not counted: the database is read-only (a replica); the bounds do not depend on the count" };
+    if (e.code === "42883") return { looks: null, note: "not counted: monitoring.record_gate_look is missing (apply migration 0030); the bounds do not depend on the count" };
+    throw new DatabaseError(`recording the gate look failed: ${e.message ?? String(err)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Gate metrics over a window
 
 interface StageRow {

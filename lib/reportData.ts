@@ -40,6 +40,9 @@ export interface JudgeInput {
   stageStartedAt: Date | undefined;
   asOf: Date;
   metrics: StageMetrics;
+  /** The looks so far at the stage (this one included), when counted (sql/0030); or why not. */
+  looks?: number;
+  looksNote?: string;
 }
 
 export interface ReportOptions {

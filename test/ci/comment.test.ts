@@ -116,7 +116,10 @@ describe("CI pull-request comment", () => {
     assert.match(md, /\| P95 latency < 3 seconds \| success \| 1\.40s \| 0\.\d\d–1\.\d\d % vs < 5 % \| ✅ met \|/);
     assert.match(md, /\| New-path error rate > 5% \(critical\) \| rollback \| 0\.90% \| 0\.\d\d–1\.\d\d % vs > 5 % \| ✅ not hit \|/);
     assert.match(md, /New vs legacy: the new path's error rate is at most 0\.\d\d pp above legacy's, within the 0\.50 pp margin .*confidence that holds however often this is checked/);
-    assert.match(md, /Confidence 95\.0% over the whole rollout: α 0\.05\d* shared by 6 stages and this stage's 5 questions/);
+    assert.match(
+      md,
+      /Confidence 95\.0% over the whole rollout for each kind of error \(α 0\.05\d*\); against a false PAUSE\/ROLLBACK: the comparison's lower bound spends 0\.0\d+ here; the guide's \d+ absolute lower bounds over the rollout 0\.00\d+ each; against a false PROCEED: α shared by 6 stages, every upper bound of the stage at 0\.00833/,
+    );
     assert.match(md, /Judged: stage 10%: new vs legacy error rate \(non-inferiority, margin 0\.50 pp\)/);
     assert.match(md, /Suggested next command: `npx rollout advance --stack prod`/);
     assert.match(md, /Cross-user session contamination: \*\*0\*\*/);

@@ -93,6 +93,28 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     await denied(mon, "CREATE SCHEMA intruder");
   });
 
+  it("monitoring role records a gate look through monitoring.record_gate_look (sql/0030), and writes nothing else", async () => {
+    const ev = await admin.query<{ id: string }>(
+      `INSERT INTO monitoring.rollout_events (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser) VALUES ('grants', 0, 10, true, true) RETURNING id`,
+    );
+    const id = Number(ev.rows[0].id);
+    const look = async () => Number((await mon.query<{ n: string }>("SELECT monitoring.record_gate_look($1) AS n", [id])).rows[0].n);
+    assert.equal(await look(), 1);
+    assert.equal(await look(), 2);
+    // Only for a stage that has a record (the foreign key), and no direct access to the table.
+    await assert.rejects(mon.query("SELECT monitoring.record_gate_look(-1)"), (e: Error & { code?: string }) => e.code === "23503");
+    await denied(mon, "SELECT * FROM monitoring.gate_looks");
+    await denied(mon, `INSERT INTO monitoring.gate_looks (event_id) VALUES (${id})`);
+    await denied(mon, "DELETE FROM monitoring.gate_looks");
+    await denied(mon, "UPDATE monitoring.gate_looks SET event_id = event_id");
+    // The app role cannot reach it at all (no USAGE on schema monitoring).
+    await denied(app, `SELECT monitoring.record_gate_look(${id})`);
+    // A read-only transaction (as on a replica) refuses the write with 25006, which `rollout gate` reports as "not counted".
+    await mon.query("BEGIN READ ONLY");
+    await assert.rejects(mon.query("SELECT monitoring.record_gate_look($1)", [id]), (e: Error & { code?: string }) => e.code === "25006");
+    await mon.query("ROLLBACK");
+  });
+
   it("app role reads and writes agent_sessions (the triggers run as their owner)", async () => {
     await app.query(`INSERT INTO public.agent_sessions (session_id, user_id, status) VALUES ('s2', 'u2', 'completed')`);
     await app.query(`UPDATE public.agent_sessions SET status = 'error' WHERE session_id = 's2'`);

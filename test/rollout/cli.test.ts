@@ -84,9 +84,26 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       assert.equal(r.code, 0);
       assert.equal(r.json.exitCode, 0);
       assert.ok(r.g && r.g.soakHoursElapsed !== null && r.g.soakHoursElapsed >= SOAK);
-      assert.match(r.g?.comparison?.method ?? "", /normal-mixture confidence sequence/);
+      assert.match(r.g?.comparison?.method ?? "", /one-sided normal-mixture bounds/);
       assert.equal(r.g?.comparison?.decision, "within-margin");
       assert.match(r.stdout + JSON.stringify(r.json), /however often this is checked/);
+    });
+    it("counts the looks at the stage (sql/0030): every run is one, shown in the text and --json; a new stage starts again", async () => {
+      const url = await seeded({ stage: 10 });
+      assert.equal((await gate(url)).g?.looks, 1);
+      const second = await gate(url);
+      assert.equal(second.g?.looks, 2);
+      assert.equal(second.g?.looksNote, null);
+      const text = await rollout("gate", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.match(text.stdout, /looks so far at this stage: 3 \(this one included; the bounds do not depend on it\)/);
+      await withClient(url, (c) => seedRecord(c, "prod", 25, true, 1, 10));
+      assert.equal((await gate(url)).g?.looks, 1);
+    });
+    it("without a rollout record the looks are not counted, and it says why", async () => {
+      const url = await migratedDatabase();
+      const r = await gate(url);
+      assert.equal(r.g?.looks, null);
+      assert.match(r.g?.looksNote ?? "", /not counted: the stage has no rollout record/);
     });
     it("WAIT (3) one hour short of the soak time, saying how much is left", async () => {
       const r = await gate(await seeded({ stage: 10, soakHours: SOAK - 1 }));
