@@ -441,7 +441,7 @@ const stalledAt = (x: ScenarioFigures) =>
 const f = (v: number | null) => (v === null ? "-" : `${(100 * v).toFixed(1)}%`);
 const k = (v: number | null) => (v === null ? "-" : v.toLocaleString("en-US"));
 
-function table(r: { scenarios: Record<string, { title: string; "z-test": ScenarioFigures; "always-valid": ScenarioFigures }>; fixedHorizon: Record<string, number>; goals: Record<string, number | null>; seconds: number; cpuSeconds: number; workers: number }): string {
+export function table(r: { scenarios: Record<string, { title: string; "z-test": ScenarioFigures; "always-valid": ScenarioFigures }>; fixedHorizon: Record<string, number>; goals: Record<string, number | null>; seconds: number; cpuSeconds: number; workers: number }): string {
   const lines = ["| scenario | figure | z-test (today) | always-valid |", "|---|---|---:|---:|"];
   const row = (sc: string, what: string, get: (x: ScenarioFigures) => string) => {
     const s = r.scenarios[sc];

@@ -238,8 +238,8 @@ const alertingSchema = z.strictObject({
 });
 
 // The rollout gate (lib/gate.ts, docs/gate.md). `confidence` is 1 − α for the
-// whole rollout: α is shared equally by the stages, and within a stage by its
-// statistical criteria. The minimum volumes apply per path before anything
+// whole rollout, for each kind of error (a false PAUSE/ROLLBACK, a false
+// PROCEED): lib/gate.ts alphaPlan spends it over the stages and criteria. The minimum volumes apply per path before anything
 // but contamination is judged; the legacy minimums gate every comparison with
 // legacy (and the baseline at stage 0). An observed exposure off by more than
 // `exposureTolerancePct` points makes the verdict WAIT.

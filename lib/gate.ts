@@ -14,11 +14,11 @@
  *   percentage, or a success criterion whose bounds still straddle its line;
  * - PROCEED: every success criterion is shown to hold, after the soak time.
  *
- * "Shown" means by an always-valid confidence sequence (lib/sequential.ts):
- * bounds that hold however often the gate is read. The type-I error
- * α = 1 − `gate.confidence` is spent over the whole rollout: α/|STAGES| per
- * stage, shared equally by the stage's statistical questions (each distinct
- * proportion-and-line pair). Every rate is a proportion: an error rate, the
+ * "Shown" means by always-valid one-sided bounds (lib/sequential.ts) that
+ * hold however often the gate is read. α = 1 − `gate.confidence` bounds each
+ * kind of error over the whole rollout — a false PAUSE/ROLLBACK (a lower
+ * bound above the truth) and a false PROCEED (an upper bound below it) — as
+ * `alphaPlan` spends it (docs/gate.md, "How α is spent"). Every rate is a proportion: an error rate, the
  * new − legacy difference of error rates (non-inferiority with margin
  * `gate.errorRateMarginPct`), or, for a p95 criterion, the share of requests
  * slower than the line ("p95 < 3 s" ⇔ "fewer than 5 % of requests take longer
