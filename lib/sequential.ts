@@ -43,11 +43,21 @@
  *    variance plugs in shrunk rates p̃ = (errors + 1) / (requests + 2), so a
  *    path with no errors yet does not claim zero variance.
  *
+ *    The gate uses the one-sided version (`differenceBounds`, below): a
+ *    false PAUSE needs only the lower bound to be wrong and a false PROCEED
+ *    only the upper one, so each side is its own one-sided mixture at its
+ *    own α (mixing over alternatives on that side only, a half-normal; the
+ *    formula is at `oneSidedBoundary`), about as tight as the two-sided CS
+ *    at 2α. `differenceCS` (two-sided) stays for comparison and tests.
+ *
  * Tuning (chosen before any data, from the config alone):
  * - τ² (difference): the boundary is tightest when its half-width equals the
  *   margin δ. Minimising the half-width at fixed V gives τ²/V = u with
  *   u = ln(1 + u) + 2 ln(1/α); the half-width there is sqrt(V (1 + u)), so
- *   V* = δ² / (1 + u) and τ² = u δ² / (1 + u).
+ *   V* = δ² / (1 + u) and τ² = u δ² / (1 + u). For the one-sided bounds the
+ *   same rule, with the optimum r = τ²/V found numerically
+ *   (`optimalOneSidedRatio`): Howard et al.'s choice of ρ for a target
+ *   intrinsic time, Johari et al.'s mixture for the minimum detectable effect.
  * - Beta(a, b) (one proportion against a line c): mean c and standard
  *   deviation c / 2 (the scale of a deviation worth detecting), i.e.
  *   a + b = 4 (1 − c) / c − 1, floored at 2.

@@ -79,6 +79,7 @@ export const gateJsonSchema = z
     applies: z.string().optional(),
     alpha: z.object({ rollout: z.number(), stages: z.number(), questions: z.number(), perQuestion: z.number(), proceed: z.number().optional(), comparison: z.number().nullable().optional() }).loose().optional(),
     looks: z.number().nullable().optional(),
+    looksNote: z.string().nullable().optional(),
     reasons: z.array(z.string()).optional(),
     suggestedCommand: z.string().nullable().optional(),
     /** What to do when there is no command (e.g. the flags are already off: nothing to roll back). */
@@ -335,7 +336,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
     const a = g.alpha;
     lines.push(
       "",
-      `${describeAlpha(a).replace(/^c/, "C")}; the bounds hold however often the gate is read. Looks so far: ${g.looks ?? "not counted"}.`,
+      `${describeAlpha(a).replace(/^c/, "C")}; the bounds hold however often the gate is read. Looks so far at this stage: ${g.looks ?? redact(g.looksNote ?? "not counted", secrets)}.`,
     );
   }
   if (g.suggestedCommand) lines.push("", `Suggested next command: \`npx ${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);
