@@ -254,6 +254,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * `postgres` user must be able to enter it when we are root.
  */
 export async function startDetachedPostgres(dir: string, opts: DetachedPostgresOptions = {}): Promise<DetachedPostgres> {
+  if (process.getuid?.() === 0) {
+    const blocked = await firstUnreachableFolder(dir);
+    if (blocked) {
+      throw new Error(`embedded PostgreSQL runs as the "${USER}" user, which cannot enter ${blocked} (on the way to ${dir}): set TMPDIR to a folder other users can enter (e.g. TMPDIR=/tmp)`);
+    }
+  }
   const from = await modulesFor(dir, opts.modulesDir);
   const mod = await importEmbedded(from);
   const bins = (await import(pathToFileURL(path.join(from, platformPackage(), "dist", "index.js")).href)) as { postgres: string };

@@ -253,6 +253,15 @@ describe("rollout sandbox: bad inputs", () => {
     assert.equal(trackedSnapshot(), before);
   });
 
+  it("as root, a TMPDIR the postgres user cannot enter stops the start at once, saying why and what to do, and leaves nothing", async function () {
+    if (process.getuid?.() !== 0) this.skip(); // only root hands the server to another user
+    fs.chmodSync(tmp as string, 0o700);
+    const r = await rollout(["sandbox"]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`runs as the "postgres" user, which cannot enter ${(tmp as string).replace(/[/.]/g, "\\$&")} .*set TMPDIR to a folder other users can enter`));
+    assert.deepEqual(fs.readdirSync(tmp as string), [], "the sandbox folder is removed");
+  });
+
   it("a sandbox folder that is not this user's own (a symlink planted in a shared TMPDIR) is refused by start and stop, and left alone", async () => {
     const target = fs.mkdtempSync(path.join(tmp as string, "elsewhere-"));
     fs.writeFileSync(path.join(target, "keep"), "x");
