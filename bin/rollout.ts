@@ -8,6 +8,7 @@
  *   rollout rollback --stack <s>   one stage back (gradual) or both flags off (--immediate)
  *   rollout drill                  embedded PostgreSQL, simulated traffic, the gate at every stage
  *   rollout report   --stack <s> --out <file>.html   the guide's dashboard for the rollout so far (docs/report.md)
+ *   rollout sandbox [--stop]       a drill stopped mid-rollout, its PostgreSQL left running, to try the commands on
  *
  * Exit codes: 0 PROCEED / success, 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.
  * `--json` prints exactly one JSON object on stdout.
@@ -43,6 +44,9 @@ import { StackFileError } from "../lib/stackFile";
 import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../lib/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../lib/workflow";
 import { strictCli } from "../lib/cli";
+import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../lib/sandbox";
+import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../lib/sandboxCommands";
+import { shellCommand } from "../lib/shell";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -92,7 +96,17 @@ export type Invocation =
       command: "drill";
       options: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string };
     }
-  | { command: "report"; options: DbOptions & { out: string } };
+  | { command: "report"; options: DbOptions & { out: string } }
+  | { command: "sandbox"; options: SandboxOptions };
+
+interface SandboxOptions {
+  stack: string;
+  at: Stage;
+  inject?: Inject;
+  seed?: number;
+  stop: boolean;
+  json: boolean;
+}
 
 const invocations = new WeakMap<Command, Invocation>();
 
@@ -113,6 +127,15 @@ function parseHtmlFile(v: string): string {
     throw new InvalidArgumentError(`"${v}" is not an HTML file name; allowed: a path ending in .html, e.g. rollout-report.html`);
   }
   return v;
+}
+
+/** A stage a sandbox may stop at: mid-rollout. */
+function parseSandboxStage(v: string): Stage {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !isStage(n) || !SANDBOX_STAGES.includes(n)) {
+    throw new InvalidArgumentError(`"${v}" is not a mid-rollout stage; allowed: ${SANDBOX_STAGES.join(", ")}`);
+  }
+  return n;
 }
 
 function parseSeed(v: string): number {
@@ -190,6 +213,25 @@ export function createRolloutCli(): Command {
         throw new UsageError(`--inject-at ${o.injectAt}: no traffic runs on the new path there; allowed: ${STAGES.slice(1).join(", ")}`);
       }
       record({ command: "drill", options: o });
+    });
+
+  root
+    .command("sandbox")
+    .description("A drill stopped mid-rollout whose PostgreSQL keeps running, with a scratch copy of the stack files: prints the URL and the commands to try; --stop ends it")
+    .option("--stack <name>", "stack whose stack file, thresholds and gate settings to use", "prod")
+    .option("--at <stage>", `the stage where the rollout stops, soaked; one of ${SANDBOX_STAGES.join(", ")}`, parseSandboxStage, DEFAULT_SANDBOX_STAGE)
+    .addOption(new Option("--inject <fault>", "make that stage misbehave (its gate then says PAUSE or ROLLBACK)").choices([...INJECTS]))
+    .option("--seed <n>", "seed of the simulated traffic", parseSeed)
+    .option("--stop", "stop the running sandbox: its PostgreSQL, its data and the scratch copy", false)
+    .option("--json", "print one JSON object on stdout", false)
+    .action((o: SandboxOptions, cmd: Command) => {
+      if (o.stop) {
+        const others = ["stack", "at", "inject", "seed"].filter((k) => cmd.getOptionValueSource(k) === "cli");
+        if (others.length > 0) {
+          throw new UsageError(`--stop takes no other option (got ${others.map((k) => `--${k}`).join(", ")}): it stops the sandbox that is running, whatever it was started with`);
+        }
+      }
+      record({ command: "sandbox", options: o });
     });
 
   db(
@@ -465,8 +507,10 @@ async function runGate(o: DbOptions): Promise<Outcome> {
   const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const a = await assess(o, cfg, false);
   let text = formatHeader(a, o.stack) + formatGate(a.gate);
-  if (a.gate.suggestedCommand) text += `next: npx ${a.gate.suggestedCommand} --stack ${o.stack}\n`;
-  if (a.gate.advice) text += `next: ${a.gate.advice}; npx rollout status --stack ${o.stack}\n`;
+  // The hint names the same stack files the gate read: a sandbox's scratch copy, not this project's.
+  const target = shellCommand(["--stack", o.stack, ...(o.projectDir === undefined ? [] : ["--project-dir", o.projectDir])]);
+  if (a.gate.suggestedCommand) text += `next: npx ${a.gate.suggestedCommand} ${target}\n`;
+  if (a.gate.advice) text += `next: ${a.gate.advice}; npx rollout status ${target}\n`;
   return {
     exitCode: a.gate.exitCode,
     text,
@@ -563,6 +607,107 @@ async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["opt
   return { exitCode: r.ok ? EXIT.ok : EXIT.error, text, json: { command: "drill", expectedVerdict: o.inject ? EXPECTED_VERDICT[o.inject] : "PROCEED", ...r, ...(report ? { report } : {}) } };
 }
 
+/**
+ * Run the commands a sandbox prints, once, on a throw-away copy of its scratch
+ * stack files, to learn the exit code each gives now: the real CLI (main), so
+ * the printed code is the one the command gives, not a guess.
+ */
+async function rehearse(cmds: TryCommand[], projectDir: string, url: string): Promise<TriedCommand[]> {
+  const copy = fs.mkdtempSync(path.join(path.dirname(projectDir), "rehearsal-"));
+  try {
+    fs.cpSync(projectDir, copy, { recursive: true });
+    const quiet: Io = { out: () => {}, err: () => {} };
+    const out: TriedCommand[] = [];
+    const cli = createRolloutCli();
+    const takesUrl = (sub: string) => cli.commands.find((c) => c.name() === sub)?.options.some((x) => x.long === "--database-url") === true;
+    for (const [i, c] of withProjectDir(cmds, copy).entries()) {
+      const args = c.argv.slice(2); // after "npx rollout"
+      const code = await main(["node", "rollout", ...args, ...(takesUrl(args[0]) ? ["--database-url", url] : [])], quiet);
+      out.push({ ...cmds[i], exitCode: code });
+    }
+    return out;
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
+  const dir = sandboxDir();
+  if (o.stop) {
+    let r;
+    try {
+      r = await stopSandbox(dir);
+    } catch (err) {
+      if (err instanceof SandboxError && /^no sandbox is running/.test(err.message)) throw new RefusedError(err.message);
+      throw err;
+    }
+    const text = r.stoppedPid === null
+      ? `rollout sandbox: its PostgreSQL was not running; removed ${dir}\n`
+      : `rollout sandbox: stopped PostgreSQL (pid ${r.stoppedPid}) and removed ${dir} (its data and the scratch copy)\n`;
+    return { exitCode: EXIT.ok, text, json: { command: "sandbox", action: "stop", dir, stoppedPid: r.stoppedPid, stack: r.state?.stack ?? null } };
+  }
+  // Everything that can be refused is checked before anything is made.
+  const { cfg } = loadStack(PROJECT_DIR, o.stack);
+  const existing = readSandbox(dir);
+  if (existing) {
+    const pid = await sandboxPostmaster(dir);
+    throw new StateError(
+      pid === undefined
+        ? `a sandbox folder is left in ${dir}, its PostgreSQL no longer running: remove it with: npx rollout sandbox --stop`
+        : `a sandbox is already running (PostgreSQL pid ${pid}${existing.state?.port ? ` on 127.0.0.1:${existing.state.port}` : ""}, state in ${path.join(dir, STATE_FILE)}): stop it first with: npx rollout sandbox --stop`,
+    );
+  }
+  const started = await startSandbox({
+    dir,
+    sourceDir: PROJECT_DIR,
+    stack: o.stack,
+    stage: o.at,
+    inject: o.inject,
+    seed: o.seed,
+    thresholds: cfg.thresholds,
+    gate: cfg.gate,
+    progress: (l) => io.err(`sandbox: ${l}\n`),
+  });
+  const s = started.state;
+  const last = started.drill.stages[started.drill.stages.length - 1];
+  let commands: TriedCommand[];
+  try {
+    commands = await rehearse(sandboxCommands(o.stack, s.projectDir, last.verdict), s.projectDir, s.url);
+  } catch (err) {
+    await stopSandbox(dir).catch(() => undefined);
+    throw err;
+  }
+  const summary = {
+    stack: o.stack,
+    stage: last.stage,
+    flagsOn: flagsOn(last.flags),
+    verdict: last.verdict,
+    inject: o.inject ?? null,
+    database: `${started.drill.database}, pid ${s.pid}`,
+    url: s.url,
+    dir,
+    projectDir: s.projectDir,
+    stateFile: started.stateFile,
+    commands,
+    asOf: new Date().toISOString(),
+  };
+  return {
+    exitCode: EXIT.ok,
+    text: formatSandbox(summary),
+    json: {
+      command: "sandbox",
+      action: "start",
+      ...summary,
+      port: s.port,
+      pid: s.pid,
+      env: { [SANDBOX_URL_ENV]: s.url },
+      commands: commands.map((c) => ({ ...c, text: shellCommand(c.argv) })),
+      stop: { argv: [...STOP_ARGV], text: shellCommand(STOP_ARGV) },
+      stages: started.drill.stages.map((x) => ({ stage: x.stage, verdict: x.verdict, injected: x.injected })),
+    },
+  };
+}
+
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof RefusedError || err instanceof InvalidArgumentError) return EXIT.usage;
   return EXIT.error;
@@ -613,6 +758,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case "report":
         outcome = await runReport(inv.options);
         break;
+      case "sandbox":
+        outcome = await runSandbox(inv.options, io);
+        break;
     }
     io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);
     return outcome.exitCode;
@@ -626,7 +774,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       err instanceof StateError ||
       err instanceof UsageError ||
       err instanceof RefusedError ||
-      err instanceof GateInputError;
+      err instanceof GateInputError ||
+      err instanceof SandboxError;
     const code = exitCodeOf(err);
     const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
     io.err(`rollout ${inv.command}: ${message}\n`);

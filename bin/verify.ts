@@ -4,13 +4,14 @@
  * The guide's verify-phase3-integration.sh for this project: type-check, tests,
  * every stack file against the schema, squawk on the migrations, promtool on
  * the rendered rules, the workflow validator. One line per check with a mark,
- * then a summary. Exit 0 when every check that ran passed, 1 on any failure,
+ * then a summary; a check still running after a few seconds shows progress on
+ * stderr (the tests step: its passing and failing counts so far). Exit 0 when every check that ran passed, 1 on any failure,
  * 2 on a bad option. The checks are lib/ci/verify.ts.
  */
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "../lib/cli";
-import { formatOutcome, runChecks, summarize, verifyChecks } from "../lib/ci/verify";
+import { formatOutcome, formatProgress, runChecks, summarize, verifyChecks } from "../lib/ci/verify";
 
 interface Opts {
   skipTests?: boolean;
@@ -46,9 +47,10 @@ export function createVerifyCli(): Command {
         (c) => (!opts.only || opts.only.some((s) => matches(s, c.id))) && !(opts.skip ?? []).some((s) => matches(s, c.id)),
       );
       process.stdout.write(`verify: ${projectDir}\n`);
-      const outcomes = await runChecks(selected, { projectDir, skipTests: Boolean(opts.skipTests) }, (o) =>
-        process.stdout.write(formatOutcome(o) + "\n"),
-      );
+      // Progress of a long check goes to stderr, so stdout stays one line per check and the summary.
+      const outcomes = await runChecks(selected, { projectDir, skipTests: Boolean(opts.skipTests) }, (o) => process.stdout.write(formatOutcome(o) + "\n"), {
+        onProgress: (p) => process.stderr.write(formatProgress(p) + "\n"),
+      });
       const s = summarize(outcomes);
       process.stdout.write(s.text + "\n");
       process.exitCode = s.ok ? 0 : 1;

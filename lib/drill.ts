@@ -55,6 +55,18 @@ export interface DrillOptions {
   injectAt?: Stage;
   /** Use this server (a fresh database is created on it and dropped after) instead of an embedded one. */
   databaseUrl?: string;
+  /**
+   * Use this database as it is and leave it, with its records and traffic, when
+   * the drill ends (`rollout sandbox`): the migrations are applied to it, nothing
+   * is created, dropped or stopped. `description` is what the result calls it.
+   */
+  database?: { url: string; description: string };
+  /**
+   * Stop after this stage's gate, without advancing: the drill's history then
+   * ends at the database's now() with this stage, soaked (`rollout sandbox`).
+   * Default: the last stage.
+   */
+  stopAt?: Stage;
   seed?: number;
   /** Progress lines for steps that take more than a second. */
   progress?: (line: string) => void;
@@ -108,6 +120,8 @@ export interface DrillResult {
   ok: boolean;
   /** The command that fixes the stopping verdict (inject runs). */
   fixCommand: string | null;
+  /** The stack file's text as of the last stage (with `stackFile`): what a stack file at that stage reads. */
+  finalStackText: string | null;
   /** The database's refusal of a contaminating write (contamination inject). */
   refusal: string | null;
   notes: string[];
@@ -170,7 +184,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   let url: string;
   let database: string;
 
-  if (opts.databaseUrl) {
+  if (opts.database) {
+    url = opts.database.url;
+    database = opts.database.description;
+  } else if (opts.databaseUrl) {
     const admin = await connect(opts.databaseUrl);
     const name = `rollout_drill_${process.pid}_${Date.now().toString(36)}`;
     try {
@@ -208,7 +225,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
 
     const now = await databaseNow(c);
     const soakMs = opts.gate.soakHours * HOUR_MS;
-    const t0 = now.getTime() - STAGES.length * soakMs;
+    const stopAt = opts.stopAt ?? STAGES[STAGES.length - 1];
+    const t0 = now.getTime() - (STAGES.indexOf(stopAt) + 1) * soakMs;
     const rng = seededRandom(opts.seed ?? 20241123);
     const volume = drillVolume(opts.gate);
     const users = Array.from({ length: volume.users }, (_, i) => `user-${String(i + 1).padStart(5, "0")}`);
@@ -281,7 +299,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
         break;
       }
       const next = nextStage(stage);
-      if (next === undefined) break;
+      if (next === undefined || stage === stopAt) break;
       if (stackText !== undefined && opts.stackFile) {
         // Rehearse `rollout advance` on the in-memory stack file: the same planning and edit code.
         const plan = planAdvance(stackConfigOf(parseStackFile(opts.stack, opts.stackFile.file, stackText)));
@@ -305,8 +323,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       expected = `${opts.inject} at ${injectAt}% gives ${want}`;
       ok = last.injected === opts.inject && last.verdict === want;
     } else {
-      expected = `every stage PROCEEDs and the rollout ends at ${STAGES[STAGES.length - 1]}%`;
-      ok = finalStage === STAGES[STAGES.length - 1] && stages.every((s) => s.verdict === "PROCEED");
+      expected = `every stage PROCEEDs and the rollout ends at ${stopAt}%`;
+      ok = finalStage === stopAt && stages.every((s) => s.verdict === "PROCEED");
     }
     return {
       database,
@@ -318,6 +336,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       expected,
       ok,
       fixCommand,
+      finalStackText: stackText ?? null,
       refusal,
       notes,
       seconds: (Date.now() - started) / 1000,

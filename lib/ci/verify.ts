@@ -13,8 +13,13 @@
  *
  * A check whose module, export, tool or input files are missing FAILS and says
  * what is missing: nothing not-yet-built passes silently.
+ *
+ * A check that runs longer than a few seconds shows progress while it runs
+ * (runChecks' `progress`): a line after PROGRESS.firstAfterMs, then one every
+ * PROGRESS.everyMs, with what the check has said so far (the tests step: the
+ * counts of passing and failing tests, read from mocha's output as it streams).
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -32,6 +37,8 @@ export interface CheckResult {
 export interface VerifyContext {
   projectDir: string;
   skipTests: boolean;
+  /** Where a running check says how far it is (shown on its next progress line). */
+  progress?: (note: string) => void;
 }
 
 /** What a check needs before it can run. Missing → the check fails naming it. */
@@ -106,10 +113,48 @@ export function unmet(projectDir: string, req: Requirement): string | undefined 
 // ---------------------------------------------------------------------------
 // Helpers
 
-function run(cmd: string, args: string[], cwd: string): { ok: boolean; output: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: process.env });
-  const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim();
-  return { ok: r.status === 0 && !r.error, output };
+/**
+ * Run a tool (argument array, no shell) without blocking, so progress lines can
+ * be shown while it runs; `onOutput` sees its output as it arrives.
+ */
+function run(cmd: string, args: string[], cwd: string, onOutput?: (chunk: string) => void): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    let out = "";
+    let err = "";
+    let failure = "";
+    const child = spawn(cmd, args, { cwd, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => {
+      out += d;
+      onOutput?.(d);
+    });
+    child.stderr.on("data", (d: Buffer) => (err += d.toString("utf8")));
+    child.on("error", (e) => (failure = e.message));
+    child.on("close", (code) => resolve({ ok: code === 0 && failure === "", output: `${out}${err}${failure}`.trim() }));
+  });
+}
+
+/**
+ * How far a mocha run is, from its spec reporter's output as it streams (fed
+ * chunk by chunk; each line is read once): "12 passing, 1 failing so far".
+ */
+export function mochaProgress(): { push(chunk: string): void; summary(): string } {
+  let partial = "";
+  let passing = 0;
+  let failing = 0;
+  let pending = 0;
+  return {
+    push(chunk) {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) {
+        if (/^\s+✔ /.test(l)) passing++;
+        else if (/^\s+\d+\) /.test(l)) failing++;
+        else if (/^\s+- /.test(l)) pending++;
+      }
+    },
+    summary: () => `${passing} passing, ${failing} failing${pending ? `, ${pending} pending` : ""} so far`,
+  };
 }
 
 function tail(text: string, lines = 15): string {
@@ -195,8 +240,8 @@ export function verifyChecks(projectDir: string): Check[] {
       id: "typecheck",
       title: "tsc --noEmit -p .",
       requires: [{ tool: TSC }],
-      run: (ctx) => {
-        const r = run(path.join(ctx.projectDir, TSC.relPath), ["--noEmit", "-p", "."], ctx.projectDir);
+      run: async (ctx) => {
+        const r = await run(path.join(ctx.projectDir, TSC.relPath), ["--noEmit", "-p", "."], ctx.projectDir);
         return r.ok ? { status: "pass", detail: "no type errors" } : { status: "fail", detail: `type errors:\n${tail(r.output)}` };
       },
     },
@@ -204,9 +249,13 @@ export function verifyChecks(projectDir: string): Check[] {
       id: "tests",
       title: "npm test",
       requires: [{ tool: NPM }],
-      run: (ctx) => {
+      run: async (ctx) => {
         if (ctx.skipTests) return { status: "skip", detail: "skipped (--skip-tests)" };
-        const r = run("npm", ["test", "--silent"], ctx.projectDir);
+        const progress = mochaProgress();
+        const r = await run("npm", ["test", "--silent"], ctx.projectDir, (chunk) => {
+          progress.push(chunk);
+          ctx.progress?.(progress.summary());
+        });
         const passing = /(\d+) passing/.exec(r.output)?.[1];
         const failing = /(\d+) failing/.exec(r.output)?.[1];
         const pending = /(\d+) pending/.exec(r.output)?.[1];
@@ -236,7 +285,7 @@ export function verifyChecks(projectDir: string): Check[] {
         { module: { path: "lib/alerts/index", export: "renderMonitoringFiles", owner: "the alerts issue's renderer" } },
         { tool: PROMTOOL },
       ],
-      run: (ctx) => {
+      run: async (ctx) => {
         const mod = loadProjectModule(ctx.projectDir, "lib/alerts/index") as unknown as AlertsModule;
         const promtool = findExecutable(ctx.projectDir, PROMTOOL)!;
         const rulesName = mod.MONITORING_FILE_NAMES?.rules ?? "valuecanvas.rules.yml";
@@ -260,9 +309,10 @@ export function verifyChecks(projectDir: string): Check[] {
             const stackDir = path.join(dir, stack);
             fs.mkdirSync(stackDir);
             for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(stackDir, name), text);
-            const c = run(promtool, ["check", "config", path.join(stackDir, promName)], stackDir);
+            ctx.progress?.(`stack ${stack}`);
+            const c = await run(promtool, ["check", "config", path.join(stackDir, promName)], stackDir);
             if (!c.ok) failures.push(`${stack}: promtool check config ${promName}: ${tail(c.output)}`);
-            const r = run(promtool, ["check", "rules", path.join(stackDir, rulesName)], stackDir);
+            const r = await run(promtool, ["check", "rules", path.join(stackDir, rulesName)], stackDir);
             const n = /SUCCESS: (\d+) rules found/.exec(r.output)?.[1];
             if (r.ok) rules += Number(n ?? 0);
             else failures.push(`${stack}: promtool check rules ${rulesName}: ${tail(r.output)}`);
@@ -280,13 +330,14 @@ export function verifyChecks(projectDir: string): Check[] {
       id: "action-validator",
       title: "action-validator on .github/workflows",
       requires: [{ tool: ACTION_VALIDATOR }, { files: { dir: ".github/workflows", ext: ".yml" } }],
-      run: (ctx) => {
+      run: async (ctx) => {
         const bin = path.join(ctx.projectDir, ACTION_VALIDATOR.relPath);
         const dir = path.join(ctx.projectDir, ".github/workflows");
         const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml") || f.endsWith(".yaml")).sort();
         const failures: string[] = [];
         for (const f of files) {
-          const r = run(bin, [path.join(".github/workflows", f)], ctx.projectDir);
+          ctx.progress?.(f);
+          const r = await run(bin, [path.join(".github/workflows", f)], ctx.projectDir);
           if (!r.ok) failures.push(`${f}: ${validatorErrors(r.output)}`);
         }
         return failures.length === 0
@@ -324,27 +375,63 @@ export function summarize(outcomes: readonly CheckOutcome[]): { text: string; ok
   };
 }
 
+/** When a running check shows progress: first after a few seconds, then at a steady pace. */
+export const PROGRESS = { firstAfterMs: 5_000, everyMs: 15_000 } as const;
+
+export interface CheckProgress {
+  id: string;
+  title: string;
+  seconds: number;
+  /** What the check last said about how far it is, if anything. */
+  note?: string;
+}
+
+export interface ProgressOptions {
+  onProgress: (p: CheckProgress) => void;
+  firstAfterMs?: number;
+  everyMs?: number;
+}
+
+/** `… tests              npm test: running for 45 s (312 passing, 0 failing so far)` */
+export function formatProgress(p: CheckProgress): string {
+  return `… ${p.id.padEnd(18)} ${p.title}: running for ${p.seconds.toFixed(0)} s${p.note ? ` (${p.note})` : ""}`;
+}
+
 /** Run checks in order; a check's requirements are checked first; a throw is a failure. */
 export async function runChecks(
   checks: readonly Check[],
   ctx: VerifyContext,
   onOutcome: (o: CheckOutcome) => void = () => {},
+  progress?: ProgressOptions,
 ): Promise<CheckOutcome[]> {
   const out: CheckOutcome[] = [];
   for (const c of checks) {
     const start = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - start) / 1e9;
+    let note: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (progress) {
+      const tick = () => {
+        progress.onProgress({ id: c.id, title: c.title, seconds: elapsed(), ...(note === undefined ? {} : { note }) });
+        timer = setTimeout(tick, progress.everyMs ?? PROGRESS.everyMs);
+      };
+      timer = setTimeout(tick, progress.firstAfterMs ?? PROGRESS.firstAfterMs);
+    }
     let result: CheckResult;
     const missing = c.requires.map((r) => unmet(ctx.projectDir, r)).filter((m): m is string => m !== undefined);
     if (missing.length > 0) {
       result = { status: "fail", detail: `cannot run: ${missing.join("; ")}` };
     } else {
       try {
-        result = await c.run(ctx);
+        result = await c.run({ ...ctx, progress: (n) => ((note = n), ctx.progress?.(n)) });
       } catch (e) {
         result = { status: "fail", detail: (e as Error).message };
+      } finally {
+        clearTimeout(timer);
       }
     }
-    const o = { id: c.id, title: c.title, ...result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+    clearTimeout(timer);
+    const o = { id: c.id, title: c.title, ...result, seconds: elapsed() };
     out.push(o);
     onOutcome(o);
   }

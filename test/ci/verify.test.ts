@@ -5,11 +5,11 @@
  * invalid workflow — must fail its line and the exit code.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Check, runChecks, summarize, unmet, verifyChecks } from "../../lib/ci/verify";
+import { Check, CheckProgress, PROGRESS, formatProgress, mochaProgress, runChecks, summarize, unmet, verifyChecks } from "../../lib/ci/verify";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TS_NODE = path.join(ROOT, "node_modules/.bin/ts-node");
@@ -161,5 +161,80 @@ describe("npm run verify", () => {
     assert.equal(summarize(out).ok, false);
     assert.equal(summarize([]).ok, false);
     assert.match(unmet(ROOT, { module: { path: "lib/stages", export: "nope", owner: "x" } }) ?? "", /lib\/stages has no exported function nope/);
+  });
+
+  // Issue 13 §3 item 12: "npm run verify shows nothing for about 3 minutes during its test step".
+  it("every check still running after a while shows progress lines, with what it has said so far, until it ends", async () => {
+    const seen: CheckProgress[] = [];
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    const safety = setTimeout(release, 10_000); // without progress lines the check ends anyway, and the asserts below fail
+    const slow = (id: string): Check => ({
+      id,
+      title: `slow ${id}`,
+      requires: [],
+      run: async (ctx) => {
+        ctx.progress?.(`${id} half way`);
+        await released;
+        return { status: "pass", detail: "done" };
+      },
+    });
+    const out = await runChecks([slow("first")], { projectDir: ROOT, skipTests: true }, () => {}, {
+      firstAfterMs: 1,
+      everyMs: 1,
+      onProgress: (p) => {
+        seen.push(p);
+        if (seen.length === 3) release();
+      },
+    });
+    clearTimeout(safety);
+    assert.equal(out[0].status, "pass");
+    assert.ok(seen.length >= 3, `progress lines while it ran: ${seen.length}`);
+    const after = seen.length;
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen.length, after, "no progress line once the check has ended");
+    assert.ok(seen.every((p) => p.id === "first" && p.note === "first half way"));
+    assert.match(formatProgress(seen[0]), /^… first {14}slow first: running for \d+ s \(first half way\)$/);
+    assert.ok(PROGRESS.firstAfterMs <= 5_000, "the first line comes within a few seconds");
+  });
+
+  it("mocha's progress is counted from its output as it streams, split anywhere", () => {
+    const text = "\n  suite\n    ✔ one\n    ✔ two (12ms)\n    1) three\n    - four\n    ✔ five\n";
+    for (const cut of [1, 7, 13, text.length - 2]) {
+      const p = mochaProgress();
+      p.push(text.slice(0, cut));
+      p.push(text.slice(cut));
+      assert.equal(p.summary(), "3 passing, 1 failing, 1 pending so far", `cut at ${cut}`);
+    }
+  });
+
+  it("npm run verify: while npm test runs, stderr shows the tests step's counts so far; stdout keeps one line per check", async function () {
+    this.timeout(120_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-progress-"));
+    try {
+      // A suite that reports two passes, then waits until the test has seen a progress line.
+      fs.writeFileSync(
+        path.join(dir, "fake-suite.js"),
+        `process.stdout.write("\\n  suite\\n    ✔ one\\n    ✔ two\\n");\n` +
+          `const fs = require("fs");\nconst t0 = Date.now();\n` +
+          `const wait = () => { if (fs.existsSync("release")) { process.stdout.write("\\n  2 passing (1s)\\n"); return; } if (Date.now() - t0 > 90000) process.exit(1); setTimeout(wait, 50); };\nwait();\n`,
+      );
+      fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fake", private: true, scripts: { test: "node fake-suite.js" } }));
+      const child = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "bin/verify.ts"), "--project-dir", dir, "--only", "tests"], { cwd: ROOT, env: process.env });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (/running for/.test(err)) fs.writeFileSync(path.join(dir, "release"), "");
+      });
+      const code = await new Promise<number | null>((r) => child.on("close", r));
+      assert.equal(code, 0, out + err);
+      assert.match(err, /^… tests {14}npm test: running for \d+ s \(2 passing, 0 failing so far\)$/m);
+      assert.match(out, /^✔ tests {14}npm test: 2 passing \(/m);
+      assert.doesNotMatch(out, /running for/, "progress stays off stdout");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
