@@ -28,7 +28,9 @@ import { applySets } from "../../lib/plan";
 import { onNewPath } from "../../lib/bucketing";
 import type { Evaluation } from "../../offline/evaluate";
 import { ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
-import { DockerScope, dockerOk, requireDocker, requireImages, waitFor } from "../support/docker";
+import { MONITORING_CONTAINER } from "../../components/monitoring";
+import { containerByRole, containerSpec, startSpec } from "../support/declared";
+import { DockerScope, docker, dockerOk, publishedPort, requireDocker, requireImages, waitFor } from "../support/docker";
 import { MonitoringStack, SINK_PATHS, SinkRequest, TEST_ROUTING_KEY, recordRollout, roleUrl, sinkReceived, sinkSets, startMonitoring, withAdmin } from "../support/monitoringStack";
 import { PROJECT_DIR, appContainers, evaluateStack, stackFile } from "../support/program";
 import { StartedStack, startDevStack } from "../support/stack";
@@ -306,5 +308,36 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     // Nothing restarted on the way: every monitoring container ran throughout.
     for (const c of Object.values(mon.containers)) assert.equal(await dockerOk(["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", c]), "running 0", c);
     assert.ok(appContainers(ev).length >= 2);
+  });
+});
+
+describe("the dev stack's declared Alertmanager with its receiver secrets unset [docker]", function () {
+  this.timeout(300_000);
+  const scope = new DockerScope("am-unset");
+  after(async () => scope.cleanup());
+
+  it("starts and stays up (it crash-looped on a placeholder that was no URL): the Slack receiver's placeholder is an unresolvable https URL, PagerDuty's a routing key", async function () {
+    await requireDocker(this);
+    await requireImages(this, { alertmanager: tag("alertmanager") });
+    const ev = await evaluateStack("dev", { sets: { "monitoring.alertmanagerImage": tag("alertmanager") } });
+    const network = await scope.network("stack");
+    const r = containerByRole(ev, "monitoring-alertmanager");
+    const networks = Object.fromEntries(((r.inputs.networksAdvanced as Array<{ name: string }> | undefined) ?? []).map((n) => [n.name, network]));
+    const port = MONITORING_CONTAINER.alertmanager.port;
+    const c = await startSpec(scope, containerSpec(r, { networks, publish: "ephemeral", alsoPublish: [port] }));
+    const url = `http://127.0.0.1:${await publishedPort(c, port)}`;
+    await waitFor("Alertmanager ready", 60_000, async () => {
+      const s = await dockerOk(["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", c]);
+      if (s !== "running 0") throw new Error(`Alertmanager is ${s}: ${(await docker(["logs", "--tail", "20", c])).stderr}`);
+      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(3000) });
+      await res.text();
+      return res.ok ? true : undefined;
+    });
+    // What it was given (Alertmanager's own status API shows the secrets as <secret>).
+    const yml = containerSpec(r, { networks, publish: "ephemeral" }).uploads.map((u) => u.content).join("\n");
+    assert.match(yml, /api_url: https:\/\/placeholder\.invalid\//);
+    // Still the same process a few seconds later (a refused config exits at once; restart: unless-stopped would count it).
+    await new Promise((res) => setTimeout(res, 3000));
+    assert.equal(await dockerOk(["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", c]), "running 0");
   });
 });
