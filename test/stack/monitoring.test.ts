@@ -192,8 +192,12 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     log(`stack up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
   after(async () => {
-    log(`suite wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    log(`suite wall time before cleanup ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    const t = Date.now();
+    // Every container at once (on the vfs driver each removal deletes a whole root copy), then the rest.
+    await Promise.all([...Object.values(mon?.containers ?? {}), ...Object.values(stack?.containers ?? {})].map((c) => scope.remove(c)));
     await scope.cleanup();
+    log(`cleanup ${((Date.now() - t) / 1000).toFixed(0)} s`);
     if (projectDir) fs.rmSync(projectDir, { recursive: true, force: true });
   });
 
