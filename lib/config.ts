@@ -172,6 +172,49 @@ const extraEnvField = field(
   },
 );
 
+// The alert receivers' URLs (Alertmanager's pagerduty_configs.url and slack_configs.api_url).
+// A receiver URL carries alerts (and, for PagerDuty, the routing key in the body): https, a host,
+// no user:password part, no #fragment. Plain http only to a host the stack names in
+// alerting.httpReceiverHosts (a test stack's webhook sink on the stack's own network): checked
+// across keys in parseConfig, which knows that list.
+
+/** PagerDuty's Events API v2 endpoint: the default of alerting.pagerdutyUrl (and Alertmanager's own). */
+export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
+
+const RECEIVER_URL_ALLOWED = "an absolute https URL with a host, no user:password@ and no #fragment (plain http only to a host listed in alerting.httpReceiverHosts)";
+
+/** The URL when it is an absolute http(s) URL with a host, no credentials and no fragment; else undefined. */
+export function receiverUrl(v: unknown): URL | undefined {
+  if (typeof v !== "string" || v.trim() !== v || v === "") return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return undefined;
+  }
+  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.hostname === "" || u.username !== "" || u.password !== "" || u.hash !== "" || v.includes("#")) return undefined;
+  return u;
+}
+
+const receiverUrlField = field(RECEIVER_URL_ALLOWED, (v) => (receiverUrl(v) ? (v as string) : undefined));
+
+const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+const httpHostsField = field(
+  "a list of host names (letters, digits, . and -) that alert receivers may reach over plain http, e.g. [\"webhook-sink\"] in a test stack; default none: every receiver URL must be https",
+  (v) => {
+    let list = v;
+    if (typeof v === "string" && v.trim().startsWith("[")) {
+      try {
+        list = JSON.parse(v);
+      } catch {
+        return undefined;
+      }
+    }
+    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && HOST_RE.test(h))) return undefined;
+    return [...new Set(list.map((h: string) => h.toLowerCase()))];
+  },
+);
+
 // ---------------------------------------------------------------------------
 // Groups
 
@@ -235,6 +278,10 @@ const alertingSchema = z.strictObject({
   // sees contamination that bypassed the isolation trigger; it is too costly for
   // every scrape, and SessionIsolationFailure fires at most this much later.
   rawContaminationCheckSeconds: intField(0, 3600).default(300),
+  // Where critical alerts page: PagerDuty's Events API v2 (the real service by default). Warnings
+  // go to the secret valuecanvas:slackWebhookUrl, which has no default (each workspace has its own).
+  pagerdutyUrl: receiverUrlField.default(PAGERDUTY_EVENTS_URL),
+  httpReceiverHosts: httpHostsField.default([]),
 });
 
 // The rollout gate (lib/gate.ts, docs/gate.md). `confidence` is 1 − α for the
@@ -306,7 +353,9 @@ export const configSchema = z.strictObject({
   gate: group(gateSchema).default(gateSchema.parse({})),
   monitoring: group(monitoringSchema).default(monitoringSchema.parse({})),
   pagerdutyRoutingKey: secretField("the PagerDuty Events v2 routing key").optional(),
-  slackWebhookUrl: secretField("the Slack incoming-webhook URL").optional(),
+  slackWebhookUrl: field(`the Slack incoming-webhook URL, a secret (pulumi config set --secret): ${RECEIVER_URL_ALLOWED}`, (v) =>
+    receiverUrl(v) ? (v as string) : undefined,
+  ).optional(),
 });
 
 export type RolloutConfig = z.output<typeof configSchema>;
@@ -625,9 +674,31 @@ export function parseConfig(raw: RawConfig, opts: ParseOptions): RolloutConfig {
         allowed: `a port other than monitoring.prometheusPort (${cfg.monitoring.prometheusPort})`,
       });
     }
+    problems.push(...receiverSchemeProblems(cfg).map((p) => ({ ...p, key: ns(p.key) })));
     if (problems.length === 0) return cfg;
   }
   throw new ConfigError(problems, `config for stack "${opts.stack}"`);
+}
+
+/**
+ * Receiver URLs that use plain http to a host not in alerting.httpReceiverHosts. The Slack URL is
+ * a secret: its value is never shown, only that its scheme is http.
+ */
+function receiverSchemeProblems(cfg: RolloutConfig): ConfigProblem[] {
+  const allowed = cfg.alerting.httpReceiverHosts;
+  const out: ConfigProblem[] = [];
+  const check = (key: string, url: string | undefined) => {
+    const u = url === undefined ? undefined : receiverUrl(url);
+    if (!u || u.protocol === "https:" || allowed.includes(u.hostname.toLowerCase())) return;
+    out.push({
+      key,
+      value: mayHoldSecret(key) ? `${SECRET_MASK} (an http URL)` : showValue(key, url),
+      allowed: `an https URL: plain http only to a host listed in alerting.httpReceiverHosts (${allowed.length ? allowed.join(", ") : "none listed"})`,
+    });
+  };
+  check("alerting.pagerdutyUrl", cfg.alerting.pagerdutyUrl);
+  check("slackWebhookUrl", cfg.slackWebhookUrl);
+  return out;
 }
 
 /**

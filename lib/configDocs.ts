@@ -6,7 +6,7 @@ import { CONFIG_NAMESPACE, configKeyDocs } from "./config";
 
 function showDefault(v: unknown): string {
   if (v === undefined) return "";
-  if (typeof v === "object") return Object.keys(v as object).length === 0 ? "`{}`" : "`" + JSON.stringify(v) + "`";
+  if (typeof v === "object") return "`" + JSON.stringify(v) + "`";
   return "`" + String(v) + "`";
 }
 

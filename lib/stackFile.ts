@@ -58,9 +58,18 @@ export interface StackConfig {
   secrets: SecretStatus[];
 }
 
-/** The placeholder that stands for a secret nobody here can decrypt. */
+/** Secret keys whose value is a URL (lib/config.ts validates them as one): their placeholder is a URL too. */
+const URL_SECRET_KEYS: readonly string[] = [`${CONFIG_NAMESPACE}:slackWebhookUrl`];
+
+/**
+ * The placeholder that stands for a secret nobody here can decrypt. It passes the key's own
+ * validation (a URL key gets an https URL on a `.invalid` host, which never resolves: RFC 2606),
+ * so an evaluation with placeholders declares what `pulumi up` would, never a config that the
+ * container refuses at start (an Alertmanager given a non-URL Slack URL crash-loops).
+ */
 export function secretPlaceholder(key: string): string {
-  return `placeholder-for-${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
+  const p = `placeholder-for-${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
+  return URL_SECRET_KEYS.includes(key) ? `https://placeholder.invalid/${p}` : p;
 }
 
 function isSecure(v: unknown): v is { secure: string } {

@@ -26,14 +26,6 @@ export const SECRET_PLACEHOLDERS: Required<AlertReceiverSecrets> = {
   slackWebhookUrl: "https://placeholder.invalid/valuecanvas-slackWebhookUrl",
 };
 
-export interface AlertmanagerOptions {
-  /**
-   * PagerDuty Events API URL. Unset: Alertmanager's default (PagerDuty's own).
-   * Tests point it at a loopback receiver.
-   */
-  pagerdutyUrl?: string;
-}
-
 /** Grouping and repeat timings (documented in the README). */
 export const ROUTE_TIMINGS = {
   groupWait: "30s",
@@ -42,16 +34,19 @@ export const ROUTE_TIMINGS = {
   criticalRepeat: "1h",
 } as const;
 
-export function renderAlertmanagerConfig(
-  _config: RolloutConfig,
-  secrets: AlertReceiverSecrets,
-  opts: AlertmanagerOptions = {},
-): string {
+/**
+ * The receivers' URLs come from the config (alerting.pagerdutyUrl, validated by lib/config.ts) and
+ * the Slack secret. A receiver whose secret is unset gets no config at all: a null receiver, which
+ * Alertmanager accepts and which drops what it is sent (the program warns at `pulumi up` that the
+ * alerts reach no one). Never a placeholder there: Alertmanager refuses a Slack URL that is not
+ * one at load, and the container would crash-loop.
+ */
+export function renderAlertmanagerConfig(config: RolloutConfig, secrets: AlertReceiverSecrets): string {
   const pagerduty = secrets.pagerdutyRoutingKey
     ? [
         {
           routing_key: secrets.pagerdutyRoutingKey,
-          ...(opts.pagerdutyUrl ? { url: opts.pagerdutyUrl } : {}),
+          url: config.alerting.pagerdutyUrl,
           severity: "critical",
           description: '[{{ .CommonLabels.stack }}] {{ .CommonAnnotations.summary }}',
           details: {

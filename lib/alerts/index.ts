@@ -4,7 +4,7 @@
  * `renderMonitoringFiles`. Pure functions of the stack config.
  */
 import type { RolloutConfig } from "../config";
-import { AlertReceiverSecrets, AlertmanagerOptions, renderAlertmanagerConfig } from "./alertmanagerConfig";
+import { AlertReceiverSecrets, renderAlertmanagerConfig } from "./alertmanagerConfig";
 import { renderExporterQueries } from "./exporterQueries";
 import { MONITORING_FILE_NAMES, PrometheusTargets, renderPrometheusConfig } from "./prometheusConfig";
 import { renderRules } from "./rules";
@@ -31,7 +31,6 @@ export interface RenderOptions {
   stack?: string;
   /** Scrape/alerting targets (defaults: the component's container aliases). */
   targets?: PrometheusTargets;
-  alertmanager?: AlertmanagerOptions;
 }
 
 /** Placeholder stack name when the caller gives none (runbooks then read `--stack <stack>`). */
@@ -52,6 +51,6 @@ export function renderMonitoringFiles(
     [MONITORING_FILE_NAMES.exporterQueries]: renderExporterQueries(config.alerting),
     [MONITORING_FILE_NAMES.prometheus]: renderPrometheusConfig(config, { stack, targets: options.targets }),
     [MONITORING_FILE_NAMES.rules]: renderRules(config, { stack }),
-    [MONITORING_FILE_NAMES.alertmanager]: renderAlertmanagerConfig(config, secrets, options.alertmanager),
+    [MONITORING_FILE_NAMES.alertmanager]: renderAlertmanagerConfig(config, secrets),
   } as MonitoringFiles;
 }

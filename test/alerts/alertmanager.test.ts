@@ -53,10 +53,15 @@ describe("Alertmanager with the rendered config (real prometheus-alertmanager, l
     await new Promise<void>((r) => server!.listen(sinkPort, "127.0.0.1", r));
 
     dir = tmpDir("vc-am-");
+    // The receivers' URLs as a stack sets them: alerting.pagerdutyUrl and the Slack secret, plain http
+    // allowed to the loopback sink by alerting.httpReceiverHosts (lib/config.ts).
     const files = renderMonitoringFiles(
-      testConfig(),
+      testConfig({
+        alerting: { pagerdutyUrl: `http://127.0.0.1:${sinkPort}/pagerduty`, httpReceiverHosts: ["127.0.0.1"] },
+        slackWebhookUrl: `http://127.0.0.1:${sinkPort}/slack`,
+      }),
       { pagerdutyRoutingKey: ROUTING_KEY, slackWebhookUrl: `http://127.0.0.1:${sinkPort}/slack` },
-      { stack: STACK, alertmanager: { pagerdutyUrl: `http://127.0.0.1:${sinkPort}/pagerduty` } },
+      { stack: STACK },
     );
     writeFiles(dir, { ...files });
     const port = await freePort();

@@ -49,6 +49,11 @@ const cases: Case[] = [
   { title: "bad bind address", change: { proxyBindAddress: "localhost" }, key: "proxyBindAddress", value: '"localhost"', allowed: /IPv4 address/ },
   { title: "bad alert duration", change: { alerting: { criticalFor: "5 minutes" } }, key: "alerting.criticalFor", value: '"5 minutes"', allowed: /Prometheus duration/ },
   { title: "raw contamination check interval out of range", change: { alerting: { rawContaminationCheckSeconds: 7200 } }, key: "alerting.rawContaminationCheckSeconds", value: "7200", allowed: /integer from 0 to 3600/ },
+  { title: "PagerDuty URL over plain http to an unlisted host", change: { alerting: { pagerdutyUrl: "http://events.pagerduty.com/v2/enqueue" } }, key: "alerting.pagerdutyUrl", value: '"http://events.pagerduty.com/v2/enqueue"', allowed: /an https URL: plain http only to a host listed in alerting\.httpReceiverHosts \(none listed\)/ },
+  { title: "PagerDuty URL without a scheme", change: { alerting: { pagerdutyUrl: "events.pagerduty.com/v2/enqueue" } }, key: "alerting.pagerdutyUrl", value: '"events.pagerduty.com/v2/enqueue"', allowed: /absolute https URL with a host/ },
+  { title: "receiver http host that is not a host name", change: { alerting: { httpReceiverHosts: ["sink:8080"] } }, key: "alerting.httpReceiverHosts", value: '["sink:8080"]', allowed: /list of host names/ },
+  { title: "Slack webhook that is not a URL (its value never shown)", change: { slackWebhookUrl: "T000/B000/XXXX" }, key: "slackWebhookUrl", value: "[secret]", allowed: /Slack incoming-webhook URL.*absolute https URL/ },
+  { title: "Slack webhook over plain http (its value never shown)", change: { slackWebhookUrl: "http://hooks.slack.com/services/T0/B0/X" }, key: "slackWebhookUrl", value: "[secret] (an http URL)", allowed: /an https URL: plain http only to a host listed in alerting\.httpReceiverHosts/ },
   { title: "soak time of zero", change: { gate: { soakHours: 0 } }, key: "gate.soakHours", value: "0", allowed: /greater than 0/ },
 ];
 
