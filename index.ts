@@ -16,9 +16,12 @@ import { DevPostgres } from "./components/devPostgres";
 import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX, rolloutLabels } from "./components/labels";
 import { Monitoring } from "./components/monitoring";
+import { requireSwarmManager } from "./components/swarmManager";
 import { RolloutRecord } from "./components/rolloutRecord";
 
 const { stack, config, secrets } = loadStackConfig();
+// Before anything is registered: a real deploy stops at once unless the engine is a Swarm manager.
+requireSwarmManager();
 
 const APP_ALIAS = "app";
 
