@@ -84,7 +84,9 @@ const proxy = new EdgeProxy("edge", {
   appPort: config.appPort,
   publishPort: config.proxyPort,
   bindAddress: config.proxyBindAddress,
-});
+  // Moved last at the cut-over to Swarm (docs/swarm.md): its delete-first replacement
+  // starts only once the service has converged on the new network.
+}, { dependsOn: [app] });
 
 const monitoring = config.monitoring.enabled
   ? new Monitoring("monitoring", {

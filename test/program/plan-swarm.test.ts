@@ -138,6 +138,17 @@ describe("the app service in the plan (docker provider 5.2.0, measured: issue 15
     assert.equal(diffEvaluations(base, unlabelled)[0].replace, undefined, "labels removed: in place");
   });
 
+  it("the cut-over moves the edge proxy last: it waits for the app service, and is replaced delete-first (its published port)", () => {
+    const proxy = base.resources.find((r) => r.type === "valuecanvas:proxy:EdgeProxy");
+    assert.deepEqual(proxy?.options.dependsOn, ["valuecanvas:app:App::app"]);
+    const container = base.resources.find((r) => r.type === "docker:index/container:Container" && r.parent === `valuecanvas:proxy:EdgeProxy::${proxy?.name}`);
+    assert.equal(container?.options.deleteBeforeReplace, true);
+    const net = base.resources.find((r) => r.type === "docker:index/network:Network");
+    const moved = withServiceInputs(base, () => undefined);
+    moved.resources.find((r) => r.type === "docker:index/network:Network")!.inputs.driver = "bridge";
+    assert.equal(diffEvaluations(moved, base).find((c) => c.name === net?.name)?.replace, "create-first", "the overlay network is created beside the old bridge network");
+  });
+
   it("every path under a replacing input replaces; no path beside one does", () => {
     for (const p of SERVICE_REPLACED_PATHS) {
       assert.equal(replacesResource(SERVICE, { input: p, before: 1, after: 2 }), true, p);
