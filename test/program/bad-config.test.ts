@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { RawConfig } from "../../lib/config";
 import { ProgramError } from "../../offline/evaluate";
-import { evaluateStack, stackFile } from "../support/program";
+import { appService, evaluateStack, serviceInputs, stackFile } from "../support/program";
 
 interface Case {
   title: string;
@@ -134,6 +134,6 @@ describe("invalid stack config", function () {
 
   it("accepts a digest-pinned image in prod", async () => {
     const ev = await evaluateStack("prod", { sets: { appImage: DIGEST } });
-    assert.ok(ev.resources.some((r) => r.inputs.image === DIGEST));
+    assert.equal(serviceInputs(appService(ev)).taskSpec.containerSpec.image, DIGEST);
   });
 });
