@@ -9,8 +9,11 @@ import * as path from "node:path";
 import { findCycle, importGraph, reachable } from "../lib/ci/imports";
 
 const ROOT = path.resolve(__dirname, "..");
-/** Every project TypeScript file lives here (test/ too: its helpers are modules like any other). */
-const SOURCE_ROOTS = ["index.ts", "components", "lib", "offline", "bin", "scripts", "reference-app", "bench", "tools", "test"];
+/**
+ * Every project TypeScript file, wherever it lives (test/ too: its helpers are
+ * modules like any other): the whole tree is walked, so a new folder is never
+ * left out of the checks. Dependencies, build output and hidden folders are not the project's.
+ */
 const SKIP_DIRS = new Set(["node_modules", "dist", "out"]);
 
 /** Every project `.ts` file's text, by repository-relative "/" path. */
@@ -20,12 +23,12 @@ function projectTexts(): Map<string, string> {
     const abs = path.join(ROOT, rel);
     if (!fs.existsSync(abs)) return;
     if (fs.statSync(abs).isDirectory()) {
-      for (const e of fs.readdirSync(abs).sort()) if (!SKIP_DIRS.has(e)) walk(path.posix.join(rel, e));
+      for (const e of fs.readdirSync(abs).sort()) if (!SKIP_DIRS.has(e) && !e.startsWith(".")) walk(rel === "" ? e : path.posix.join(rel, e));
     } else if (rel.endsWith(".ts")) {
       out.set(rel, fs.readFileSync(abs, "utf8"));
     }
   };
-  SOURCE_ROOTS.forEach(walk);
+  walk("");
   return out;
 }
 
