@@ -98,7 +98,9 @@ describe("npm run verify", () => {
     try {
       const f = path.join(dir, "Pulumi.staging.yaml");
       fs.writeFileSync(f, fs.readFileSync(f, "utf8") + '  valuecanvas:alerting:\n    scrapeInterval: "1s1m"\n');
-      fs.symlinkSync(path.join(ROOT, "lib"), path.join(dir, "lib")); // the real renderer
+      // the real renderer: the top-level folder that holds it (and the modules it imports)
+      const top = path.relative(ROOT, require.resolve("../../lib/alerts")).split(path.sep)[0];
+      fs.symlinkSync(path.join(ROOT, top), path.join(dir, top));
       const r = verify(["--project-dir", dir, "--only", "stack", "promtool"]);
       assert.equal(r.status, 1);
       assert.match(r.stdout, /valuecanvas:alerting\.scrapeInterval = "1s1m": expected a Prometheus duration/);

@@ -120,7 +120,11 @@ describe("the rollout record's reason", function () {
     try {
       // A copy of the project's program next to an edited stack file.
       for (const f of ["index.ts", "Pulumi.prod.yaml"]) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
-      for (const d of ["components", "lib", "offline", "sql"]) fs.cpSync(path.join(PROJECT_DIR, d), path.join(dir, d), { recursive: true });
+      // Every source folder (whatever the layout calls them) and sql/; not the tests, docs or dependencies.
+      const NOT_PROGRAM = new Set(["node_modules", "test", "docs", "images", "reference-app", "bench", "out"]);
+      for (const d of fs.readdirSync(PROJECT_DIR, { withFileTypes: true })) {
+        if (d.isDirectory() && !d.name.startsWith(".") && !NOT_PROGRAM.has(d.name)) fs.cpSync(path.join(PROJECT_DIR, d.name), path.join(dir, d.name), { recursive: true });
+      }
       fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
       editStack(dir, "prod", (c) => planAdvance(c, { to: 50, force: true, reason: "load test passed at 50%" }));
       const { config, secretKeys } = programConfig(readStackFile(dir, "prod"));
