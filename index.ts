@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./lib/stages";
+import { updatePolicy } from "./lib/swarm";
 import { forcedSkipReason } from "./lib/stackEdit";
 import { stackFilePath } from "./lib/stackFile";
 import { loadStackConfig } from "./components/stackConfig";
@@ -21,8 +22,12 @@ const { stack, config, secrets } = loadStackConfig();
 
 const APP_ALIAS = "app";
 
+// An attachable overlay: the app's Swarm service and the plain containers (edge proxy,
+// dev PostgreSQL, monitoring) share it. Changing the driver replaced the network and
+// everything on it once, at the cut-over to Swarm (docs/swarm.md).
 const network = new docker.Network("valuecanvas", {
-  driver: "bridge",
+  driver: "overlay",
+  attachable: true,
   labels: [{ label: `${LABEL_PREFIX}/stack`, value: stack }],
 });
 
@@ -61,9 +66,10 @@ const app = new App(
     healthCheckProbe: config.appHealthCheckProbe,
     env: { ...config.appExtraEnv, ...rolloutEnv },
     databaseUrl: database.appDatabaseUrl,
-    networkName: network.name,
+    networkId: network.id,
     alias: APP_ALIAS,
     rolloutLabels: rolloutLabels(rolloutEnv),
+    update: updatePolicy(config),
   },
   { dependsOn: [database.migration] },
 );
@@ -89,8 +95,9 @@ const monitoring = config.monitoring.enabled
   : undefined;
 
 // One monitoring.rollout_events row per up that changes the stage or the flags,
-// written only once the app containers of that stage are up and healthy: a
-// failed replacement records nothing, and the next up records the change.
+// written only once the app service has converged on that stage (every task
+// healthy): an update Swarm rolled back fails the up and records nothing, and
+// the next up records the change.
 new RolloutRecord(
   "rollout",
   {
@@ -123,7 +130,8 @@ export const rollout = {
   enableSafeJsonParser: config.enableSafeJsonParser,
   appImage: config.appImage,
 };
-export const appContainers = app.containerNames;
+/** The app's Swarm service: `docker service ps <name>` lists its tasks. */
+export const appService = { name: app.serviceName, id: app.serviceId };
 /**
  * The monitoring role's URL as this host reaches it (a secret), for the rollout CLI:
  * `export ROLLOUT_DATABASE_URL=$(pulumi stack output monitoringDatabaseUrl --show-secrets)`.

@@ -1,20 +1,40 @@
 /**
- * The ValueCanvas app: `replicas` containers of one image on the private
- * network under a shared alias, with the rollout env.
+ * The ValueCanvas app: one Docker Swarm service of `replicas` tasks of one
+ * image on the stack's overlay network under a shared alias, with the rollout
+ * env (docs/swarm.md).
  *
- * Zero downtime: a stage change alters the env, which replaces every app
- * container. They have no fixed names and no host ports, so Pulumi creates
- * each replacement first, waits until Docker reports it healthy, and only
- * then deletes the old one; the edge proxy keeps routing to whichever
- * replicas answer the alias.
+ * Zero downtime: a stage change alters the env, which the docker provider
+ * (5.2.0, measured by hand, issue 15) applies to the service IN PLACE. Swarm
+ * then rolls it out start-first, one task at a time (all at once for the
+ * guide's immediate rollback, lib/swarm.ts updateParallelism): each new task
+ * must pass its health check before the old one stops, and a task is in the
+ * service's DNS only while healthy, so the edge proxy never routes to one that
+ * is starting or failing. An update whose new tasks fail is rolled back by
+ * Swarm itself, and `pulumi up` fails (convergeConfig).
+ *
+ * What replaces the whole service instead (lib/plan.ts SERVICE_REPLACED_PATHS):
+ * its name, and `taskSpec.containerSpec.labels`; so the rollout labels are on
+ * the SERVICE, and the container-spec labels are a static role label that
+ * never changes. The image is a plain string: an image id from a replaced
+ * RemoteImage is unknown at preview and would replace the service too.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { HealthCheckProbe, httpHealthCheckTest } from "../lib/healthCheck";
 import { APP_ENV_NAMES, ENV_NAMES } from "../lib/stages";
-import { LABEL_PREFIX, containerLabels } from "./labels";
+import {
+  APP_HEALTH_CHECK,
+  APP_STOP_GRACE_SECONDS,
+  CONVERGE_POLICY,
+  ENDPOINT_MODE,
+  RESTART_POLICY,
+  ROLLBACK_POLICY,
+  UpdatePolicy,
+} from "../lib/swarm";
+import { containerLabels } from "./labels";
 
 export interface AppArgs {
+  /** The image reference, given to the service as is (digest-pinned in prod). */
   image: string;
   replicas: number;
   /** Port the app listens on inside the container. */
@@ -27,63 +47,63 @@ export interface AppArgs {
   env: Record<string, string>;
   /** The app role's connection string (a secret). */
   databaseUrl: pulumi.Output<string>;
-  networkName: pulumi.Input<string>;
-  /** Alias every replica answers to on the network; the proxy routes to it. */
+  /** The overlay network's id (not its name: the deprecated `name` field makes refresh + preview show a replacement). */
+  networkId: pulumi.Input<string>;
+  /** Alias every task answers to on the network; the proxy routes to it. */
   alias: string;
-  /** Shown as plain labels so that a reviewed preview shows the stage change even though `envs` is secret. */
+  /** Shown as plain service labels so that a reviewed preview shows the stage change even though the env is secret. */
   rolloutLabels: Record<string, string>;
+  /** How a change rolls out (lib/swarm.ts updatePolicy). */
+  update: UpdatePolicy;
 }
 
 export class App extends pulumi.ComponentResource {
-  readonly containerNames: pulumi.Output<string[]>;
+  readonly serviceName: pulumi.Output<string>;
+  readonly serviceId: pulumi.Output<string>;
 
   constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("valuecanvas:app:App", name, {}, opts);
 
-    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
-
     // The app listens on the port and serves the path its health check asks (reference-app/ and docs/reference-app.md).
-    const plainEnv = Object.entries({
+    const plainEnv: Record<string, string> = {
       ...args.env,
       [APP_ENV_NAMES.port]: String(args.port),
       [APP_ENV_NAMES.healthCheckPath]: args.healthCheckPath,
-    }).map(([k, v]) => `${k}=${v}`);
-    // DATABASE_URL carries the app role's password, so `envs` as a whole is a secret.
-    const envs = pulumi.secret(args.databaseUrl.apply((url) => [...plainEnv, `${ENV_NAMES.databaseUrl}=${url}`]));
+    };
+    // DATABASE_URL carries the app role's password, so the env as a whole is a secret.
+    const env = pulumi.secret(args.databaseUrl.apply((url) => ({ ...plainEnv, [ENV_NAMES.databaseUrl]: url })));
 
-    // Exec form: the probe gets the URL as one argument, no shell reads it.
-    const healthTest = httpHealthCheckTest(args.healthCheckProbe, args.port, args.healthCheckPath);
-    const containers: docker.Container[] = [];
-    for (let i = 0; i < args.replicas; i++) {
-      containers.push(
-        new docker.Container(
-          `${name}-${i}`,
-          {
-            // No `name`: Pulumi auto-names, so a replacement can exist beside the old container.
-            image: image.imageId,
-            envs,
-            labels: containerLabels("app", { ...args.rolloutLabels, [`${LABEL_PREFIX}/replica`]: String(i) }),
-            networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
-            healthcheck: {
-              tests: healthTest,
-              interval: "10s",
-              timeout: "3s",
-              retries: 3,
-              startPeriod: "20s",
-            },
-            // Pulumi waits for "healthy" before deleting the container this one replaces.
-            wait: true,
-            waitTimeout: 180,
-            restart: "unless-stopped",
-            // Let in-flight requests finish; the proxy has already moved on.
+    const service = new docker.Service(
+      name,
+      {
+        // No `name`: Pulumi auto-names, so a replacement (a name or container-label change) can run beside the old one.
+        // In place: the rollout labels change here on every stage change.
+        labels: containerLabels("app", args.rolloutLabels),
+        taskSpec: {
+          containerSpec: {
+            image: args.image,
+            env,
+            // Static: a change here replaces the whole service.
+            labels: containerLabels("app"),
+            // Exec form: the probe gets the URL as one argument, no shell reads it.
+            healthcheck: { tests: httpHealthCheckTest(args.healthCheckProbe, args.port, args.healthCheckPath), ...APP_HEALTH_CHECK },
+            // Let in-flight requests finish: the task left the DNS before it is stopped.
             stopSignal: "SIGTERM",
-            destroyGraceSeconds: 30,
+            stopGracePeriod: `${APP_STOP_GRACE_SECONDS}s`,
           },
-          { parent: this, deleteBeforeReplace: false },
-        ),
-      );
-    }
-    this.containerNames = pulumi.all(containers.map((c) => c.name));
-    this.registerOutputs({ containerNames: this.containerNames });
+          networksAdvanceds: [{ id: args.networkId, aliases: [args.alias] }],
+          restartPolicy: { ...RESTART_POLICY },
+        },
+        mode: { replicated: { replicas: args.replicas } },
+        endpointSpec: { mode: ENDPOINT_MODE },
+        updateConfig: { ...args.update },
+        rollbackConfig: { ...ROLLBACK_POLICY },
+        convergeConfig: { ...CONVERGE_POLICY },
+      },
+      { parent: this, deleteBeforeReplace: false },
+    );
+    this.serviceName = service.name;
+    this.serviceId = service.id;
+    this.registerOutputs({ serviceName: this.serviceName, serviceId: this.serviceId });
   }
 }

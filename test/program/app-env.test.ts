@@ -8,7 +8,7 @@ import { ProgramError } from "../../offline/evaluate";
 import { PROXY_CONNECT_TIMEOUT_SECONDS, PROXY_RESOLVER_VALID_SECONDS } from "../../lib/proxyConfig";
 import { APP_ENV_NAMES, MANAGED_ENV_NAMES } from "../../lib/stages";
 import { EXIT_DEADLINE_MS, SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
-import { CONTAINER, appContainers, byType, envOf, evaluateStack, stackFile } from "../support/program";
+import { CONTAINER, appService, byType, envOf, evaluateStack, serviceInputs, stackFile } from "../support/program";
 
 describe("the app's port, health path and stop grace", function () {
   this.timeout(60_000);
@@ -19,17 +19,14 @@ describe("the app's port, health path and stop grace", function () {
     { stack: "staging", sets: { appPort: "8081", appHealthCheckPath: "/internal/ready" }, port: "8081", path: "/internal/ready" },
   ];
   for (const c of cases) {
-    it(`${c.stack}${c.sets ? " with appPort and appHealthCheckPath set" : ""}: every app container gets ${APP_ENV_NAMES.port}=${c.port} and ${APP_ENV_NAMES.healthCheckPath}=${c.path}, the ones its health check asks`, async () => {
+    it(`${c.stack}${c.sets ? " with appPort and appHealthCheckPath set" : ""}: the app's tasks get ${APP_ENV_NAMES.port}=${c.port} and ${APP_ENV_NAMES.healthCheckPath}=${c.path}, the ones its health check asks`, async () => {
       const ev = await evaluateStack(c.stack, { sets: c.sets });
-      const apps = appContainers(ev);
-      assert.ok(apps.length >= 1);
-      for (const a of apps) {
-        const env = envOf(a);
-        assert.equal(env[APP_ENV_NAMES.port], c.port);
-        assert.equal(env[APP_ENV_NAMES.healthCheckPath], c.path);
-        const check = (a.inputs.healthcheck as { tests: string[] }).tests.join(" ");
-        assert.ok(check.includes(`:${c.port}${c.path}`), `the health check asks port ${c.port}, path ${c.path}: ${check}`);
-      }
+      const svc = appService(ev);
+      const env = envOf(svc);
+      assert.equal(env[APP_ENV_NAMES.port], c.port);
+      assert.equal(env[APP_ENV_NAMES.healthCheckPath], c.path);
+      const check = (serviceInputs(svc).taskSpec.containerSpec.healthcheck?.tests ?? []).join(" ");
+      assert.ok(check.includes(`:${c.port}${c.path}`), `the health check asks port ${c.port}, path ${c.path}: ${check}`);
     });
   }
 
@@ -46,13 +43,15 @@ describe("the app's port, health path and stop grace", function () {
   });
 
   for (const stack of ["dev", "prod"]) {
-    it(`${stack}: the app's graceful stop fits in the containers' stop grace period, and outlasts the proxy's cached address`, async () => {
+    it(`${stack}: the app's graceful stop fits in the service's stop grace period, and outlasts the proxy's cached address`, async () => {
       const ev = await evaluateStack(stack);
-      for (const a of appContainers(ev)) {
-        assert.equal(a.inputs.stopSignal, "SIGTERM");
-        const grace = a.inputs.destroyGraceSeconds as number;
-        assert.ok(EXIT_DEADLINE_MS < grace * 1000, `the app exits by ${EXIT_DEADLINE_MS} ms, inside the ${grace} s grace`);
-      }
+      const spec = serviceInputs(appService(ev)).taskSpec.containerSpec;
+      assert.equal(spec.stopSignal, "SIGTERM");
+      const m = /^(\d+)s$/.exec(spec.stopGracePeriod ?? "");
+      assert.ok(m, `stopGracePeriod in seconds: ${spec.stopGracePeriod}`);
+      const grace = Number(m[1]);
+      // Well inside: deleting a service, the provider fails when its tasks outlast the grace period (issue 15).
+      assert.ok(EXIT_DEADLINE_MS <= (grace - 5) * 1000, `the app exits by ${EXIT_DEADLINE_MS} ms, at least 5 s inside the ${grace} s grace`);
       // The proxy config as the program uploads it: its resolver validity and connect timeout.
       const proxy = byType(ev, CONTAINER).find((c) => c.parent?.startsWith("valuecanvas:proxy:EdgeProxy::"));
       const conf = (proxy?.inputs.uploads as Array<{ content: string }>)[0].content;

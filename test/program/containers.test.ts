@@ -1,26 +1,47 @@
 import { strict as assert } from "node:assert";
 import { SECRET_KEYS } from "../../lib/config";
 import { secretPlaceholder } from "../../lib/stackFile";
-import { CONTAINER, appContainers, byType, evaluateStack } from "../support/program";
+import { CONTAINER, SERVICE, appService, byType, evaluateStack, serviceInputs, stackFile } from "../support/program";
+import { parseConfig, namespaced } from "../../lib/config";
+import { programConfig } from "../../lib/stackFile";
 
 describe("containers", function () {
   this.timeout(60_000);
 
   for (const stack of ["prod", "dev"]) {
-    it(`${stack}: app containers are replaced create-before-delete, with no fixed names and no host ports`, async () => {
+    it(`${stack}: the app is one Swarm service of appReplicas tasks, with no fixed name, no published port, dnsrr, on the overlay network by id`, async () => {
       const ev = await evaluateStack(stack);
-      const apps = appContainers(ev);
-      assert.ok(apps.length >= 2);
-      for (const a of apps) {
-        assert.equal(a.options.deleteBeforeReplace, false, `${a.name} is not delete-before-replace`);
-        assert.equal(a.inputs.name, undefined, `${a.name} has no fixed name`);
-        assert.equal(a.inputs.ports, undefined, `${a.name} publishes no port`);
-        assert.equal(a.inputs.wait, true, "waits until healthy");
-        assert.ok((a.inputs.healthcheck as { tests: string[] }).tests.join(" ").includes("/health"));
-        assert.equal(a.inputs.restart, "unless-stopped");
-        const nets = a.inputs.networksAdvanced as Array<{ aliases: string[] }>;
-        assert.deepEqual(nets[0].aliases, ["app"]);
-      }
+      assert.equal(byType(ev, SERVICE).length, 1, "one service");
+      assert.equal(byType(ev, CONTAINER).filter((c) => c.parent?.startsWith("valuecanvas:app:App::")).length, 0, "no app containers");
+      const svc = appService(ev);
+      const i = serviceInputs(svc);
+      const cfg = parseConfig(namespaced(programConfig(stackFile(stack)).config), { stack });
+      assert.equal(i.mode?.replicated?.replicas, cfg.appReplicas);
+      assert.equal(svc.options.deleteBeforeReplace, false, "a replacement (if ever) is created first");
+      assert.equal(i.name, undefined, "no fixed name: auto-named");
+      assert.deepEqual(i.endpointSpec, { mode: "dnsrr" }, "no published port, DNS round robin");
+      assert.ok(i.taskSpec.containerSpec.healthcheck?.tests.join(" ").includes("/health"));
+      assert.equal(i.taskSpec.containerSpec.image, cfg.appImage, "the image reference as a plain string, no RemoteImage");
+      assert.equal(byType(ev, "docker:index/remoteImage:RemoteImage").filter((r) => r.parent?.startsWith("valuecanvas:app:App::")).length, 0);
+      const net = byType(ev, "docker:index/network:Network")[0];
+      assert.equal(net.inputs.driver, "overlay");
+      assert.equal(net.inputs.attachable, true, "plain containers (proxy, monitoring) join it");
+      assert.deepEqual(i.taskSpec.networksAdvanceds, [{ id: `${net.name}-id`, aliases: ["app"] }], "the network's id, not its (deprecated) name");
+    });
+
+    it(`${stack}: the service rolls out start-first behind its health check, rolls back on failure, and up waits for it`, async () => {
+      const i = serviceInputs(appService(await evaluateStack(stack)));
+      assert.equal(i.updateConfig?.order, "start-first");
+      assert.equal(i.updateConfig?.failureAction, "rollback");
+      assert.equal(i.rollbackConfig?.order, "start-first");
+      assert.ok(i.convergeConfig?.timeout, "convergeConfig: pulumi up waits and fails on a rollback");
+      assert.equal(i.taskSpec.restartPolicy?.condition, "any");
+    });
+
+    it(`${stack}: the container-spec labels are the static role label only; the rollout labels are on the service`, async () => {
+      const i = serviceInputs(appService(await evaluateStack(stack)));
+      assert.deepEqual(i.taskSpec.containerSpec.labels, [{ label: "valuecanvas.rollout/role", value: "app" }]);
+      assert.ok(i.labels?.some((l) => l.label === "valuecanvas.rollout/canary_percentage"));
     });
 
     it(`${stack}: only the edge proxy publishes the app's port`, async () => {
@@ -38,7 +59,7 @@ describe("containers", function () {
 
     it(`${stack}: secret-bearing properties are secret and no secret is in a label or plain input`, async () => {
       const ev = await evaluateStack(stack);
-      for (const a of appContainers(ev)) assert.deepEqual(a.secretInputs, ["envs"]);
+      assert.deepEqual(appService(ev).secretInputs, ["taskSpec"]);
       const placeholders = SECRET_KEYS.map((k) => secretPlaceholder(`valuecanvas:${k}`));
       const leaks: string[] = [];
       for (const r of ev.resources) {
@@ -54,9 +75,6 @@ describe("containers", function () {
 
   it("prod: the app connects with a secret DATABASE_URL", async () => {
     const ev = await evaluateStack("prod");
-    for (const a of appContainers(ev)) {
-      const env = (a.inputs.envs as string[]).find((e) => e.startsWith("DATABASE_URL="));
-      assert.ok(env, "DATABASE_URL set");
-    }
+    assert.ok(serviceInputs(appService(ev)).taskSpec.containerSpec.env?.DATABASE_URL?.startsWith("postgres"), "DATABASE_URL set");
   });
 });

@@ -14,7 +14,7 @@ import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, HEALTH_CHECK_PROBES, parseConfig } from "../../lib/config";
-import { CONTAINER, appContainers, byType, evaluateStack } from "../support/program";
+import { CONTAINER, SERVICE, appService, byType, evaluateStack, serviceInputs } from "../support/program";
 
 const BASE = { appImage: "ghcr.io/valuecanvas/app:phase3" };
 
@@ -95,7 +95,7 @@ describe("the generated health check, run for real", function () {
       }
       const port = await closedPort();
       const ev = await evaluateStack("staging", { sets: { appPort: String(port), appHealthCheckProbe: probe, appHealthCheckPath: "/health" } });
-      const tests = (appContainers(ev)[0].inputs.healthcheck as { tests: string[] }).tests;
+      const tests = serviceInputs(appService(ev)).taskSpec.containerSpec.healthcheck?.tests ?? [];
       assert.equal(tests[0], "CMD");
       assert.equal(tests[1], probe);
       assert.equal(tests[tests.length - 1], `http://127.0.0.1:${port}/health`);
@@ -132,11 +132,12 @@ describe("the generated health check, run for real", function () {
   });
 
   for (const stack of ["dev", "staging", "prod"]) {
-    it(`${stack}: every container's health check is exec form (CMD), none is CMD-SHELL`, async () => {
+    it(`${stack}: every container's and service's health check is exec form (CMD), none is CMD-SHELL`, async () => {
       const ev = await evaluateStack(stack);
-      const checks = byType(ev, CONTAINER)
-        .map((c) => [c.name, (c.inputs.healthcheck as { tests?: string[] } | undefined)?.tests] as const)
-        .filter(([, t]) => t !== undefined);
+      const checks = [
+        ...byType(ev, CONTAINER).map((c) => [c.name, (c.inputs.healthcheck as { tests?: string[] } | undefined)?.tests] as const),
+        ...byType(ev, SERVICE).map((s) => [s.name, serviceInputs(s).taskSpec.containerSpec.healthcheck?.tests] as const),
+      ].filter(([, t]) => t !== undefined);
       assert.ok(checks.length >= 2, "the app and the proxy have health checks");
       for (const [name, t] of checks) assert.equal(t![0], "CMD", `${name}: ${JSON.stringify(t)}`);
     });

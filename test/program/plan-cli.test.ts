@@ -26,9 +26,9 @@ describe("npm run plan", function () {
   it("prints every resource the prod stack declares, secrets masked", async () => {
     const r = await runCli(["--stack", "prod"]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /\+ docker:index\/container:Container app-0/);
+    assert.match(r.out, /\+ docker:index\/service:Service app  \[in app\]/);
     assert.match(r.out, /\+ docker:index\/container:Container edge/);
-    assert.match(r.out, /envs: "\[secret\]"/);
+    assert.match(r.out, /taskSpec: "\[secret\]"/);
     for (const k of SECRET_KEYS) assert.ok(!r.out.includes(secretPlaceholder(`valuecanvas:${k}`)), `${k} never printed`);
     assert.match(r.out, /Secrets not in the stack file .*database\.adminPassword/);
   });
@@ -37,20 +37,18 @@ describe("npm run plan", function () {
     const r = await runCli(["--stack", "prod", "--set", "enableStatelessOrchestration=true", "--set", "enableSafeJsonParser=true", "--json"]);
     assert.equal(r.code, 0, r.err);
     const base = JSON.parse(r.out) as { changes: Array<{ name: string; changes: Array<{ input: string; before: unknown; after: unknown }> }> };
-    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app-0", "app-1", "app-2", "rollout-event"]);
-    for (const c of base.changes.filter((x) => x.name.startsWith("app-"))) {
-      const envs = c.changes.find((x) => x.input === "envs");
-      assert.deepEqual([envs?.before, envs?.after], ["[secret]", "[secret]"]);
-    }
+    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app", "rollout-event"]);
+    const env = base.changes.find((x) => x.name === "app")?.changes.find((x) => x.input === "taskSpec");
+    assert.deepEqual([env?.before, env?.after], ["[secret]", "[secret]"]);
   });
 
-  it("the text diff of a stage change shows the percentage label moving", async () => {
-    const text = await plan({ stack: "prod", set: [{ path: "canaryPercentage", value: "10" }], json: false });
-    assert.match(text, /\+- docker:index\/container:Container app-0  \(replace: new one first, old one removed once healthy\)/);
-    assert.match(text, /- \{"label":"valuecanvas\.rollout\/canary_percentage","value":"0"\}/);
-    assert.match(text, /\+ \{"label":"valuecanvas\.rollout\/canary_percentage","value":"10"\}/);
-    assert.match(text, /~ pulumi-nodejs:dynamic\/rollout:RolloutEvent rollout-event\n    canaryPercentage: 0 => 10\n/);
-    assert.match(text, /4 resources would change\./);
+  it("the text diff of a stage change shows the service updated in place and the percentage label moving", async () => {
+    const text = await plan({ stack: "dev", set: [{ path: "canaryPercentage", value: "25" }], json: false });
+    assert.match(text, /\n~ docker:index\/service:Service app\n/);
+    assert.match(text, /- \{"label":"valuecanvas\.rollout\/canary_percentage","value":"10"\}/);
+    assert.match(text, /\+ \{"label":"valuecanvas\.rollout\/canary_percentage","value":"25"\}/);
+    assert.match(text, /~ pulumi-nodejs:dynamic\/rollout:RolloutEvent rollout-event\n    canaryPercentage: 10 => 25\n/);
+    assert.match(text, /2 resources would change\./);
   });
 
   const bad: Array<[string[], number, RegExp]> = [

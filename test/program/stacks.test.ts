@@ -3,7 +3,7 @@ import { listStacks } from "../../lib/stackFile";
 import { stackConfig } from "../../lib/ci/verify";
 import { DIGEST_RE } from "../../lib/config";
 import { ENV_NAMES } from "../../lib/stages";
-import { PROJECT_DIR, appContainers, byType, envOf, evaluateStack, CONTAINER } from "../support/program";
+import { PROJECT_DIR, appService, byType, envOf, evaluateStack, serviceInputs, CONTAINER } from "../support/program";
 
 const programConfigOf = (stack: string) => stackConfig(PROJECT_DIR, stack);
 
@@ -17,25 +17,23 @@ describe("stack files in the repo", function () {
   });
 
   for (const stack of stacks) {
-    it(`${stack}: evaluates and declares its app replicas`, async () => {
-      const ev = await evaluateStack(stack);
-      const apps = appContainers(ev);
-      assert.ok(apps.length >= 1, "at least one app container");
-      for (const a of apps) assert.ok(envOf(a)[ENV_NAMES.canaryPercentage] !== undefined);
+    it(`${stack}: evaluates and declares its app service`, async () => {
+      const svc = appService(await evaluateStack(stack));
+      assert.ok((serviceInputs(svc).mode?.replicated?.replicas ?? 0) >= 1, "at least one replica");
+      assert.ok(envOf(svc)[ENV_NAMES.canaryPercentage] !== undefined);
     });
   }
 
   it("staging is the guide's week 1: both flags off", async () => {
     const ev = await evaluateStack("staging");
-    for (const a of appContainers(ev)) {
-      assert.equal(envOf(a)[ENV_NAMES.statelessOrchestration], "false");
-      assert.equal(envOf(a)[ENV_NAMES.safeJsonParser], "false");
-    }
+    const env = envOf(appService(ev));
+    assert.equal(env[ENV_NAMES.statelessOrchestration], "false");
+    assert.equal(env[ENV_NAMES.safeJsonParser], "false");
   });
 
   it("prod pins its app image by digest", async () => {
     const ev = await evaluateStack("prod");
-    for (const a of appContainers(ev)) assert.match(String(a.inputs.image), DIGEST_RE);
+    assert.match(serviceInputs(appService(ev)).taskSpec.containerSpec.image, DIGEST_RE);
   });
 
   it("dev runs its own PostgreSQL container because no database is configured", async () => {

@@ -1,7 +1,7 @@
 /**
  * The stage-change guarantee: moving between adjacent stages changes only the
- * app containers' CANARY_PERCENTAGE (inside the secret `envs`) and the plain
- * stage label that shows it in a reviewed preview. Nothing in the database,
+ * app service's CANARY_PERCENTAGE (inside its secret task env) and the plain
+ * service label that shows it in a reviewed preview. Nothing in the database,
  * migration, monitoring or proxy changes.
  */
 import { strict as assert } from "node:assert";
@@ -15,9 +15,9 @@ import { Evaluation } from "../../offline/evaluate";
 import { canonical, diffEvaluations } from "../../lib/plan";
 import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../lib/stages";
 import { rolloutLabelName } from "../../components/labels";
-import { CONTAINER, PROJECT_DIR, appContainers, envOf, evaluateStack, labelsOf } from "../support/program";
+import { PROJECT_DIR, SERVICE, appService, envOf, evaluateStack, labelsOf, serviceInputs } from "../support/program";
 
-/** Resources allowed to change with the stage besides the app containers: the rollout record (issue 5). */
+/** Resources allowed to change with the stage besides the app service: the rollout record (issue 5). */
 const RECORD_TYPES = /RolloutRecord|RolloutEvent/;
 
 const STAGE_LABEL = rolloutLabelName(ENV_NAMES.canaryPercentage);
@@ -29,6 +29,8 @@ function withoutStage(ev: Evaluation) {
     .map((r) => {
       const inputs = structuredClone(r.inputs);
       if (Array.isArray(inputs.envs)) inputs.envs = (inputs.envs as string[]).filter((e) => !e.startsWith(`${ENV_NAMES.canaryPercentage}=`));
+      const env = (inputs.taskSpec as { containerSpec?: { env?: Record<string, string> } } | undefined)?.containerSpec?.env;
+      if (env) delete env[ENV_NAMES.canaryPercentage];
       if (Array.isArray(inputs.labels)) inputs.labels = (inputs.labels as Array<{ label: string }>).filter((l) => l.label !== STAGE_LABEL);
       return canonical({ type: r.type, name: r.name, parent: r.parent, inputs, secret: r.secretInputs, options: r.options });
     })
@@ -46,51 +48,47 @@ describe("stage changes", function () {
 
   it("the app env is the guide's at every stage", () => {
     for (const s of STAGES) {
-      const apps = appContainers(evals.get(s)!);
-      assert.equal(apps.length, 3);
-      for (const a of apps) {
-        const env = envOf(a);
-        assert.equal(env.ENABLE_STATELESS_ORCHESTRATION, "true");
-        assert.equal(env.ENABLE_SAFE_JSON_PARSER, "true");
-        assert.equal(env.CANARY_PERCENTAGE, String(s));
-        assert.ok(env.DATABASE_URL?.startsWith("postgres"), "DATABASE_URL set");
-        assert.equal(labelsOf(a)[STAGE_LABEL], String(s));
-      }
+      const svc = appService(evals.get(s)!);
+      assert.equal(serviceInputs(svc).mode?.replicated?.replicas, 3);
+      const env = envOf(svc);
+      assert.equal(env.ENABLE_STATELESS_ORCHESTRATION, "true");
+      assert.equal(env.ENABLE_SAFE_JSON_PARSER, "true");
+      assert.equal(env.CANARY_PERCENTAGE, String(s));
+      assert.ok(env.DATABASE_URL?.startsWith("postgres"), "DATABASE_URL set");
+      assert.equal(labelsOf(svc)[STAGE_LABEL], String(s));
     }
   });
 
   it("the immediate-rollback state (flags off, percentage kept) is valid and warned about", async () => {
     const ev = await evaluateStack("prod", { sets: { canaryPercentage: "75", enableStatelessOrchestration: "false", enableSafeJsonParser: "false" } });
-    for (const a of appContainers(ev)) {
-      assert.deepEqual(
-        Object.fromEntries(Object.entries(envOf(a)).filter(([k]) => k in appEnv({ canaryPercentage: 75, enableSafeJsonParser: false, enableStatelessOrchestration: false }))),
-        { ENABLE_STATELESS_ORCHESTRATION: "false", ENABLE_SAFE_JSON_PARSER: "false", CANARY_PERCENTAGE: "75" },
-      );
-    }
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(envOf(appService(ev))).filter(([k]) => k in appEnv({ canaryPercentage: 75, enableSafeJsonParser: false, enableStatelessOrchestration: false }))),
+      { ENABLE_STATELESS_ORCHESTRATION: "false", ENABLE_SAFE_JSON_PARSER: "false", CANARY_PERCENTAGE: "75" },
+    );
     assert.ok(ev.warnings.some((w) => /canaryPercentage is 75 but both flags are off/.test(w)), ev.warnings.join("\n"));
   });
 
   for (const s of STAGES) {
     const n = nextStage(s);
     if (n === undefined) continue;
-    it(`${s} → ${n} changes only the app containers' CANARY_PERCENTAGE and stage label`, () => {
+    it(`${s} → ${n} changes only the app service's CANARY_PERCENTAGE and stage label, in place`, () => {
       const a = evals.get(s)!;
       const b = evals.get(n)!;
       assert.deepEqual(withoutStage(a), withoutStage(b));
       const changes = diffEvaluations(a, b).filter((c) => !RECORD_TYPES.test(c.type));
-      const apps = appContainers(b).map((r) => r.name).sort();
-      assert.deepEqual(changes.map((c) => c.name).sort(), apps, "exactly the app containers change");
-      for (const c of changes) {
-        assert.equal(c.action, "update");
-        assert.equal(c.type, CONTAINER);
-        assert.deepEqual(c.changes.map((x) => x.input).sort(), ["envs", "labels"]);
-      }
-      for (const app of appContainers(b)) {
-        const before = envOf(appContainers(a).find((x) => x.name === app.name)!);
-        const after = envOf(app);
-        const differing = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
-        assert.deepEqual(differing, [ENV_NAMES.canaryPercentage]);
-      }
+      assert.deepEqual(changes.map((c) => c.name), [appService(b).name], "exactly the app service changes");
+      const [c] = changes;
+      assert.equal(c.action, "update");
+      assert.equal(c.type, SERVICE);
+      assert.equal(c.replace, undefined, "in place");
+      assert.deepEqual(c.changes.map((x) => x.input).sort(), ["labels", "taskSpec"]);
+      const before = envOf(appService(a));
+      const after = envOf(appService(b));
+      const differing = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+      assert.deepEqual(differing, [ENV_NAMES.canaryPercentage]);
+      const labelsBefore = labelsOf(appService(a));
+      const labelsAfter = labelsOf(appService(b));
+      assert.deepEqual(Object.keys({ ...labelsBefore, ...labelsAfter }).filter((k) => labelsBefore[k] !== labelsAfter[k]), [STAGE_LABEL], "one service label");
     });
   }
 
@@ -100,7 +98,7 @@ describe("stage changes", function () {
     assert.deepEqual(rec[0].changes.map((c) => [c.input, c.before, c.after]), [["canaryPercentage", 25, 50]]);
   });
 
-  it("the rollout record is written only after the app containers (and the migration)", () => {
+  it("the rollout record is written only after the app service has converged (and the migration)", () => {
     const rec = evals.get(10)!.resources.find((r) => r.type === "valuecanvas:rollout:RolloutRecord");
     assert.ok(rec, "the program declares a RolloutRecord");
     assert.deepEqual(rec.options.dependsOn, ["pulumi-nodejs:dynamic/database:Migrations::database-migrations", "valuecanvas:app:App::app"]);
@@ -111,7 +109,7 @@ describe("stage changes", function () {
     const back = await evaluateStack("prod", { sets: { ...flagsOn, canaryPercentage: "0" } });
     assert.deepEqual(diffEvaluations(first, back), []);
     const changed = diffEvaluations(evals.get(100)!, back).filter((c) => !RECORD_TYPES.test(c.type));
-    assert.equal(changed.length, appContainers(back).length);
+    assert.deepEqual(changed.map((c) => c.name), [appService(back).name]);
   });
 });
 

@@ -25,17 +25,51 @@ export function byType(ev: Evaluation, type: string): EvaluatedResource[] {
 }
 
 export const CONTAINER = "docker:index/container:Container";
+export const SERVICE = "docker:index/service:Service";
 
-export function appContainers(ev: Evaluation): EvaluatedResource[] {
-  return byType(ev, CONTAINER).filter((r) => r.parent?.startsWith("valuecanvas:app:App::"));
+/** The declared `docker.Service` inputs the tests read (components/app.ts). */
+export interface ServiceInputs {
+  labels?: Array<{ label: string; value: string }>;
+  taskSpec: {
+    containerSpec: {
+      image: string;
+      env?: Record<string, string>;
+      labels?: Array<{ label: string; value: string }>;
+      healthcheck?: { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string };
+      stopSignal?: string;
+      stopGracePeriod?: string;
+    };
+    networksAdvanceds?: Array<{ id?: string; name?: string; aliases?: string[] }>;
+    restartPolicy?: Record<string, unknown>;
+  };
+  mode?: { replicated?: { replicas?: number } };
+  endpointSpec?: { mode?: string };
+  updateConfig?: { order?: string; parallelism?: number; failureAction?: string; monitor?: string; delay?: string };
+  rollbackConfig?: { order?: string; parallelism?: number };
+  convergeConfig?: { delay?: string; timeout?: string };
+  name?: string;
 }
 
-/** A container's env as a map (envs are "K=V" strings). */
+/** The app's one Swarm service (components/app.ts). */
+export function appService(ev: Evaluation): EvaluatedResource {
+  const found = byType(ev, SERVICE).filter((r) => r.parent?.startsWith("valuecanvas:app:App::"));
+  if (found.length !== 1) throw new Error(`expected one app service, found ${found.length}`);
+  return found[0];
+}
+
+export function serviceInputs(r: EvaluatedResource): ServiceInputs {
+  if (r.type !== SERVICE) throw new Error(`${r.name} is a ${r.type}, not a ${SERVICE}`);
+  return r.inputs as unknown as ServiceInputs;
+}
+
+/** A container's env ("K=V" strings) or a service's task env (a map), as a map. */
 export function envOf(r: EvaluatedResource): Record<string, string> {
+  if (r.type === SERVICE) return { ...(serviceInputs(r).taskSpec.containerSpec.env ?? {}) };
   const envs = (r.inputs.envs as string[] | undefined) ?? [];
   return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
+/** A container's labels, or a service's own (top-level) labels. */
 export function labelsOf(r: EvaluatedResource): Record<string, string> {
   const labels = (r.inputs.labels as Array<{ label: string; value: string }> | undefined) ?? [];
   return Object.fromEntries(labels.map((l) => [l.label, l.value]));

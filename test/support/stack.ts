@@ -26,7 +26,7 @@ import { migrate } from "../../lib/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
 import { DockerScope, publishedPort, waitHealthy } from "./docker";
-import { envOf } from "./program";
+import { appService, envOf } from "./program";
 import { Converged, ServiceRollbackError, createService, runningTasks, updateService } from "./service";
 import { ServiceInputs } from "./serviceSpec";
 
@@ -34,7 +34,6 @@ const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
 const VOLUME = "docker:index/volume:Volume";
 const NETWORK = "docker:index/network:Network";
-export const SERVICE = "docker:index/service:Service";
 
 /** The mock runtime names a resource without a `name` input `<resource name>-mock` (offline/evaluate.ts). */
 const mockName = (r: EvaluatedResource) => String(r.inputs.name ?? `${r.name}-mock`);
@@ -98,9 +97,8 @@ async function applyGrant(admin: Client, r: EvaluatedResource): Promise<void> {
 
 /** The app's declared docker.Service (exactly one). */
 export function declaredService(ev: Evaluation): { resource: EvaluatedResource; spec: ServiceInputs } {
-  const found = ev.resources.filter((r) => r.type === SERVICE);
-  if (found.length !== 1) throw new Error(`expected the program to declare one docker.Service (the app, components/app.ts), found ${found.length}`);
-  return { resource: found[0], spec: found[0].inputs as unknown as ServiceInputs };
+  const r = appService(ev);
+  return { resource: r, spec: r.inputs as unknown as ServiceInputs };
 }
 
 function withImage(spec: ServiceInputs, opts: StartOptions): ServiceInputs {
