@@ -30,6 +30,8 @@ export class Load {
   private readonly agent: http.Agent;
   private readonly done: Promise<void>;
   private next = 0;
+  /** Session ids are `<run>-<n>`: unique per request, across runs on the same database. */
+  private readonly run = `load-${process.pid}-${Date.now().toString(36)}`;
 
   constructor(private readonly opts: LoadOptions) {
     const u = new URL(opts.url);
@@ -54,14 +56,14 @@ export class Load {
   private async worker(): Promise<void> {
     const deadline = this.opts.maxSeconds * 1000;
     while (!this.stopped && this.now() < deadline && this.next < this.opts.maxRequests) {
-      const user = `load-user-${this.next++ % this.opts.users}`;
-      this.samples.push(await this.one(user));
+      const n = this.next++;
+      this.samples.push(await this.one(`load-user-${n % this.opts.users}`, `${this.run}-${n}`));
     }
   }
 
-  private one(user: string): Promise<Sample> {
+  private one(user: string, sessionId: string): Promise<Sample> {
     const startMs = this.now();
-    const body = JSON.stringify({ query: "test query" });
+    const body = JSON.stringify({ query: "test query", sessionId });
     return new Promise((resolve) => {
       let settled = false;
       const finish = (status: number, res: http.IncomingMessage | undefined, error?: string) => {
@@ -82,7 +84,7 @@ export class Load {
         }
         const r = res?.headers[REPLICA_HEADER];
         if (typeof r === "string") replica = r;
-        resolve({ startMs, endMs: this.now(), status, replica, flagsOn: on, canaryPercentage: pct, error });
+        resolve({ sessionId, startMs, endMs: this.now(), status, replica, flagsOn: on, canaryPercentage: pct, error });
       };
       const req = http.request(
         `${this.opts.url}${AGENT_QUERY_PATH}`,

@@ -7,6 +7,8 @@
 
 /** One request: times in ms from the load's start; status 0 for a socket error or a timeout. */
 export interface Sample {
+  /** The session id the request sent (one per request), so its agent_sessions row can be found. */
+  sessionId: string;
   startMs: number;
   endMs: number;
   status: number;
@@ -67,4 +69,37 @@ export function secondsUntilNone(samples: readonly Sample[], fromMs: number, old
   let last = fromMs;
   for (const s of samples) if (s.startMs >= fromMs && old(s) && s.endMs > last) last = s.endMs;
   return round1((last - fromMs) / 100) / 10;
+}
+
+export interface RowCheck {
+  /** 2xx responses. */
+  ok: number;
+  /** 2xx responses whose session has exactly one row. */
+  okWithOneRow: number;
+  /** 2xx responses whose session has no row. */
+  okWithoutRow: number;
+  /** Sessions with more than one row: a request written twice (a retry). */
+  writtenTwice: number;
+  /** Rows of requests that did not get a 2xx (a write the database completed after the app gave up on it). */
+  rowsOfFailed: number;
+  /** Rows of no request the load sent. */
+  unknownRows: number;
+}
+
+/** Each request's rows (by session id) against its response: one row per 2xx, none written twice. */
+export function checkRows(samples: readonly Sample[], rowsBySession: ReadonlyMap<string, number>): RowCheck {
+  const sent = new Set<string>();
+  const r: RowCheck = { ok: 0, okWithOneRow: 0, okWithoutRow: 0, writtenTwice: 0, rowsOfFailed: 0, unknownRows: 0 };
+  for (const s of samples) {
+    sent.add(s.sessionId);
+    const n = rowsBySession.get(s.sessionId) ?? 0;
+    if (n > 1) r.writtenTwice++;
+    if (isOk(s)) {
+      r.ok++;
+      if (n === 1) r.okWithOneRow++;
+      if (n === 0) r.okWithoutRow++;
+    } else r.rowsOfFailed += n;
+  }
+  for (const [id, n] of rowsBySession) if (!sent.has(id)) r.unknownRows += n;
+  return r;
 }

@@ -20,9 +20,9 @@ import { Client } from "pg";
 import { imageByKey } from "../../lib/images";
 import type { Evaluation } from "../../offline/evaluate";
 import { SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
-import { DockerScope, dockerOk } from "./docker";
+import { DockerScope, docker, dockerOk } from "./docker";
 import { Load } from "./load";
-import { Sample, WindowStats, isOk, secondsUntilNone, windowStats, within } from "./loadStats";
+import { RowCheck, Sample, WindowStats, checkRows, isOk, secondsUntilNone, windowStats, within } from "./loadStats";
 import { evaluateStack } from "./program";
 import { Task, hostnamesOf, runningTasks, tasksOf, updateStatus, waitConverged } from "./service";
 import { ServiceInputs, serviceUpdateArgs } from "./serviceSpec";
@@ -79,6 +79,8 @@ export interface ChangeResult {
   window: WindowStats;
   fromMs: number;
   toMs: number;
+  /** Date.now() when the update was sent (to compare with the engine's timestamps). */
+  startedAtWallMs: number;
   error: Error | undefined;
   before: Task[];
   after: Task[];
@@ -137,6 +139,7 @@ export class SwarmScenario {
     const next = await evaluateStack("dev", { sets: { ...this.sets, ...sets } });
     const before = await runningTasks(this.stack.service);
     const fromMs = this.load.now();
+    const startedAtWallMs = Date.now();
     let error: Error | undefined;
     try {
       await applyAppChange(this.scope, this.stack, this.ev, next, { log: this.opts.log });
@@ -162,6 +165,7 @@ export class SwarmScenario {
       window: w,
       fromMs,
       toMs,
+      startedAtWallMs,
       error,
       before,
       after,
@@ -171,11 +175,19 @@ export class SwarmScenario {
   }
 
   /** The guide's immediate rollback (both flags off) from the stage in force, with its time to effect. */
-  async immediateRollback(): Promise<ChangeResult & { secondsToEffect: number }> {
+  async immediateRollback(): Promise<ChangeResult & { secondsToEffect: number; containersCreatedS: number[]; containersStartedS: number[] }> {
     const r = await this.change({ from: `${this.sets.canaryPercentage} % flags on`, to: "flags off" }, { enableStatelessOrchestration: "false", enableSafeJsonParser: "false" });
     const secondsToEffect = secondsUntilNone(this.load.samples, r.fromMs, (s) => s.flagsOn === true);
-    this.log(`immediate rollback: no request reached a flags-on replica ${secondsToEffect} s after the update started`);
-    return { ...r, secondsToEffect };
+    // Where the time went: when the new tasks' containers were created and started (the engine's clock).
+    const ids = r.after.map((t) => t.containerId!).filter(Boolean);
+    const times = ids.length > 0 ? (await dockerOk(["inspect", "--format", "{{.Created}} {{.State.StartedAt}}", ...ids])).split("\n") : [];
+    const rel = (iso: string) => round2((Date.parse(iso) - r.startedAtWallMs) / 1000);
+    const created = times.map((l) => rel(l.split(" ")[0]));
+    const started = times.map((l) => rel(l.split(" ")[1]));
+    this.log(
+      `immediate rollback: no request reached a flags-on replica ${secondsToEffect} s after the update started; the new containers were created at ${created.join(", ")} s and started at ${started.join(", ")} s`,
+    );
+    return { ...r, secondsToEffect, containersCreatedS: created, containersStartedS: started };
   }
 
   /**
@@ -239,7 +251,13 @@ export class SwarmScenario {
     const pg = Object.entries(this.stack.containers).find(([name]) => name.includes("postgres"))?.[1];
     if (!pg) throw new Error(`no dev PostgreSQL container among ${Object.keys(this.stack.containers).join(", ")}`);
     const fromMs = this.load.now();
-    await dockerOk(["pause", pg]);
+    // The cgroup freezer can fail to freeze a busy process ("unable to freeze"): try again, bounded.
+    for (let attempt = 1; ; attempt++) {
+      const r = await docker(["pause", pg]);
+      if (r.code === 0) break;
+      if (attempt === 10) throw new Error(`docker pause ${pg} failed ${attempt} times: ${r.stderr.trim()}`);
+      await sleep(500);
+    }
     try {
       await Promise.all([sleep(seconds * 1000), during?.()]);
     } finally {
@@ -253,16 +271,25 @@ export class SwarmScenario {
     return (await tasksOf(this.stack.service)).filter((t) => ["failed", "rejected"].includes(t.state));
   }
 
-  /** agent_sessions rows the load's users wrote. */
-  async rowsWritten(): Promise<number> {
+  /** agent_sessions rows the load's users wrote, by session id. */
+  async rowsBySession(): Promise<Map<string, number>> {
     const admin = new Client({ connectionString: this.stack.adminUrl });
     await admin.connect();
     try {
-      const r = await admin.query<{ n: string }>("select count(*)::text as n from public.agent_sessions where user_id like $1", ["load-user-%"]);
-      return Number(r.rows[0].n);
+      const r = await admin.query<{ session_id: string; n: string }>(
+        "select session_id, count(*)::text as n from public.agent_sessions where user_id like $1 group by session_id",
+        ["load-user-%"],
+      );
+      return new Map(r.rows.map((x) => [x.session_id, Number(x.n)]));
     } finally {
       await admin.end();
     }
+  }
+
+  /** Stop the load, then check each request's rows against its response (loadStats.ts checkRows). */
+  async stopAndCheckRows(): Promise<{ samples: Sample[]; rows: RowCheck }> {
+    const samples = await this.load.stop();
+    return { samples, rows: checkRows(samples, await this.rowsBySession()) };
   }
 
   /** Stop the load; every sample. */
