@@ -158,7 +158,7 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
       const r = await agentQuery(app, users[served.length % users.length]);
       served.push({ at: Date.now() - t0, status: r.status });
       assert.equal((await health(app)).status, 503);
-      await sleep(250);
+      await sleep(100);
     }
     const put = await request(`${app.admin}/fault`, { method: "PUT", body: JSON.stringify({ newPathLatencyMs: 3_000 }) });
     assert.equal(put.status, 200);
