@@ -51,10 +51,12 @@ const POOL_MAX = 10;
  * an empty pool, each of its first concurrent requests would open a
  * connection (and authenticate) first; on a busy host that exceeded the 2 s
  * connect timeout and answered 503 during every rolling update (measured:
- * 6 to 24 of about 2,000 requests per stage change, Swarm suite, issue 15).
- * So the pool is opened to this many before the app listens, and keeps them.
+ * 6 to 24 of about 2,000 requests per stage change, bench:stage-change,
+ * issue 15). With 6 warm connections 1 or 2 remained: while one task drains,
+ * the others take more concurrent requests than that and the pool grew. So
+ * the whole pool is opened before the app listens, and kept.
  */
-export const WARM_CONNECTIONS = 6;
+export const WARM_CONNECTIONS = POOL_MAX;
 /** How long the start may spend opening the warm connections (a partial pool is logged, not fatal). */
 const WARM_BUDGET_MS = 10_000;
 const MAX_QUERY_CHARS = 10_000;

@@ -68,7 +68,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 export function secondsUntilNone(samples: readonly Sample[], fromMs: number, old: (s: Sample) => boolean): number {
   let last = fromMs;
   for (const s of samples) if (s.startMs >= fromMs && old(s) && s.endMs > last) last = s.endMs;
-  return round1((last - fromMs) / 100) / 10;
+  return Math.round((last - fromMs) / 10) / 100;
 }
 
 export interface RowCheck {
