@@ -16,9 +16,12 @@ import { DevPostgres } from "./components/devPostgres";
 import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX, rolloutLabels } from "./components/labels";
 import { Monitoring } from "./components/monitoring";
+import { requireSwarmManager } from "./components/swarmManager";
 import { RolloutRecord } from "./components/rolloutRecord";
 
 const { stack, config, secrets } = loadStackConfig();
+// Before anything is registered: a real deploy stops at once unless the engine is a Swarm manager.
+requireSwarmManager();
 
 const APP_ALIAS = "app";
 
@@ -81,7 +84,9 @@ const proxy = new EdgeProxy("edge", {
   appPort: config.appPort,
   publishPort: config.proxyPort,
   bindAddress: config.proxyBindAddress,
-});
+  // Moved last at the cut-over to Swarm (docs/swarm.md): its delete-first replacement
+  // starts only once the service has converged on the new network.
+}, { dependsOn: [app] });
 
 const monitoring = config.monitoring.enabled
   ? new Monitoring("monitoring", {

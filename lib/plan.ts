@@ -15,17 +15,22 @@ export interface PlannedResource {
   type: string;
   name: string;
   parent?: string;
-  /** Inputs with every secret input replaced by `[secret]`. */
+  /** Inputs with the value at every secret path replaced by `[secret]` (plain values beside it shown). */
   inputs: Record<string, unknown>;
   secretInputs: string[];
+  /** Where the secrets are (offline/evaluation.ts EvaluatedResource.secretPaths). */
+  secretPaths: string[];
   deleteBeforeReplace?: boolean;
 }
 
 export interface InputChange {
+  /** Dot path of the value that differs, e.g. `taskSpec.containerSpec.image` (a secret subtree is one change). */
   input: string;
   before: unknown;
   after: unknown;
   secret: boolean;
+  /** This change alone makes the provider replace the resource (see REPLACEMENT below). */
+  replaces?: true;
 }
 
 export interface ResourceChange {
@@ -33,18 +38,34 @@ export interface ResourceChange {
   name: string;
   action: "create" | "delete" | "update";
   /**
-   * For updates of resources the provider cannot change in place (a Docker
-   * container's env, labels or image): how it is replaced.
+   * For updates the provider cannot make in place (a Docker container's env,
+   * labels or image; a service's name or container-spec labels): how it is
+   * replaced.
    */
   replace?: "create-first" | "delete-first";
-  /** For updates: the inputs that differ (secrets masked). */
+  /** For updates: the values that differ, path by path (secrets masked). */
   changes: InputChange[];
 }
 
-function masked(r: EvaluatedResource): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r.inputs)) out[k] = r.secretInputs.includes(k) ? SECRET_MASK : v;
-  return out;
+const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}.`);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * `v` (at path `at`) with the value at every secret path replaced by the mask.
+ * Walks the tree with the same path spelling offline/evaluate.ts records, so a
+ * key that contains a dot can only mask more, never less.
+ */
+function maskTree(v: unknown, at: string, secret: ReadonlySet<string>): unknown {
+  if (secret.has(at)) return SECRET_MASK;
+  if (Array.isArray(v)) return v.map((x, i) => maskTree(x, `${at}.${i}`, secret));
+  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskTree(x, `${at}.${k}`, secret)]));
+  return v;
+}
+
+/** A resource's inputs with every secret masked at its leaf. */
+export function maskedInputs(r: Pick<EvaluatedResource, "inputs" | "secretPaths">): Record<string, unknown> {
+  const secret = new Set(r.secretPaths);
+  return Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, maskTree(v, k, secret)]));
 }
 
 export function plannedResources(ev: Evaluation): PlannedResource[] {
@@ -54,8 +75,9 @@ export function plannedResources(ev: Evaluation): PlannedResource[] {
       type: r.type,
       name: r.name,
       parent: r.parent,
-      inputs: masked(r),
+      inputs: maskedInputs(r),
       secretInputs: r.secretInputs,
+      secretPaths: r.secretPaths,
       deleteBeforeReplace: r.options.deleteBeforeReplace,
     }));
 }
@@ -76,15 +98,81 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? "undefined";
 }
 
-/**
- * Types the Docker provider recreates rather than updates when their inputs
- * change (a container's env, labels, image, uploads...): the plan says
- * "replace" for them, and whether the new one is created before the old one
- * is deleted.
- */
-const REPLACED_ON_CHANGE = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+interface Leaf {
+  value: unknown;
+  secret: boolean;
+}
 
-/** Resource-by-resource differences between two evaluations (custom resources only). */
+/**
+ * The values a diff compares, by path: objects are walked key by key; an array,
+ * a scalar, an empty object and a secret subtree are each one leaf. A leaf that
+ * holds a secret anywhere inside (an array with a secret element) is secret.
+ */
+function leaves(v: unknown, at: string, secretPaths: readonly string[], out: Map<string, Leaf>): Map<string, Leaf> {
+  if (secretPaths.includes(at)) out.set(at, { value: v, secret: true });
+  else if (isPlainObject(v) && Object.keys(v).length > 0) for (const [k, x] of Object.entries(v)) leaves(x, `${at}.${k}`, secretPaths, out);
+  else out.set(at, { value: v, secret: secretPaths.some((p) => under(p, at)) });
+  return out;
+}
+
+function inputLeaves(r: EvaluatedResource): Map<string, Leaf> {
+  const out = new Map<string, Leaf>();
+  for (const [k, v] of Object.entries(r.inputs)) leaves(v, k, r.secretPaths, out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Which changes the docker provider makes in place, and which replace
+
+const CONTAINER = "docker:index/container:Container";
+const NETWORK = "docker:index/network:Network";
+const VOLUME = "docker:index/volume:Volume";
+export const SERVICE = "docker:index/service:Service";
+
+/**
+ * Service input paths whose change replaces the whole service. Measured by hand
+ * with the real engine for docker provider 5.2.0 (issue 15): `name`, and
+ * `taskSpec.containerSpec.labels` (so the rollout labels live on the service's
+ * own `labels`). `auth` and `taskSpec.containerSpec.hosts` are ForceNew in the
+ * provider's schema (not measured here).
+ */
+export const SERVICE_REPLACED_PATHS: readonly string[] = ["name", "auth", "taskSpec.containerSpec.labels", "taskSpec.containerSpec.hosts"];
+
+/**
+ * Service input paths measured IN PLACE for docker provider 5.2.0 (issue 15):
+ * the task env, the image given as a plain string, the replica count and the
+ * service's own labels (once it has some). Every other service path (updateConfig,
+ * rollbackConfig, convergeConfig, the health check, networks...) is updated in
+ * place per the provider's schema, but was not measured.
+ */
+export const SERVICE_IN_PLACE_MEASURED: readonly string[] = ["taskSpec.containerSpec.env", "taskSpec.containerSpec.image", "mode.replicated.replicas", "labels"];
+
+const isEmpty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+
+/**
+ * Whether the provider replaces a resource of `type` for this one change.
+ * Mocks compute no diffs, so this encodes what the provider was seen to do:
+ * - a container, network or volume: any change replaces it;
+ * - a service: a change under SERVICE_REPLACED_PATHS replaces it, and so does
+ *   giving `labels` to a service that had none (measured: once); the rest is
+ *   in place.
+ * Other types (the database's, the dynamic providers') update in place.
+ */
+export function replacesResource(type: string, change: Pick<InputChange, "input" | "before" | "after">): boolean {
+  switch (type) {
+    case CONTAINER:
+    case NETWORK:
+    case VOLUME:
+      return true;
+    case SERVICE:
+      if (SERVICE_REPLACED_PATHS.some((p) => under(change.input, p))) return true;
+      return change.input === "labels" && isEmpty(change.before) && !isEmpty(change.after);
+    default:
+      return false;
+  }
+}
+
+/** Resource-by-resource differences between two evaluations (custom resources only), path by path. */
 export function diffEvaluations(before: Evaluation, after: Evaluation): ResourceChange[] {
   const a = new Map(before.resources.filter((r) => r.custom).map((r) => [resourceKey(r), r]));
   const b = new Map(after.resources.filter((r) => r.custom).map((r) => [resourceKey(r), r]));
@@ -95,20 +183,25 @@ export function diffEvaluations(before: Evaluation, after: Evaluation): Resource
       out.push({ type: rb.type, name: rb.name, action: "create", changes: [] });
       continue;
     }
+    const la = inputLeaves(ra);
+    const lb = inputLeaves(rb);
     const changes: InputChange[] = [];
-    const keys = [...new Set([...Object.keys(ra.inputs), ...Object.keys(rb.inputs)])].sort();
-    for (const input of keys) {
-      if (canonical(ra.inputs[input]) === canonical(rb.inputs[input])) continue;
-      const secret = ra.secretInputs.includes(input) || rb.secretInputs.includes(input);
+    for (const input of [...new Set([...la.keys(), ...lb.keys()])].sort()) {
+      const x = la.get(input);
+      const y = lb.get(input);
+      if (canonical(x?.value) === canonical(y?.value)) continue;
+      const secret = (x?.secret ?? false) || (y?.secret ?? false);
+      const replaces = replacesResource(rb.type, { input, before: x?.value, after: y?.value });
       changes.push({
         input,
-        before: secret ? SECRET_MASK : ra.inputs[input],
-        after: secret ? SECRET_MASK : rb.inputs[input],
+        before: secret ? SECRET_MASK : x?.value,
+        after: secret ? SECRET_MASK : y?.value,
         secret,
+        ...(replaces ? { replaces: true as const } : {}),
       });
     }
     if (changes.length > 0) {
-      const replace = REPLACED_ON_CHANGE.has(rb.type) ? (rb.options.deleteBeforeReplace ? "delete-first" : "create-first") : undefined;
+      const replace = changes.some((c) => c.replaces) ? (rb.options.deleteBeforeReplace ? "delete-first" : "create-first") : undefined;
       out.push({ type: rb.type, name: rb.name, action: "update", changes, ...(replace ? { replace } : {}) });
     }
   }
@@ -249,15 +342,16 @@ export function formatChanges(h: PlanHeader, sets: ConfigSet[], changes: Resourc
     const how = c.replace === "create-first" ? "  (replace: new one first, old one removed once healthy)" : c.replace === "delete-first" ? "  (replace: old one removed first)" : "";
     lines.push("", `${sign} ${c.type} ${c.name}${how}`);
     for (const ch of c.changes) {
-      if (ch.secret) lines.push(`    ${ch.input}: ${SECRET_MASK} (changed)`);
+      const forces = ch.replaces && c.replace ? "  (forces replacement)" : "";
+      if (ch.secret) lines.push(`    ${ch.input}: ${SECRET_MASK} (changed)${forces}`);
       else if (Array.isArray(ch.before) && Array.isArray(ch.after)) {
         // Element-wise: what left the list and what joined it.
         const inAfter = new Set(ch.after.map(canonical));
         const inBefore = new Set(ch.before.map(canonical));
-        lines.push(`    ${ch.input}:`);
+        lines.push(`    ${ch.input}:${forces}`);
         for (const x of ch.before) if (!inAfter.has(canonical(x))) lines.push(`      - ${showValue(x)}`);
         for (const x of ch.after) if (!inBefore.has(canonical(x))) lines.push(`      + ${showValue(x)}`);
-      } else lines.push(`    ${ch.input}: ${showValue(ch.before)} => ${showValue(ch.after)}`);
+      } else lines.push(`    ${ch.input}: ${showValue(ch.before)} => ${showValue(ch.after)}${forces}`);
     }
   }
   const n = changes.length;

@@ -35,26 +35,25 @@ function isSecretEnvelope(v: unknown): v is { value: unknown } {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
 }
 
-/** Strip secret envelopes; report whether any was found. */
-function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
-  if (isSecretEnvelope(v)) return { value: unwrapSecrets(v.value).value, secret: true };
-  if (Array.isArray(v)) {
-    const parts = v.map(unwrapSecrets);
-    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+/**
+ * Strip secret envelopes; report the dot path of each (array elements by index).
+ * The mock monitor lifts a nested secret to the top-level input (its
+ * deserializer marks a whole object secret when any part is), so these paths
+ * are top-level; secretLeaves finds the leaves.
+ */
+export function unwrapSecrets(v: unknown, at: string, paths: string[] = []): { value: unknown; paths: string[] } {
+  if (isSecretEnvelope(v)) {
+    paths.push(at);
+    return { value: unwrapSecrets(v.value, at, []).value, paths };
   }
+  if (Array.isArray(v)) return { value: v.map((x, i) => unwrapSecrets(x, `${at}.${i}`, paths).value), paths };
   if (typeof v === "object" && v !== null) {
-    let secret = false;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const p = unwrapSecrets(x);
-      out[k] = p.value;
-      secret ||= p.secret;
-    }
-    return { value: out, secret };
+    for (const [k, x] of Object.entries(v)) out[k] = unwrapSecrets(x, `${at}.${k}`, paths).value;
+    return { value: out, paths };
   }
-  return { value: v, secret: false };
+  return { value: v, paths };
 }
-
 
 /** What a provider would compute, for the outputs the program reads back. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -72,6 +71,29 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     default:
       return inputs;
   }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+/**
+ * The dot paths (array elements by index) of the secret values inside one input
+ * as the program passed it, at the deepest level a secret Output sits: a secret
+ * env map inside a plain `taskSpec` is `taskSpec.containerSpec.env`, so the plan
+ * can show `taskSpec.containerSpec.image` beside it (lib/plan.ts).
+ */
+async function secretLeaves(v: unknown, at: string, out: string[]): Promise<string[]> {
+  if (pulumi.Output.isInstance(v)) {
+    if (await pulumi.isSecret(v)) out.push(at);
+    else await secretLeaves(await resolve(v), at, out);
+  } else if (v instanceof Promise) {
+    await secretLeaves(await v, at, out);
+  } else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) await secretLeaves(v[i], `${at}.${i}`, out);
+  } else if (isPlainObject(v)) {
+    for (const [k, x] of Object.entries(v)) await secretLeaves(x, `${at}.${k}`, out);
+  }
+  return out;
 }
 
 function urnToKey(urn: string): string {
@@ -108,7 +130,7 @@ export function evaluateProgram(input: EvaluateInput): Promise<Evaluation> {
 }
 
 async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
-  const registered = new Map<string, { type: string; name: string; custom: boolean; inputs: Record<string, unknown>; secret: string[] }>();
+  const registered = new Map<string, { type: string; name: string; custom: boolean; inputs: Record<string, unknown>; secretPaths: string[] }>();
   const captured: Array<Promise<Omit<EvaluatedResource, "inputs" | "custom">>> = [];
   const warnings: string[] = [];
 
@@ -116,14 +138,12 @@ async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
     {
       newResource(args) {
         const inputs: Record<string, unknown> = {};
-        const secret: string[] = [];
+        const secretPaths: string[] = [];
         for (const [k, v] of Object.entries(args.inputs as Record<string, unknown>)) {
           if (HIDDEN_INPUTS.has(k)) continue;
-          const u = unwrapSecrets(v);
-          inputs[k] = u.value;
-          if (u.secret) secret.push(k);
+          inputs[k] = unwrapSecrets(v, k, secretPaths).value;
         }
-        registered.set(resourceKey(args), { type: args.type, name: args.name, custom: args.custom ?? true, inputs, secret });
+        registered.set(resourceKey(args), { type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths });
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
       },
       call(args) {
@@ -158,9 +178,11 @@ async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
         captured.push(
           (async () => {
             const secretInputs: string[] = [];
+            const secretPaths: string[] = [];
             for (const [k, v] of Object.entries(a.props ?? {})) {
               if (HIDDEN_INPUTS.has(k)) continue;
               if (await pulumi.isSecret(pulumi.output(v))) secretInputs.push(k);
+              await secretLeaves(v, k, secretPaths);
             }
             const deps = opts.dependsOn ? await resolve(pulumi.output(opts.dependsOn)) : [];
             const depList = (Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[];
@@ -171,6 +193,7 @@ async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
               name: a.name,
               parent: parent && !parent.startsWith("pulumi:pulumi:Stack::") ? parent : undefined,
               secretInputs: secretInputs.sort(),
+              secretPaths,
               options: {
                 deleteBeforeReplace: opts.deleteBeforeReplace,
                 protect: opts.protect,
@@ -212,8 +235,12 @@ async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
   const resources: EvaluatedResource[] = [];
   for (const m of meta) {
     const reg = registered.get(resourceKey(m));
-    const secretInputs = [...new Set([...m.secretInputs, ...(reg?.secret ?? [])])].sort();
-    resources.push({ ...m, secretInputs, custom: reg?.custom ?? false, inputs: reg?.inputs ?? {} });
+    const wire = reg?.secretPaths ?? [];
+    const secretInputs = [...new Set([...m.secretInputs, ...wire])].sort();
+    // A top-level input that is secret (to the SDK or on the wire) with no leaf found under it is secret as a whole.
+    const hasLeaf = (k: string) => m.secretPaths.some((p) => p === k || p.startsWith(`${k}.`));
+    const secretPaths = [...new Set([...m.secretPaths, ...secretInputs.filter((k) => !hasLeaf(k))])].sort();
+    resources.push({ ...m, secretInputs, secretPaths, custom: reg?.custom ?? false, inputs: reg?.inputs ?? {} });
   }
   outputs = JSON.parse(JSON.stringify(outputs)) as Record<string, unknown>;
   return { stack: input.stack, resources, outputs, secretOutputs: secretOutputs.sort(), warnings };

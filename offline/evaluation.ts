@@ -18,8 +18,14 @@ export interface EvaluatedResource {
   custom: boolean;
   /** Inputs as the provider receives them (secrets as their — placeholder — values). */
   inputs: Record<string, unknown>;
-  /** Top-level input names whose values are Pulumi secrets. */
+  /** Top-level input names whose values are, or contain, Pulumi secrets. */
   secretInputs: string[];
+  /**
+   * Where the secrets are, at the leaf: dot paths of input values that are
+   * Pulumi secrets (object keys by name, array elements by index), e.g.
+   * `taskSpec.containerSpec.env`. Everything outside them is plain.
+   */
+  secretPaths: string[];
   options: {
     deleteBeforeReplace?: boolean;
     protect?: boolean;

@@ -6,13 +6,18 @@
  * So the deploy job runs a stack either on a self-hosted runner on the deploy
  * host (repository variable DEPLOY_RUNNER_<STACK>, its label) or against a
  * remote engine (`pulumi config set --stack <s> docker:host ssh://...`), and
- * refuses to run `pulumi up` with neither.
+ * refuses to run `pulumi up` with neither. Either way that engine must be a
+ * Docker Swarm manager (the app is a Swarm service, docs/swarm.md); the
+ * program itself stops a deploy where it is not (components/swarmManager.ts).
  *
  * Pure: the workflow's step (scripts/deploy-target.ts) passes the stack file
  * and the runner variable's value.
  */
 import * as path from "node:path";
 import { parseStackFile, stackFilePath } from "../stackFile";
+
+/** Said with every allowed target: the engine must be a Swarm manager. */
+export const SWARM_MANAGER_NOTE = "that engine must be a Docker Swarm manager (docs/swarm.md; pulumi up stops at once, with the docker swarm init command, where it is not)";
 
 /** Labels of GitHub-hosted runners: throwaway machines, never a deploy host. */
 const GITHUB_HOSTED = /^(ubuntu|windows|macos)-/;
@@ -42,7 +47,7 @@ export function deployTarget(stack: string, stackText: string, runner: string | 
       ok: true,
       runner: label,
       dockerHost,
-      message: `${stack}: pulumi up deploys to the Docker engine at ${dockerHost} (docker:host in ${file}), from runner ${label ?? "ubuntu-latest"}; the database must be reachable from that runner`,
+      message: `${stack}: pulumi up deploys to the Docker engine at ${dockerHost} (docker:host in ${file}), from runner ${label ?? "ubuntu-latest"}; the database must be reachable from that runner; ${SWARM_MANAGER_NOTE}`,
     };
   }
   if (selfHosted) {
@@ -50,7 +55,7 @@ export function deployTarget(stack: string, stackText: string, runner: string | 
       ok: true,
       runner: label,
       dockerHost: null,
-      message: `${stack}: pulumi up deploys to the local Docker engine of the self-hosted runner "${label}" (${variable}); the database must be reachable from it`,
+      message: `${stack}: pulumi up deploys to the local Docker engine of the self-hosted runner "${label}" (${variable}); the database must be reachable from it; ${SWARM_MANAGER_NOTE}`,
     };
   }
   return {

@@ -43,6 +43,7 @@ describe("CI: where pulumi up deploys a stack", () => {
     assert.equal(t.runner, "deploy-prod");
     assert.equal(t.dockerHost, null);
     assert.match(t.message, /local Docker engine of the self-hosted runner "deploy-prod"/);
+    assert.match(t.message, /that engine must be a Docker Swarm manager/);
   });
 
   it("docker:host in the stack file: deploys to that engine, from any runner", () => {
@@ -50,6 +51,7 @@ describe("CI: where pulumi up deploys a stack", () => {
     assert.ok(t.ok);
     assert.equal(t.dockerHost, "ssh://deploy@app-host.valuecanvas.internal");
     assert.match(t.message, /Docker engine at ssh:\/\/deploy@app-host\.valuecanvas\.internal .* from runner ubuntu-latest/);
+    assert.match(t.message, /that engine must be a Docker Swarm manager/);
   });
 
   it("the repository's CI stacks (staging, prod) say where they deploy only through the variable today", () => {

@@ -28,7 +28,7 @@ describe("npm run plan", function () {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /\+ docker:index\/service:Service app  \[in app\]/);
     assert.match(r.out, /\+ docker:index\/container:Container edge/);
-    assert.match(r.out, /taskSpec: "\[secret\]"/);
+    assert.match(r.out, /taskSpec: \{"containerSpec":\{"env":"\[secret\]",/);
     for (const k of SECRET_KEYS) assert.ok(!r.out.includes(secretPlaceholder(`valuecanvas:${k}`)), `${k} never printed`);
     assert.match(r.out, /Secrets not in the stack file .*database\.adminPassword/);
   });
@@ -38,7 +38,7 @@ describe("npm run plan", function () {
     assert.equal(r.code, 0, r.err);
     const base = JSON.parse(r.out) as { changes: Array<{ name: string; changes: Array<{ input: string; before: unknown; after: unknown }> }> };
     assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app", "rollout-event"]);
-    const env = base.changes.find((x) => x.name === "app")?.changes.find((x) => x.input === "taskSpec");
+    const env = base.changes.find((x) => x.name === "app")?.changes.find((x) => x.input === "taskSpec.containerSpec.env");
     assert.deepEqual([env?.before, env?.after], ["[secret]", "[secret]"]);
   });
 

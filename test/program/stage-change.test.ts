@@ -81,7 +81,7 @@ describe("stage changes", function () {
       assert.equal(c.action, "update");
       assert.equal(c.type, SERVICE);
       assert.equal(c.replace, undefined, "in place");
-      assert.deepEqual(c.changes.map((x) => x.input).sort(), ["labels", "taskSpec"]);
+      assert.deepEqual(c.changes.map((x) => x.input).sort(), ["labels", "taskSpec.containerSpec.env"]);
       const before = envOf(appService(a));
       const after = envOf(appService(b));
       const differing = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
