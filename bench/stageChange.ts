@@ -48,7 +48,10 @@ async function main(): Promise<number> {
   const load0 = os.loadavg()[0];
   const t0 = Date.now();
   const scope = new DockerScope("bench");
-  const cleanup = () => scope.cleanup().catch(() => undefined);
+  // One cleanup, whoever asks first (Ctrl-C or the end of the run): two at once each took half the list,
+  // and the first to finish exited under the other (a container and a network were left, seen once).
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => (cleaning ??= scope.cleanup().catch(() => undefined));
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {
     const sc = await SwarmScenario.start(scope, { connections: 16, users: 400, maxSeconds: 1800, maxRequests: 5_000_000, steadySeconds: 5, log: say });
