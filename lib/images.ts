@@ -133,6 +133,14 @@ export const IMAGES: readonly ImageDef[] = [
     purpose: "the reference app (reference-app/)",
     optional: true,
   },
+  {
+    kind: "dockerfile",
+    key: "reference-app-bad",
+    tag: `${LOCAL_NAMESPACE}/reference-app:bad`,
+    dockerfile: "images/reference-app-bad/Dockerfile",
+    contexts: ["images/reference-app-bad"],
+    purpose: "a bad release of the reference app (listens, answers 500 on every path, fails its health check): the rollback tests and bench",
+  },
 ];
 
 export class ImagesError extends Error {

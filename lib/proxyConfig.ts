@@ -29,9 +29,25 @@ export const PROXY_LISTEN_PORT = 8080;
  * waits for a connection to a replica before it tries another. A replica that
  * is told to stop keeps serving for at least their sum (reference-app/), so no
  * request the proxy routes to it by a cached address is lost.
+ *
+ * Swarm takes a task out of the service's DNS when it stops it (and before
+ * the task is healthy it is not in it), so the resolver validity is how long
+ * the proxy can still send to a task that is going away, and how late a
+ * change (the immediate rollback, issue 15) reaches the proxy: 2 s, not 5 s.
+ * One DNS query per worker every 2 s is nothing for Docker's embedded DNS.
+ * A connect to a replica on the same host's overlay takes milliseconds; 1 s
+ * bounds a connect to an address whose task is gone without a graceful stop
+ * (a crash), after which the next replica is tried.
  */
-export const PROXY_RESOLVER_VALID_SECONDS = 5;
-export const PROXY_CONNECT_TIMEOUT_SECONDS = 2;
+export const PROXY_RESOLVER_VALID_SECONDS = 2;
+export const PROXY_CONNECT_TIMEOUT_SECONDS = 1;
+/**
+ * How long one request may spend trying replicas in turn. Every replica the
+ * alias resolves to is tried at most once (`proxy_next_upstream_tries 0`:
+ * no count limit, so three stale addresses cannot use up the tries while a
+ * fourth, live one is never tried).
+ */
+export const PROXY_NEXT_UPSTREAM_TIMEOUT_SECONDS = 10;
 export const PROXY_HEALTH_PATH = "/__proxy/health";
 
 export function renderNginxConfig(p: ProxyConfigInput): string {
@@ -71,11 +87,12 @@ http {
       set $app_upstream http://${p.appAlias}:${p.appPort};
       proxy_pass $app_upstream;
 
-      # A replica being replaced refuses or drops the connection: try another one.
-      # Requests are only retried when they were not sent (connect errors) or on 502/503/504.
+      # A replica that is going away refuses or drops the connection: try another one, each resolved
+      # replica at most once. A POST is only retried when it was not sent (nginx never retries a
+      # non-idempotent request it has sent), so no agent query is written twice.
       proxy_next_upstream error timeout http_502 http_503 http_504;
-      proxy_next_upstream_tries 3;
-      proxy_next_upstream_timeout 15s;
+      proxy_next_upstream_tries 0;
+      proxy_next_upstream_timeout ${PROXY_NEXT_UPSTREAM_TIMEOUT_SECONDS}s;
       proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT_SECONDS}s;
       proxy_read_timeout 120s;
 

@@ -50,7 +50,11 @@ describe("edge proxy config", function () {
     const conf = renderNginxConfig({ appAlias: "app", appPort: 3000, listenPort: PROXY_LISTEN_PORT, selfHealthPath: PROXY_HEALTH_PATH });
     assert.match(conf, /set \$app_upstream http:\/\/app:3000;/);
     assert.match(conf, /proxy_next_upstream error timeout http_502 http_503 http_504;/);
-    assert.match(conf, /resolver 127\.0\.0\.11 valid=5s/);
+    assert.match(conf, /resolver 127\.0\.0\.11 valid=2s/);
+    assert.match(conf, /proxy_connect_timeout 1s;/);
+    // Every resolved replica is tried at most once, bounded in time, not by a count that stale addresses can use up.
+    assert.match(conf, /proxy_next_upstream_tries 0;/);
+    assert.match(conf, /proxy_next_upstream_timeout 10s;/);
   });
 
   it("nginx -t rejects a broken config (the check can fail)", () => {

@@ -12,6 +12,7 @@ import { strict as assert } from "node:assert";
 import { quoteIdent } from "../../lib/grants";
 import { onNewPath } from "../../lib/traffic";
 import { EXIT_DEADLINE_MS, SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
+import { WARM_CONNECTIONS } from "../../reference-app/src/server";
 import {
   AppDatabase,
   AppProcess,
@@ -66,6 +67,22 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
     assert.equal(await accepts(app.port), true);
     assert.equal((await health(app)).status, 200);
     assert.equal((await agentQuery(app, "after-start")).status, 200);
+  });
+
+  it("opens its warm connections before it listens, and keeps them: a new replica's first requests wait for no connect", async () => {
+    const app = await startApp({ stateless: true, safeJson: true, pct: 10, databaseUrl: db.appUrl });
+    apps.push(app);
+    const count = async () =>
+      (
+        await db.admin.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'valuecanvas-reference-app'",
+        )
+      ).rows[0].n;
+    // Ready (listening) and not one request served yet: the pool is already open.
+    assert.ok((await count()) >= WARM_CONNECTIONS, `connections open at ready: ${await count()}, expected at least ${WARM_CONNECTIONS}`);
+    // Past the pool's 10 s idle timeout they are still open (the pool's min keeps them).
+    await sleep(11_000);
+    assert.ok((await count()) >= WARM_CONNECTIONS, `connections open after 11 s idle: ${await count()}`);
   });
 
   it("is not ready while the role cannot insert into agent_sessions (a misconfigured release never turns healthy)", async () => {
@@ -158,7 +175,7 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
       const r = await agentQuery(app, users[served.length % users.length]);
       served.push({ at: Date.now() - t0, status: r.status });
       assert.equal((await health(app)).status, 503);
-      await sleep(250);
+      await sleep(100);
     }
     const put = await request(`${app.admin}/fault`, { method: "PUT", body: JSON.stringify({ newPathLatencyMs: 3_000 }) });
     assert.equal(put.status, 200);

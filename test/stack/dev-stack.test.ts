@@ -1,9 +1,10 @@
 /**
  * [docker] The dev stack, as declared, comes up on the real engine
- * (test/support/stack.ts): the dev PostgreSQL, the migrations applied by the
- * project's runner, the app and monitoring roles with their declared grants,
- * the app replicas healthy, and the edge proxy answering on loopback and
- * routing to the replicas under their alias.
+ * and a single-node Swarm (test/support/stack.ts): the dev PostgreSQL, the
+ * migrations applied by the project's runner, the app and monitoring roles
+ * with their declared grants, the app's Swarm service converged with every
+ * task healthy, and the edge proxy answering on loopback and routing to the
+ * tasks under their alias.
  *
  * The app is the reference app's local image (npm run images, reference-app/,
  * docs/reference-app.md): the guide's verification request writes a row the
@@ -17,9 +18,11 @@ import { loadMigrations } from "../../lib/migrate";
 import { MONITORING_VIEW_NAMES, ROLE_NAMES } from "../../lib/grants";
 import { PROXY_HEALTH_PATH } from "../../lib/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
-import { DockerScope, docker, dockerOk, requireDocker, requireImages } from "../support/docker";
-import { StartedStack, applyAppChange, startDevStack } from "../support/stack";
-import { appService, envOf, evaluateStack, serviceInputs } from "../support/program";
+import { DockerScope, docker, dockerOk, requireImages } from "../support/docker";
+import { requireSwarm } from "../support/swarm";
+import { StartedStack, applyAppChange, declaredService, startDevStack } from "../support/stack";
+import { evaluateStack } from "../support/program";
+import { replicasOf } from "../support/serviceSpec";
 import { rolloutLabelName } from "../../components/labels";
 import { ENV_NAMES, effectivePercentage } from "../../lib/stages";
 import { onNewPath } from "../../lib/bucketing";
@@ -51,7 +54,7 @@ describe("the dev stack on the real engine [docker]", function () {
   const appOpts: Parameters<typeof startDevStack>[2] = {};
 
   before(async function () {
-    await requireDocker(this);
+    await requireSwarm(this);
     await requireImages(this, { nginx: tag("nginx"), postgres: tag("postgres"), "reference-app": tag("reference-app") });
     ev = await evaluateStack("dev", { sets: { ...SETS, appImage: tag("reference-app") } });
     stack = await startDevStack(scope, ev, appOpts);
@@ -75,7 +78,7 @@ describe("the dev stack on the real engine [docker]", function () {
       await admin.end();
     }
     // The URL exactly as declared (host postgres:5432, the app role's password), from a container on the network.
-    const url = envOf(appService(ev)).DATABASE_URL;
+    const url = declaredService(ev).spec.taskSpec.containerSpec.env?.[ENV_NAMES.databaseUrl] ?? "";
     const probe = await scope.start("urlprobe", ["--network", stack.network, "--env", `DATABASE_URL=${url}`], {
       image: tag("postgres"),
       command: ["sh", "-c", 'psql "$DATABASE_URL" -tAc "select current_user"'],
@@ -86,7 +89,7 @@ describe("the dev stack on the real engine [docker]", function () {
   });
 
   it("starts every declared app replica, each healthy by its declared check", async () => {
-    assert.equal(stack.appContainers.length, serviceInputs(appService(ev)).mode?.replicated?.replicas);
+    assert.equal(stack.appContainers.length, replicasOf(declaredService(ev).spec));
     assert.ok(stack.appContainers.length >= 2);
     for (const c of stack.appContainers) assert.equal(await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", c]), "healthy");
   });
@@ -113,7 +116,7 @@ describe("the dev stack on the real engine [docker]", function () {
     }
   });
 
-  it("a stage change (10 → 25) under traffic from many users: replicas replaced create-first, no request lost, one row per 2xx, then every answer at 25 % by the sticky bucketing", async () => {
+  it("a stage change (10 → 25) under traffic from many users: the service updated in place, start-first, no request lost, one row per 2xx, then every answer at 25 % by the sticky bucketing", async () => {
     const next = await evaluateStack("dev", { sets: { ...SETS, appImage: tag("reference-app"), canaryPercentage: "25" } });
     const before = [...stack.appContainers];
     const admin = new Client({ connectionString: stack.adminUrl });
@@ -135,11 +138,11 @@ describe("the dev stack on the real engine [docker]", function () {
       stop = true;
       await traffic;
       ev = next;
-      assert.equal(change.replaced.length, serviceInputs(appService(next)).mode?.replicated?.replicas);
-      assert.deepEqual(change.deleted.sort(), before.sort());
-      for (const c of stack.appContainers) {
-        assert.equal(await dockerOk(["inspect", "--format", `{{index .Config.Labels "${rolloutLabelName(ENV_NAMES.canaryPercentage)}"}}`, c]), "25");
-      }
+      // In place: the service's env and its rollout label, nothing else; every task is a new one.
+      assert.deepEqual(change.changed.sort(), ["labels", "taskSpec.containerSpec.env"]);
+      assert.equal(change.after.length, before.length);
+      assert.deepEqual(change.after.filter((c) => before.includes(c)), [], "every task was replaced by the rolling update");
+      assert.equal(await dockerOk(["service", "inspect", "--format", `{{index .Spec.Labels "${rolloutLabelName(ENV_NAMES.canaryPercentage)}"}}`, stack.service]), "25");
       const failed = statuses.filter((x) => x < 200 || x > 299);
       console.log(`      ${failed.length} of ${statuses.length} requests during the change failed`);
       assert.ok(statuses.length > 0);

@@ -14,8 +14,8 @@ import type { DockerScope } from "./docker";
 import { CONTAINER, labelsOf } from "./program";
 import { shellCommand } from "../../lib/shell";
 
-interface Healthcheck {
-  tests: string[];
+export interface Healthcheck {
+  tests?: string[];
   interval?: string;
   timeout?: string;
   retries?: number;
@@ -37,6 +37,26 @@ interface Volume {
 export interface Upload {
   file: string;
   content: string;
+}
+
+/**
+ * A declared health check as `docker create` / `docker service create` flags.
+ * `--health-cmd` only makes CMD-SHELL checks (the provider sends the exec form through the
+ * Engine API). An exec-form ["CMD", argv...] check is given as that argv, each word shell-quoted
+ * (lib/shell.ts), which /bin/sh runs as exactly the same argv.
+ */
+export function healthFlags(resource: string, hc: Healthcheck): string[] {
+  const tests = hc.tests ?? [];
+  let cmd: string;
+  if (tests[0] === "CMD" && tests.length >= 2) cmd = shellCommand(tests.slice(1));
+  else if (tests[0] === "CMD-SHELL" && tests.length === 2) cmd = tests[1];
+  else throw new Error(`${resource}: health check ${JSON.stringify(tests)}: only ["CMD", argv...] or ["CMD-SHELL", cmd] is supported`);
+  const args = ["--health-cmd", cmd];
+  if (hc.interval) args.push("--health-interval", hc.interval);
+  if (hc.timeout) args.push("--health-timeout", hc.timeout);
+  if (hc.retries !== undefined) args.push("--health-retries", String(hc.retries));
+  if (hc.startPeriod) args.push("--health-start-period", hc.startPeriod);
+  return args;
 }
 
 export interface ContainerSpec {
@@ -107,20 +127,7 @@ export function containerSpec(r: EvaluatedResource, opts: SpecOptions): Containe
     args.push("--publish", opts.publish === "declared" ? `${p.ip ?? "0.0.0.0"}:${p.external ?? p.internal}:${p.internal}` : `127.0.0.1::${p.internal}`);
   }
   const hc = i.healthcheck as Healthcheck | undefined;
-  if (hc) {
-    // `docker create --health-cmd` only makes CMD-SHELL checks (the provider sends the exec form through the
-    // Engine API). An exec-form ["CMD", argv...] check is given as that argv, each word shell-quoted
-    // (lib/shell.ts), which /bin/sh runs as exactly the same argv.
-    let cmd: string;
-    if (hc.tests[0] === "CMD" && hc.tests.length >= 2) cmd = shellCommand(hc.tests.slice(1));
-    else if (hc.tests[0] === "CMD-SHELL" && hc.tests.length === 2) cmd = hc.tests[1];
-    else throw new Error(`${r.name}: health check ${JSON.stringify(hc.tests)}: only ["CMD", argv...] or ["CMD-SHELL", cmd] is supported`);
-    args.push("--health-cmd", cmd);
-    if (hc.interval) args.push("--health-interval", hc.interval);
-    if (hc.timeout) args.push("--health-timeout", hc.timeout);
-    if (hc.retries !== undefined) args.push("--health-retries", String(hc.retries));
-    if (hc.startPeriod) args.push("--health-start-period", hc.startPeriod);
-  }
+  if (hc) args.push(...healthFlags(r.name, hc));
   if (typeof i.restart === "string") args.push("--restart", i.restart);
   if (typeof i.stopSignal === "string") args.push("--stop-signal", i.stopSignal);
   if (typeof i.destroyGraceSeconds === "number") args.push("--stop-timeout", String(i.destroyGraceSeconds));

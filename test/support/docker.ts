@@ -4,8 +4,8 @@
  *
  * - Where no engine answers, a suite skips and prints the command that starts
  *   one; under CI=true it fails instead (so does a missing local image).
- * - Everything a test creates (containers, networks, volumes) goes through
- *   `DockerScope`, which labels it with this run's id and removes it in an
+ * - Everything a test creates (Swarm services, containers, networks, volumes)
+ *   goes through `DockerScope`, which labels it with this run's id and removes it in an
  *   after hook, even when the test failed. The root hook (test/support/hooks.ts)
  *   then sweeps whatever still carries this run's label.
  * - The docker CLI is run with argument arrays only.
@@ -93,6 +93,7 @@ const short = () => Math.random().toString(36).slice(2, 8);
  * removes them all, whatever happened. Names are unique per run.
  */
 export class DockerScope {
+  private readonly services: string[] = [];
   private readonly containers: string[] = [];
   private readonly networks: string[] = [];
   private readonly volumes: string[] = [];
@@ -102,10 +103,24 @@ export class DockerScope {
     return `vct-${this.prefix}-${what}-${short()}`;
   }
 
-  async network(what = "net"): Promise<string> {
+  /** A bridge network, or (`overlay`) an attachable overlay network, which Swarm services and plain containers can both join. */
+  async network(what = "net", opts: { overlay?: boolean } = {}): Promise<string> {
     const n = this.name(what);
     this.networks.push(n);
-    await dockerOk(["network", "create", ...labelFlags(), n]);
+    await dockerOk(["network", "create", ...(opts.overlay ? ["--driver", "overlay", "--attachable"] : []), ...labelFlags(), n]);
+    return n;
+  }
+
+  /**
+   * `docker service create --name <unique> <args>` (test labels on the service and on its
+   * containers); the service is removed by cleanup(), which waits for its containers to go.
+   * Returns the service's name.
+   */
+  async service(what: string, createArgs: readonly string[], image: string, command: readonly string[] = []): Promise<string> {
+    const n = this.name(what);
+    this.services.push(n);
+    const containerLabels = Object.entries({ [TEST_LABEL]: "1", [RUN_LABEL]: RUN_ID }).flatMap(([k, v]) => ["--container-label", `${k}=${v}`]);
+    await dockerOk(["service", "create", "--name", n, ...labelFlags(), ...containerLabels, ...createArgs, image, ...command], { timeoutMs: 120_000 });
     return n;
   }
 
@@ -142,6 +157,8 @@ export class DockerScope {
   }
 
   async cleanup(): Promise<void> {
+    const services = this.services.splice(0);
+    if (services.length > 0) await removeServices(services);
     for (const c of this.containers.splice(0)) await docker(["rm", "-f", "-v", c]);
     for (const n of this.networks.splice(0)) await docker(["network", "rm", n]);
     for (const v of this.volumes.splice(0)) await docker(["volume", "rm", "-f", v]);
@@ -207,11 +224,38 @@ export async function waitHealthy(container: string, timeoutMs: number): Promise
   });
 }
 
+const lines = (s: string) => s.split("\n").map((x) => x.trim()).filter(Boolean);
+
+/**
+ * Remove Swarm services and wait (up to a minute) until their task containers are gone, so that
+ * their networks can be removed next; a container still there then is removed by force.
+ */
+export async function removeServices(services: readonly string[]): Promise<void> {
+  const r = await docker(["service", "inspect", "--format", "{{.ID}}", ...services]);
+  const ids = lines(r.stdout);
+  if (ids.length === 0) return;
+  await docker(["service", "rm", ...ids]);
+  const left = async () => {
+    const out: string[] = [];
+    for (const id of ids) out.push(...lines((await docker(["ps", "-aq", "--filter", `label=com.docker.swarm.service.id=${id}`])).stdout));
+    return out;
+  };
+  const deadline = Date.now() + 60_000;
+  let remaining = await left();
+  while (remaining.length > 0 && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 500));
+    remaining = await left();
+  }
+  if (remaining.length > 0) await docker(["rm", "-f", "-v", ...remaining]);
+}
+
 /** Remove everything still labelled with this run's id (root after-all hook). */
 export async function sweepTestResources(runId = RUN_ID): Promise<void> {
   if (!used) return;
   const filter = ["--filter", `label=${RUN_LABEL}=${runId}`];
-  const ids = async (args: string[]) => (await docker(args)).stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+  const ids = async (args: string[]) => lines((await docker(args)).stdout);
+  const services = (await docker(["info", "--format", "{{.Swarm.LocalNodeState}}"])).stdout.trim() === "active" ? await ids(["service", "ls", "-q", ...filter]) : [];
+  if (services.length > 0) await removeServices(services);
   const containers = await ids(["ps", "-aq", ...filter]);
   if (containers.length > 0) await docker(["rm", "-f", "-v", ...containers]);
   const networks = await ids(["network", "ls", "-q", ...filter]);

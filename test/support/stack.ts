@@ -1,51 +1,64 @@
 /**
  * A harness that starts the resources a stack declares on the real Docker
- * engine, for the `[docker]` end-to-end tests. It reads them from the same
- * mock-runtime evaluation `npm run plan` uses (offline/evaluate.ts) and starts
- * them the way `pulumi up` creates a fresh stack: the network and volumes, the
- * dev PostgreSQL (waiting until Docker reports it healthy, as `wait: true`
- * does), the migrations through the project's runner (lib/migrate.ts), the
- * declared roles and grants (the `postgresql.Role`/`Grant` inputs, applied with
- * lib/grants.ts's statements), then the app replicas in parallel and the edge
- * proxy, each waited on until healthy.
+ * engine and a single-node Swarm, for the `[docker]` end-to-end tests. It
+ * reads them from the same mock-runtime evaluation `npm run plan` uses
+ * (offline/evaluate.ts) and starts them the way `pulumi up` creates a fresh
+ * stack: the network (an attachable overlay, so the Swarm service and the
+ * plain containers share it) and volumes, the dev PostgreSQL (waiting until
+ * Docker reports it healthy, as `wait: true` does), the migrations through the
+ * project's runner (lib/migrate.ts), the declared roles and grants (the
+ * `postgresql.Role`/`Grant` inputs, applied with lib/grants.ts's statements),
+ * then the app's `docker.Service` (test/support/service.ts: `docker service
+ * create`, waited on as its `convergeConfig` says) and the edge proxy.
+ *
+ * A change of the app (applyAppChange) is an in-place `docker service update`
+ * of the changed fields, waited on the same way; a rollback fails it as it
+ * fails `pulumi up`.
  *
  * It exercises the declared resources; it is not a substitute for `pulumi up`:
- * no provider, no state, no diff, no update ordering yet (replacements,
- * pending deletions and a failed `up` are not mimicked), no rollout-record row.
- * Passwords are the mock runtime's (the declared env and roles agree on them).
+ * no provider, no state, no diff engine, no replacement of the service or the
+ * network, no rollout-record row. Passwords are the mock runtime's (the
+ * declared env and roles agree on them).
  */
 import { Client } from "pg";
 import { grantStatements, GrantSpec } from "../../lib/grants";
 import { migrate } from "../../lib/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
-import { LABEL_PREFIX } from "../../components/labels";
-import { ContainerSpec, Upload, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
-import { DockerScope, dockerOk, publishedPort, waitHealthy } from "./docker";
-import { envOf, labelsOf } from "./program";
+import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
+import { DockerScope, publishedPort, waitHealthy } from "./docker";
+import { appService, envOf } from "./program";
+import { Converged, ServiceRollbackError, createService, runningTasks, updateService } from "./service";
+import { ServiceInputs } from "./serviceSpec";
 
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
 const VOLUME = "docker:index/volume:Volume";
+const NETWORK = "docker:index/network:Network";
 
 /** The mock runtime names a resource without a `name` input `<resource name>-mock` (offline/evaluate.ts). */
 const mockName = (r: EvaluatedResource) => String(r.inputs.name ?? `${r.name}-mock`);
 
 export interface StartedStack {
+  /** The real (attachable overlay) network. */
   network: string;
+  /** The app's Swarm service (its real name) and the declared spec it was last given. */
+  service: string;
+  serviceSpec: ServiceInputs;
   /** The admin URL of the dev PostgreSQL through its (ephemeral, loopback) published port. */
   adminUrl: string;
   /** The edge proxy's loopback URL. */
   proxyUrl: string;
-  /** Container names by declared resource name. */
+  /** Container names by declared resource name (the plain containers: dev PostgreSQL, edge proxy). */
   containers: Record<string, string>;
+  /** The container ids of the app service's running tasks (refreshed by applyAppChange). */
   appContainers: string[];
   /** The migrations the runner applied. */
   migrations: string[];
 }
 
 export interface StartOptions {
-  /** Replace the declared app image (and add uploads), e.g. a stand-in named as such by the test. */
-  app?: { image: string; uploads?: Upload[] };
+  /** Replace the declared app image, e.g. a stand-in named as such by the test (a service takes no uploads). */
+  app?: { image: string };
   log?: (line: string) => void;
 }
 
@@ -82,12 +95,33 @@ async function applyGrant(admin: Client, r: EvaluatedResource): Promise<void> {
   }
 }
 
+/** The app's declared docker.Service (exactly one). */
+export function declaredService(ev: Evaluation): { resource: EvaluatedResource; spec: ServiceInputs } {
+  const r = appService(ev);
+  return { resource: r, spec: r.inputs as unknown as ServiceInputs };
+}
+
+function withImage(spec: ServiceInputs, opts: StartOptions): ServiceInputs {
+  if (!opts.app) return spec;
+  return { ...spec, taskSpec: { ...spec.taskSpec, containerSpec: { ...spec.taskSpec.containerSpec, image: opts.app.image } } };
+}
+
+/** Every declared network (by its mock name and mock id) → the one real network. */
+function networkMap(ev: Evaluation, real: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of ev.resources.filter((r) => r.type === NETWORK)) {
+    out[mockName(n)] = real;
+    out[`${n.name}-id`] = real;
+  }
+  for (const r of declaredContainers(ev)) for (const n of (r.inputs.networksAdvanced as Array<{ name: string }> | undefined) ?? []) out[n.name] = real;
+  return out;
+}
+
 /** Start the dev stack `ev` declares (monitoring left out) in `scope`. Everything is removed by `scope.cleanup()`. */
 export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: StartOptions = {}): Promise<StartedStack> {
   const log = opts.log ?? (() => undefined);
-  const network = await scope.network("stack");
-  const networks: Record<string, string> = {};
-  for (const r of declaredContainers(ev)) for (const n of (r.inputs.networksAdvanced as Array<{ name: string }> | undefined) ?? []) networks[n.name] = network;
+  const network = await scope.network("stack", { overlay: true });
+  const networks = networkMap(ev, network);
   const volumes: Record<string, string> = {};
   for (const v of ev.resources.filter((r) => r.type === VOLUME)) volumes[mockName(v)] = await scope.volume(v.name);
   const containers: Record<string, string> = {};
@@ -113,19 +147,12 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
     await admin.end();
   }
 
-  // 3. the app replicas, in parallel, each healthy
-  const appResources = declaredContainers(ev).filter((r) => labelsOf(r)[`${LABEL_PREFIX}/role`] === "app");
-  const appContainers = await Promise.all(
-    appResources.map(async (r) => {
-      const spec = containerSpec(r, { networks, publish: "ephemeral" });
-      const s = opts.app ? { ...spec, image: opts.app.image, uploads: [...spec.uploads, ...(opts.app.uploads ?? [])] } : spec;
-      const c = await startSpec(scope, s, `app-${labelsOf(r)[`${LABEL_PREFIX}/replica`]}`);
-      containers[r.name] = c;
-      await waitHealthy(c, waitMs(spec, 180));
-      return c;
-    }),
-  );
-  log(`app replicas healthy: ${appContainers.length}`);
+  // 3. the app's Swarm service, converged
+  const declared = declaredService(ev);
+  const spec = withImage(declared.spec, opts);
+  const svc = await createService(scope, declared.resource.name, spec, networks, log);
+  const appContainers = (await runningTasks(svc.name)).map((t) => t.containerId!).filter(Boolean);
+  log(`app service ${svc.name}: ${appContainers.length} tasks running after ${svc.converged.seconds.toFixed(1)} s`);
 
   // 4. the edge proxy, healthy
   const proxySpec = containerSpec(containerByRole(ev, "edge-proxy"), { networks, publish: "ephemeral" });
@@ -133,60 +160,36 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
   await waitHealthy(containers[proxySpec.name], waitMs(proxySpec, 60));
   const proxyPort = await publishedPort(containers[proxySpec.name], (proxySpec.resource.inputs.ports as Array<{ internal: number }>)[0].internal);
 
-  return { network, adminUrl, proxyUrl: `http://127.0.0.1:${proxyPort}`, containers, appContainers, migrations: m.applied };
+  return { network, service: svc.name, serviceSpec: spec, adminUrl, proxyUrl: `http://127.0.0.1:${proxyPort}`, containers, appContainers, migrations: m.applied };
 }
 
 export interface AppliedChange {
-  /** Declared resource names whose container was replaced. */
-  replaced: string[];
-  /** The new containers, by declared resource name. */
-  created: Record<string, string>;
-  /** The old containers, deleted at the end. */
-  deleted: string[];
+  /** The service's fields the change updated in place (dotted input paths). */
+  changed: string[];
+  /** The `docker service update` flags sent (only the changed fields). */
+  flags: string[];
+  converged: Converged;
+  /** The container ids of the tasks running before and after. */
+  before: string[];
+  after: string[];
 }
-
-/** A declared container's inputs that, when they differ, make the Docker provider replace it. */
-const replacingInputs = (r: EvaluatedResource) => JSON.stringify({ image: r.inputs.image, envs: r.inputs.envs, labels: r.inputs.labels, command: r.inputs.command, uploads: r.inputs.uploads });
 
 /**
- * Apply a change of the app replicas from the stack's current evaluation to `next`, in the order
- * the Pulumi engine was seen to use for `deleteBeforeReplace: false`: every replacement created
- * first, in parallel; each waited on until healthy (`wait: true`); then the replaced containers
- * deleted at the end, each stopped with its declared signal and grace period.
+ * Apply a change of the app from the declared `current` to `next`: the in-place `docker service
+ * update` the provider makes, waited on as its convergeConfig says. Rejects with
+ * ServiceRollbackError when Swarm rolled the update back (`pulumi up` fails so); the stack then
+ * keeps the spec it had.
  */
 export async function applyAppChange(scope: DockerScope, stack: StartedStack, current: Evaluation, next: Evaluation, opts: StartOptions = {}): Promise<AppliedChange> {
-  const role = (r: EvaluatedResource) => labelsOf(r)[`${LABEL_PREFIX}/role`];
-  const before = new Map(declaredContainers(current).filter((r) => role(r) === "app").map((r) => [r.name, r]));
-  const after = declaredContainers(next).filter((r) => role(r) === "app");
-  const changed = after.filter((r) => !before.has(r.name) || replacingInputs(before.get(r.name)!) !== replacingInputs(r));
-  for (const r of changed) {
-    if (r.options.deleteBeforeReplace) throw new Error(`${r.name}: deleteBeforeReplace is not mimicked by applyAppChange`);
-  }
-  const networks = Object.fromEntries(
-    declaredContainers(next).flatMap((r) => ((r.inputs.networksAdvanced as Array<{ name: string }> | undefined) ?? []).map((n) => [n.name, stack.network])),
-  );
-  const created: Record<string, string> = {};
-  await Promise.all(
-    changed.map(async (r) => {
-      const spec = containerSpec(r, { networks, publish: "ephemeral" });
-      const s = opts.app ? { ...spec, image: opts.app.image, uploads: [...spec.uploads, ...(opts.app.uploads ?? [])] } : spec;
-      const c = await startSpec(scope, s, `app-${labelsOf(r)[`${LABEL_PREFIX}/replica`]}`);
-      created[r.name] = c;
-      await waitHealthy(c, waitMs(spec, 180));
-    }),
-  );
-  // Only after every replacement is healthy: the replaced ones, in parallel, each with its grace period.
-  const deleted = changed.map((r) => stack.containers[r.name]).filter((c): c is string => c !== undefined);
-  await Promise.all(
-    changed.map(async (r) => {
-      const old = stack.containers[r.name];
-      if (!old) return;
-      const grace = before.get(r.name)?.inputs.destroyGraceSeconds;
-      await dockerOk(["stop", "--time", String(typeof grace === "number" ? grace : 10), old], { timeoutMs: 120_000 });
-      await scope.remove(old);
-    }),
-  );
-  for (const [name, c] of Object.entries(created)) stack.containers[name] = c;
-  stack.appContainers = after.map((r) => stack.containers[r.name]);
-  return { replaced: changed.map((r) => r.name), created, deleted };
+  void scope;
+  void current; // the spec the service was last given is the stack's (so a rolled-back change is not the base of the next one)
+  const declared = declaredService(next);
+  const spec = withImage(declared.spec, opts);
+  const before = stack.appContainers;
+  const u = await updateService(stack.service, declared.resource.name, stack.serviceSpec, spec, opts.log);
+  stack.serviceSpec = spec;
+  stack.appContainers = (await runningTasks(stack.service)).map((t) => t.containerId!).filter(Boolean);
+  return { changed: u.changed, flags: u.flags, converged: u.converged, before, after: stack.appContainers };
 }
+
+export { ServiceRollbackError };

@@ -1,0 +1,163 @@
+/**
+ * [docker] The app as a Swarm service (issue 15), on a real single-node Swarm:
+ * the dev stack as declared (test/support/stack.ts), the app's docker.Service
+ * created and then updated in place the way the provider does
+ * (test/support/service.ts), under constant load from many users through the
+ * edge proxy on loopback (test/support/swarmScenario.ts, shared with
+ * `npm run bench:stage-change`).
+ *
+ * Each test asserts behaviour: no failed request, one agent_sessions row per
+ * 2xx, which tasks ran and which answered, what Swarm recorded. Timings are
+ * printed for the reader and measured by the bench, never asserted.
+ */
+import { strict as assert } from "node:assert";
+import { requireImages, DockerScope } from "../support/docker";
+import { requireSwarm } from "../support/swarm";
+import { SCENARIO_IMAGES, SwarmScenario } from "../support/swarmScenario";
+import { Sample, isOk, windowStats, within } from "../support/loadStats";
+import { hostnamesOf, runningTasks, updateStatus } from "../support/service";
+import { replicasOf } from "../support/serviceSpec";
+
+const ids = (ts: ReadonlyArray<{ id: string }>) => ts.map((t) => t.id).sort();
+/** The database outages' windows (load clock, ms), with a margin for the requests in flight when they ended. */
+const outages: Array<[number, number]> = [];
+const failedOutsideOutages = (samples: readonly Sample[]) =>
+  samples.filter((s) => !isOk(s) && !outages.some(([a, b]) => s.startMs >= a - 6_000 && s.startMs <= b + 6_000)).length;
+
+describe("the app as a Swarm service, under load [docker]", function () {
+  this.timeout(900_000);
+  const scope = new DockerScope("swarm");
+  let sc: SwarmScenario;
+
+  before(async function () {
+    await requireSwarm(this);
+    await requireImages(this, SCENARIO_IMAGES);
+    sc = await SwarmScenario.start(scope, {
+      connections: 8,
+      users: 400,
+      maxSeconds: 840,
+      maxRequests: 2_000_000,
+      steadySeconds: 3,
+      log: (l) => console.log(`      ${l}`),
+    });
+  });
+  after(async () => {
+    await sc?.stop().catch(() => undefined);
+    await scope.cleanup();
+  });
+
+  it("declares what the scenario relies on: 3 replicas, start-first, failure action rollback, dnsrr, a convergeConfig", () => {
+    const s = sc.spec;
+    assert.equal(replicasOf(s), 3);
+    assert.equal(s.updateConfig?.order, "start-first");
+    assert.equal(s.updateConfig?.failureAction, "rollback");
+    assert.equal(s.endpointSpec?.mode, "dnsrr");
+    assert.ok(s.convergeConfig, "convergeConfig: pulumi up waits for the rollout");
+    assert.ok(s.rollbackConfig, "rollbackConfig");
+  });
+
+  it("a stage change (0 → 10 %): in place, every task replaced start-first, 0 failed", async () => {
+    const r = await sc.change({ from: "0", to: "10" }, { canaryPercentage: "10" });
+    assert.equal(r.error, undefined);
+    assert.ok(r.requests > 0);
+    assert.deepEqual(r.window.failures, [], `${r.failed} of ${r.requests} failed`);
+    assert.equal(r.after.length, 3);
+    assert.deepEqual(r.after.filter((t) => ids(r.before).includes(t.id)), [], "every task is a new one");
+    // After the change, every answer comes from a replica at 10 %.
+    const tail = within(sc.load.samples, r.toMs + 6_000, sc.load.now()).filter(isOk);
+    assert.ok(tail.length > 0);
+    assert.deepEqual([...new Set(tail.map((s) => s.canaryPercentage))], [10]);
+  });
+
+  it("a bad release (health check never passes) is rolled back by Swarm: `up` fails, 0 failed requests, the old tasks serve throughout", async () => {
+    const r = await sc.badRelease();
+    assert.ok(r.change.error, "the update fails, as pulumi up does");
+    assert.match(r.change.error.message, /service rollback completed/);
+    assert.equal(r.rolledBack, true);
+    assert.deepEqual(r.change.window.failures, [], `${r.failed} of ${r.requests} failed`);
+    assert.deepEqual(ids(r.change.after), ids(r.change.before), "the tasks that run after are the ones that ran before");
+    assert.equal(r.oldTasksKeptServing, true, "every answer during the release came from an old task");
+    assert.equal((await updateStatus(sc.stack.service))?.State, "rollback_completed");
+    // Swarm's spec is the good one again.
+    for (const t of await runningTasks(sc.stack.service)) assert.equal(t.image, SCENARIO_IMAGES["reference-app"]);
+  });
+
+  it("a scale change 3 → 5 → 3: 0 failed; the scale-down keeps 3 of the 5 tasks", async () => {
+    const up = await sc.change({ from: "3 replicas", to: "5 replicas" }, { appReplicas: "5" });
+    assert.equal(up.error, undefined);
+    assert.equal(up.after.length, 5);
+    assert.deepEqual(up.after.filter((t) => ids(up.before).includes(t.id)).map((t) => t.id).sort(), ids(up.before), "scaling up keeps the tasks that ran");
+    const down = await sc.change({ from: "5 replicas", to: "3 replicas" }, { appReplicas: "3" });
+    assert.equal(down.error, undefined);
+    assert.equal(down.after.length, 3);
+    for (const r of [up, down]) assert.deepEqual(r.window.failures, [], `${r.from} → ${r.to}: ${r.failed} of ${r.requests} failed`);
+  });
+
+  it("the immediate rollback (both flags off) from 10 % updates every replica at once (parallelism 0), 0 failed, then no answer from a flags-on replica", async () => {
+    const r = await sc.immediateRollback();
+    assert.equal(r.error, undefined);
+    assert.equal(sc.spec.updateConfig?.parallelism, 0, "the program declares parallelism 0 for the immediate rollback");
+    assert.deepEqual(r.window.failures, [], `${r.failed} of ${r.requests} failed`);
+    assert.equal(r.after.length, 3);
+    assert.deepEqual(r.after.filter((t) => ids(r.before).includes(t.id)), []);
+    const tail = within(sc.load.samples, r.toMs + 6_000, sc.load.now()).filter(isOk);
+    assert.ok(tail.length > 0);
+    assert.deepEqual([...new Set(tail.map((s) => s.flagsOn))], [false]);
+    console.log(`      time to effect: ${r.secondsToEffect} s (goal 15 s; measured by npm run bench:stage-change)`);
+  });
+
+  it("a 30 s database outage at steady state kills no task and rolls nothing back; queries fail fast (503) and recover", async () => {
+    const before = await runningTasks(sc.stack.service);
+    const stateBefore = await updateStatus(sc.stack.service);
+    const o = await sc.databaseOutage(30);
+    outages.push([o.fromMs, o.toMs]);
+    await new Promise((r) => setTimeout(r, 8_000));
+    const after = await runningTasks(sc.stack.service);
+    assert.deepEqual(ids(after), ids(before), "the same tasks run: none was killed or restarted");
+    assert.deepEqual(await updateStatus(sc.stack.service), stateBefore, "no update, no rollback");
+    const during = within(sc.load.samples, o.fromMs, o.toMs);
+    const statuses = [...new Set(during.filter((s) => !isOk(s)).map((s) => s.status))];
+    assert.ok(statuses.every((s) => s === 503), `failed answers during the outage are 503s: ${statuses.join(", ")}`);
+    const recovered = windowStats(within(sc.load.samples, o.toMs + 5_000, sc.load.now()));
+    assert.ok(recovered.requests > 0);
+    assert.deepEqual(recovered.failures, [], "after the outage every request succeeds");
+  });
+
+  it("a 30 s database outage during a stage change: the update completes, nothing is rolled back, no running task is killed", async () => {
+    const before = await runningTasks(sc.stack.service);
+    const hostsBefore = await hostnamesOf(before.map((t) => t.containerId!));
+    const failedBefore = ids(await sc.failedTasks());
+    const changing = sc.change({ from: "flags off", to: "flags on at 10 %" }, { enableStatelessOrchestration: "true", enableSafeJsonParser: "true", canaryPercentage: "10" });
+    // The outage starts once the update has (the steady window before it is 3 s).
+    await new Promise((r) => setTimeout(r, 4_000));
+    const o = await sc.databaseOutage(30);
+    outages.push([o.fromMs, o.toMs]);
+    const result = await changing;
+    const hc = sc.spec.taskSpec.containerSpec.healthcheck;
+    assert.equal(
+      result.error,
+      undefined,
+      `the good release is not rolled back. A task started during the outage does not listen until the database answers, ` +
+        `and Docker counts its failed checks once the declared startPeriod (${hc?.startPeriod}, then ${hc?.retries} × ${hc?.interval}) is over: ` +
+        `the startPeriod must outlast the outage plus the app's start (docs/reference-app.md, section 6)`,
+    );
+    assert.equal((await updateStatus(sc.stack.service))?.State, "completed");
+    assert.equal(result.after.length, 3);
+    assert.deepEqual(ids(await sc.failedTasks()).filter((id) => !failedBefore.includes(id)), [], "no task failed (none was killed by its health check)");
+    // No old task stopped before its replacement was healthy: every answer came from an old task or a new one.
+    const hostsAfter = await hostnamesOf(result.after.map((t) => t.containerId!));
+    const known = new Set([...hostsBefore, ...hostsAfter]);
+    assert.ok(within(sc.load.samples, result.fromMs, result.toMs).filter(isOk).every((s) => s.replica !== undefined && known.has(s.replica)));
+  });
+
+  it("over the whole run: one agent_sessions row per 2xx, no request written twice (no retry wrote a second row)", async () => {
+    const { samples, rows } = await sc.stopAndCheckRows();
+    console.log(`      ${samples.length} requests, ${rows.ok} 2xx; rows of failed requests (writes the paused database completed after the app's 5 s query timeout): ${rows.rowsOfFailed}`);
+    assert.equal(rows.okWithOneRow, rows.ok, JSON.stringify(rows));
+    assert.equal(rows.writtenTwice, 0, JSON.stringify(rows));
+    assert.equal(rows.unknownRows, 0, JSON.stringify(rows));
+    // A failed request's row can only come from an outage: the app answered 503 after its query timeout, and the
+    // paused database completed the insert when it resumed. Outside the outages, no failed request wrote a row.
+    assert.equal(failedOutsideOutages(samples), 0);
+  });
+});

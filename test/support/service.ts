@@ -1,0 +1,165 @@
+/**
+ * Applies a declared `docker.Service` to the real Swarm the way docker
+ * provider 5.2.0 does (issue 15): `docker service create` with the declared
+ * spec, then, for a change, an in-place `docker service update` of only the
+ * changed fields (test/support/serviceSpec.ts builds both argument lists),
+ * and then waits as the provider's `convergeConfig` makes `pulumi up` wait:
+ * every `delay`, until the update has completed and the declared number of
+ * tasks run, failing with the provider's "service rollback completed" when
+ * Swarm rolled the update back, and after `timeout`.
+ *
+ * It exercises the declared resource on a real Swarm; it is not `pulumi up`:
+ * no provider, no state, no diff engine (the change is computed from two
+ * evaluations), no replacement of the service.
+ */
+import type { DockerScope } from "./docker";
+import { docker, dockerOk } from "./docker";
+import { ServiceInputs, convergeOf, replicasOf, serviceCreateArgs, serviceUpdateArgs } from "./serviceSpec";
+
+/** `pulumi up` failed because Swarm rolled the update back (the provider's error, and the service's state). */
+export class ServiceRollbackError extends Error {
+  constructor(readonly service: string, readonly updateState: string, readonly updateMessage: string) {
+    super(`service ${service}: service rollback completed: ${updateMessage}`);
+    this.name = "ServiceRollbackError";
+  }
+}
+
+interface UpdateStatus {
+  State?: string;
+  StartedAt?: string;
+  CompletedAt?: string;
+  Message?: string;
+}
+
+/** The service's UpdateStatus (undefined before its first rolling update). */
+export async function updateStatus(service: string): Promise<UpdateStatus | undefined> {
+  const out = await dockerOk(["service", "inspect", "--format", "{{json .UpdateStatus}}", service]);
+  const v = JSON.parse(out) as UpdateStatus | null;
+  return v ?? undefined;
+}
+
+export interface Task {
+  id: string;
+  slot: number;
+  desiredState: string;
+  state: string;
+  /** The task's container id (undefined before it has one). */
+  containerId: string | undefined;
+  image: string;
+  env: string[];
+  error: string | undefined;
+}
+
+interface TaskJson {
+  ID: string;
+  Slot?: number;
+  DesiredState: string;
+  Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
+  Spec: { ContainerSpec: { Image: string; Env?: string[] } };
+}
+
+/** Every task of the service Swarm still records (the task history limit bounds the old ones). */
+export async function tasksOf(service: string): Promise<Task[]> {
+  const ids = (await dockerOk(["service", "ps", "--no-trunc", "--quiet", service])).split("\n").filter(Boolean);
+  if (ids.length === 0) return [];
+  const r = await docker(["inspect", "--type", "task", ...ids]);
+  // A task removed between the two calls makes inspect exit 1 but still print the others.
+  const parsed = JSON.parse(r.stdout.trim() || "[]") as TaskJson[];
+  return parsed.map((t) => ({
+    id: t.ID,
+    slot: t.Slot ?? 0,
+    desiredState: t.DesiredState,
+    state: t.Status.State,
+    containerId: t.Status.ContainerStatus?.ContainerID || undefined,
+    image: t.Spec.ContainerSpec.Image,
+    env: t.Spec.ContainerSpec.Env ?? [],
+    error: t.Status.Err || undefined,
+  }));
+}
+
+/** The tasks Swarm wants running and that run (healthy, when the spec has a health check). */
+export async function runningTasks(service: string): Promise<Task[]> {
+  return (await tasksOf(service)).filter((t) => t.desiredState === "running" && t.state === "running");
+}
+
+/** The host names of containers (what the reference app's replica header carries). */
+export async function hostnamesOf(containerIds: readonly string[]): Promise<string[]> {
+  if (containerIds.length === 0) return [];
+  const out = await dockerOk(["inspect", "--format", "{{.Config.Hostname}}", ...containerIds]);
+  return out.split("\n").filter(Boolean);
+}
+
+export interface Converged {
+  /** How long the wait took (the provider's `up` holds this long). */
+  seconds: number;
+  updateState: string | undefined;
+}
+
+/**
+ * Wait as the provider's convergeConfig does: poll every `delay` until the rolling update (when
+ * `since` says one was started after that UpdateStatus.StartedAt) has completed and `replicas`
+ * tasks run. Throws ServiceRollbackError on a rollback, and an error on a paused update or after
+ * `timeout`.
+ */
+export async function waitConverged(service: string, spec: ServiceInputs, opts: { rollingUpdate: boolean; since?: string; log?: (l: string) => void }): Promise<Converged> {
+  const t0 = Date.now();
+  const converge = convergeOf(spec);
+  if (!converge) return { seconds: 0, updateState: (await updateStatus(service))?.State };
+  const want = replicasOf(spec);
+  const deadline = t0 + converge.timeoutMs;
+  for (;;) {
+    const us = await updateStatus(service);
+    const fresh = us !== undefined && us.StartedAt !== opts.since;
+    let pending: string | undefined;
+    if (opts.rollingUpdate && !fresh) pending = "the rolling update to start";
+    else if (opts.rollingUpdate && us) {
+      if (us.State === "rollback_completed") throw new ServiceRollbackError(service, us.State, us.Message ?? "");
+      if (us.State === "paused" || us.State === "rollback_paused") throw new Error(`service ${service}: update ${us.State}: ${us.Message ?? ""}`);
+      if (us.State !== "completed") pending = `the update (${us.State}: ${us.Message ?? ""})`;
+    }
+    if (!pending) {
+      const running = (await runningTasks(service)).length;
+      if (running === want) return { seconds: (Date.now() - t0) / 1000, updateState: us?.State };
+      pending = `${want} running tasks (${running} now)`;
+    }
+    if (Date.now() + converge.delayMs > deadline) {
+      throw new Error(`service ${service}: did not converge within ${converge.timeoutMs / 1000} s (convergeConfig.timeout): waiting for ${pending}`);
+    }
+    opts.log?.(`service ${service}: waiting for ${pending}`);
+    await new Promise((r) => setTimeout(r, converge.delayMs));
+  }
+}
+
+export interface CreatedService {
+  name: string;
+  converged: Converged;
+}
+
+/** `docker service create` of the declared spec in `scope` (removed by its cleanup), then the convergence wait. */
+export async function createService(scope: DockerScope, resource: string, spec: ServiceInputs, networks: Readonly<Record<string, string>>, log?: (l: string) => void): Promise<CreatedService> {
+  const c = serviceCreateArgs(resource, spec, { networks });
+  const name = await scope.service(resource, c.flags, c.image, c.args);
+  const converged = await waitConverged(name, spec, { rollingUpdate: false, log });
+  return { name, converged };
+}
+
+export interface UpdatedService {
+  /** The fields the update changed (dotted input paths). */
+  changed: string[];
+  /** The `docker service update` flags sent. */
+  flags: string[];
+  converged: Converged;
+}
+
+/**
+ * An in-place `docker service update` from the declared `before` to `after` (only the changed
+ * fields), then the convergence wait. Throws ServiceRollbackError when Swarm rolled it back.
+ */
+export async function updateService(service: string, resource: string, before: ServiceInputs, after: ServiceInputs, log?: (l: string) => void): Promise<UpdatedService> {
+  const u = serviceUpdateArgs(resource, before, after);
+  if (u.flags.length === 0) return { changed: [], flags: [], converged: { seconds: 0, updateState: (await updateStatus(service))?.State } };
+  const since = (await updateStatus(service))?.StartedAt;
+  await dockerOk(["service", "update", ...u.flags, service], { timeoutMs: 120_000 });
+  const converged = await waitConverged(service, after, { rollingUpdate: u.rollingUpdate, since, log });
+  return { changed: u.changed, flags: u.flags, converged };
+}
