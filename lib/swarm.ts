@@ -12,8 +12,16 @@ import { RolloutState, isImmediateRollbackState } from "./stages";
  * the service's DNS until then, so these set how fast an update moves and how
  * fast a release that never gets healthy is rolled back
  * (about startPeriod + retries × interval).
+ *
+ * startPeriod is 60 s so that a 30 s database outage during an update does not
+ * roll a good release back: a task started in the outage cannot listen until
+ * the database answers, and with 15 s its failed checks turned it unhealthy
+ * at about 24 s, inside the outage (measured on the real Swarm,
+ * test/stack/swarm-rollout.test.ts). A healthy task passes its first check
+ * long before, so this does not slow a good update; it only delays the
+ * rollback of a release that never gets healthy to about 70 s.
  */
-export const APP_HEALTH_CHECK = { interval: "3s", timeout: "3s", retries: 3, startPeriod: "15s" } as const;
+export const APP_HEALTH_CHECK = { interval: "3s", timeout: "3s", retries: 3, startPeriod: "60s" } as const;
 
 /**
  * Seconds Docker waits after SIGTERM before it kills a task. The reference app

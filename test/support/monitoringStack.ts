@@ -18,7 +18,7 @@ import { rolloutRecordProvider, RolloutRecordInputs } from "../../components/rol
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
 import { DockerScope, docker, dockerOk, publishedPort, waitFor } from "./docker";
-import { appContainers } from "./program";
+import { appService, serviceInputs } from "./program";
 import type { StartedStack } from "./stack";
 
 /** The sink's alias on the stack's network, and its port. */
@@ -94,7 +94,7 @@ async function ready(url: string): Promise<true | undefined> {
 export async function startMonitoring(scope: DockerScope, ev: Evaluation, stack: StartedStack, log: (line: string) => void = () => undefined): Promise<MonitoringStack> {
   const networks = networksOf(ev, stack.network);
   const sink = await scope.start("sink", ["--network", stack.network, "--network-alias", SINK_ALIAS, "--publish", `127.0.0.1::${SINK_PORT}`], {
-    image: String(appContainers(ev)[0].inputs.image),
+    image: serviceInputs(appService(ev)).taskSpec.containerSpec.image,
     command: ["node", "-e", SINK_PROGRAM, String(SINK_PORT)],
   });
   const sinkUrl = `http://127.0.0.1:${await publishedPort(sink, SINK_PORT)}`;
