@@ -1,23 +1,23 @@
 /**
  * Composition root: validate the stack's config, build the components, export
- * the outputs. Logic lives in lib/ (pure) and components/ (Pulumi).
+ * the outputs. Logic lives in lib/ (pure) and program/ (Pulumi).
  */
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { appEnv } from "./lib/stages";
-import { updatePolicy } from "./lib/swarm";
-import { forcedSkipReason } from "./lib/stackEdit";
-import { stackFilePath } from "./lib/stackFile";
-import { loadStackConfig } from "./components/stackConfig";
-import { App } from "./components/app";
-import { Database } from "./components/database";
-import { DevPostgres } from "./components/devPostgres";
-import { EdgeProxy } from "./components/edgeProxy";
-import { LABEL_PREFIX, rolloutLabels } from "./components/labels";
-import { Monitoring } from "./components/monitoring";
-import { requireSwarmManager } from "./components/swarmManager";
-import { RolloutRecord } from "./components/rolloutRecord";
+import { appEnv } from "./core/stages";
+import { updatePolicy } from "./core/swarm";
+import { forcedSkipReason } from "./stack/stackEdit";
+import { stackFilePath } from "./stack/stackFile";
+import { loadStackConfig } from "./program/stackConfig";
+import { App } from "./program/app";
+import { Database } from "./program/database";
+import { DevPostgres } from "./program/devPostgres";
+import { EdgeProxy } from "./program/edgeProxy";
+import { LABEL_PREFIX, rolloutLabels } from "./program/labels";
+import { Monitoring } from "./program/monitoring";
+import { requireSwarmManager } from "./program/swarmManager";
+import { RolloutRecord } from "./program/rolloutRecord";
 
 const { stack, config, secrets } = loadStackConfig();
 // Before anything is registered: a real deploy stops at once unless the engine is a Swarm manager.

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:gate`: seeded, in-memory simulation of whole rollouts, run
- * through today's z-test gate (lib/gate-legacy.ts) and the always-valid gate
- * (lib/gate.ts) side by side, with continuous looks. Figures: docs/gate.md.
+ * through today's z-test gate (core/gate-legacy.ts) and the always-valid gate
+ * (core/gate.ts) side by side, with continuous looks. Figures: docs/gate.md.
  *
  *   npm run bench:gate                       # 2,000 rollouts per scenario
  *   npm run bench:gate -- --rollouts 200     # quicker, while developing
@@ -14,7 +14,7 @@
  *   of requests is the share of users with a bucket below the percentage.
  *   Distinct users seen are their expected number, U (1 − (1 − 1/U)^n).
  * - Traffic: i.i.d. requests per path: an error with the path's rate; a
- *   log-normal duration (the drill's profiles, lib/traffic.ts). Each look adds
+ *   log-normal duration (the drill's profiles, drill/traffic.ts). Each look adds
  *   K requests: binomial counts for the split, the errors and the requests
  *   slower than each latency line (nested, so the counts are consistent).
  * - Soak: a stage's soak time is SOAK requests (the gate's soakHours at a
@@ -29,12 +29,12 @@
  */
 import * as os from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { parseConfig } from "../lib/config";
-import { GateInput, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../lib/gate";
-import { evaluateLegacyGate } from "../lib/gate-legacy";
-import { fixedHorizonRequests, normalCdf, normalQuantile } from "../lib/sequential";
-import { STAGES, Stage } from "../lib/stages";
-import { LEGACY_PROFILE, NEW_PROFILE, seededRandom } from "../lib/traffic";
+import { parseConfig } from "../core/config";
+import { GateInput, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../core/gate";
+import { evaluateLegacyGate } from "../core/gate-legacy";
+import { fixedHorizonRequests, normalCdf, normalQuantile } from "../core/sequential";
+import { STAGES, Stage } from "../core/stages";
+import { LEGACY_PROFILE, NEW_PROFILE, seededRandom } from "../drill/traffic";
 
 const CFG = parseConfig({ appImage: "example/app:1" }, { stack: "bench" });
 const GATE = CFG.gate;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:stack-edit`: time and peak memory of `rollout rollback`'s
- * stack-file edit (read, check, edit, diff, write: lib/stackEdit.ts editStack)
+ * stack-file edit (read, check, edit, diff, write: stack/stackEdit.ts editStack)
  * on stack files of 1,000 to 100,000 lines. Each size runs in its own process
  * so its peak RSS is its own. Writes bench/results-stack-edit.md.
  *
@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { editStack, planRollback } from "../lib/stackEdit";
+import { editStack, planRollback } from "../stack/stackEdit";
 
 const SIZES = (process.env.BENCH_STACK_LINES ?? "1000,10000,30000,100000").split(",").map(Number);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `rollout` bin (package.json "bin"): runs bin/rollout.ts through ts-node,
+// The `rollout` bin (package.json "bin"): runs cli/rollout.ts through ts-node,
 // transpile-only (types are checked by `npm run typecheck`, not at run time).
 "use strict";
 const path = require("node:path");
 require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
-require("./rollout.ts").runMain(process.argv);
+require("../cli/rollout.ts").runMain(process.argv);

@@ -80,7 +80,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  * The dot paths (array elements by index) of the secret values inside one input
  * as the program passed it, at the deepest level a secret Output sits: a secret
  * env map inside a plain `taskSpec` is `taskSpec.containerSpec.env`, so the plan
- * can show `taskSpec.containerSpec.image` beside it (lib/plan.ts).
+ * can show `taskSpec.containerSpec.image` beside it (offline/plan.ts).
  */
 async function secretLeaves(v: unknown, at: string, out: string[]): Promise<string[]> {
   if (pulumi.Output.isInstance(v)) {

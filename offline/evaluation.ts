@@ -1,6 +1,6 @@
 /**
  * What an offline evaluation records (offline/evaluate.ts produces it,
- * lib/plan.ts compares two): the data shapes and a resource's identity.
+ * offline/plan.ts compares two): the data shapes and a resource's identity.
  * Pure, and imports nothing, so both sides can use it without importing
  * each other.
  */

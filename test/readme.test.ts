@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { configKeyDocs } from "../lib/config";
-import { REFERENCE_END, REFERENCE_START, configReferenceTable } from "../lib/configDocs";
+import { configKeyDocs } from "../core/config";
+import { REFERENCE_END, REFERENCE_START, configReferenceTable } from "../tools/configDocs";
 import { closeSharedBrowser, requireChromium, validateMermaid } from "./support/browser";
 
 const ROOT = path.join(__dirname, "..");

@@ -11,7 +11,7 @@ import {
   nextStage,
   previousStage,
   stageInfo,
-} from "../lib/stages";
+} from "../core/stages";
 
 describe("stage model", () => {
   it("has the guide's stages in order", () => {

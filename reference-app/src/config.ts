@@ -4,7 +4,7 @@
  * the variable, its value (never DATABASE_URL's: it carries the password) and
  * what is allowed.
  */
-import { APP_ENV_NAMES, ENV_NAMES, Flags, STAGES, Stage, isStage } from "../../lib/stages";
+import { APP_ENV_NAMES, ENV_NAMES, Flags, STAGES, Stage, isStage } from "../../core/stages";
 import { Fault, NO_FAULT, parseFault } from "./contract";
 
 /** Variables only the reference app reads (the program never sets them). */

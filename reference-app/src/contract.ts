@@ -5,8 +5,8 @@
  * and harnesses import these instead of restating them. Pure: no I/O, clock
  * or env. The contract in prose: docs/reference-app.md.
  */
-import { PROXY_CONNECT_TIMEOUT_SECONDS, PROXY_RESOLVER_VALID_SECONDS } from "../../lib/proxyConfig";
-import { ENV_NAMES, Flags, Stage, isStage } from "../../lib/stages";
+import { PROXY_CONNECT_TIMEOUT_SECONDS, PROXY_RESOLVER_VALID_SECONDS } from "../../core/proxyConfig";
+import { ENV_NAMES, Flags, Stage, isStage } from "../../core/stages";
 
 // ---------------------------------------------------------------------------
 // Which path served a request
@@ -67,7 +67,7 @@ export function parseRolloutHeader(value: string | undefined): RolloutHeader {
 /**
  * After SIGTERM the health check fails at once and the app keeps serving for
  * this long: at least the proxy's resolver validity plus its connect timeout
- * (lib/proxyConfig.ts), plus a second of margin, so that a request the proxy
+ * (core/proxyConfig.ts), plus a second of margin, so that a request the proxy
  * sends by an address it resolved just before the stop is still served.
  */
 export const SERVE_AFTER_SIGTERM_MS = (PROXY_RESOLVER_VALID_SECONDS + PROXY_CONNECT_TIMEOUT_SECONDS + 1) * 1000;
@@ -76,7 +76,7 @@ export const DRAIN_TIMEOUT_MS = 12_000;
 /**
  * Whatever happens, the process exits by this long after SIGTERM (exit code 1
  * if it had to cut something short). Below the stop grace period the program
- * gives app containers (components/app.ts destroyGraceSeconds: 30 s), so
+ * gives app containers (program/app.ts destroyGraceSeconds: 30 s), so
  * Docker never has to SIGKILL it.
  */
 export const EXIT_DEADLINE_MS = 25_000;

@@ -16,8 +16,8 @@ import * as os from "node:os";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DatabaseError, Pool, PoolClient } from "pg";
-import { onNewPath } from "../../lib/bucketing";
-import { effectivePercentage } from "../../lib/stages";
+import { onNewPath } from "../../core/bucketing";
+import { effectivePercentage } from "../../core/stages";
 import type { AppConfig } from "./config";
 import {
   AGENT_QUERY_PATH,

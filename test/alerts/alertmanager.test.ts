@@ -10,7 +10,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { ALERT_NAMES, MONITORING_FILE_NAMES, RECEIVERS, alertRules, renderMonitoringFiles } from "../../lib/alerts";
+import { ALERT_NAMES, MONITORING_FILE_NAMES, RECEIVERS, alertRules, renderMonitoringFiles } from "../../core/alerts";
 import { freePort } from "../support/postgres";
 import { requireTools } from "../support/tools";
 import { testConfig, tmpDir, writeFiles } from "./support";
@@ -54,7 +54,7 @@ describe("Alertmanager with the rendered config (real prometheus-alertmanager, l
 
     dir = tmpDir("vc-am-");
     // The receivers' URLs as a stack sets them: alerting.pagerdutyUrl and the Slack secret, plain http
-    // allowed to the loopback sink by alerting.httpReceiverHosts (lib/config.ts).
+    // allowed to the loopback sink by alerting.httpReceiverHosts (core/config.ts).
     const files = renderMonitoringFiles(
       testConfig({
         alerting: { pagerdutyUrl: `http://127.0.0.1:${sinkPort}/pagerduty`, httpReceiverHosts: ["127.0.0.1"] },

@@ -14,7 +14,7 @@ import {
   alertRules,
   renderAlertmanagerConfig,
   renderMonitoringFiles,
-} from "../../lib/alerts";
+} from "../../core/alerts";
 import { requireTools } from "../support/tools";
 import { runTool, testConfig, tmpDir, writeFiles } from "./support";
 

@@ -10,10 +10,10 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { ConfigError, parseConfig, parsePromDuration } from "../../lib/config";
+import { ConfigError, parseConfig, parsePromDuration } from "../../core/config";
 import { requireTools } from "../support/tools";
 import { runTool, tmpDir } from "./support";
-import { seededRandom } from "../../lib/traffic";
+import { seededRandom } from "../../drill/traffic";
 
 const TABLE = [
   // The review's findings: a unit twice, out of order, beyond Go's time.Duration.
@@ -29,7 +29,7 @@ const TABLE = [
   "1h1d", "1mss", "1sm", "1us", "1µs", "1ns", "1x", "1e3s", "0x10s", "１s", "1s;", "5 minutes", "1h 30m", "P1D", "1d-1h",
 ];
 
-/** Seeded PRNG (the drill's mulberry32, lib/traffic.ts): the same inputs on every run. */
+/** Seeded PRNG (the drill's mulberry32, drill/traffic.ts): the same inputs on every run. */
 const rng = seededRandom;
 
 const UNITS = ["y", "w", "d", "h", "m", "s", "ms"];

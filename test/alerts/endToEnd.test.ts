@@ -25,9 +25,9 @@ import {
   exporterDsn,
   exporterQueries,
   renderMonitoringFiles,
-} from "../../lib/alerts";
-import { roleGrantStatements } from "../../lib/grants";
-import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../lib/migrate";
+} from "../../core/alerts";
+import { roleGrantStatements } from "../../core/grants";
+import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../db/migrate";
 import { freePort, sharedPostgres, TestPostgres } from "../support/postgres";
 import { requireTools } from "../support/tools";
 import { testConfig, tmpDir, writeFiles } from "./support";
@@ -196,7 +196,7 @@ async function writeBypassingTrigger(pg: TestPostgres, url: string, sessionId: s
 
 let roleCounter = 0;
 
-/** A login role with the monitoring role's grants (lib/grants.ts): the monitoring views and nothing else. */
+/** A login role with the monitoring role's grants (core/grants.ts): the monitoring views and nothing else. */
 async function monitoringRole(pg: TestPostgres, url: string): Promise<string> {
   const role = `vc_e2e_monitoring_${process.pid}_${++roleCounter}`;
   const password = `pw-${role}`;
@@ -242,7 +242,7 @@ async function runMonitoring(tools: Record<string, string>, dsn: string, label: 
     `exporter (${label})`,
     tools["prometheus-postgres-exporter"],
     exporterArgs(path.join(dir, MONITORING_FILE_NAMES.exporterQueries), `127.0.0.1:${exporterPort}`),
-    // The DSN exactly as the monitoring component passes it (components/monitoring.ts).
+    // The DSN exactly as the monitoring component passes it (program/monitoring.ts).
     { ...EXPORTER_ENV, DATA_SOURCE_NAME: exporterDsn(dsn) },
   );
   const prometheus = start(`prometheus (${label})`, tools.prometheus, [

@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { MONITORING_FILE_NAMES } from "../../lib/alerts";
+import { MONITORING_FILE_NAMES } from "../../core/alerts";
 import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
 
 const PROGRAM = path.join(__dirname, "fixtures", "monitoringProgram.ts");

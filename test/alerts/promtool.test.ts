@@ -20,8 +20,8 @@ import {
   durationMs,
   renderMonitoringFiles,
   SECRET_PLACEHOLDERS,
-} from "../../lib/alerts";
-import type { RolloutConfig } from "../../lib/config";
+} from "../../core/alerts";
+import type { RolloutConfig } from "../../core/config";
 import { requireTools } from "../support/tools";
 import { expandAnnotation, runTool, testConfig, tmpDir, writeFiles } from "./support";
 

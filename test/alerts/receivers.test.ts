@@ -1,6 +1,6 @@
 /**
  * The alert receivers' URLs: alerting.pagerdutyUrl (default PagerDuty's Events API v2) and the
- * secret slackWebhookUrl, validated by lib/config.ts (https; plain http only to a host listed in
+ * secret slackWebhookUrl, validated by core/config.ts (https; plain http only to a host listed in
  * alerting.httpReceiverHosts) and rendered into alertmanager.yml by the serializer. A receiver
  * whose secret is unset is a null receiver, which the real amtool accepts; and the dev stack's
  * declared Alertmanager, evaluated as the plan and the [docker] harness evaluate it (unset secrets
@@ -11,9 +11,9 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ConfigError, PAGERDUTY_EVENTS_URL, RawConfig } from "../../lib/config";
-import { MONITORING_FILE_NAMES, RECEIVERS, renderAlertmanagerConfig } from "../../lib/alerts";
-import { MONITORING_CONTAINER } from "../../components/monitoring";
+import { ConfigError, PAGERDUTY_EVENTS_URL, RawConfig } from "../../core/config";
+import { MONITORING_FILE_NAMES, RECEIVERS, renderAlertmanagerConfig } from "../../core/alerts";
+import { MONITORING_CONTAINER } from "../../program/monitoring";
 import { containerByRole } from "../support/declared";
 import { evaluateStack } from "../support/program";
 import { requireTools } from "../support/tools";
@@ -65,7 +65,7 @@ describe("alert receivers' URLs (config and alertmanager.yml)", function () {
       const ps = problemsOf({ alerting: { pagerdutyUrl: value, ...(what.includes("other than") ? { httpReceiverHosts: ["webhook-sink"] } : {}) } });
       assert.equal(ps.length, 1, JSON.stringify(ps));
       assert.equal(ps[0].key, "valuecanvas:alerting.pagerdutyUrl");
-      // A URL with a password is a credential: masked (lib/redact.ts), like every such value.
+      // A URL with a password is a credential: masked (core/redact.ts), like every such value.
       assert.equal(ps[0].value, what.startsWith("user:password") ? '"[secret]"' : JSON.stringify(value));
       assert.match(ps[0].allowed, /https URL/);
       if (what.startsWith("plain http")) assert.match(ps[0].allowed, /alerting\.httpReceiverHosts \((none listed|webhook-sink)\)/);

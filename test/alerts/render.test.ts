@@ -6,8 +6,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { main, render } from "../../bin/render";
-import { MONITORING_FILE_NAMES, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../../lib/alerts";
+import { main, render } from "../../cli/render";
+import { MONITORING_FILE_NAMES, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../../core/alerts";
 import { testConfig, tmpDir } from "./support";
 
 const PROJECT = path.join(__dirname, "..", "..");

@@ -15,9 +15,9 @@ import {
   durationMs,
   renderExporterQueries,
   renderMonitoringFiles,
-} from "../../lib/alerts";
-import { MONITORING_VIEW_NAMES } from "../../lib/grants";
-import { GUIDE_THRESHOLDS } from "../../lib/stages";
+} from "../../core/alerts";
+import { MONITORING_VIEW_NAMES } from "../../core/grants";
+import { GUIDE_THRESHOLDS } from "../../core/stages";
 import { testConfig } from "./support";
 
 describe("alert rules (pure)", () => {

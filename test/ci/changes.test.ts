@@ -8,11 +8,11 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError } from "../../lib/config";
-import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecretName, programPaths } from "../../lib/ci/changes";
-import { actionsMatrix, detectChanges, programTexts } from "../../lib/ci/detect";
-import { GitError, ZERO_SHA } from "../../lib/ci/git";
-import { githubOutputs } from "../../scripts/changed-stacks";
+import { ConfigError } from "../../core/config";
+import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecretName, programPaths } from "../../ci/changes";
+import { actionsMatrix, detectChanges, programTexts } from "../../ci/detect";
+import { GitError, ZERO_SHA } from "../../ci/git";
+import { githubOutputs } from "../../cli/changed-stacks";
 import { GIT_ENV } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -305,7 +305,7 @@ describe("CI change detection on real git history", () => {
     const out = path.join(repo.dir, "gh-output");
     const stdout = execFileSync(
       path.join(ROOT, "node_modules/.bin/ts-node"),
-      ["--transpile-only", path.join(ROOT, "scripts/changed-stacks.ts"), "--repo", repo.dir, "--base", base, "--head", head, "--exclude", "dev", "--github-output", out],
+      ["--transpile-only", path.join(ROOT, "cli/changed-stacks.ts"), "--repo", repo.dir, "--base", base, "--head", head, "--exclude", "dev", "--github-output", out],
       { cwd: ROOT, encoding: "utf8" },
     );
     assert.match(stdout, /prod: Pulumi\.prod\.yaml changed/);
@@ -346,10 +346,10 @@ describe("CI change decisions (pure)", () => {
 
   it("in this repository, the migration runner, the stack reader and the components are program code; CI tooling is not", () => {
     const program = programPaths(programTexts(ROOT, "HEAD"));
-    for (const p of ["index.ts", "lib/migrate.ts", "lib/stackFile.ts", "lib/stages.ts", "lib/config.ts", "components/database.ts", "components/app.ts", "sql/"]) {
+    for (const p of ["index.ts", "db/migrate.ts", "stack/stackFile.ts", "core/stages.ts", "core/config.ts", "program/database.ts", "program/app.ts", "sql/"]) {
       assert.ok(program.includes(p), `${p} in ${program.join(", ")}`);
     }
-    for (const p of ["lib/ci/comment.ts", "lib/ci/changes.ts", "lib/ci/detect.ts", "lib/ci/git.ts", "scripts/changed-stacks.ts", "bin/rollout.ts", "offline/evaluate.ts"]) {
+    for (const p of ["ci/comment.ts", "ci/changes.ts", "ci/detect.ts", "ci/git.ts", "cli/changed-stacks.ts", "cli/rollout.ts", "offline/evaluate.ts"]) {
       assert.ok(!program.includes(p), `${p} is not program code`);
     }
   });

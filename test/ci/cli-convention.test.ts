@@ -1,5 +1,5 @@
 /**
- * Issue 13 §3 items 1 and 10: one command-line convention for every entry point (lib/cli.ts).
+ * Issue 13 §3 items 1 and 10: one command-line convention for every entry point (cli/convention.ts).
  * - a misspelt option is reported, with a did-you-mean suggestion, before a missing required one;
  * - a missing required option is still reported when nothing is misspelt;
  * - an unknown command exits 2 (a usage error), with and without --json.
@@ -8,17 +8,17 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { main as migrateMain } from "../../bin/migrate";
-import { main as planMain } from "../../bin/plan";
-import { main as renderMain } from "../../bin/render";
-import { main as rolloutMain } from "../../bin/rollout";
-import { main as verifyMain } from "../../bin/verify";
-import { createChangedStacksCli } from "../../scripts/changed-stacks";
-import { createDeployTargetCli } from "../../scripts/deploy-target";
-import { createGateConfigCli } from "../../scripts/gate-config";
-import { createPrCommentCli } from "../../scripts/pr-comment";
-import { createRunbookCli } from "../../scripts/runbook";
-import { runScriptMain } from "../../scripts/runScript";
+import { main as migrateMain } from "../../cli/migrate";
+import { main as planMain } from "../../cli/plan";
+import { main as renderMain } from "../../cli/render";
+import { main as rolloutMain } from "../../cli/rollout";
+import { main as verifyMain } from "../../cli/verify";
+import { createChangedStacksCli } from "../../cli/changed-stacks";
+import { createDeployTargetCli } from "../../cli/deploy-target";
+import { createGateConfigCli } from "../../cli/gate-config";
+import { createPrCommentCli } from "../../cli/pr-comment";
+import { createRunbookCli } from "../../cli/runbook";
+import { runScriptMain } from "../../cli/runScript";
 
 interface Run {
   code: number;
@@ -171,7 +171,7 @@ describe("one command-line convention for every entry point (issue 13 §3 items 
 
   it("npm run migrate -- --help, through the real entry point, prints the help and touches no database", function () {
     this.timeout(60_000);
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts"), "--help"], {
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "cli", "migrate.ts"), "--help"], {
       env: { ...process.env, DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" },
       encoding: "utf8",
     });

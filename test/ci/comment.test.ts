@@ -1,7 +1,7 @@
 /**
  * The pull-request comment builder and the check's decision, on a sample
  * `pulumi preview --diff` output (test/ci/fixtures) and gate verdicts produced
- * by the real gate (lib/gate.ts evaluateGate), serialised as
+ * by the real gate (core/gate.ts evaluateGate), serialised as
  * `rollout gate --json` prints them.
  */
 import { strict as assert } from "node:assert";
@@ -9,9 +9,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { GUIDE_THRESHOLDS } from "../../lib/stages";
-import { GateResult, evaluateGate, latencyThresholds } from "../../lib/gate";
-import { parseConfig } from "../../lib/config";
+import { GUIDE_THRESHOLDS } from "../../core/stages";
+import { GateResult, evaluateGate, latencyThresholds } from "../../core/gate";
+import { parseConfig } from "../../core/config";
 import {
   MAX_PREVIEW_CHARS,
   OVERRIDE_LABEL,
@@ -21,7 +21,7 @@ import {
   previewSummary,
   readGateRun,
   redact,
-} from "../../lib/ci/comment";
+} from "../../ci/comment";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PREVIEW = fs.readFileSync(path.join(__dirname, "fixtures/preview-prod-10-to-25.txt"), "utf8");
@@ -51,7 +51,7 @@ function gate(opts: { hours: number; newReq: number; newErr: number; newUsers?: 
   });
 }
 
-/** As `rollout gate --stack prod --json` prints it (bin/rollout.ts: the CLI's envelope around the gate's result). */
+/** As `rollout gate --stack prod --json` prints it (cli/rollout.ts: the CLI's envelope around the gate's result). */
 const gateRun = (g: GateResult, exitCode = g.exitCode, notes: string[] = []) => ({
   exitCode,
   stdout: JSON.stringify(
@@ -247,7 +247,7 @@ describe("CI pull-request comment", () => {
     assert.deepEqual(previewSummary("no summary here"), []);
   });
 
-  describe("scripts/pr-comment.ts", () => {
+  describe("cli/pr-comment.ts", () => {
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "pr-comment-"));
@@ -272,7 +272,7 @@ describe("CI pull-request comment", () => {
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     const run = (args: string[], env: Record<string, string>) =>
-      execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "scripts/pr-comment.ts"), ...args], {
+      execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "cli/pr-comment.ts"), ...args], {
         cwd: dir,
         env: { ...process.env, ...env },
         encoding: "utf8",
@@ -307,7 +307,7 @@ describe("CI pull-request comment", () => {
       );
       assert.throws(
         () => run(["--stack", "prod", "--changes", "changes.json", "--gate-exit", "x", "--out", "c.md"], {}),
-        // A bad option argument is a usage error: exit 2, like every entry point (lib/cli.ts).
+        // A bad option argument is a usage error: exit 2, like every entry point (cli/convention.ts).
         (e: { status?: number; stderr?: string }) => e.status === 2 && /"x" is not a process exit code/.test(e.stderr ?? ""),
       );
     });

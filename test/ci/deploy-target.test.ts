@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deployRunnerVariable, deployTarget } from "../../lib/ci/deployTarget";
-import { StackFileError } from "../../lib/stackFile";
+import { deployRunnerVariable, deployTarget } from "../../ci/deployTarget";
+import { StackFileError } from "../../stack/stackFile";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -65,13 +65,13 @@ describe("CI: where pulumi up deploys a stack", () => {
     assert.throws(() => deployTarget("prod", "config: [", "deploy-prod"), StackFileError);
   });
 
-  it("scripts/deploy-target.ts exits 1 with the message when refused, 0 with it when allowed", function () {
+  it("cli/deploy-target.ts exits 1 with the message when refused, 0 with it when allowed", function () {
     this.timeout(60_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-target-"));
     try {
       fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), stackFile());
       const run = (...args: string[]) =>
-        spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "scripts/deploy-target.ts", "--stack", "prod", "--project-dir", dir, ...args], { cwd: ROOT, encoding: "utf8" });
+        spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "cli/deploy-target.ts", "--stack", "prod", "--project-dir", dir, ...args], { cwd: ROOT, encoding: "utf8" });
       const refused = run();
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /^deploy-target: prod: refusing to run pulumi up/);

@@ -1,19 +1,19 @@
 /**
  * Every command in docs/RUNBOOK.md, README.md and docs/air-gapped.md is true: each `rollout` line
- * parses with the real CLI (createRolloutCli from bin/rollout.ts), each
+ * parses with the real CLI (createRolloutCli from cli/rollout.ts), each
  * `npm run` names a script in package.json, and each `pulumi config set` sets
  * a schema key to a value the schema accepts. Also: the runbook's criteria
- * block is what lib/stages.ts generates, every number it states outside that
+ * block is what core/stages.ts generates, every number it states outside that
  * block is one of the definitions, and every monitoring view it queries exists.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { createRolloutCli, parsedInvocation } from "../../bin/rollout";
-import { DocCommand, DocCommandError, checkPulumiConfigSet, extractCommands, parsePulumiConfigSet, shellCommands } from "../../lib/ci/docCommands";
-import { RUNBOOK_BEGIN, RUNBOOK_END, criteriaMarkdown, renderRunbook } from "../../lib/ci/runbook";
-import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, STAGES } from "../../lib/stages";
+import { createRolloutCli, parsedInvocation } from "../../cli/rollout";
+import { DocCommand, DocCommandError, checkPulumiConfigSet, extractCommands, parsePulumiConfigSet, shellCommands } from "../../tools/docCommands";
+import { RUNBOOK_BEGIN, RUNBOOK_END, criteriaMarkdown, renderRunbook } from "../../tools/runbook";
+import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, STAGES } from "../../core/stages";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DOCS = ["README.md", ...fs.readdirSync(path.join(__dirname, "../../docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
@@ -204,7 +204,7 @@ describe("the doc-command parser", () => {
 describe("the runbook's numbers and queries", () => {
   const runbook = read("docs/RUNBOOK.md");
 
-  it("the criteria block is what lib/stages.ts generates (npm run docs:runbook)", () => {
+  it("the criteria block is what core/stages.ts generates (npm run docs:runbook)", () => {
     assert.equal(renderRunbook(runbook), runbook, "docs/RUNBOOK.md is out of date: run npm run docs:runbook");
     assert.ok(runbook.includes(criteriaMarkdown()));
   });

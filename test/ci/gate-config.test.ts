@@ -9,12 +9,12 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS } from "../../lib/stages";
-import { loadStack } from "../../lib/stackEdit";
-import { GitError } from "../../lib/ci/git";
-import { detectChanges } from "../../lib/ci/detect";
-import { withoutGateGroups, writeGateProjectDir } from "../../lib/ci/gateConfig";
-import { createGateConfigCli } from "../../scripts/gate-config";
+import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS } from "../../core/stages";
+import { loadStack } from "../../stack/stackEdit";
+import { GitError } from "../../ci/git";
+import { detectChanges } from "../../ci/detect";
+import { withoutGateGroups, writeGateProjectDir } from "../../ci/gateConfig";
+import { createGateConfigCli } from "../../cli/gate-config";
 import { GIT_ENV, LOOSENED, gateStackFile, twoCommits } from "./gitFixture";
 
 const git = (dir: string, ...args: string[]): string => execFileSync("git", args, { cwd: dir, env: GIT_ENV, encoding: "utf8" }).trim();
@@ -106,7 +106,7 @@ describe("CI: the pull-request gate judges with the base branch's stack config",
     assert.equal(fs.existsSync(r.out), false);
   });
 
-  it("scripts/gate-config.ts writes the folder and the dir=, source=, note= outputs", () => {
+  it("cli/gate-config.ts writes the folder and the dir=, source=, note= outputs", () => {
     const r = repo({ "Pulumi.prod.yaml": gateStackFile(10) }, { "Pulumi.prod.yaml": gateStackFile(25, LOOSENED) });
     const ghOut = path.join(r.dir, "github-output");
     const write = process.stdout.write;

@@ -1,5 +1,5 @@
 /**
- * changed-stacks (lib/ci/changes.ts, lib/ci/detect.ts, scripts/changed-stacks.ts)
+ * changed-stacks (ci/changes.ts, ci/detect.ts, cli/changed-stacks.ts)
  * on real git history with every hostile stack file of the table
  * (test/support/hostileStacks.ts): a hostile head is refused (the job fails
  * with the line, column and reason, and writes no outputs that could skip the
@@ -11,8 +11,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { detectChanges } from "../../lib/ci/detect";
-import { StackFileError } from "../../lib/stackFile";
+import { detectChanges } from "../../ci/detect";
+import { StackFileError } from "../../stack/stackFile";
 import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 import { GIT_ENV } from "./gitFixture";
 
@@ -75,7 +75,7 @@ describe("changed-stacks refuses hostile stack files; the gate is required, neve
     try {
       const r = spawnSync(
         path.join(ROOT, "node_modules/.bin/ts-node"),
-        ["--transpile-only", path.join(ROOT, "scripts/changed-stacks.ts"), "--repo", dir, "--base", cleanBase, "--head", head, "--github-output", out],
+        ["--transpile-only", path.join(ROOT, "cli/changed-stacks.ts"), "--repo", dir, "--base", cleanBase, "--head", head, "--github-output", out],
         { cwd: ROOT, encoding: "utf8" },
       );
       assert.equal(r.status, 1, r.stderr);

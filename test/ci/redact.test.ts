@@ -1,5 +1,5 @@
 /**
- * lib/redact.ts, the one redaction home: every credential form node-postgres
+ * core/redact.ts, the one redaction home: every credential form node-postgres
  * and libpq accept, every secret the workflow holds in every written form,
  * in every place the PR comment quotes text; and the workflow hands every
  * secret it holds to the comment builder.
@@ -8,9 +8,9 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import * as comment from "../../lib/ci/comment";
-import { redactUrl } from "../../lib/metrics";
-import { SECRET_MASK, looksLikeCredential, redact } from "../../lib/redact";
+import * as comment from "../../ci/comment";
+import { redactUrl } from "../../db/rolloutStore";
+import { SECRET_MASK, looksLikeCredential, redact } from "../../core/redact";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PW = "Hunter2-pw";
@@ -56,7 +56,7 @@ describe("redact: credential forms", () => {
 
   it("redactUrl is the same redaction", () => {
     assert.equal(redactUrl(`postgres://mon:${PW}@db/app?password=${PW}`), "postgres://mon:[secret]@db/app?password=[secret]");
-    assert.equal(comment.redact, redact, "lib/ci/comment.ts re-exports the one function");
+    assert.equal(comment.redact, redact, "ci/comment.ts re-exports the one function");
   });
 });
 

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { shellTokens } from "../../lib/ci/docCommands";
+import { shellTokens } from "../../tools/docCommands";
 import { GIT_ENV, gateStackFile } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");

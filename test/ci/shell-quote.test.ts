@@ -8,8 +8,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { commitCommands } from "../../bin/rollout";
-import { shellQuote } from "../../lib/shell";
+import { commitCommands } from "../../cli/rollout";
+import { shellQuote } from "../../core/shell";
 
 const HOSTILE = [
   "plain", "", "two words", "it's", "'", "''", "\"", "$(touch pwned)", "`touch pwned`", "${HOME}", "$HOME", "a;touch pwned", "a && touch pwned",

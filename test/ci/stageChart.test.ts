@@ -1,13 +1,13 @@
 /**
- * The pull-request comment's per-stage charts (lib/ci/stageChart.ts): built
+ * The pull-request comment's per-stage charts (ci/stageChart.ts): built
  * from `rollout report --json`, and accepted by the real Mermaid parser in
  * Debian's chromium (test/support/browser.ts), which also rejects a broken
  * chart, so the check can fail.
  */
 import { strict as assert } from "node:assert";
-import { buildStackReview } from "../../lib/ci/comment";
-import { readReportJson, reportSection, stageCharts } from "../../lib/ci/stageChart";
-import { GUIDE_THRESHOLDS } from "../../lib/stages";
+import { buildStackReview } from "../../ci/comment";
+import { readReportJson, reportSection, stageCharts } from "../../ci/stageChart";
+import { GUIDE_THRESHOLDS } from "../../core/stages";
 import { closeSharedBrowser, requireChromium, validateMermaid } from "../support/browser";
 
 const REPORT = {

@@ -9,13 +9,13 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Check, CheckProgress, PROGRESS, formatProgress, mochaProgress, runChecks, summarize, unmet, verifyChecks } from "../../lib/ci/verify";
+import { Check, CheckProgress, PROGRESS, formatProgress, mochaProgress, runChecks, summarize, unmet, verifyChecks } from "../../tools/verify";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TS_NODE = path.join(ROOT, "node_modules/.bin/ts-node");
 
 function verify(args: string[]) {
-  return spawnSync(TS_NODE, ["--transpile-only", path.join(ROOT, "bin/verify.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: process.env });
+  return spawnSync(TS_NODE, ["--transpile-only", path.join(ROOT, "cli/verify.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: process.env });
 }
 
 /** A minimal project copy: stack files, workflows, node_modules linked. */
@@ -64,14 +64,14 @@ describe("npm run verify", () => {
     }
   });
 
-  it("a piece that has not landed fails clearly instead of passing: no lib/squawk.ts, no sql/, no lib/alerts", function () {
+  it("a piece that has not landed fails clearly instead of passing: no tools/squawk.ts, no sql/, no core/alerts", function () {
     this.timeout(60_000);
     const dir = projectCopy();
     try {
       const r = verify(["--project-dir", dir, "--only", "squawk", "promtool"]);
       assert.equal(r.status, 1);
-      assert.match(r.stdout, /^✘ squawk .*cannot run: lib\/squawk\.ts is missing \(the database issue's squawk runner\): not landed yet; no \*\.sql files in sql\//m);
-      assert.match(r.stdout, /^✘ promtool .*cannot run: lib\/alerts\/index\.ts is missing \(the alerts issue's renderer\): not landed yet/m);
+      assert.match(r.stdout, /^✘ squawk .*cannot run: tools\/squawk\.ts is missing \(the database issue's squawk runner\): not landed yet; no \*\.sql files in sql\//m);
+      assert.match(r.stdout, /^✘ promtool .*cannot run: core\/alerts\/index\.ts is missing \(the alerts issue's renderer\): not landed yet/m);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -99,7 +99,7 @@ describe("npm run verify", () => {
       const f = path.join(dir, "Pulumi.staging.yaml");
       fs.writeFileSync(f, fs.readFileSync(f, "utf8") + '  valuecanvas:alerting:\n    scrapeInterval: "1s1m"\n');
       // the real renderer: the top-level folder that holds it (and the modules it imports)
-      const top = path.relative(ROOT, require.resolve("../../lib/alerts")).split(path.sep)[0];
+      const top = path.relative(ROOT, require.resolve("../../core/alerts")).split(path.sep)[0];
       fs.symlinkSync(path.join(ROOT, top), path.join(dir, top));
       const r = verify(["--project-dir", dir, "--only", "stack", "promtool"]);
       assert.equal(r.status, 1);
@@ -116,10 +116,10 @@ describe("npm run verify", () => {
     const dir = projectCopy();
     try {
       // A renderer that writes what a looser schema would have let through.
-      fs.mkdirSync(path.join(dir, "lib/alerts"), { recursive: true });
+      fs.mkdirSync(path.join(dir, "core/alerts"), { recursive: true });
       fs.writeFileSync(
-        path.join(dir, "lib/alerts/index.js"),
-        `const real = require(${JSON.stringify(path.join(ROOT, "lib/alerts"))});\n` +
+        path.join(dir, "core/alerts/index.js"),
+        `const real = require(${JSON.stringify(path.join(ROOT, "core/alerts"))});\n` +
           `exports.MONITORING_FILE_NAMES = real.MONITORING_FILE_NAMES;\nexports.SECRET_PLACEHOLDERS = real.SECRET_PLACEHOLDERS;\n` +
           `exports.renderMonitoringFiles = (c, s, o) => { const f = real.renderMonitoringFiles(c, s, o);\n` +
           `  f[real.MONITORING_FILE_NAMES.prometheus] = f[real.MONITORING_FILE_NAMES.prometheus].replace(/scrape_interval: .*/, "scrape_interval: 5s5s"); return f; };\n`,
@@ -162,7 +162,7 @@ describe("npm run verify", () => {
     assert.equal(out[1].detail, "boom");
     assert.equal(summarize(out).ok, false);
     assert.equal(summarize([]).ok, false);
-    assert.match(unmet(ROOT, { module: { path: "lib/stages", export: "nope", owner: "x" } }) ?? "", /lib\/stages has no exported function nope/);
+    assert.match(unmet(ROOT, { module: { path: "core/stages", export: "nope", owner: "x" } }) ?? "", /core\/stages has no exported function nope/);
   });
 
   // Issue 13 §3 item 12: "npm run verify shows nothing for about 3 minutes during its test step".
@@ -222,7 +222,7 @@ describe("npm run verify", () => {
           `const wait = () => { if (fs.existsSync("release")) { process.stdout.write("\\n  2 passing (1s)\\n"); return; } if (Date.now() - t0 > 90000) process.exit(1); setTimeout(wait, 50); };\nwait();\n`,
       );
       fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fake", private: true, scripts: { test: "node fake-suite.js" } }));
-      const child = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "bin/verify.ts"), "--project-dir", dir, "--only", "tests"], { cwd: ROOT, env: process.env });
+      const child = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "cli/verify.ts"), "--project-dir", dir, "--only", "tests"], { cwd: ROOT, env: process.env });
       let out = "";
       let err = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));

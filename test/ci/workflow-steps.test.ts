@@ -3,7 +3,7 @@
  * `run:` scripts, read from .github/workflows/pull-request.yml, executed by
  * bash with the environment GitHub would give them, against a real migrated
  * PostgreSQL seeded with a rollout record and traffic. This is the contract
- * between `npx rollout gate --json` (bin/rollout.ts) and the comment builder,
+ * between `npx rollout gate --json` (cli/rollout.ts) and the comment builder,
  * checked end to end: PROCEED passes, WAIT blocks (and the enforce step
  * fails), an override label passes, a missing secret and an unreachable
  * database block with a clear message, and no password reaches the comment.
@@ -15,7 +15,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { canaryChange, monitoringSecretName } from "../../lib/ci/changes";
+import { canaryChange, monitoringSecretName } from "../../ci/changes";
 import { migratedDatabase, seedPath, seedRecord, withClient } from "../rollout/support";
 import { LOOSENED, gateStackFile, twoCommits } from "./gitFixture";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { readDataProblems, readStageMetrics } from "../../lib/metrics";
-import { migrate } from "../../lib/migrate";
+import { readDataProblems, readStageMetrics } from "../../db/rolloutStore";
+import { migrate } from "../../db/migrate";
 import { copyMigrations, freshDatabase, migratedDatabase } from "./dbHelpers";
 
 /** Every kind of timestamp that gives no duration, each on both paths. */

@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
-import { ROLE_GRANTS, ROLE_NAMES } from "../../lib/grants";
-import { DEFAULT_MIGRATIONS_DIR, migrationsHash } from "../../lib/migrate";
-import { migrationProvider } from "../../components/database";
+import { ROLE_GRANTS, ROLE_NAMES } from "../../core/grants";
+import { DEFAULT_MIGRATIONS_DIR, migrationsHash } from "../../db/migrate";
+import { migrationProvider } from "../../program/database";
 import { copyMigrations, freshDatabase, migrationNames } from "./dbHelpers";
 
 const PROGRAM = path.join(__dirname, "fixtures", "databaseProgram.ts");
@@ -45,7 +45,7 @@ const one = (ev: Evaluation, type: string): EvaluatedResource => {
 describe("[pg] Database component (Pulumi mock runtime)", function () {
   this.timeout(120_000);
 
-  it("declares the migration, an explicit postgresql provider, two roles with random passwords, and the grants of lib/grants.ts", async () => {
+  it("declares the migration, an explicit postgresql provider, two roles with random passwords, and the grants of core/grants.ts", async () => {
     const ev = await evaluate();
     const types = ev.resources.map((r) => r.type).sort();
     assert.deepEqual(types, ([

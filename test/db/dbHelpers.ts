@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../lib/migrate";
+import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../db/migrate";
 import { sharedPostgres } from "../support/postgres";
 
 export async function freshDatabase(): Promise<{ url: string; client: Client }> {

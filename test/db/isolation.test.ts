@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { migrate } from "../../lib/migrate";
+import { migrate } from "../../db/migrate";
 import { copyMigrations, freshDatabase, migratedDatabase } from "./dbHelpers";
 
 async function count(client: Client, where = "true"): Promise<number> {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { MigrationError, loadMigrations, migrate, migrationsHash } from "../../lib/migrate";
+import { MigrationError, loadMigrations, migrate, migrationsHash } from "../../db/migrate";
 import { copyMigrations, freshDatabase, migrationNames, schemaDump } from "./dbHelpers";
 
 async function rejectsNaming(p: Promise<unknown>, file: string, also?: RegExp): Promise<MigrationError> {
@@ -205,7 +205,7 @@ describe("[pg] migration runner", function () {
     const { spawnSync } = await import("node:child_process");
     const { url, client } = await freshDatabase();
     const run = (env: Record<string, string>) =>
-      spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts")], {
+      spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "cli", "migrate.ts")], {
         env: { ...process.env, ...env },
         encoding: "utf8",
       });
@@ -231,7 +231,7 @@ describe("[pg] migration runner", function () {
     const { spawnSync } = await import("node:child_process");
     const env = { ...process.env };
     delete env.DATABASE_URL;
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts")], {
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "cli", "migrate.ts")], {
       env,
       encoding: "utf8",
     });
@@ -242,7 +242,7 @@ describe("[pg] migration runner", function () {
   for (const bad of ["garbage-with-s3cret", "mysql://u:s3cret@127.0.0.1/x", "postgres://u:s3cret@/x"]) {
     it(`npm run migrate refuses DATABASE_URL=${bad.replace("s3cret", "***")} without echoing it`, async () => {
       const { spawnSync } = await import("node:child_process");
-      const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "bin", "migrate.ts")], {
+      const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "cli", "migrate.ts")], {
         env: { ...process.env, DATABASE_URL: bad },
         encoding: "utf8",
       });

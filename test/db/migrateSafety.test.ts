@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "pg";
-import { MIGRATION_LOCK_KEY, MigrationError, migrate } from "../../lib/migrate";
+import { MIGRATION_LOCK_KEY, MigrationError, migrate } from "../../db/migrate";
 import { copyMigrations, freshDatabase } from "./dbHelpers";
 
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
-import { MONITORING_VIEW_NAMES, roleGrantStatements } from "../../lib/grants";
+import { MONITORING_VIEW_NAMES, roleGrantStatements } from "../../core/grants";
 import { migratedDatabase } from "./dbHelpers";
 
 /**
@@ -12,7 +12,7 @@ describe("[pg] monitoring queries are bounded where the monitoring role cannot l
   this.timeout(120_000);
 
   const QUERIES = [
-    // Every view the monitoring role may read (lib/grants.ts) ...
+    // Every view the monitoring role may read (core/grants.ts) ...
     ...MONITORING_VIEW_NAMES.map((v) => `SELECT * FROM monitoring.${v}`),
     // ... and every function it calls.
     "SELECT monitoring.stage_contamination(now() - interval '24 hours', 'infinity')",

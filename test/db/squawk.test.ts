@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SQUAWK_DISABLED_RULES, findSquawk, runSquawk } from "../../lib/squawk";
+import { SQUAWK_DISABLED_RULES, findSquawk, runSquawk } from "../../tools/squawk";
 import { copyMigrations } from "./dbHelpers";
 
 describe("[pg] squawk lints every migration", function () {

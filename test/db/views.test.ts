@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
-import { migrate } from "../../lib/migrate";
+import { migrate } from "../../db/migrate";
 import { loadTraffic } from "../../bench/data";
 import { GUIDE_LATENCY_AS_PRINTED, GUIDE_QUERIES } from "../../bench/guideQueries";
 import { canon, freshDatabase } from "./dbHelpers";

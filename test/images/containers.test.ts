@@ -9,9 +9,9 @@
  */
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
-import { IMAGES, imageByKey } from "../../lib/images";
-import { MONITORING_CONTAINER } from "../../components/monitoring";
-import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT } from "../../lib/proxyConfig";
+import { IMAGES, imageByKey } from "../../tools/images";
+import { MONITORING_CONTAINER } from "../../program/monitoring";
+import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT } from "../../core/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, publishedPort, requireDocker, requireImages, waitFor, waitHealthy } from "../support/docker";
 import { containerByRole, containerSpec, startSpec } from "../support/declared";

@@ -1,5 +1,5 @@
 /**
- * The local image list and cache keys (lib/images.ts): every image the stack
+ * The local image list and cache keys (tools/images.ts): every image the stack
  * runs has a local stand-in built FROM a local base only, each cache key moves
  * with everything that goes into the image and with nothing else, and the
  * documented config step is exactly what `npm run images -- --print-config dev`
@@ -8,7 +8,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkPulumiConfigSet, extractCommands, parsePulumiConfigSet } from "../../lib/ci/docCommands";
+import { checkPulumiConfigSet, extractCommands, parsePulumiConfigSet } from "../../tools/docCommands";
 import {
   BOOKWORM,
   BuildInputs,
@@ -24,8 +24,8 @@ import {
   imageByKey,
   localBasesOf,
   mirrorFromAptSources,
-} from "../../lib/images";
-import { configKeyDocs } from "../../lib/config";
+} from "../../tools/images";
+import { configKeyDocs } from "../../core/config";
 
 const ROOT = path.resolve(__dirname, "../..");
 const built = IMAGES.filter((d): d is BuiltImageDef => d.kind === "dockerfile");

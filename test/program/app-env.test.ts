@@ -5,8 +5,8 @@
  */
 import { strict as assert } from "node:assert";
 import { ProgramError } from "../../offline/evaluate";
-import { PROXY_CONNECT_TIMEOUT_SECONDS, PROXY_RESOLVER_VALID_SECONDS } from "../../lib/proxyConfig";
-import { APP_ENV_NAMES, MANAGED_ENV_NAMES } from "../../lib/stages";
+import { PROXY_CONNECT_TIMEOUT_SECONDS, PROXY_RESOLVER_VALID_SECONDS } from "../../core/proxyConfig";
+import { APP_ENV_NAMES, MANAGED_ENV_NAMES } from "../../core/stages";
 import { EXIT_DEADLINE_MS, SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
 import { CONTAINER, appService, byType, envOf, evaluateStack, serviceInputs, stackFile } from "../support/program";
 

@@ -3,7 +3,7 @@
  * config reference) reads as English. A key with one allowed value says "must be N", never "from 0 to 0".
  */
 import { strict as assert } from "node:assert";
-import { ConfigError, configKeyDocs, parseConfig } from "../../lib/config";
+import { ConfigError, configKeyDocs, parseConfig } from "../../core/config";
 
 describe("config reference: allowed values read as English (issue 13 §3 item 9)", () => {
   it("no key documents a range of one value (from N to N)", () => {

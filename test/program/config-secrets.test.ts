@@ -15,11 +15,11 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { plan } from "../../bin/plan";
-import { render } from "../../bin/render";
-import { main as rollout } from "../../bin/rollout";
-import { shownSets } from "../../lib/plan";
-import { parseStackFile } from "../../lib/stackFile";
+import { plan } from "../../cli/plan";
+import { render } from "../../cli/render";
+import { main as rollout } from "../../cli/rollout";
+import { shownSets } from "../../offline/plan";
+import { parseStackFile } from "../../stack/stackFile";
 import { PROJECT_DIR } from "../support/program";
 
 const DEV = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
@@ -59,7 +59,7 @@ describe("plain secrets inside groups, in every form the reader accepts", functi
     ["a plain top-level secret as a JSON string", `  valuecanvas:slackWebhookUrl: '"PlainPw-7"'\n`],
   ];
   // Block scalars and flow mappings are outside the YAML subset both readers agree on
-  // (lib/yamlSubset.ts): refused before the secret check, and still never echoed.
+  // (stack/yamlSubset.ts): refused before the secret check, and still never echoed.
   const OUTSIDE_SUBSET = new Set(["a JSON-string group in a block scalar", "a YAML flow mapping"]);
   for (const [title, lines] of forms) {
     it(`refuses ${title}: the reader, plan, render and rollback, without echoing it`, async () => {

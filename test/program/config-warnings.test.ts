@@ -4,10 +4,10 @@
  * (flags off at 0 %) it is a percentage set before the flags. Flags off at 0 % warns nothing.
  */
 import { strict as assert } from "node:assert";
-import { plan } from "../../bin/plan";
-import { configWarnings } from "../../lib/config";
-import { parseSet } from "../../lib/plan";
-import { RolloutState, STAGES } from "../../lib/stages";
+import { plan } from "../../cli/plan";
+import { configWarnings } from "../../core/config";
+import { parseSet } from "../../offline/plan";
+import { RolloutState, STAGES } from "../../core/stages";
 import { testConfig } from "../alerts/support";
 
 const state = (canaryPercentage: (typeof STAGES)[number], on: boolean): RolloutState => ({

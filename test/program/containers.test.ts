@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { SECRET_KEYS } from "../../lib/config";
-import { secretPlaceholder } from "../../lib/stackFile";
+import { SECRET_KEYS } from "../../core/config";
+import { secretPlaceholder } from "../../stack/stackFile";
 import { CONTAINER, SERVICE, appService, byType, evaluateStack, serviceInputs, stackFile } from "../support/program";
-import { parseConfig, namespaced } from "../../lib/config";
-import { maskedInputs } from "../../lib/plan";
-import { programConfig } from "../../lib/stackFile";
+import { parseConfig, namespaced } from "../../core/config";
+import { maskedInputs } from "../../offline/plan";
+import { programConfig } from "../../stack/stackFile";
 
 describe("containers", function () {
   this.timeout(60_000);

@@ -1,5 +1,5 @@
 /**
- * `npm run plan` (bin/plan.ts) refuses every hostile stack file of the table
+ * `npm run plan` (cli/plan.ts) refuses every hostile stack file of the table
  * (test/support/hostileStacks.ts) with the line, the column and what is wrong,
  * before it evaluates anything.
  */
@@ -7,8 +7,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { plan } from "../../bin/plan";
-import { StackFileError } from "../../lib/stackFile";
+import { plan } from "../../cli/plan";
+import { StackFileError } from "../../stack/stackFile";
 import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 
 describe("npm run plan refuses hostile stack files", () => {

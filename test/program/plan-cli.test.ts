@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { main, plan } from "../../bin/plan";
-import { SECRET_KEYS } from "../../lib/config";
-import { secretPlaceholder } from "../../lib/stackFile";
+import { main, plan } from "../../cli/plan";
+import { SECRET_KEYS } from "../../core/config";
+import { secretPlaceholder } from "../../stack/stackFile";
 
 /** Run the CLI in-process, capturing stdout and stderr. */
 async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -6,10 +6,10 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { plan } from "../../bin/plan";
-import { SECRET_KEYS } from "../../lib/config";
-import { SECRET_MASK, diffEvaluations, formatChanges, formatResources, maskedInputs, maskedOutputs, plannedResources } from "../../lib/plan";
-import { secretPlaceholder } from "../../lib/stackFile";
+import { plan } from "../../cli/plan";
+import { SECRET_KEYS } from "../../core/config";
+import { SECRET_MASK, diffEvaluations, formatChanges, formatResources, maskedInputs, maskedOutputs, plannedResources } from "../../offline/plan";
+import { secretPlaceholder } from "../../stack/stackFile";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { evaluateStack } from "../support/program";
 

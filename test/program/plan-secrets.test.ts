@@ -4,8 +4,8 @@
  */
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { formatResources } from "../../lib/plan";
-import { listStacks, parseStackFile, readStackFile } from "../../lib/stackFile";
+import { formatResources } from "../../offline/plan";
+import { listStacks, parseStackFile, readStackFile } from "../../stack/stackFile";
 
 const ROOT = path.join(__dirname, "..", "..");
 

@@ -1,12 +1,12 @@
 /**
  * How the offline plan shows changes to the app's Swarm service (issue 15):
  * which changes the docker provider makes in place (`~`) and which replace the
- * service (`+-`), as encoded in lib/plan.ts from what was measured for provider
+ * service (`+-`), as encoded in offline/plan.ts from what was measured for provider
  * 5.2.0; and the rendered preview of a stage change, golden.
  */
 import { strict as assert } from "node:assert";
-import { plan } from "../../bin/plan";
-import { SERVICE_REPLACED_PATHS, diffEvaluations, formatChanges, replacesResource } from "../../lib/plan";
+import { plan } from "../../cli/plan";
+import { SERVICE_REPLACED_PATHS, diffEvaluations, formatChanges, replacesResource } from "../../offline/plan";
 import type { Evaluation } from "../../offline/evaluate";
 import { SERVICE, appService, evaluateStack, serviceInputs } from "../support/program";
 

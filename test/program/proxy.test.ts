@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT, renderNginxConfig } from "../../lib/proxyConfig";
+import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT, renderNginxConfig } from "../../core/proxyConfig";
 import { byType, evaluateStack, CONTAINER } from "../support/program";
 import { requireTools } from "../support/tools";
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { listStacks } from "../../lib/stackFile";
-import { stackConfig } from "../../lib/ci/verify";
-import { DIGEST_RE } from "../../lib/config";
-import { ENV_NAMES } from "../../lib/stages";
+import { listStacks } from "../../stack/stackFile";
+import { stackConfig } from "../../tools/verify";
+import { DIGEST_RE } from "../../core/config";
+import { ENV_NAMES } from "../../core/stages";
 import { PROJECT_DIR, appService, byType, envOf, evaluateStack, serviceInputs, CONTAINER } from "../support/program";
 
 const programConfigOf = (stack: string) => stackConfig(PROJECT_DIR, stack);

@@ -8,13 +8,13 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { editStack, planAdvance } from "../../lib/stackEdit";
-import { programConfig, readStackFile } from "../../lib/stackFile";
+import { editStack, planAdvance } from "../../stack/stackEdit";
+import { programConfig, readStackFile } from "../../stack/stackFile";
 import { evaluateProgram } from "../../offline/evaluate";
 import { Evaluation } from "../../offline/evaluate";
-import { canonical, diffEvaluations } from "../../lib/plan";
-import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../lib/stages";
-import { rolloutLabelName } from "../../components/labels";
+import { canonical, diffEvaluations } from "../../offline/plan";
+import { ENV_NAMES, STAGES, Stage, appEnv, nextStage } from "../../core/stages";
+import { rolloutLabelName } from "../../program/labels";
 import { PROJECT_DIR, SERVICE, appService, envOf, evaluateStack, labelsOf, serviceInputs } from "../support/program";
 
 /** Resources allowed to change with the stage besides the app service: the rollout record (issue 5). */

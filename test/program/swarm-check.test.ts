@@ -1,15 +1,15 @@
 /**
  * Every stack runs on a Swarm manager: a real deploy stops at once, with the
- * exact command, where none is active (lib/swarmCheck.ts decides,
- * lib/dockerInfo.ts asks the engine). Never under the mock runtime or in a preview.
+ * exact command, where none is active (core/swarmCheck.ts decides,
+ * program/dockerInfo.ts asks the engine). Never under the mock runtime or in a preview.
  */
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DockerInfoError, readSwarmInfo } from "../../lib/dockerInfo";
-import { DEFAULT_DOCKER_HOST, DockerTarget, DockerTargetError, dockerTarget, swarmCheckApplies, swarmInitCommand, swarmProblem } from "../../lib/swarmCheck";
+import { DockerInfoError, readSwarmInfo } from "../../program/dockerInfo";
+import { DEFAULT_DOCKER_HOST, DockerTarget, DockerTargetError, dockerTarget, swarmCheckApplies, swarmInitCommand, swarmProblem } from "../../core/swarmCheck";
 import { evaluateStack } from "../support/program";
 
 const LOCAL = dockerTarget({});
@@ -17,7 +17,7 @@ const LOCAL = dockerTarget({});
 describe("the Swarm manager check", function () {
   this.timeout(60_000);
 
-  describe("the target engine (lib/swarmCheck.ts dockerTarget)", () => {
+  describe("the target engine (core/swarmCheck.ts dockerTarget)", () => {
     const cases: Array<[Parameters<typeof dockerTarget>[0], DockerTarget]> = [
       [{}, { kind: "unix", socketPath: "/var/run/docker.sock", host: DEFAULT_DOCKER_HOST }],
       [{ host: "  " }, { kind: "unix", socketPath: "/var/run/docker.sock", host: DEFAULT_DOCKER_HOST }],
@@ -69,7 +69,7 @@ describe("the Swarm manager check", function () {
     });
   });
 
-  describe("asking the engine (lib/dockerInfo.ts), against a stand-in Engine API on a socket", () => {
+  describe("asking the engine (program/dockerInfo.ts), against a stand-in Engine API on a socket", () => {
     let dir: string;
     let server: ChildProcess | undefined;
     beforeEach(() => {

@@ -1,15 +1,15 @@
 /**
- * lib/swarm.ts: an immediate rollback updates every task at once, everything
+ * core/swarm.ts: an immediate rollback updates every task at once, everything
  * else one task at a time; both start-first behind the same health gate. The
  * rule is read from the declared state, the state `rollout rollback
- * --immediate` writes (lib/stackEdit.ts), so the CLI and the program agree.
+ * --immediate` writes (stack/stackEdit.ts), so the CLI and the program agree.
  */
 import { strict as assert } from "node:assert";
-import { RolloutConfig, namespaced, parseConfig } from "../../lib/config";
-import { planAdvance, planRollback } from "../../lib/stackEdit";
-import { programConfig } from "../../lib/stackFile";
-import { STAGES, RolloutState, isImmediateRollbackState } from "../../lib/stages";
-import { ALL_AT_ONCE, ONE_AT_A_TIME, ROLLBACK_POLICY, updateParallelism, updatePolicy } from "../../lib/swarm";
+import { RolloutConfig, namespaced, parseConfig } from "../../core/config";
+import { planAdvance, planRollback } from "../../stack/stackEdit";
+import { programConfig } from "../../stack/stackFile";
+import { STAGES, RolloutState, isImmediateRollbackState } from "../../core/stages";
+import { ALL_AT_ONCE, ONE_AT_A_TIME, ROLLBACK_POLICY, updateParallelism, updatePolicy } from "../../core/swarm";
 import { appService, evaluateStack, serviceInputs, stackFile } from "../support/program";
 
 const BOOLS = [false, true] as const;
@@ -22,7 +22,7 @@ function config(state: RolloutState): RolloutConfig {
   return parseConfig({ ...raw, canaryPercentage: String(state.canaryPercentage), enableStatelessOrchestration: String(state.enableStatelessOrchestration), enableSafeJsonParser: String(state.enableSafeJsonParser) }, { stack: "prod" });
 }
 
-describe("the service's update policy (lib/swarm.ts)", () => {
+describe("the service's update policy (core/swarm.ts)", () => {
   it("every state: all tasks at once exactly in the guide's immediate-rollback state, one at a time otherwise; always start-first with rollback on failure", () => {
     for (const s of allStates) {
       const p = updatePolicy(s);

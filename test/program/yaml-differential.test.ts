@@ -1,5 +1,5 @@
 /**
- * The project's stack-file reader (lib/stackFile.ts) against Pulumi's own
+ * The project's stack-file reader (stack/stackFile.ts) against Pulumi's own
  * (tools/yamlcheck: sdk/v3 go/common/workspace, the CLI's loader): over the
  * hostile table and over seeded generated files (the accepted subset, and
  * the subset mutated with hostile characters and constructs), every file the
@@ -11,12 +11,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { agreedReading } from "../../lib/stackFile";
+import { agreedReading } from "../../stack/stackFile";
 import { CLEAN, HOSTILE_STACKS } from "../support/hostileStacks";
 import { PulumiReading, pulumiRead, requireYamlcheck } from "../support/pulumiYaml";
-import { seededRandom } from "../../lib/traffic";
+import { seededRandom } from "../../drill/traffic";
 
-/** Seeded PRNG (the drill's mulberry32, lib/traffic.ts): the same inputs on every run. */
+/** Seeded PRNG (the drill's mulberry32, drill/traffic.ts): the same inputs on every run. */
 const rng = seededRandom;
 
 const isSecure = (v: unknown): v is { secure: string } =>

@@ -1,11 +1,11 @@
 /**
  * The reference app puts users on the new path by the drill's own sticky
- * bucketing (lib/traffic.ts re-exports lib/bucketing.ts, which the app
+ * bucketing (drill/traffic.ts re-exports core/bucketing.ts, which the app
  * imports): for many users, at every stage, and with the flags off.
  */
 import { strict as assert } from "node:assert";
-import { STAGES, effectivePercentage } from "../../lib/stages";
-import { onNewPath, userBucket } from "../../lib/traffic";
+import { STAGES, effectivePercentage } from "../../core/stages";
+import { onNewPath, userBucket } from "../../drill/traffic";
 import { ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
 import { AppDatabase, agentQuery, appDatabase, startApp } from "./support";
 

@@ -41,7 +41,7 @@ describe("reference app: the build", function () {
     }
     const resolved = require.resolve("pg", { paths: [path.dirname(main)] });
     assert.ok(resolved.startsWith(outDir + path.sep), `pg resolves inside the build: ${resolved}`);
-    for (const m of ["lib/bucketing.js", "lib/stages.js", "lib/proxyConfig.js"]) assert.ok(fs.existsSync(path.join(outDir, m)), m);
+    for (const m of ["core/bucketing.js", "core/stages.js", "core/proxyConfig.js"]) assert.ok(fs.existsSync(path.join(outDir, m)), m);
     assert.ok(!fs.existsSync(path.join(outDir, "node_modules", "zod")), "nothing but pg's closure");
   });
 });

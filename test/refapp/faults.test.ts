@@ -5,8 +5,8 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { onNewPath } from "../../lib/traffic";
-import { ENV_NAMES } from "../../lib/stages";
+import { onNewPath } from "../../drill/traffic";
+import { ENV_NAMES } from "../../core/stages";
 import { REFAPP_ENV_NAMES } from "../../reference-app/src/config";
 import { NO_FAULT } from "../../reference-app/src/contract";
 import { AppDatabase, AppProcess, agentQuery, appDatabase, appEnvironment, builtApp, health, metric, request, startApp } from "./support";

@@ -9,8 +9,8 @@
  * (served at least SERVE_AFTER_SIGTERM_MS, exited inside the grace period).
  */
 import { strict as assert } from "node:assert";
-import { quoteIdent } from "../../lib/grants";
-import { onNewPath } from "../../lib/traffic";
+import { quoteIdent } from "../../core/grants";
+import { onNewPath } from "../../drill/traffic";
 import { EXIT_DEADLINE_MS, SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
 import { WARM_CONNECTIONS } from "../../reference-app/src/server";
 import {
@@ -30,7 +30,7 @@ import {
   viaPort,
 } from "./support";
 
-/** components/app.ts destroyGraceSeconds (test/program/app-env.test.ts ties the app's deadline to it). */
+/** program/app.ts destroyGraceSeconds (test/program/app-env.test.ts ties the app's deadline to it). */
 const STOP_GRACE_MS = 30_000;
 
 const rowCount = async (db: AppDatabase, users: string[]) =>

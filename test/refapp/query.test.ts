@@ -3,7 +3,7 @@
  * node process on loopback, writing as the app role to a real PostgreSQL.
  */
 import { strict as assert } from "node:assert";
-import { onNewPath } from "../../lib/traffic";
+import { onNewPath } from "../../drill/traffic";
 import { REPLICA_HEADER, ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
 import { AppDatabase, AppProcess, agentQuery, appDatabase, health, request, startApp } from "./support";
 

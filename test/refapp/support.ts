@@ -2,7 +2,7 @@
  * Helpers for the reference-app suites: the app built once per mocha run (by
  * the same function that builds the image's copy), run as a real node
  * process on loopback against the shared test PostgreSQL, as the app role
- * that lib/grants.ts defines; a TCP relay in front of PostgreSQL that a test
+ * that core/grants.ts defines; a TCP relay in front of PostgreSQL that a test
  * can cut to stage a database outage; and a plain HTTP client.
  */
 import { ChildProcess, spawn } from "node:child_process";
@@ -13,12 +13,12 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { ROLE_SETTINGS, quoteIdent, roleGrantStatements } from "../../lib/grants";
-import { migrate } from "../../lib/migrate";
+import { ROLE_SETTINGS, quoteIdent, roleGrantStatements } from "../../core/grants";
+import { migrate } from "../../db/migrate";
 import { freePort, sharedPostgres } from "../support/postgres";
 import { buildReferenceApp } from "../../reference-app/build";
 import { REFAPP_ENV_NAMES } from "../../reference-app/src/config";
-import { APP_ENV_NAMES, ENV_NAMES } from "../../lib/stages";
+import { APP_ENV_NAMES, ENV_NAMES } from "../../core/stages";
 
 // ---------------------------------------------------------------------------
 // The built app
@@ -52,9 +52,9 @@ export interface AppDatabase {
 }
 
 /**
- * A fresh database with every migration (lib/migrate.ts) and a login role with
- * exactly the app role's attributes and grants (lib/grants.ts), as
- * components/database.ts creates them.
+ * A fresh database with every migration (db/migrate.ts) and a login role with
+ * exactly the app role's attributes and grants (core/grants.ts), as
+ * program/database.ts creates them.
  */
 export async function appDatabase(): Promise<AppDatabase> {
   const pg = await sharedPostgres();
@@ -180,7 +180,7 @@ process.once("exit", () => {
   for (const p of running) p.kill("SIGKILL");
 });
 
-/** The environment the program passes (components/app.ts), plus the reference app's own knobs. */
+/** The environment the program passes (program/app.ts), plus the reference app's own knobs. */
 export async function appEnvironment(e: AppEnv, port: number, adminPort: number): Promise<NodeJS.ProcessEnv> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

@@ -2,12 +2,12 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { createRolloutCli, parsedInvocation } from "../../bin/rollout";
-import { GateResult } from "../../lib/gate";
-import { freeLoopbackPort } from "../../lib/embeddedPostgres";
-import { ROLE_NAMES, quoteIdent, roleGrantStatements } from "../../lib/grants";
-import { loadStack } from "../../lib/stackEdit";
-import { STAGES } from "../../lib/stages";
+import { createRolloutCli, parsedInvocation } from "../../cli/rollout";
+import { GateResult } from "../../core/gate";
+import { freeLoopbackPort } from "../../db/embeddedPostgres";
+import { ROLE_NAMES, quoteIdent, roleGrantStatements } from "../../core/grants";
+import { loadStack } from "../../stack/stackEdit";
+import { STAGES } from "../../core/stages";
 import { sharedPostgres } from "../support/postgres";
 import {
   migratedDatabase,

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, runDrill } from "../../lib/drill";
-import { loadStack } from "../../lib/stackEdit";
-import { readStackFile } from "../../lib/stackFile";
-import { STAGES } from "../../lib/stages";
+import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, runDrill } from "../../drill/drill";
+import { loadStack } from "../../stack/stackEdit";
+import { readStackFile } from "../../stack/stackFile";
+import { STAGES } from "../../core/stages";
 import { sharedPostgres } from "../support/postgres";
 
 const run = promisify(execFile);

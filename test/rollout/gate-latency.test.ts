@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { parseConfig } from "../../lib/config";
-import { latencyThresholds } from "../../lib/gate";
-import { readStageMetrics } from "../../lib/metrics";
+import { parseConfig } from "../../core/config";
+import { latencyThresholds } from "../../core/gate";
+import { readStageMetrics } from "../../db/rolloutStore";
 import { migratedDatabase, seedPath, withClient } from "./support";
 
 const T = parseConfig({ appImage: "example/app:1" }, { stack: "test" }).thresholds;

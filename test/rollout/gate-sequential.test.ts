@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { parseConfig } from "../../lib/config";
-import { GateInput, StageMetrics, VERDICTS, decide, evaluateGate, latencyThresholds } from "../../lib/gate";
+import { parseConfig } from "../../core/config";
+import { GateInput, StageMetrics, VERDICTS, decide, evaluateGate, latencyThresholds } from "../../core/gate";
 import {
   betaBinomialCS,
   betaPriorFor,
@@ -19,12 +19,12 @@ import {
   oneSidedMixtureVarianceFor,
   optimalMixtureRatio,
   optimalOneSidedRatio,
-} from "../../lib/sequential";
-import { seededRandom } from "../../lib/traffic";
+} from "../../core/sequential";
+import { seededRandom } from "../../drill/traffic";
 
 const FC = { numRuns: 300, seed: 20261201 };
 
-describe("always-valid confidence sequences (lib/sequential.ts)", () => {
+describe("always-valid confidence sequences (core/sequential.ts)", () => {
   it("log-gamma and the normal helpers match known values", () => {
     assert.ok(Math.abs(logGamma(5) - Math.log(24)) < 1e-12);
     assert.ok(Math.abs(logGamma(0.5) - 0.5 * Math.log(Math.PI)) < 1e-12);

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { parseConfig } from "../../lib/config";
-import { GateInput, GateInputError, LatencyCount, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds } from "../../lib/gate";
-import { evaluateLegacyGate } from "../../lib/gate-legacy";
-import { RefusedError, planRollback } from "../../lib/stackEdit";
-import { Flags, GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../lib/stages";
+import { parseConfig } from "../../core/config";
+import { GateInput, GateInputError, LatencyCount, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds } from "../../core/gate";
+import { evaluateLegacyGate } from "../../core/gate-legacy";
+import { RefusedError, planRollback } from "../../stack/stackEdit";
+import { Flags, GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../core/stages";
 
 const cfg = parseConfig({ appImage: "example/app:1" }, { stack: "test" });
 const gate = cfg.gate;

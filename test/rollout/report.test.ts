@@ -11,12 +11,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PNG } from "pngjs";
-import { insertEvent } from "../../lib/metrics";
-import { renderReportHtml } from "../../lib/report/html";
-import { RolloutReport } from "../../lib/report/model";
-import { escapeXml } from "../../lib/report/svg";
-import { loadStack } from "../../lib/stackEdit";
-import { GUIDE_CONCURRENT_SESSIONS_TARGET, GUIDE_THRESHOLDS } from "../../lib/stages";
+import { insertEvent } from "../../db/rolloutStore";
+import { renderReportHtml } from "../../core/report/html";
+import { RolloutReport } from "../../core/report/model";
+import { escapeXml } from "../../core/report/svg";
+import { loadStack } from "../../stack/stackEdit";
+import { GUIDE_CONCURRENT_SESSIONS_TARGET, GUIDE_THRESHOLDS } from "../../core/stages";
 import { Browser, launchBrowser, requireChromium } from "../support/browser";
 import { PROJECT_DIR, migratedDatabase, rollout, rolloutJson, seedPath, seedRecord, withClient } from "./support";
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { RolloutRecordInputs, imageDigestOf, rolloutRecordProvider } from "../../components/rolloutRecord";
+import { RolloutRecordInputs, imageDigestOf, rolloutRecordProvider } from "../../program/rolloutRecord";
 import { evaluateProgram } from "../../offline/evaluate";
-import { readHistory } from "../../lib/metrics";
+import { readHistory } from "../../db/rolloutStore";
 import { migratedDatabase, withClient } from "./support";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;

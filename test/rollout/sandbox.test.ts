@@ -16,11 +16,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { main } from "../../bin/rollout";
-import { shellCommands } from "../../lib/ci/docCommands";
-import { runningPostmaster, stopDetachedPostgres } from "../../lib/embeddedPostgres";
-import { STATE_FILE, sandboxDir } from "../../lib/sandbox";
-import { SANDBOX_STAGES, exitComment, sandboxCommands, withProjectDir } from "../../lib/sandboxCommands";
+import { main } from "../../cli/rollout";
+import { shellCommands } from "../../tools/docCommands";
+import { runningPostmaster, stopDetachedPostgres } from "../../db/embeddedPostgres";
+import { STATE_FILE, sandboxDir } from "../../drill/sandbox";
+import { SANDBOX_STAGES, exitComment, sandboxCommands, withProjectDir } from "../../core/sandboxCommands";
 import { PROJECT_DIR } from "./support";
 
 interface Run {

@@ -2,10 +2,10 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError } from "../../lib/config";
-import { RefusedError, editStack, editStackText, forcedSkipReason, loadStack, planAdvance, planRollback } from "../../lib/stackEdit";
-import { StackFileError, listStacks, readStackFile } from "../../lib/stackFile";
-import { STAGES, nextStage } from "../../lib/stages";
+import { ConfigError } from "../../core/config";
+import { RefusedError, editStack, editStackText, forcedSkipReason, loadStack, planAdvance, planRollback } from "../../stack/stackEdit";
+import { StackFileError, listStacks, readStackFile } from "../../stack/stackFile";
+import { STAGES, nextStage } from "../../core/stages";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");
 

@@ -1,5 +1,5 @@
 /**
- * How `rollout advance` / `rollback` write a stack file (lib/stackEdit.ts):
+ * How `rollout advance` / `rollback` write a stack file (stack/stackEdit.ts):
  * through a symlink to its target, never over a read-only file, in the file's
  * own line ending (and the skip note read back from CRLF files), no text
  * written into a note can end its line or forge another, and a large file
@@ -9,8 +9,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { RefusedError, StackEditError, editStack, editStackText, forcedSkipReason, lineDiff, planAdvance, planRollback, skipNote } from "../../lib/stackEdit";
-import { readStackFile } from "../../lib/stackFile";
+import { RefusedError, StackEditError, editStack, editStackText, forcedSkipReason, lineDiff, planAdvance, planRollback, skipNote } from "../../stack/stackEdit";
+import { readStackFile } from "../../stack/stackFile";
 import { rollout } from "./support";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");

@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { main } from "../../bin/rollout";
-import { migrate } from "../../lib/migrate";
-import { listStacks } from "../../lib/stackFile";
+import { main } from "../../cli/rollout";
+import { migrate } from "../../db/migrate";
+import { listStacks } from "../../stack/stackFile";
 import { sharedPostgres } from "../support/postgres";
 
 export const PROJECT_DIR = path.join(__dirname, "..", "..");

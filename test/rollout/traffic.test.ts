@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { LEGACY_PROFILE, NEW_PROFILE, generateTraffic, onNewPath, seededRandom, userBucket } from "../../lib/traffic";
-import { STAGES } from "../../lib/stages";
+import { LEGACY_PROFILE, NEW_PROFILE, generateTraffic, onNewPath, seededRandom, userBucket } from "../../drill/traffic";
+import { STAGES } from "../../core/stages";
 
 const users = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
 const spec = (pct: number, seed = 7) => ({

@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { alertRules } from "../../lib/alerts";
+import { alertRules } from "../../core/alerts";
 import { testConfig } from "../alerts/support";
 import { rollout, stackCopies } from "./support";
 

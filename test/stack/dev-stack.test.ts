@@ -13,19 +13,19 @@
  */
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
-import { imageByKey } from "../../lib/images";
-import { loadMigrations } from "../../lib/migrate";
-import { MONITORING_VIEW_NAMES, ROLE_NAMES } from "../../lib/grants";
-import { PROXY_HEALTH_PATH } from "../../lib/proxyConfig";
+import { imageByKey } from "../../tools/images";
+import { loadMigrations } from "../../db/migrate";
+import { MONITORING_VIEW_NAMES, ROLE_NAMES } from "../../core/grants";
+import { PROXY_HEALTH_PATH } from "../../core/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, requireImages } from "../support/docker";
 import { requireSwarm } from "../support/swarm";
 import { StartedStack, applyAppChange, declaredService, startDevStack } from "../support/stack";
 import { evaluateStack } from "../support/program";
 import { replicasOf } from "../support/serviceSpec";
-import { rolloutLabelName } from "../../components/labels";
-import { ENV_NAMES, effectivePercentage } from "../../lib/stages";
-import { onNewPath } from "../../lib/bucketing";
+import { rolloutLabelName } from "../../program/labels";
+import { ENV_NAMES, effectivePercentage } from "../../core/stages";
+import { onNewPath } from "../../core/bucketing";
 import { REPLICA_HEADER, ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
 
 /** The guide's verification request, through the proxy, as `user`. */

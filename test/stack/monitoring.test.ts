@@ -20,15 +20,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { ALERT_NAMES, METRICS, RULE_GROUP_NAME, durationMs } from "../../lib/alerts";
-import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../lib/config";
-import { ROLE_NAMES } from "../../lib/grants";
-import { imageByKey } from "../../lib/images";
-import { applySets } from "../../lib/plan";
-import { onNewPath } from "../../lib/bucketing";
+import { ALERT_NAMES, METRICS, RULE_GROUP_NAME, durationMs } from "../../core/alerts";
+import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../core/config";
+import { ROLE_NAMES } from "../../core/grants";
+import { imageByKey } from "../../tools/images";
+import { applySets } from "../../offline/plan";
+import { onNewPath } from "../../core/bucketing";
 import type { Evaluation } from "../../offline/evaluate";
 import { ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
-import { MONITORING_CONTAINER } from "../../components/monitoring";
+import { MONITORING_CONTAINER } from "../../program/monitoring";
 import { containerByRole, containerSpec, startSpec } from "../support/declared";
 import { DockerScope, docker, dockerOk, publishedPort, requireDocker, requireImages, waitFor } from "../support/docker";
 import { MonitoringStack, SINK_PATHS, SinkRequest, TEST_ROUTING_KEY, recordRollout, roleUrl, sinkReceived, sinkSets, startMonitoring, withAdmin } from "../support/monitoringStack";
@@ -96,7 +96,7 @@ async function traffic(base: string, users: string[], perUser: number): Promise<
   return out;
 }
 
-/** `n` user ids on the new path at STAGE, and `n` on the legacy path (the sticky bucketing, lib/bucketing.ts). */
+/** `n` user ids on the new path at STAGE, and `n` on the legacy path (the sticky bucketing, core/bucketing.ts). */
 function usersByPath(n: number): { new: string[]; legacy: string[] } {
   const out = { new: [] as string[], legacy: [] as string[] };
   for (let i = 0; out.new.length < n || out.legacy.length < n; i++) {
@@ -183,7 +183,7 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     const raw = applySets(stackFile("dev").raw, Object.entries(SETS).map(([p, value]) => ({ path: p, value })));
     const top = new Set(SECRET_KEYS.map((k) => k.split(".")[0]));
     const config = Object.fromEntries(Object.entries(raw).filter(([k]) => !top.has(k)).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v]));
-    // Every string double-quoted: the stack-file reader refuses plain scalars that YAML readers disagree on (lib/yamlSubset.ts).
+    // Every string double-quoted: the stack-file reader refuses plain scalars that YAML readers disagree on (stack/yamlSubset.ts).
     fs.writeFileSync(path.join(projectDir, "Pulumi.dev.yaml"), stringify({ config }, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }));
     stack = await startDevStack(scope, ev, { log });
     await recordRollout(ev, stack);

@@ -6,8 +6,8 @@
  * needed: the [docker] suites run these arguments on a real Swarm.
  */
 import { strict as assert } from "node:assert";
-import { ENV_NAMES } from "../../lib/stages";
-import { rolloutLabelName } from "../../components/labels";
+import { ENV_NAMES } from "../../core/stages";
+import { rolloutLabelName } from "../../program/labels";
 import { evaluateStack } from "../support/program";
 import { declaredService } from "../support/stack";
 import { ServiceInputs, durationMs, serviceCreateArgs, serviceUpdateArgs } from "../support/serviceSpec";

@@ -9,10 +9,10 @@
  * substitute for `pulumi up` (no provider, no state, no diff).
  */
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
-import { LABEL_PREFIX } from "../../components/labels";
+import { LABEL_PREFIX } from "../../program/labels";
 import type { DockerScope } from "./docker";
 import { CONTAINER, labelsOf } from "./program";
-import { shellCommand } from "../../lib/shell";
+import { shellCommand } from "../../core/shell";
 
 export interface Healthcheck {
   tests?: string[];
@@ -43,7 +43,7 @@ export interface Upload {
  * A declared health check as `docker create` / `docker service create` flags.
  * `--health-cmd` only makes CMD-SHELL checks (the provider sends the exec form through the
  * Engine API). An exec-form ["CMD", argv...] check is given as that argv, each word shell-quoted
- * (lib/shell.ts), which /bin/sh runs as exactly the same argv.
+ * (core/shell.ts), which /bin/sh runs as exactly the same argv.
  */
 export function healthFlags(resource: string, hc: Healthcheck): string[] {
   const tests = hc.tests ?? [];

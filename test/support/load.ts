@@ -8,7 +8,7 @@
  * recorded (test/support/loadStats.ts summarises them).
  */
 import * as http from "node:http";
-import { flagsOn } from "../../lib/stages";
+import { flagsOn } from "../../core/stages";
 import { AGENT_QUERY_PATH, REPLICA_HEADER, ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
 import type { Sample } from "./loadStats";
 

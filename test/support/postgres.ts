@@ -14,7 +14,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { freeLoopbackPort, startEmbeddedPostgres } from "../../lib/embeddedPostgres";
+import { freeLoopbackPort, startEmbeddedPostgres } from "../../db/embeddedPostgres";
 
 const run = promisify(execFile);
 

@@ -1,9 +1,9 @@
 /** Evaluate the program for a stack file, optionally with config changes, under the SDK mock runtime. */
 import * as path from "node:path";
-import { RawConfig } from "../../lib/config";
+import { RawConfig } from "../../core/config";
 import { Evaluation, EvaluatedResource, evaluateProgram } from "../../offline/evaluate";
-import { ConfigSet, applySets } from "../../lib/plan";
-import { StackConfig, programConfig, readStackFile } from "../../lib/stackFile";
+import { ConfigSet, applySets } from "../../offline/plan";
+import { StackConfig, programConfig, readStackFile } from "../../stack/stackFile";
 
 export const PROJECT_DIR = path.join(__dirname, "..", "..");
 
@@ -27,7 +27,7 @@ export function byType(ev: Evaluation, type: string): EvaluatedResource[] {
 export const CONTAINER = "docker:index/container:Container";
 export const SERVICE = "docker:index/service:Service";
 
-/** The declared `docker.Service` inputs the tests read (components/app.ts). */
+/** The declared `docker.Service` inputs the tests read (program/app.ts). */
 export interface ServiceInputs {
   labels?: Array<{ label: string; value: string }>;
   taskSpec: {
@@ -50,7 +50,7 @@ export interface ServiceInputs {
   name?: string;
 }
 
-/** The app's one Swarm service (components/app.ts). */
+/** The app's one Swarm service (program/app.ts). */
 export function appService(ev: Evaluation): EvaluatedResource {
   const found = byType(ev, SERVICE).filter((r) => r.parent?.startsWith("valuecanvas:app:App::"));
   if (found.length !== 1) throw new Error(`expected one app service, found ${found.length}`);

@@ -6,8 +6,8 @@
  * stack: the network (an attachable overlay, so the Swarm service and the
  * plain containers share it) and volumes, the dev PostgreSQL (waiting until
  * Docker reports it healthy, as `wait: true` does), the migrations through the
- * project's runner (lib/migrate.ts), the declared roles and grants (the
- * `postgresql.Role`/`Grant` inputs, applied with lib/grants.ts's statements),
+ * project's runner (db/migrate.ts), the declared roles and grants (the
+ * `postgresql.Role`/`Grant` inputs, applied with core/grants.ts's statements),
  * then the app's `docker.Service` (test/support/service.ts: `docker service
  * create`, waited on as its `convergeConfig` says) and the edge proxy.
  *
@@ -21,8 +21,8 @@
  * declared env and roles agree on them).
  */
 import { Client } from "pg";
-import { grantStatements, GrantSpec } from "../../lib/grants";
-import { migrate } from "../../lib/migrate";
+import { grantStatements, GrantSpec } from "../../core/grants";
+import { migrate } from "../../db/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
 import { DockerScope, publishedPort, waitHealthy } from "./docker";
@@ -81,7 +81,7 @@ async function applyRole(admin: Client, r: EvaluatedResource): Promise<void> {
   }
 }
 
-/** Apply one declared `postgresql.Grant` with the statements lib/grants.ts defines for it. */
+/** Apply one declared `postgresql.Grant` with the statements core/grants.ts defines for it. */
 async function applyGrant(admin: Client, r: EvaluatedResource): Promise<void> {
   const i = r.inputs as { role: string; schema: string; objectType: GrantSpec["objectType"]; objects?: string[]; privileges: string[] };
   const spec = { key: r.name, schema: i.schema, objectType: i.objectType, objects: i.objects, privileges: i.privileges } as GrantSpec;

@@ -17,7 +17,7 @@
  * - a scale change; a database outage (the dev PostgreSQL paused).
  */
 import { Client } from "pg";
-import { imageByKey } from "../../lib/images";
+import { imageByKey } from "../../tools/images";
 import type { Evaluation } from "../../offline/evaluate";
 import { SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
 import { DockerScope, docker, dockerOk } from "./docker";

@@ -2,7 +2,7 @@
 // (sdk/v3/go/common/workspace, the code the pulumi CLI runs) and prints,
 // for each, the config it read as one JSON line. The differential test
 // (test/program/yaml-differential.test.ts) compares this with the project's
-// reader (lib/stackFile.ts).
+// reader (stack/stackFile.ts).
 //
 //	yamlcheck --project Pulumi.yaml < list-of-stack-file-paths
 //

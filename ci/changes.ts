@@ -1,0 +1,213 @@
+/**
+ * CI decisions, pure: which stacks a change touches, and whether a change
+ * raises a stack's canary. The workflows call these through thin scripts
+ * (cli/changed-stacks.ts); the git plumbing lives in ci/git.ts.
+ *
+ * A stack is changed when its `Pulumi.<stack>.yaml` changed, or when program
+ * code changed (then every stack is): what index.ts loads, found from the
+ * tree's own imports (`programPaths`), so a change to CI tooling is not one.
+ * A raise is judged on the parsed config
+ * (stack/stackFile.ts + core/config.ts), never on the text: a secret-only change
+ * (a `secure:` value) or a comment is not a raise.
+ */
+import { PINNED_STACKS, namespaced, parseConfig } from "../core/config";
+import { parseStackFile, programConfig } from "../stack/stackFile";
+import { RolloutState, Stage, effectivePercentage } from "../core/stages";
+import { FileTexts, importGraph, reachable } from "./imports";
+
+/** The program's entry module: what `pulumi up` loads. */
+export const PROGRAM_ENTRY = "index.ts";
+
+/**
+ * What the program reads or bundles at run time besides the modules it
+ * imports: the migrations (program/database.ts hashes and applies sql/),
+ * the project file, the dependencies and the build settings. A trailing "/"
+ * means a directory. Stack files are per stack and handled apart.
+ */
+export const PROGRAM_DATA: readonly string[] = ["sql/", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json"];
+
+/**
+ * The paths whose change affects every stack, derived from the tree's own
+ * TypeScript texts (`files`: every `.ts` file of the tree, by repository
+ * path), so the list never goes stale: `index.ts` and every module it loads,
+ * transitively (the components, the stack reader, the migration runner the
+ * dynamic provider bundles, ...), plus PROGRAM_DATA. CI tooling, docs, tests,
+ * benchmarks and scripts are not loaded by `index.ts`, so they do not count.
+ *
+ * Type-only imports count too: Pulumi's TypeScript runtime type-checks the
+ * program before it runs, so a type change can fail (or change) a deploy;
+ * counting them is the simple and safe side. A relative import that matches
+ * no `.ts` file (a `.json`, say) counts as the path it names.
+ */
+export function programPaths(files: FileTexts): string[] {
+  const graph = importGraph(files);
+  const modules = reachable(graph, [PROGRAM_ENTRY]);
+  const other = modules.flatMap((m) => graph.unresolved.get(m) ?? []);
+  return [...new Set([...modules, ...other, ...PROGRAM_DATA])].sort();
+}
+
+const STACK_FILE_RE = /^Pulumi\.([^/]+)\.yaml$/;
+
+/** The stack a path is the stack file of, or undefined. */
+export function stackOfFile(path: string): string | undefined {
+  return STACK_FILE_RE.exec(path)?.[1];
+}
+
+/** True when a change to `path` affects every stack, given `programPaths(…)` (a trailing "/" means a directory). */
+export function isProgramPath(path: string, program: readonly string[]): boolean {
+  return program.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p));
+}
+
+/**
+ * The order stacks are deployed in: the pinned (production) stacks last, the
+ * others alphabetically before them, so staging is updated before prod.
+ */
+export function deployOrder(stacks: Iterable<string>): string[] {
+  const pinned = (s: string) => (PINNED_STACKS.includes(s) ? 1 : 0);
+  return [...new Set(stacks)].sort((a, b) => pinned(a) - pinned(b) || a.localeCompare(b));
+}
+
+export interface ChangedStack {
+  stack: string;
+  /** Why the stack is considered changed, in plain language. */
+  reasons: string[];
+}
+
+export interface ChangedStacksInput {
+  /** Paths that differ between base and head (either side). */
+  changedPaths: readonly string[];
+  /** Stacks that have a file at head. */
+  stacksAtHead: readonly string[];
+  /** Stacks CI never previews or deploys (e.g. `dev`, local Docker only). */
+  exclude?: readonly string[];
+  /** The paths that are program code (`programPaths` of the trees compared). */
+  programPaths: readonly string[];
+}
+
+export interface ChangedStacksResult {
+  /** Changed stacks present at head, in deploy order. */
+  stacks: ChangedStack[];
+  /** Stack files deleted by the change (nothing to preview; destroying a stack is a manual step). */
+  removed: string[];
+  /** Changed stacks left out by `exclude`. */
+  excluded: string[];
+  /** The program paths that changed (empty when only stack files changed). */
+  programFiles: string[];
+}
+
+export function changedStacks(input: ChangedStacksInput): ChangedStacksResult {
+  const atHead = new Set(input.stacksAtHead);
+  const exclude = new Set(input.exclude ?? []);
+  const programFiles = input.changedPaths.filter((p) => isProgramPath(p, input.programPaths)).sort();
+  const reasons = new Map<string, string[]>();
+  const add = (stack: string, reason: string) => reasons.set(stack, [...(reasons.get(stack) ?? []), reason]);
+  const removed: string[] = [];
+
+  for (const p of input.changedPaths) {
+    const stack = stackOfFile(p);
+    if (stack === undefined) continue;
+    if (atHead.has(stack)) add(stack, `${p} changed`);
+    else removed.push(stack);
+  }
+  if (programFiles.length > 0) {
+    const shown = programFiles.slice(0, 5).join(", ") + (programFiles.length > 5 ? `, and ${programFiles.length - 5} more` : "");
+    for (const stack of atHead) add(stack, `program code changed (${shown})`);
+  }
+  const excluded = deployOrder([...reasons.keys()].filter((s) => exclude.has(s)));
+  const stacks = deployOrder([...reasons.keys()].filter((s) => !exclude.has(s))).map((stack) => ({
+    stack,
+    reasons: reasons.get(stack) ?? [],
+  }));
+  return { stacks, removed: deployOrder(removed), excluded, programFiles };
+}
+
+// ---------------------------------------------------------------------------
+// Canary raise
+
+/** The schema's defaults: what a stack without a file (or without the keys) runs. */
+export const ABSENT_STATE: Readonly<RolloutState> = Object.freeze({
+  canaryPercentage: 0 as Stage,
+  enableStatelessOrchestration: false,
+  enableSafeJsonParser: false,
+});
+
+/** A stack file's rollout state, through the one schema. Throws StackFileError / ConfigError. */
+export function rolloutStateOf(stack: string, file: string, text: string): RolloutState {
+  // Secrets left to `pulumi config set --secret` get placeholders, as in every offline evaluation.
+  const cfg = parseConfig(namespaced(programConfig(parseStackFile(stack, file, text)).config), { stack });
+  return {
+    canaryPercentage: cfg.canaryPercentage,
+    enableStatelessOrchestration: cfg.enableStatelessOrchestration,
+    enableSafeJsonParser: cfg.enableSafeJsonParser,
+  };
+}
+
+export interface CanaryChange {
+  stack: string;
+  /** The state at base; the defaults (0, flags off) when the stack file is new. */
+  from: RolloutState;
+  to: RolloutState;
+  /** True when the stack file does not exist at base. */
+  newStack: boolean;
+  /** Set when the base file did not parse; `from` is then the defaults (so any percentage above 0 is gated). */
+  baseInvalid?: string;
+  /** canaryPercentage went up. */
+  percentageRaised: boolean;
+  /** The share actually routed to the new path went up (e.g. flags turned back on after an immediate rollback). */
+  exposureRaised: boolean;
+  /** Either of the above: the change needs the gate's evidence. */
+  raised: boolean;
+  /** One line for people. */
+  summary: string;
+}
+
+function describe(s: RolloutState): string {
+  const flags = s.enableStatelessOrchestration && s.enableSafeJsonParser
+    ? "flags on"
+    : !s.enableStatelessOrchestration && !s.enableSafeJsonParser
+      ? "flags off"
+      : `flags mixed (orchestration ${s.enableStatelessOrchestration}, parser ${s.enableSafeJsonParser})`;
+  return `${s.canaryPercentage}% (${flags}, effective ${effectivePercentage(s)}%)`;
+}
+
+/**
+ * Compare a stack's rollout state at base and head. `baseText` undefined means
+ * the file is new. The head must parse (a broken head fails CI with the
+ * schema's own message), which includes being in the YAML subset both
+ * Pulumi and the project read alike (stack/yamlSubset.ts): a head Pulumi could
+ * read differently fails CI, line and column given. A base that does not
+ * parse (or is outside that subset) is never trusted: it counts as the
+ * defaults, so any percentage above 0 at head needs the gate.
+ */
+export function canaryChange(stack: string, baseText: string | undefined, headText: string): CanaryChange {
+  const file = `Pulumi.${stack}.yaml`;
+  const to = rolloutStateOf(stack, file, headText);
+  let from: RolloutState = { ...ABSENT_STATE };
+  let baseInvalid: string | undefined;
+  if (baseText !== undefined) {
+    try {
+      from = rolloutStateOf(stack, file, baseText);
+    } catch (e) {
+      baseInvalid = (e as Error).message.split("\n")[0];
+    }
+  }
+  const percentageRaised = to.canaryPercentage > from.canaryPercentage;
+  const exposureRaised = effectivePercentage(to) > effectivePercentage(from);
+  const raised = percentageRaised || exposureRaised;
+  const newStack = baseText === undefined;
+  const same =
+    from.canaryPercentage === to.canaryPercentage &&
+    from.enableStatelessOrchestration === to.enableStatelessOrchestration &&
+    from.enableSafeJsonParser === to.enableSafeJsonParser;
+  const summary = newStack
+    ? `new stack at ${describe(to)}${raised ? ": raised from the default 0%" : ""}`
+    : same
+      ? `rollout unchanged at ${describe(to)}`
+      : `${describe(from)} → ${describe(to)}${raised ? ": raised" : ": not a raise"}`;
+  return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, summary };
+}
+
+/** The repository secret holding a stack's monitoring database URL, e.g. MONITORING_DATABASE_URL_PROD. */
+export function monitoringSecretName(stack: string): string {
+  return `MONITORING_DATABASE_URL_${stack.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}

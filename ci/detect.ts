@@ -1,0 +1,86 @@
+/**
+ * What a commit range means for the rollout: the changed stacks (in deploy
+ * order), and for each whether its canary went up. Combines the pure
+ * decisions (./changes) with git (./git).
+ */
+import { checkProjectFile, stackFilePath } from "../stack/stackFile";
+import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, programPaths, stackOfFile } from "./changes";
+import { deployRunnerVariable } from "./deployTarget";
+import { ZERO_SHA, changedPaths, fileAt, filesAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
+import * as path from "node:path";
+
+export interface StackDecision extends ChangedStack {
+  canary: CanaryChange;
+  /** Repository secret with this stack's monitoring database URL (read by the gate). */
+  databaseSecret: string;
+}
+
+export interface Detection {
+  /** The commit changes are measured from (merge base of base and head), or null when every stack counts as new. */
+  base: string | null;
+  head: string;
+  stacks: StackDecision[];
+  removed: string[];
+  excluded: string[];
+  programFiles: string[];
+}
+
+export interface DetectOptions {
+  /** Stacks CI never previews or deploys. */
+  exclude?: readonly string[];
+}
+
+/**
+ * Compare `base` and `head` in `repoDir`. `base` may be the all-zero SHA (a
+ * new branch's first push): then every stack at head is changed and new.
+ */
+export function detectChanges(repoDir: string, base: string, head: string, opts: DetectOptions = {}): Detection {
+  const headSha = resolveCommit(repoDir, head);
+  const stacksAtHead = topLevelFiles(repoDir, headSha)
+    .map(stackOfFile)
+    .filter((s): s is string => s !== undefined);
+  let from: string | null = null;
+  let paths: string[];
+  if (base === ZERO_SHA || base === "") {
+    paths = stacksAtHead.map((s) => path.basename(stackFilePath(".", s)));
+  } else {
+    from = mergeBase(repoDir, resolveCommit(repoDir, base), headSha);
+    paths = changedPaths(repoDir, from, headSha);
+  }
+  // The project file can give stacks config too (or move their files): refuse what the stack files would not show.
+  const projectText = fileAt(repoDir, headSha, "Pulumi.yaml");
+  if (projectText !== undefined) checkProjectFile("Pulumi.yaml", projectText);
+  // Program code on either side: a file the base's program loaded counts even if the head's no longer does.
+  const program = [headSha, ...(from === null ? [] : [from])].flatMap((ref) => programPaths(programTexts(repoDir, ref)));
+  const changed = changedStacks({ changedPaths: paths, stacksAtHead, exclude: opts.exclude, programPaths: [...new Set(program)] });
+  const stacks = changed.stacks.map((c): StackDecision => {
+    const file = path.basename(stackFilePath(".", c.stack));
+    const headText = fileAt(repoDir, headSha, file);
+    if (headText === undefined) throw new Error(`${file} is missing at ${headSha}`);
+    const baseText = from === null ? undefined : fileAt(repoDir, from, file);
+    return { ...c, canary: canaryChange(c.stack, baseText, headText), databaseSecret: monitoringSecretName(c.stack) };
+  });
+  return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles };
+}
+
+/** Every TypeScript text at `ref` (outside node_modules): what `programPaths` derives the program from. */
+export function programTexts(repoDir: string, ref: string): Map<string, string> {
+  return filesAt(repoDir, ref, (p) => p.endsWith(".ts") && !p.split("/").includes("node_modules"));
+}
+
+/** The GitHub Actions matrix for the changed stacks (`include` entries carry the decision). */
+export function actionsMatrix(d: Detection): {
+  include: Array<{ stack: string; raised: boolean; from: number; to: number; databaseSecret: string; runnerVar: string }>;
+} {
+  return {
+    include: d.stacks.map((s) => ({
+      stack: s.stack,
+      raised: s.canary.raised,
+      from: s.canary.from.canaryPercentage,
+      to: s.canary.to.canaryPercentage,
+      databaseSecret: s.databaseSecret,
+      /** Repository variable with the label of the runner that deploys this stack (ci/deployTarget.ts). */
+      runnerVar: deployRunnerVariable(s.stack),
+    })),
+  };
+}

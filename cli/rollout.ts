@@ -1,0 +1,800 @@
+/**
+ * `npx rollout <command>`: gate each stage on evidence, advance and roll back
+ * through stack config, rehearse the whole rollout locally.
+ *
+ *   rollout status   --stack <s>   configured vs deployed stage, live metrics, exposure, verdict
+ *   rollout gate     --stack <s>   the guide's criteria for the current stage → verdict + exit code
+ *   rollout advance  --stack <s>   gate, then on PROCEED write the next stage into Pulumi.<s>.yaml
+ *   rollout rollback --stack <s>   one stage back (gradual) or both flags off (--immediate)
+ *   rollout drill                  embedded PostgreSQL, simulated traffic, the gate at every stage
+ *   rollout report   --stack <s> --out <file>.html   the guide's dashboard for the rollout so far (docs/report.md)
+ *   rollout sandbox [--stop]       a drill stopped mid-rollout, its PostgreSQL left running, to try the commands on
+ *
+ * Exit codes: 0 PROCEED / success, 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.
+ * `--json` prints exactly one JSON object on stdout.
+ *
+ * `createRolloutCli()` only parses: its actions record what to run, so tests
+ * and docs can parse command lines without running anything. `main()` runs.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { ConfigError, RolloutConfig } from "../core/config";
+import { DEFAULT_INJECT_STAGE, DrillResult, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
+import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, describeAlpha, evaluateGate, gateWindow, latencyThresholds } from "../core/gate";
+import {
+  DatabaseError,
+  LiveViews,
+  RolloutEvent,
+  RolloutHistory,
+  connect,
+  databaseNow,
+  readHistory,
+  readLiveViews,
+  readStageMetrics,
+  recordGateLook,
+  type GateLooks,
+} from "../db/rolloutStore";
+import { MigrationError } from "../db/migrate";
+import { renderReportHtml } from "../core/report/html";
+import { RolloutReport, stageSummaries } from "../core/report/model";
+import { JudgeInput, readRolloutReport } from "../db/reportData";
+import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../stack/stackEdit";
+import { StackFileError } from "../stack/stackFile";
+import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../core/stages";
+import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
+import { strictCli } from "./convention";
+import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
+import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
+import { shellCommand } from "../core/shell";
+
+const PROJECT_DIR = path.join(__dirname, "..");
+
+/** Exit codes (README "rollout"): each verdict has its own. */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  WAIT: VERDICT_EXIT_CODES.WAIT,
+  PAUSE: VERDICT_EXIT_CODES.PAUSE,
+  ROLLBACK: VERDICT_EXIT_CODES.ROLLBACK,
+} as const;
+
+/** Bad arguments found after parsing (e.g. no database URL anywhere). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The stack file and the deployed state disagree in a way that makes the command unsafe. */
+export class StateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StateError";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+interface CommonOptions {
+  stack: string;
+  projectDir?: string;
+  json: boolean;
+}
+interface DbOptions extends CommonOptions {
+  databaseUrl?: string;
+}
+export type Invocation =
+  | { command: "status"; options: DbOptions }
+  | { command: "gate"; options: DbOptions }
+  | { command: "advance"; options: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean } }
+  | { command: "rollback"; options: CommonOptions & { immediate: boolean; dryRun: boolean } }
+  | {
+      command: "drill";
+      options: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string };
+    }
+  | { command: "report"; options: DbOptions & { out: string } }
+  | { command: "sandbox"; options: SandboxOptions };
+
+interface SandboxOptions {
+  stack: string;
+  at: Stage;
+  inject?: Inject;
+  seed?: number;
+  stop: boolean;
+  json: boolean;
+}
+
+const invocations = new WeakMap<Command, Invocation>();
+
+/** What the last `parse` of a command line built by createRolloutCli() asked for. */
+export function parsedInvocation(cli: Command): Invocation | undefined {
+  return invocations.get(cli);
+}
+
+function parseStage(v: string): Stage {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !isStage(n)) throw new InvalidArgumentError(`"${v}" is not a stage; allowed: ${STAGES.join(", ")}`);
+  return n;
+}
+
+/** A report file: any path that ends in .html. */
+function parseHtmlFile(v: string): string {
+  if (!/\.html?$/i.test(v) || path.basename(v).replace(/\.html?$/i, "") === "") {
+    throw new InvalidArgumentError(`"${v}" is not an HTML file name; allowed: a path ending in .html, e.g. rollout-report.html`);
+  }
+  return v;
+}
+
+/** A stage a sandbox may stop at: mid-rollout. */
+function parseSandboxStage(v: string): Stage {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !isStage(n) || !SANDBOX_STAGES.includes(n)) {
+    throw new InvalidArgumentError(`"${v}" is not a mid-rollout stage; allowed: ${SANDBOX_STAGES.join(", ")}`);
+  }
+  return n;
+}
+
+function parseSeed(v: string): number {
+  if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not a seed; allowed: an integer from 0 to 999999999`);
+  return Number(v);
+}
+
+const DB_URL_HELP =
+  "PostgreSQL URL of the monitoring database (default: $ROLLOUT_DATABASE_URL, then $DATABASE_URL; prefer the environment, a URL on the command line is visible to other users)";
+
+/** The rollout command line. Parsing records the invocation; nothing runs. */
+export function createRolloutCli(): Command {
+  const root = new Command("rollout")
+    .description("Gate each canary stage on evidence, advance and roll back through stack config, rehearse the rollout locally")
+    .exitOverride()
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `\nExit codes: 0 PROCEED (or success), 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.\nStart with: npx rollout drill`,
+    );
+  const record = (inv: Invocation): void => {
+    invocations.set(root, inv);
+  };
+
+  const common = (c: Command) =>
+    c
+      .requiredOption("--stack <name>", "stack name: reads Pulumi.<name>.yaml")
+      .option("--project-dir <path>", "folder with the Pulumi.<stack>.yaml files (default: this project's folder)")
+      .option("--json", "print one JSON object on stdout", false);
+  const db = (c: Command) => c.option("--database-url <url>", DB_URL_HELP);
+
+  db(common(root.command("status").description("Configured and deployed stage, live metrics by version, exposure check, verdict"))).action(
+    (o: DbOptions) => record({ command: "status", options: o }),
+  );
+
+  db(
+    common(
+      root
+        .command("gate")
+        .description("Evaluate the guide's criteria for the deployed stage; the verdict is the exit code (0 PROCEED, 3 WAIT, 4 PAUSE, 5 ROLLBACK)"),
+    ),
+  ).action((o: DbOptions) => record({ command: "gate", options: o }));
+
+  db(common(root.command("advance").description("Run the gate; on PROCEED write the next stage into Pulumi.<stack>.yaml (as `pulumi config set` would)")))
+    .option("--to <stage>", `target stage (default: the next one); one of ${STAGES.join(", ")}`, parseStage)
+    .option("--force", "allow skipping stages (requires --reason; the reason is recorded in the stack file)", false)
+    .option("--reason <text>", "why a stage is skipped (with --force)")
+    .option("--dry-run", "print the change without writing the file", false)
+    .action((o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }) => {
+      if (o.force && (o.reason === undefined || o.reason.trim() === "")) {
+        throw new UsageError(`--force needs --reason "<why>": a skipped stage is recorded with its reason`);
+      }
+      record({ command: "advance", options: o });
+    });
+
+  common(root.command("rollback").description("Step back one stage (gradual, down to 0), or --immediate: both flags off (the guide's immediate rollback)"))
+    .option("--immediate", "turn both flags off, leave the percentage (critical issues)", false)
+    .option("--dry-run", "print the change without writing the file", false)
+    .action((o: CommonOptions & { immediate: boolean; dryRun: boolean }) => record({ command: "rollback", options: o }));
+
+  root
+    .command("drill")
+    .description("Rehearse the whole rollout locally: embedded PostgreSQL, migrations, simulated traffic and the gate at every stage")
+    .option("--stack <name>", "stack whose thresholds and gate settings to use", "prod")
+    .option("--project-dir <path>", "folder with the Pulumi.<stack>.yaml files (default: this project's folder)")
+    .addOption(new Option("--inject <fault>", "make one stage misbehave").choices([...INJECTS]))
+    .option("--inject-at <stage>", `stage where the fault is injected (default ${DEFAULT_INJECT_STAGE})`, parseStage)
+    .option("--database-url <url>", "use this PostgreSQL server (a fresh database on it) instead of an embedded one")
+    .option("--seed <n>", "seed of the simulated traffic", parseSeed)
+    .option("--report <file>", "also write the rehearsal's rollout report (HTML, see `rollout report`) to this file", parseHtmlFile)
+    .option("--json", "print one JSON object on stdout", false)
+    .action((o: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string }) => {
+      if (o.injectAt !== undefined && o.inject === undefined) throw new UsageError("--inject-at needs --inject");
+      if (o.injectAt !== undefined && o.injectAt === STAGES[0]) {
+        throw new UsageError(`--inject-at ${o.injectAt}: no traffic runs on the new path there; allowed: ${STAGES.slice(1).join(", ")}`);
+      }
+      record({ command: "drill", options: o });
+    });
+
+  root
+    .command("sandbox")
+    .description("A drill stopped mid-rollout whose PostgreSQL keeps running, with a scratch copy of the stack files: prints the URL and the commands to try; --stop ends it")
+    .option("--stack <name>", "stack whose stack file, thresholds and gate settings to use", "prod")
+    .option("--at <stage>", `the stage where the rollout stops, soaked; one of ${SANDBOX_STAGES.join(", ")}`, parseSandboxStage, DEFAULT_SANDBOX_STAGE)
+    .addOption(new Option("--inject <fault>", "make that stage misbehave (its gate then says PAUSE or ROLLBACK)").choices([...INJECTS]))
+    .option("--seed <n>", "seed of the simulated traffic", parseSeed)
+    .option("--stop", "stop the running sandbox: its PostgreSQL, its data and the scratch copy", false)
+    .option("--json", "print one JSON object on stdout", false)
+    .action((o: SandboxOptions, cmd: Command) => {
+      if (o.stop) {
+        const others = ["stack", "at", "inject", "seed"].filter((k) => cmd.getOptionValueSource(k) === "cli");
+        if (others.length > 0) {
+          throw new UsageError(`--stop takes no other option (got ${others.map((k) => `--${k}`).join(", ")}): it stops the sandbox that is running, whatever it was started with`);
+        }
+      }
+      record({ command: "sandbox", options: o });
+    });
+
+  db(
+    common(
+      root
+        .command("report")
+        .description("Write the rollout report: one self-contained HTML file with the guide's four key metrics per stage and the gate's verdict for each"),
+    ),
+  )
+    .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
+    .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
+
+  return strictCli(root);
+}
+
+// ---------------------------------------------------------------------------
+// Running
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+function databaseUrlOf(o: DbOptions): string {
+  const url = o.databaseUrl ?? process.env.ROLLOUT_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!url) {
+    throw new UsageError("no database: pass --database-url <postgres://...> or set ROLLOUT_DATABASE_URL (the monitoring database: replica or primary)");
+  }
+  return url;
+}
+
+const stateOf = (cfg: RolloutConfig): RolloutState => ({
+  canaryPercentage: cfg.canaryPercentage,
+  enableStatelessOrchestration: cfg.enableStatelessOrchestration,
+  enableSafeJsonParser: cfg.enableSafeJsonParser,
+});
+
+const flagText = (f: Flags) =>
+  f.enableStatelessOrchestration && f.enableSafeJsonParser
+    ? "flags on"
+    : !f.enableStatelessOrchestration && !f.enableSafeJsonParser
+      ? "flags off"
+      : `flags mixed (stateless ${f.enableStatelessOrchestration}, safe JSON ${f.enableSafeJsonParser})`;
+
+const sameState = (a: RolloutState, b: RolloutState) =>
+  a.canaryPercentage === b.canaryPercentage &&
+  a.enableStatelessOrchestration === b.enableStatelessOrchestration &&
+  a.enableSafeJsonParser === b.enableSafeJsonParser;
+
+interface Assessment {
+  configured: RolloutState;
+  deployed: RolloutState;
+  deployedFromRecords: boolean;
+  deployedSince: Date | null;
+  history: RolloutEvent[];
+  asOf: Date;
+  gate: GateResult;
+  exposure: ExposureCheck;
+  notes: string[];
+}
+
+/** The gate `rollout gate` runs, for one stage: the stack's thresholds and gate settings. */
+function judgeStage(cfg: RolloutConfig, s: JudgeInput): GateResult {
+  return evaluateGate({ ...s, thresholds: cfg.thresholds, gate: cfg.gate });
+}
+
+/** The rollout report's data: every recorded stage, judged as `rollout gate` judges it, printed as it prints it. */
+function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
+  return readRolloutReport(c, {
+    stack,
+    asOf,
+    thresholds: cfg.thresholds,
+    soakHours: cfg.gate.soakHours,
+    configured: { stage: cfg.canaryPercentage, flags: stateOf(cfg) },
+    judge: (s) => {
+      const g = judgeStage(cfg, s);
+      return { verdict: g.verdict, evidence: formatGate(g) };
+    },
+  });
+}
+
+/** Write the report's HTML (creating the folder); the JSON summary for --json and the PR comment. */
+function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, renderReportHtml(r));
+  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: stageSummaries(r) };
+}
+
+/** Everything status/gate/advance need: configured state, deployed state (records), the gate. */
+async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Promise<Assessment & { views?: LiveViews }> {
+  const url = databaseUrlOf(o);
+  const c = await connect(url);
+  try {
+    const asOf = await databaseNow(c);
+    const history: RolloutHistory = await readHistory(c, o.stack, asOf, 10);
+    const configured = stateOf(cfg);
+    const notes: string[] = [];
+    const ev = history.current;
+    const deployed: RolloutState = ev ? { canaryPercentage: ev.toStage, ...ev.flags } : configured;
+    if (!ev) notes.push(`no rollout record for stack "${o.stack}" yet: the deployed stage is assumed to be the configured one and its soak time is unknown`);
+    else if (!sameState(configured, deployed)) {
+      notes.push(
+        `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (its pull request is not merged, or the merge's pulumi up has not finished)`,
+      );
+    }
+    const { since } = gateWindow(ev?.createdAt, asOf, cfg.gate.soakHours);
+    const metrics = await readStageMetrics(c, since, asOf, latencyThresholds(cfg.thresholds));
+    // One look at this stage, counted for the reader (sql/0030): the bounds do not depend on it.
+    const look: GateLooks = ev ? await recordGateLook(c, ev.id) : { looks: null, note: "not counted: the stage has no rollout record" };
+    const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics, looks: look.looks ?? undefined, looksNote: look.note });
+    const exposure = gate.exposure;
+    const views = withViews ? await readLiveViews(c) : undefined;
+    return { configured, deployed, deployedFromRecords: ev !== undefined, deployedSince: ev?.createdAt ?? null, history: history.events, asOf, gate, exposure, notes, views };
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Formatting
+
+const n2 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${v.toFixed(2)}${unit}`);
+const pad = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length));
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => pad(c, widths[i])).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+/** How a criterion's status reads in the text output. */
+function criterionMark(kind: string, status: string): string {
+  if (status === "insufficient-data") return "n/a ";
+  if (status === "undecided") return "... ";
+  if (kind === "success") return status === "met" ? "ok  " : "FAIL";
+  return status === "failed" ? "HIT " : "ok  ";
+}
+
+/** The gate's method in two lines: the comparison's bounds and margin, α's spending, the looks. */
+function formatGateMethod(g: GateResult): string {
+  let s = "";
+  if (g.comparison) {
+    const c = g.comparison;
+    s += `new vs legacy: ${c.statement}\n`;
+  }
+  const a = g.alpha;
+  s += `${describeAlpha(a)}; ` +
+    `always-valid bounds: they hold however often the gate is read; looks so far at this stage: ${g.looks === null ? (g.looksNote ?? "not counted by this command (the bounds do not depend on it)") : `${g.looks} (this one included; the bounds do not depend on it)`}\n`;
+  return s;
+}
+
+/**
+ * `exitNote`: how the verdict line names the exit code. `gate` (and `advance`) exit with the verdict's
+ * code, so they print "(exit N)"; `status` always exits 0 when it could report, so it names the code as
+ * the one `rollout gate` would exit with, never as its own.
+ */
+function formatGate(g: GateResult, exitNote: "own" | "gate's" = "own"): string {
+  const m = g.metrics;
+  const rate = (e: number, n: number) => (n > 0 ? `${e} (${((100 * e) / n).toFixed(2)}%)` : "-");
+  let s = `window: ${m.windowStart.toISOString()} .. ${m.windowEnd.toISOString()}` +
+    ` (soaked ${g.soakHoursElapsed === null ? "unknown" : `${g.soakHoursElapsed.toFixed(1)} h`} of ${g.soakHoursRequired} h)\n`;
+  s += table([
+    ["", "new", "legacy"],
+    ["requests", String(m.new.requests), String(m.legacy.requests)],
+    ["errors", rate(m.new.errors, m.new.requests), rate(m.legacy.errors, m.legacy.requests)],
+    ["users", String(m.new.users), String(m.legacy.users)],
+    ["avg latency", n2(m.new.avgSeconds, " s"), n2(m.legacy.avgSeconds, " s")],
+    ["p95 latency", n2(m.new.p95Seconds, " s"), n2(m.legacy.p95Seconds, " s")],
+  ]);
+  s += `cross-contamination: ${m.contaminationCount}\n`;
+  s += `criteria for stage ${g.stage}% (${g.phase}):\n`;
+  s += `judged: ${g.applies}\n`;
+  for (const c of g.criteria) s += `  ${criterionMark(c.kind, c.status)} ${pad(c.kind, 8)} ${c.statement}\n`;
+  s += formatGateMethod(g);
+  s += exitNote === "own" ? `verdict: ${g.verdict} (exit ${g.exitCode})\n` : `verdict: ${g.verdict} (rollout gate would exit ${g.exitCode}; status exits 0)\n`;
+  for (const r of g.reasons) s += `  - ${r}\n`;
+  return s;
+}
+
+function formatHeader(a: Assessment, stack: string): string {
+  const since = a.deployedSince
+    ? `since ${a.deployedSince.toISOString()} (${((a.asOf.getTime() - a.deployedSince.getTime()) / 3_600_000).toFixed(1)} h)`
+    : "(no rollout record)";
+  let s = `stack ${stack}\n`;
+  s += `configured: ${a.configured.canaryPercentage}% (${flagText(a.configured)}) in Pulumi.${stack}.yaml\n`;
+  s += `deployed:   ${a.deployed.canaryPercentage}% (${flagText(a.deployed)}) ${since}\n`;
+  for (const n of a.notes) s += `note: ${n}\n`;
+  return s;
+}
+
+function formatViews(v: LiveViews): string {
+  const block = (title: string, rows: Record<string, string | number | null>[]) => {
+    if (rows.length === 0) return `${title}: no rows\n`;
+    const cols = Object.keys(rows[0]);
+    const body = table([cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? "-")))]);
+    return `${title}:\n` + body.split("\n").filter(Boolean).map((l) => `  ${l}\n`).join("");
+  };
+  return block("error rate by version (24 h)", v.errorRateByVersion) + block("latency by version (24 h)", v.latencyByVersion) + block("session isolation (24 h)", v.sessionIsolation);
+}
+
+function formatEdit(r: EditResult, commands: string[]): string {
+  let s = `${r.plan.summary}\n${r.diff}\n`;
+  s += r.written ? `wrote ${path.basename(r.file)}\n` : `dry run: ${path.basename(r.file)} not written\n`;
+  s += `next:\n${commands.map((c) => `  ${c}`).join("\n")}\n`;
+  return s;
+}
+
+function formatDrill(r: DrillResult): string {
+  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "new−legacy (pp)", "verdict", "advance writes"]];
+  const short = { canaryPercentage: "canaryPercentage", enableStatelessOrchestration: "stateless", enableSafeJsonParser: "safeJson" } as const;
+  for (const s of r.stages) {
+    rows.push([
+      `${s.stage}%${s.injected ? ` (${s.injected})` : ""}`,
+      flagsOn(s.flags) ? "on" : "off",
+      String(s.newRequests),
+      String(s.legacyRequests),
+      String(s.newUsers),
+      n2(s.newErrorRatePct, "%"),
+      n2(s.legacyErrorRatePct, "%"),
+      n2(s.newP95Seconds, " s"),
+      n2(s.legacyP95Seconds, " s"),
+      String(s.contaminationCount),
+      s.gate.comparison ? `${s.gate.comparison.lowerPp.toFixed(2)}..${s.gate.comparison.upperPp.toFixed(2)}` : "-",
+      s.verdict,
+      s.advanceWrites ? s.advanceWrites.map((c) => `${short[c.key]}=${c.value}`).join(" ") : "",
+    ]);
+  }
+  let s = `rollout drill on ${r.database}, stack ${r.stack}'s thresholds, one simulated soak time per stage\n` +
+    `("advance writes": what rollout advance would write into a copy of Pulumi.${r.stack}.yaml; nothing is written)\n\n`;
+  s += table(rows) + "\n";
+  const last = r.stages[r.stages.length - 1];
+  if (last.verdict !== "PROCEED") {
+    s += `stage ${last.stage}%: ${last.verdict}\n`;
+    for (const reason of last.gate.reasons) s += `  - ${reason}\n`;
+  }
+  for (const n of r.notes) s += `note: ${n}\n`;
+  if (r.fixCommand) s += `fix: ${r.fixCommand}\n`;
+  s += `${r.ok ? "drill passed" : "DRILL FAILED"}: ${r.expected} (${r.seconds.toFixed(1)} s)\n`;
+  return s;
+}
+
+/** JSON-friendly: Dates as ISO strings, non-finite numbers as null. */
+function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "number" && !Number.isFinite(x) ? null : x), 2) + "\n";
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+interface Outcome {
+  exitCode: number;
+  text: string;
+  json: Record<string, unknown>;
+}
+
+async function runStatus(o: DbOptions): Promise<Outcome> {
+  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const a = await assess(o, cfg, true);
+  let text = formatHeader(a, o.stack);
+  text += `history (newest first):\n`;
+  for (const e of a.history.slice(0, 5)) {
+    text += `  ${e.createdAt.toISOString()}  ${e.fromStage === null ? "(first record)" : `${e.fromStage}%`} -> ${e.toStage}% (${flagText(e.flags)})${e.actor ? ` by ${e.actor}` : ""}${e.gitCommit ? ` at ${e.gitCommit.slice(0, 12)}` : ""}${e.imageDigest ? ` image ${e.imageDigest.slice(0, 19)}` : ""}${e.reason ? `: ${e.reason}` : ""}\n`;
+  }
+  if (a.history.length === 0) text += "  (none)\n";
+  if (a.views) text += formatViews(a.views);
+  text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
+  text += formatGate(a.gate, "gate's");
+  return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a } };
+}
+
+async function runGate(o: DbOptions): Promise<Outcome> {
+  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const a = await assess(o, cfg, false);
+  let text = formatHeader(a, o.stack) + formatGate(a.gate);
+  // The hint names the same stack files the gate read: a sandbox's scratch copy, not this project's.
+  const target = shellCommand(["--stack", o.stack, ...(o.projectDir === undefined ? [] : ["--project-dir", o.projectDir])]);
+  if (a.gate.suggestedCommand) text += `next: npx ${a.gate.suggestedCommand} ${target}\n`;
+  if (a.gate.advice) text += `next: ${a.gate.advice}; npx rollout status ${target}\n`;
+  return {
+    exitCode: a.gate.exitCode,
+    text,
+    json: { command: "gate", stack: o.stack, verdict: a.gate.verdict, exitCode: a.gate.exitCode, configured: a.configured, deployed: a.deployed, deployedSince: a.deployedSince, notes: a.notes, gate: a.gate },
+  };
+}
+
+/**
+ * The commands that take an edit through review, the RUNBOOK's workflow (core/workflow.ts): branch, check,
+ * commit, push, pull request; the merge runs pulumi up. The message (which may carry --reason) is shell-quoted, never pasted.
+ */
+export function commitCommands(stack: string, file: string, message: string, branch: string): string[] {
+  return formatSteps(reviewSteps({ stack, file, message, branch }));
+}
+
+async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }): Promise<Outcome> {
+  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const actor = process.env.GIT_AUTHOR_NAME ?? process.env.USER;
+  // Refuse a bad request (a skip without --force) before touching the database.
+  // The note's texts (reason, actor) are checked here too, so a bad one fails before any database work.
+  planAdvance(cfg, { to: o.to, force: o.force, reason: o.reason, actor });
+  const a = await assess(o, cfg, false);
+  if (a.deployedFromRecords && !sameState(a.configured, a.deployed)) {
+    throw new StateError(`${a.notes.join("; ")}. Apply or revert that change before advancing again`);
+  }
+  if (a.gate.verdict !== "PROCEED") {
+    const text = formatHeader(a, o.stack) + formatGate(a.gate) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
+    return { exitCode: a.gate.exitCode, text, json: { command: "advance", stack: o.stack, advanced: false, verdict: a.gate.verdict, gate: a.gate, notes: a.notes } };
+  }
+  const r = editStack(
+    o.projectDir ?? PROJECT_DIR,
+    o.stack,
+    (c) => planAdvance(c, { to: o.to, force: o.force, reason: o.reason, actor, date: a.asOf.toISOString().slice(0, 10) }),
+    { dryRun: o.dryRun },
+  );
+  const file = path.basename(r.file);
+  const msg = `rollout(${o.stack}): ${r.plan.summary}${o.force ? ` (forced: ${o.reason})` : ""}`;
+  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
+  return {
+    exitCode: EXIT.ok,
+    text,
+    json: { command: "advance", stack: o.stack, advanced: r.written, verdict: a.gate.verdict, from: r.plan.from, to: r.plan.to, changes: r.plan.changes, note: r.plan.note ?? null, diff: r.diff, file, gate: a.gate },
+  };
+}
+
+function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
+  const r = editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
+  const file = path.basename(r.file);
+  const text = formatEdit(
+    r,
+    commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, changeBranch(o.stack, o.immediate ? { kind: "immediate-rollback" } : { kind: "rollback", to: r.plan.to.canaryPercentage })),
+  );
+  return {
+    exitCode: EXIT.ok,
+    text,
+    json: { command: "rollback", stack: o.stack, immediate: o.immediate, written: r.written, from: r.plan.from, to: r.plan.to, changes: r.plan.changes, diff: r.diff, file },
+  };
+}
+
+async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
+  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const c = await connect(databaseUrlOf(o));
+  let summary: Record<string, unknown>;
+  try {
+    summary = writeReport(o.out, await readReport(c, o.stack, cfg));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  const stages = summary.stages as ReturnType<typeof stageSummaries>;
+  let text = `wrote ${o.out}: ${stages.length} stage${stages.length === 1 ? "" : "s"} of stack ${o.stack}\n`;
+  for (const s of stages) text += `  ${s.label}: ${s.verdict}\n`;
+  for (const n of summary.notes as string[]) text += `note: ${n}\n`;
+  return { exitCode: EXIT.ok, text, json: { command: "report", stack: o.stack, ...summary } };
+}
+
+async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["options"], io: Io): Promise<Outcome> {
+  const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  let report: Record<string, unknown> | undefined;
+  const r = await runDrill({
+    stackFile: { file: sc.file, text: sc.text },
+    thresholds: cfg.thresholds,
+    gate: cfg.gate,
+    stack: o.stack,
+    inject: o.inject,
+    injectAt: o.injectAt,
+    databaseUrl: o.databaseUrl,
+    seed: o.seed,
+    progress: (l) => io.err(`drill: ${l}\n`),
+    onFinished: o.report === undefined ? undefined : async (c, asOf) => {
+      report = writeReport(o.report as string, await readReport(c, o.stack, cfg, asOf));
+    },
+  });
+  const text = formatDrill(r) + (report ? `report: ${o.report} (open it in a browser)\n` : "");
+  return { exitCode: r.ok ? EXIT.ok : EXIT.error, text, json: { command: "drill", expectedVerdict: o.inject ? EXPECTED_VERDICT[o.inject] : "PROCEED", ...r, ...(report ? { report } : {}) } };
+}
+
+/**
+ * Run the commands a sandbox prints, once, on a throw-away copy of its scratch
+ * stack files, to learn the exit code each gives now: the real CLI (main), so
+ * the printed code is the one the command gives, not a guess.
+ */
+async function rehearse(cmds: TryCommand[], projectDir: string, url: string): Promise<TriedCommand[]> {
+  const copy = fs.mkdtempSync(path.join(path.dirname(projectDir), "rehearsal-"));
+  try {
+    fs.cpSync(projectDir, copy, { recursive: true });
+    const quiet: Io = { out: () => {}, err: () => {} };
+    const out: TriedCommand[] = [];
+    const cli = createRolloutCli();
+    const takesUrl = (sub: string) => cli.commands.find((c) => c.name() === sub)?.options.some((x) => x.long === "--database-url") === true;
+    for (const [i, c] of withProjectDir(cmds, copy).entries()) {
+      const args = c.argv.slice(2); // after "npx rollout"
+      const code = await main(["node", "rollout", ...args, ...(takesUrl(args[0]) ? ["--database-url", url] : [])], quiet);
+      out.push({ ...cmds[i], exitCode: code });
+    }
+    return out;
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
+  const dir = sandboxDir();
+  if (o.stop) {
+    let r;
+    try {
+      r = await stopSandbox(dir);
+    } catch (err) {
+      if (err instanceof SandboxError && /^no sandbox is running/.test(err.message)) throw new RefusedError(err.message);
+      throw err;
+    }
+    const text = r.stoppedPid === null
+      ? `rollout sandbox: its PostgreSQL was not running; removed ${dir}\n`
+      : `rollout sandbox: stopped PostgreSQL (pid ${r.stoppedPid}) and removed ${dir} (its data and the scratch copy)\n`;
+    return { exitCode: EXIT.ok, text, json: { command: "sandbox", action: "stop", dir, stoppedPid: r.stoppedPid, stack: r.state?.stack ?? null } };
+  }
+  // Everything that can be refused is checked before anything is made.
+  const { cfg } = loadStack(PROJECT_DIR, o.stack);
+  const existing = readSandbox(dir);
+  if (existing) {
+    const pid = await sandboxPostmaster(dir);
+    throw new StateError(
+      pid === undefined
+        ? `a sandbox folder is left in ${dir}, its PostgreSQL no longer running: remove it with: npx rollout sandbox --stop`
+        : `a sandbox is already running (PostgreSQL pid ${pid}${existing.state?.port ? ` on 127.0.0.1:${existing.state.port}` : ""}, state in ${path.join(dir, STATE_FILE)}): stop it first with: npx rollout sandbox --stop`,
+    );
+  }
+  const started = await startSandbox({
+    dir,
+    sourceDir: PROJECT_DIR,
+    stack: o.stack,
+    stage: o.at,
+    inject: o.inject,
+    seed: o.seed,
+    thresholds: cfg.thresholds,
+    gate: cfg.gate,
+    progress: (l) => io.err(`sandbox: ${l}\n`),
+  });
+  const s = started.state;
+  const last = started.drill.stages[started.drill.stages.length - 1];
+  let commands: TriedCommand[];
+  try {
+    commands = await rehearse(sandboxCommands(o.stack, s.projectDir, last.verdict), s.projectDir, s.url);
+  } catch (err) {
+    await stopSandbox(dir).catch(() => undefined);
+    throw err;
+  }
+  const summary = {
+    stack: o.stack,
+    stage: last.stage,
+    flagsOn: flagsOn(last.flags),
+    verdict: last.verdict,
+    inject: o.inject ?? null,
+    database: `${started.drill.database}, pid ${s.pid}`,
+    url: s.url,
+    dir,
+    projectDir: s.projectDir,
+    stateFile: started.stateFile,
+    commands,
+    asOf: new Date().toISOString(),
+  };
+  return {
+    exitCode: EXIT.ok,
+    text: formatSandbox(summary),
+    json: {
+      command: "sandbox",
+      action: "start",
+      ...summary,
+      port: s.port,
+      pid: s.pid,
+      env: { [SANDBOX_URL_ENV]: s.url },
+      commands: commands.map((c) => ({ ...c, text: shellCommand(c.argv) })),
+      stop: { argv: [...STOP_ARGV], text: shellCommand(STOP_ARGV) },
+      stages: started.drill.stages.map((x) => ({ stage: x.stage, verdict: x.verdict, injected: x.injected })),
+    },
+  };
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof RefusedError || err instanceof InvalidArgumentError) return EXIT.usage;
+  return EXIT.error;
+}
+
+/** Run a command line; returns the exit code. Prints to `io`. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const cli = createRolloutCli();
+  const wantsJson = argv.includes("--json");
+  cli.configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const sub of cli.commands) sub.configureOutput({ writeOut: io.out, writeErr: io.err });
+  try {
+    cli.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return EXIT.ok; // --help, --version
+      if (wantsJson) io.out(toJson({ ok: false, exitCode: EXIT.usage, error: { type: "UsageError", message: err.message } }));
+      return EXIT.usage;
+    }
+    const code = exitCodeOf(err);
+    io.err(`rollout: ${(err as Error).message}\n`);
+    if (wantsJson) io.out(toJson({ ok: false, exitCode: code, error: { type: (err as Error).name, message: (err as Error).message } }));
+    return code;
+  }
+  const inv = parsedInvocation(cli);
+  if (!inv) {
+    io.err(cli.helpInformation());
+    return EXIT.usage;
+  }
+  try {
+    let outcome: Outcome;
+    switch (inv.command) {
+      case "status":
+        outcome = await runStatus(inv.options);
+        break;
+      case "gate":
+        outcome = await runGate(inv.options);
+        break;
+      case "advance":
+        outcome = await runAdvance(inv.options);
+        break;
+      case "rollback":
+        outcome = runRollback(inv.options);
+        break;
+      case "drill":
+        outcome = await runDrillCommand(inv.options, io);
+        break;
+      case "report":
+        outcome = await runReport(inv.options);
+        break;
+      case "sandbox":
+        outcome = await runSandbox(inv.options, io);
+        break;
+    }
+    io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);
+    return outcome.exitCode;
+  } catch (err) {
+    const known =
+      err instanceof StackFileError ||
+      err instanceof ConfigError ||
+      err instanceof DatabaseError ||
+      err instanceof StackEditError ||
+      err instanceof MigrationError ||
+      err instanceof StateError ||
+      err instanceof UsageError ||
+      err instanceof RefusedError ||
+      err instanceof GateInputError ||
+      err instanceof SandboxError;
+    const code = exitCodeOf(err);
+    const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    io.err(`rollout ${inv.command}: ${message}\n`);
+    if (inv.options.json) io.out(toJson({ ok: false, exitCode: code, command: inv.command, error: { type: (err as Error).name ?? "Error", message } }));
+    return code;
+  }
+}
+
+/** Entry point for the `rollout` bin (bin/rollout.cjs) and `ts-node cli/rollout.ts`. */
+export function runMain(argv: string[] = process.argv): void {
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`rollout: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = EXIT.error;
+    },
+  );
+}
+
+if (require.main === module) runMain();

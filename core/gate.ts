@@ -1,0 +1,812 @@
+/**
+ * The rollout gate: a verdict for the current stage from the stage's metrics,
+ * the guide's criteria (core/stages.ts `criteriaFor`) and the stack's
+ * `thresholds` and `gate` config (core/config.ts). Method: docs/gate.md.
+ *
+ * Pure: no database, no Pulumi, no clock (the caller passes `asOf`).
+ *
+ * Verdicts, strongest first:
+ * - ROLLBACK: a rollback criterion is shown hit (contamination, or a critical
+ *   breach), or the contamination count is not a finite number;
+ * - PAUSE: a pause criterion is shown hit, or a success criterion is shown to fail;
+ * - WAIT: anything not yet shown — too little soak time, too few requests or
+ *   users on a judged path, an observed exposure far from the configured
+ *   percentage, or a success criterion whose bounds still straddle its line;
+ * - PROCEED: every success criterion is shown to hold, after the soak time.
+ *
+ * "Shown" means by always-valid one-sided bounds (core/sequential.ts) that
+ * hold however often the gate is read. α = 1 − `gate.confidence` bounds each
+ * kind of error over the whole rollout — a false PAUSE/ROLLBACK (a lower
+ * bound above the truth) and a false PROCEED (an upper bound below it) — as
+ * `alphaPlan` spends it (docs/gate.md, "How α is spent"). Every rate is a proportion: an error rate, the
+ * new − legacy difference of error rates (non-inferiority with margin
+ * `gate.errorRateMarginPct`), or, for a p95 criterion, the share of requests
+ * slower than the line ("p95 < 3 s" ⇔ "fewer than 5 % of requests take longer
+ * than 3 s").
+ *
+ * Impossible metrics (non-finite, negative, errors > requests, …) never give
+ * a verdict: `evaluateGate` throws a GateInputError naming each one (the CLI
+ * exits 1). A non-finite contamination count gives ROLLBACK.
+ */
+import type { GateConfig } from "./config";
+import { betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
+import {
+  Criterion,
+  Flags,
+  Metric,
+  STAGES,
+  Stage,
+  StageCriteria,
+  Thresholds,
+  criteriaFor,
+  effectivePercentage,
+  isStage,
+  nextStage,
+  previousStage,
+} from "./stages";
+
+export const VERDICTS = ["PROCEED", "WAIT", "PAUSE", "ROLLBACK"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Process exit code of each verdict (README: "rollout → exit codes"). */
+export const VERDICT_EXIT_CODES: Readonly<Record<Verdict, number>> = Object.freeze({
+  PROCEED: 0,
+  WAIT: 3,
+  PAUSE: 4,
+  ROLLBACK: 5,
+});
+
+/** Requests with a duration, and how many of them took longer than `thresholdSeconds`. */
+export interface LatencyCount {
+  thresholdSeconds: number;
+  /** Requests with a duration (the denominator). */
+  timed: number;
+  /** Requests with a duration longer than the threshold. */
+  over: number;
+  /** Requests with a duration of the threshold or longer (defaults to `over`: the same for continuous durations). */
+  atLeast?: number;
+}
+
+/** Metrics of one path (new = `metadata->>'useStateless' = 'true'`, legacy = the rest). */
+export interface PathMetrics {
+  requests: number;
+  errors: number;
+  /** Distinct user_id values. */
+  users: number;
+  avgSeconds: number | null;
+  p95Seconds: number | null;
+  /** Per-threshold latency counts (monitoring.stage_latency_counts); a p95 criterion needs its line's count. */
+  latency?: readonly LatencyCount[];
+}
+
+/** What the gate reads: both paths over a window, and the contamination count. */
+export interface StageMetrics {
+  windowStart: Date;
+  windowEnd: Date;
+  new: PathMetrics;
+  legacy: PathMetrics;
+  /** Sessions with more than one user_id in the window. */
+  contaminationCount: number;
+}
+
+export interface GateInput {
+  /** The deployed stage and flags (what the app runs). */
+  stage: Stage;
+  flags: Flags;
+  /** When the deployed stage (or flags) took effect; undefined when unknown. */
+  stageStartedAt: Date | undefined;
+  asOf: Date;
+  metrics: StageMetrics;
+  thresholds: Thresholds;
+  gate: GateConfig;
+  /** How many times this stage's gate has been read, this one included, when the caller counts; the bounds do not depend on it. */
+  looks?: number;
+  /** Why the looks are not counted, when the caller could not count them (shown instead of the count). */
+  looksNote?: string;
+}
+
+/** Impossible or non-finite metrics or settings: no verdict. */
+export class GateInputError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`the gate cannot judge impossible metrics (no verdict; fix the data or the query): ${problems.join("; ")}`);
+    this.name = "GateInputError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * - met: a success criterion shown to hold, or a pause/rollback criterion shown not hit;
+ * - failed: a success criterion shown to fail, or a pause/rollback criterion shown hit;
+ * - undecided: the bounds still straddle the line;
+ * - insufficient-data: below the minimum volume, or no data for it.
+ */
+export type CriterionStatus = "met" | "failed" | "undecided" | "insufficient-data";
+
+/** An always-valid confidence interval for one proportion or difference, in percent (or percentage points). */
+export interface Bound {
+  /** What is bounded, in words. */
+  quantity: string;
+  unit: "%" | "pp";
+  estimate: number | null;
+  lower: number;
+  upper: number;
+  /** The line the bounds are compared with (same unit). */
+  line: number;
+  /** 1 − (the α of both bounds): the confidence that the truth is inside both, valid at every look. */
+  confidence: number;
+  /** 1 − the α of the lower bound alone (a one-sided bound: P(the truth is ever below it) ≤ its α). */
+  lowerConfidence: number;
+  /** 1 − the α of the upper bound alone. */
+  upperConfidence: number;
+  method: string;
+  /** Observations behind it (requests, or timed requests). */
+  observations: number;
+}
+
+export interface CriterionResult {
+  id: string;
+  kind: Criterion["kind"];
+  description: string;
+  metric: Metric;
+  /** The metric's observed value (point estimate, for display), or null when the path has no traffic. */
+  observed: number | null;
+  op: Criterion["op"];
+  /** The guide's line for the metric (for "≤ legacy": legacy's observed rate). */
+  threshold: number | null;
+  status: CriterionStatus;
+  /** The always-valid bounds the status was decided on (none for contamination, or without data). */
+  bound?: Bound;
+  /** One sentence a reviewer can check. */
+  statement: string;
+}
+
+/** New vs legacy error rate, non-inferiority with a margin. */
+export interface Comparison {
+  estimatePp: number;
+  lowerPp: number;
+  upperPp: number;
+  marginPp: number;
+  /** Of both bounds together; each one-sided bound's own confidence follows. */
+  confidence: number;
+  lowerConfidence: number;
+  upperConfidence: number;
+  method: string;
+  newRequests: number;
+  legacyRequests: number;
+  /** within-margin: PROCEED side shown; worse-than-margin: PAUSE; undecided: WAIT. */
+  decision: "within-margin" | "worse-than-margin" | "undecided";
+  statement: string;
+}
+
+export interface Shortfall {
+  soakHours?: number;
+  /** New-path requests / users still needed. */
+  requests?: number;
+  users?: number;
+  legacyRequests?: number;
+  legacyUsers?: number;
+}
+
+/**
+ * How the rollout's α is spent at this stage (docs/gate.md, "How α is spent").
+ * Each error type has the whole α = 1 − gate.confidence for the whole rollout:
+ * - PAUSE side (a false PAUSE or ROLLBACK: a lower bound above the truth):
+ *   half for the comparison, spread over its stages in proportion to the
+ *   variance per request of the difference there; half shared equally by every
+ *   other (stage, proportion) lower bound of the rollout;
+ * - PROCEED side (a false PROCEED: an upper bound below the truth): α/|STAGES|
+ *   per stage, and every upper bound of the stage at that level (PROCEED needs
+ *   every success criterion shown met: an intersection-union test).
+ */
+export interface AlphaSpend {
+  /** α for the whole rollout, for each error type: 1 − gate.confidence. */
+  rollout: number;
+  /** Stages sharing it. */
+  stages: number;
+  /** The PROCEED side's α at this stage: the level of each upper bound. */
+  stage: number;
+  proceed: number;
+  /** The α of the comparison's lower bound at this stage (null where there is no comparison). */
+  comparison: number | null;
+  /** Lower bounds of the guide's absolute lines over the whole rollout sharing the other half of α. */
+  questions: number;
+  /** The α of each of them (a lower bound of an error rate or a slow share). */
+  perQuestion: number;
+}
+
+export interface GateResult {
+  verdict: Verdict;
+  exitCode: number;
+  /** The stage whose criteria were applied (the effective stage: 0 while a flag is off). */
+  stage: Stage;
+  deployedStage: Stage;
+  phase: StageCriteria["phase"];
+  nextStage: Stage | null;
+  /** The path the stage's own criteria are about (legacy at 0, new elsewhere). */
+  judgedPath: "new" | "legacy";
+  /** What this stage judges and what does not apply, in words. */
+  applies: string;
+  soakHoursRequired: number;
+  soakHoursElapsed: number | null;
+  metrics: StageMetrics;
+  criteria: CriterionResult[];
+  /** New vs legacy error rate, at stages with both paths. */
+  comparison?: Comparison;
+  alpha: AlphaSpend;
+  /** Looks at this stage so far (this one included), or null when the caller does not count. */
+  looks: number | null;
+  /** Why `looks` is null, when the caller said; null otherwise. */
+  looksNote: string | null;
+  exposure: ExposureCheck;
+  /** What WAIT still needs. */
+  needed: Shortfall;
+  /** Plain-language reasons for the verdict, most important first. */
+  reasons: string[];
+  /**
+   * The `rollout` command that acts on the verdict, one the CLI accepts in the
+   * deployed state (stack/stackEdit.ts): never `rollback --immediate` when both
+   * flags are already off, never `rollback` at an effective 0%. Null when there
+   * is nothing to run (see `advice`).
+   */
+  suggestedCommand: string | null;
+  /** What to do instead when ROLLBACK or PAUSE has no command to run (the flags are already off). */
+  advice: string | null;
+}
+
+/** The monitoring views (migrations; docs/RUNBOOK.md "Troubleshooting") to look at for a metric. */
+export const INVESTIGATION_VIEWS: Readonly<Record<"errors" | "latency" | "contamination", readonly string[]>> = Object.freeze({
+  errors: ["monitoring.error_rate_by_version", "monitoring.error_patterns"],
+  latency: ["monitoring.latency_by_version", "monitoring.slow_sessions"],
+  contamination: ["monitoring.session_isolation", "monitoring.contaminated_sessions"],
+});
+
+function viewsFor(metric: Metric): readonly string[] {
+  if (metric === "contaminationCount") return INVESTIGATION_VIEWS.contamination;
+  return metric.endsWith("Seconds") ? INVESTIGATION_VIEWS.latency : INVESTIGATION_VIEWS.errors;
+}
+
+/**
+ * Advice for a ROLLBACK or PAUSE verdict when the flags are already off (the
+ * new path serves nobody): there is nothing to roll back, so say where to look.
+ */
+export function nothingToRollBackAdvice(why: string, hit: readonly Pick<CriterionResult, "metric">[]): string {
+  const views = [...new Set(hit.flatMap((r) => viewsFor(r.metric)))];
+  const shown = views.length > 0 ? views : [...INVESTIGATION_VIEWS.errors];
+  const psql = shown.map((v) => `psql "$ROLLOUT_DATABASE_URL" -c 'SELECT * FROM ${v}'`).join("; ");
+  return `${why}: nothing to roll back. Investigate the legacy path: ${psql}`;
+}
+
+// ---------------------------------------------------------------------------
+// Metric values
+
+export function errorRatePct(p: PathMetrics): number | null {
+  return p.requests > 0 ? (100 * p.errors) / p.requests : null;
+}
+
+export function metricValue(m: StageMetrics, metric: Metric): number | null {
+  switch (metric) {
+    case "newErrorRatePct":
+      return errorRatePct(m.new);
+    case "legacyErrorRatePct":
+      return errorRatePct(m.legacy);
+    case "newP95Seconds":
+      return m.new.requests > 0 ? m.new.p95Seconds : null;
+    case "legacyP95Seconds":
+      return m.legacy.requests > 0 ? m.legacy.p95Seconds : null;
+    case "contaminationCount":
+      return m.contaminationCount;
+  }
+}
+
+function pathOf(metric: Metric): "new" | "legacy" | null {
+  if (metric.startsWith("new")) return "new";
+  if (metric.startsWith("legacy")) return "legacy";
+  return null;
+}
+
+/** The share of requests a p95 criterion allows above its line: 5 %. */
+export const P95_TAIL_PCT = 5;
+
+/** The latency lines the gate needs counts for (the metrics layer asks the database for exactly these). */
+/**
+ * The window the gate reads a stage's metrics over: the whole stage, from its
+ * record, because the confidence sequences accumulate from the stage's start
+ * (docs/gate.md). Without a record, the last `soakHours` before `asOf` (the
+ * gate then waits: the start is unknown). The one definition: `rollout gate`,
+ * `status`, the drill and the report all call it.
+ */
+export function gateWindow(stageStartedAt: Date | undefined, asOf: Date, soakHours: number): { since: Date; until: Date } {
+  return { since: stageStartedAt ?? new Date(asOf.getTime() - soakHours * 3_600_000), until: asOf };
+}
+
+export function latencyThresholds(t: Thresholds): number[] {
+  return [...new Set([t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds])].sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------------------
+// Validation: fail closed
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+const isDate = (d: unknown): d is Date => d instanceof Date && Number.isFinite(d.getTime());
+
+/** Every impossible value in the metrics and settings, in words; empty when all are possible. */
+export function metricProblems(input: GateInput): string[] {
+  const out: string[] = [];
+  const m = input.metrics;
+  for (const name of ["new", "legacy"] as const) {
+    const p = m[name];
+    for (const k of ["requests", "errors", "users"] as const) {
+      if (!isCount(p[k])) out.push(`${name}.${k} is ${String(p[k])}: must be a non-negative integer`);
+    }
+    if (isCount(p.errors) && isCount(p.requests) && p.errors > p.requests) out.push(`${name}.errors (${p.errors}) > ${name}.requests (${p.requests})`);
+    if (isCount(p.users) && isCount(p.requests) && p.users > p.requests) out.push(`${name}.users (${p.users}) > ${name}.requests (${p.requests})`);
+    if (isCount(p.users) && isCount(p.requests) && p.requests > 0 && p.users === 0) out.push(`${name}.requests is ${p.requests} but ${name}.users is 0`);
+    for (const k of ["avgSeconds", "p95Seconds"] as const) {
+      const v = p[k];
+      if (v !== null && !(typeof v === "number" && Number.isFinite(v) && v >= 0)) out.push(`${name}.${k} is ${String(v)}: must be a finite number ≥ 0, or null`);
+    }
+    for (const l of p.latency ?? []) {
+      const where = `${name}.latency[${String(l.thresholdSeconds)} s]`;
+      if (!(typeof l.thresholdSeconds === "number" && Number.isFinite(l.thresholdSeconds) && l.thresholdSeconds > 0)) out.push(`${where}: the threshold must be a positive number`);
+      if (!isCount(l.timed) || !isCount(l.over)) out.push(`${where}: timed (${String(l.timed)}) and over (${String(l.over)}) must be non-negative integers`);
+      else {
+        if (l.atLeast !== undefined && !(isCount(l.atLeast) && l.atLeast >= l.over && l.atLeast <= l.timed)) {
+          out.push(`${where}: atLeast (${String(l.atLeast)}) must be an integer from over (${l.over}) to timed (${l.timed})`);
+        }
+        if (l.over > l.timed) out.push(`${where}: over (${l.over}) > timed (${l.timed})`);
+        if (isCount(p.requests) && l.timed > p.requests) out.push(`${where}: timed (${l.timed}) > ${name}.requests (${p.requests})`);
+      }
+    }
+  }
+  const c = m.contaminationCount;
+  if (typeof c === "number" && Number.isFinite(c) && !isCount(c)) out.push(`contaminationCount is ${c}: must be a non-negative integer`);
+  if (typeof c !== "number") out.push(`contaminationCount is ${String(c)}: must be a number`);
+  if (!isDate(input.asOf)) out.push(`asOf is not a valid time`);
+  if (input.stageStartedAt !== undefined && !isDate(input.stageStartedAt)) out.push(`the stage's start is not a valid time`);
+  if (input.looks !== undefined && !(Number.isInteger(input.looks) && input.looks >= 1)) out.push(`looks is ${input.looks}: must be a positive integer`);
+  const g = input.gate;
+  const positive = (k: keyof GateConfig) => {
+    const v = g[k];
+    if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) out.push(`gate.${k} is ${String(v)}: must be a positive number`);
+  };
+  for (const k of ["soakHours", "minNewRequests", "minNewUsers", "minLegacyRequests", "minLegacyUsers", "errorRateMarginPct", "exposureTolerancePct"] as const) positive(k);
+  if (!(g.confidence > 0 && g.confidence < 1)) out.push(`gate.confidence is ${String(g.confidence)}: must be in (0, 1)`);
+  for (const [k, v] of Object.entries(input.thresholds)) {
+    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) out.push(`thresholds.${k} is ${String(v)}: must be a finite number ≥ 0`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The gate
+
+const HOUR_MS = 3_600_000;
+
+/** The stage whose criteria apply: the effective one (0 while either flag is off). */
+export function judgedStage(stage: Stage, flags: Flags): Stage {
+  const eff = effectivePercentage({ canaryPercentage: stage, ...flags });
+  return isStage(eff) ? eff : stage;
+}
+
+/** The α each stage may spend on the PROCEED side: the rollout's α shared equally by the stages. */
+export function stageAlpha(confidence: number): number {
+  return (1 - confidence) / STAGES.length;
+}
+
+/** The share of the PAUSE side's α the comparison gets (the rest goes to the guide's absolute lines). */
+export const COMPARISON_ALPHA_SHARE = 0.5;
+
+/** The distinct proportions (not the comparison) a stage's criteria judge: one lower and one upper bound each. */
+function questionsAt(stage: Stage, thresholds: Thresholds, marginPct: number): Map<string, Question> {
+  const crit = criteriaFor(stage, thresholds);
+  const out = new Map<string, Question>();
+  for (const c of [...crit.rollback, ...crit.pause, ...crit.success]) {
+    const q = questionOf(c, marginPct);
+    if (q === null) continue;
+    const had = out.get(q.key);
+    // One sequence per proportion, whatever lines it is judged against; its prior is tuned to the lowest line.
+    out.set(q.key, had === undefined || q.kind === "diff" ? q : { ...had, line: Math.min(had.line, q.line) });
+  }
+  return out;
+}
+
+/**
+ * The α plan for a stage (see AlphaSpend). The comparison's weight at a stage
+ * with new-path share s is 1/(s(1 − s)), the variance per request of the
+ * difference (up to the error rates): spending α where the data are scarce
+ * shortens the longest detections most (weighted Bonferroni).
+ */
+export function alphaPlan(stage: Stage, thresholds: Thresholds, confidence: number, marginPct: number): AlphaSpend {
+  const rollout = 1 - confidence;
+  const weight = (s: Stage) => (s > 0 && s < 100 ? 1 / ((s / 100) * (1 - s / 100)) : 0);
+  let total = 0;
+  let others = 0;
+  for (const s of STAGES) {
+    const qs = questionsAt(s, thresholds, marginPct);
+    if (qs.has("diff")) total += weight(s);
+    others += [...qs.keys()].filter((k) => k !== "diff").length;
+  }
+  const here = questionsAt(stage, thresholds, marginPct);
+  const comparison = here.has("diff") && total > 0 ? (rollout * COMPARISON_ALPHA_SHARE * weight(stage)) / total : null;
+  const perQuestion = (rollout * (1 - COMPARISON_ALPHA_SHARE)) / Math.max(1, others);
+  const proceed = stageAlpha(confidence);
+  return { rollout, stages: STAGES.length, stage: proceed, proceed, comparison, questions: Math.max(1, others), perQuestion };
+}
+
+/**
+ * The α plan in one sentence, for `rollout gate`, `status` and the PR comment (the one formatter).
+ * Takes the JSON shape too (older readings may lack `proceed` and `comparison`).
+ */
+export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questions" | "perQuestion"> & Partial<Pick<AlphaSpend, "proceed" | "comparison">>): string {
+  const c = `${(100 * (1 - a.rollout)).toFixed(1)}%`;
+  const pause =
+    a.comparison === undefined
+      ? `${a.questions} questions share it (${a.perQuestion.toPrecision(3)} each)`
+      : `${a.comparison === null ? "no comparison at this stage; " : `the comparison's lower bound spends ${a.comparison.toPrecision(3)} here; `}the guide's ${a.questions} absolute lower bounds over the rollout ${a.perQuestion.toPrecision(3)} each`;
+  const proceed = a.proceed === undefined ? "" : `; against a false PROCEED: α shared by ${a.stages} stages, every upper bound of the stage at ${a.proceed.toPrecision(3)}`;
+  return `confidence ${c} over the whole rollout for each kind of error (α ${a.rollout}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
+}
+
+const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
+const pp = (v: number, digits = 2) => `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(digits)} pp`;
+const confText = (c: number) => `${(100 * c).toFixed(2)}% confidence that holds however often this is checked`;
+const bothConfText = (b: Bound) => `lower bound ${(100 * b.lowerConfidence).toFixed(2)}%, upper bound ${(100 * b.upperConfidence).toFixed(2)}% confidence, each holding however often this is checked`;
+/**
+ * The confidence a decision rests on: "op line" shown true rests on the upper bound for "<" and "≤" and on
+ * the lower bound for ">" and "≥"; shown false on the other one; undecided on both.
+ */
+function statusConfText(b: Bound, op: Criterion["op"], shownTrue: boolean | null): string {
+  if (shownTrue === null) return bothConfText(b);
+  const usesLower = (op === ">" || op === ">=") === shownTrue;
+  return `${usesLower ? "lower" : "upper"} bound: ${confText(usesLower ? b.lowerConfidence : b.upperConfidence)}`;
+}
+
+/** The statistical question a criterion asks: a proportion against a line, or the comparison. */
+interface Question {
+  key: string;
+  path: "new" | "legacy";
+  /** "error": error rate; "slow": share of timed requests over `seconds`; "diff": new − legacy error rate. */
+  kind: "error" | "slow" | "diff";
+  seconds?: number;
+  /** For "slow": count requests of `seconds` or longer (for "p95 < T", "p95 ≥ T") instead of longer than it. */
+  inclusive?: boolean;
+  /** The line, in percent (error / slow) or percentage points (diff: the margin). */
+  line: number;
+}
+
+function questionOf(c: Criterion, marginPct: number): Question | null {
+  const path = pathOf(c.metric);
+  if (path === null) return null; // contamination: a count, judged as is
+  if (typeof c.threshold === "string") return { key: "diff", path: "new", kind: "diff", line: marginPct };
+  if (c.metric.endsWith("ErrorRatePct")) return { key: `${path}:error`, path, kind: "error", line: c.threshold };
+  // "p95 < T" ⇔ fewer than 5 % take T or longer; "p95 > T" (and "≤ T") ⇔ more than (at most) 5 % take longer than T.
+  const inclusive = c.op === "<" || c.op === ">=";
+  return { key: `${path}:slow:${c.threshold}:${inclusive ? "ge" : "gt"}`, path, kind: "slow", seconds: c.threshold, inclusive, line: P95_TAIL_PCT };
+}
+
+/**
+ * Decide a criterion "metric op line" from always-valid bounds [lo, hi] on the
+ * metric: a success criterion is met when the whole interval satisfies it and
+ * failed when none of it does; a pause/rollback criterion ("> line") is hit
+ * when the whole interval is above the line and not hit when none of it is.
+ */
+export function decide(kind: Criterion["kind"], op: Criterion["op"], lo: number, hi: number, line: number): "met" | "failed" | "undecided" {
+  const allTrue = op === "<" ? hi < line : op === "<=" ? hi <= line : op === ">" ? lo > line : lo >= line;
+  const allFalse = op === "<" ? lo >= line : op === "<=" ? lo > line : op === ">" ? hi <= line : hi < line;
+  if (kind === "success") return allTrue ? "met" : allFalse ? "failed" : "undecided";
+  return allTrue ? "failed" : allFalse ? "met" : "undecided";
+}
+
+export function evaluateGate(input: GateInput): GateResult {
+  const problems = metricProblems(input);
+  const { metrics: m, thresholds, gate } = input;
+  const contaminationNonFinite = typeof m.contaminationCount === "number" && !Number.isFinite(m.contaminationCount);
+  if (problems.length > 0 && !contaminationNonFinite) throw new GateInputError(problems);
+
+  const stage = judgedStage(input.stage, input.flags);
+  const crit = criteriaFor(stage, thresholds);
+  const phase = crit.phase;
+  const judgedPath: "new" | "legacy" = phase === "baseline" ? "legacy" : "new";
+  const needsNew = phase !== "baseline";
+  const needsLegacy = phase !== "full";
+  const marginPct = gate.errorRateMarginPct;
+  const effPct = effectivePercentage({ canaryPercentage: input.stage, enableStatelessOrchestration: input.flags.enableStatelessOrchestration, enableSafeJsonParser: input.flags.enableSafeJsonParser });
+  const exposure = exposureCheck(effPct, m, gate.exposureTolerancePct, gate.minNewUsers);
+
+  const shortfall: Shortfall = {};
+  if (needsNew) {
+    if (m.new.requests < gate.minNewRequests) shortfall.requests = gate.minNewRequests - m.new.requests;
+    if (m.new.users < gate.minNewUsers) shortfall.users = gate.minNewUsers - m.new.users;
+  }
+  if (needsLegacy) {
+    if (m.legacy.requests < gate.minLegacyRequests) shortfall.legacyRequests = gate.minLegacyRequests - m.legacy.requests;
+    if (m.legacy.users < gate.minLegacyUsers) shortfall.legacyUsers = gate.minLegacyUsers - m.legacy.users;
+  }
+  const volumeOk = { new: shortfall.requests === undefined && shortfall.users === undefined, legacy: shortfall.legacyRequests === undefined && shortfall.legacyUsers === undefined };
+
+  // α: fixed by the stages' criteria and the config, not by the data (alphaPlan).
+  const all = [...crit.rollback, ...crit.pause, ...crit.success];
+  const questions = questionsAt(stage, thresholds, marginPct);
+  const alpha = alphaPlan(stage, thresholds, gate.confidence, marginPct);
+
+  let comparison: Comparison | undefined;
+  const boundCache = new Map<string, Bound | null>();
+  const boundFor = (q: Question): Bound | null => {
+    if (boundCache.has(q.key)) return boundCache.get(q.key) ?? null;
+    let b: Bound | null = null;
+    const p = m[q.path];
+    const who = q.path === "new" ? "new-path" : "legacy";
+    const aLower = q.kind === "diff" ? (alpha.comparison as number) : alpha.perQuestion;
+    const aUpper = alpha.proceed;
+    const conf = { confidence: 1 - aLower - aUpper, lowerConfidence: 1 - aLower, upperConfidence: 1 - aUpper };
+    /** Lower and upper one-sided beta-binomial bounds: each the matching edge of the two-sided CS at its own α (conservative). */
+    const proportion = (k: number, n: number) => {
+      const prior = betaPriorFor((questions.get(q.key) ?? q).line / 100);
+      const lo = betaBinomialCS(k, n, aLower, prior);
+      const hi = aUpper === aLower ? lo : betaBinomialCS(k, n, aUpper, prior);
+      return { lower: lo.lower, upper: hi.upper };
+    };
+    if (q.kind === "diff") {
+      const cs = differenceBounds(m.new.errors, m.new.requests, m.legacy.errors, m.legacy.requests, aLower, aUpper, marginPct / 100);
+      b = {
+        quantity: "new − legacy error rate",
+        unit: "pp",
+        estimate: 100 * cs.estimate,
+        lower: 100 * cs.lower,
+        upper: 100 * cs.upper,
+        line: marginPct,
+        ...conf,
+        method: "one-sided normal-mixture bounds on the difference, tuned to the margin (mixture SPRT, Johari et al. 2017; Howard et al. 2021)",
+        observations: m.new.requests + m.legacy.requests,
+      };
+    } else if (q.kind === "error") {
+      if (p.requests > 0) {
+        const cs = proportion(p.errors, p.requests);
+        b = {
+          quantity: `${who} error rate`,
+          unit: "%",
+          estimate: (100 * p.errors) / p.requests,
+          lower: 100 * cs.lower,
+          upper: 100 * cs.upper,
+          line: q.line,
+          ...conf,
+          method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
+          observations: p.requests,
+        };
+      }
+    } else {
+      const l = (p.latency ?? []).find((x) => x.thresholdSeconds === q.seconds);
+      if (l && l.timed > 0) {
+        const slow = q.inclusive ? (l.atLeast ?? l.over) : l.over;
+        const cs = proportion(slow, l.timed);
+        b = {
+          quantity: `share of ${who} requests ${q.inclusive ? "taking" : "slower than"} ${q.seconds} s${q.inclusive ? " or longer" : ""}`,
+          unit: "%",
+          estimate: (100 * slow) / l.timed,
+          lower: 100 * cs.lower,
+          upper: 100 * cs.upper,
+          line: q.line,
+          ...conf,
+          method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
+          observations: l.timed,
+        };
+      }
+    }
+    boundCache.set(q.key, b);
+    return b;
+  };
+
+  const results: CriterionResult[] = [];
+  for (const c of all) {
+    const observed = contaminationNonFinite && c.metric === "contaminationCount" ? null : metricValue(m, c.metric);
+    const q = questionOf(c, marginPct);
+    const push = (description: string, threshold: number | null, status: CriterionStatus, statement: string, bound?: Bound) =>
+      results.push(bound === undefined
+        ? { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, statement }
+        : { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, bound, statement });
+    if (q === null) {
+      // Contamination: a count, evidence at any volume. Not a finite number: treated as hit.
+      const line = c.threshold as number;
+      const hitNow = contaminationNonFinite || m.contaminationCount > line;
+      const status: CriterionStatus = c.kind === "success" ? (hitNow ? "failed" : "met") : hitNow ? "failed" : "met";
+      const statement = contaminationNonFinite
+        ? `${c.description}: the contamination count is ${String(m.contaminationCount)}, not a number: treated as contaminated`
+        : `${c.description}: ${m.contaminationCount} contaminated session(s) in the window`;
+      push(c.description, line, status, statement);
+      continue;
+    }
+    if (problems.length > 0) {
+      // Only reached with a non-finite contamination count (ROLLBACK): nothing else is judged on impossible data.
+      push(c.description, typeof c.threshold === "number" ? c.threshold : null, "insufficient-data", `${c.description}: not judged: the metrics are impossible`);
+      continue;
+    }
+    if (q.kind === "diff") {
+      const description = `Error rate ≤ legacy error rate + ${marginPct} pp (non-inferiority)`;
+      const threshold = metricValue(m, "legacyErrorRatePct");
+      if (!volumeOk.new || !volumeOk.legacy || m.new.requests === 0 || m.legacy.requests === 0) {
+        push(description, threshold, "insufficient-data", `${description}: not judged below the minimum volume on both paths`);
+        continue;
+      }
+      const b = boundFor(q) as Bound;
+      const status = decide(c.kind, "<=", b.lower, b.upper, marginPct);
+      const cw = statusConfText(b, "<=", status === "met" ? true : status === "failed" ? false : null);
+      const decision = status === "met" ? "within-margin" : status === "failed" ? "worse-than-margin" : "undecided";
+      const statement =
+        decision === "within-margin"
+          ? `the new path's error rate is ${b.upper >= 0 ? `at most ${pp(b.upper)} above` : `at least ${pp(-b.upper)} below`} legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
+          : decision === "worse-than-margin"
+            ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(marginPct)} margin allows (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
+            : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (estimate ${pp(b.estimate ?? 0)}): not yet shown within the ${pp(marginPct)} margin, nor beyond it (${cw})`;
+      comparison = {
+        estimatePp: b.estimate ?? 0,
+        lowerPp: b.lower,
+        upperPp: b.upper,
+        marginPp: marginPct,
+        confidence: b.confidence,
+        lowerConfidence: b.lowerConfidence,
+        upperConfidence: b.upperConfidence,
+        method: b.method,
+        newRequests: m.new.requests,
+        legacyRequests: m.legacy.requests,
+        decision,
+        statement,
+      };
+      push(description, threshold, status, statement, b);
+      continue;
+    }
+    const threshold = c.threshold as number;
+    if (!volumeOk[q.path]) {
+      push(c.description, threshold, "insufficient-data", `${c.description}: not judged below the ${q.path} path's minimum volume`);
+      continue;
+    }
+    const cached = boundFor(q);
+    if (cached === null) {
+      const why = q.kind === "slow" ? `no count of ${q.path}-path requests slower than ${q.seconds} s` : `no ${q.path}-path requests`;
+      push(c.description, threshold, "insufficient-data", `${c.description}: ${why}`);
+      continue;
+    }
+    // One sequence per proportion, shared by its lines (the error rate against 2 % and 5 %): this criterion's line.
+    const b: Bound = { ...cached, line: q.line };
+    // A p95 criterion "p95 op T" is the statement "share slower than T op 5 %".
+    const status = decide(c.kind, c.op, b.lower, b.upper, b.line);
+    const shownTrue = c.kind === "success" ? (status === "met" ? true : status === "failed" ? false : null) : status === "failed" ? true : status === "met" ? false : null;
+    const subject = `${b.quantity} is between ${pct(b.lower)} and ${pct(b.upper)} (estimate ${pct(b.estimate ?? 0)}, ${b.observations} requests)`;
+    const verdictWords =
+      c.kind === "success"
+        ? status === "met"
+          ? `shown ${c.op} ${pct(b.line, 0)}`
+          : status === "failed"
+            ? `shown not ${c.op} ${pct(b.line, 0)}`
+            : `not yet shown ${c.op} ${pct(b.line, 0)}`
+        : status === "failed"
+          ? `shown ${c.op} ${pct(b.line, 0)}`
+          : status === "met"
+            ? `shown not ${c.op} ${pct(b.line, 0)}`
+            : `not shown ${c.op} ${pct(b.line, 0)}`;
+    push(c.description, threshold, status, `${c.description}: ${subject}: ${verdictWords} (${statusConfText(b, c.op, shownTrue)})`, b);
+  }
+
+  const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;
+  const soakOk = elapsed !== null && elapsed >= gate.soakHours;
+  if (!soakOk) shortfall.soakHours = elapsed === null ? gate.soakHours : gate.soakHours - elapsed;
+
+  const hit = (kind: Criterion["kind"]) => results.filter((r) => r.kind === kind && r.status === "failed");
+  const reasons: string[] = [];
+  let verdict: Verdict;
+  const rollbackHits = hit("rollback");
+  const pauseHits = hit("pause");
+  const successFails = hit("success");
+  const successOpen = results.filter((r) => r.kind === "success" && (r.status === "undecided" || r.status === "insufficient-data"));
+  const volumeShort = (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy);
+
+  if (contaminationNonFinite) {
+    reasons.push(`the contamination count is ${String(m.contaminationCount)}, not a finite number: treated as contamination`);
+    reasons.push(...problems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
+  }
+  if (rollbackHits.length > 0) {
+    verdict = "ROLLBACK";
+    reasons.push(...rollbackHits.map((r) => `rollback criterion hit: ${r.statement}`));
+  } else if (pauseHits.length > 0 || successFails.length > 0) {
+    verdict = "PAUSE";
+    reasons.push(...pauseHits.map((r) => `pause criterion hit: ${r.statement}`));
+    reasons.push(...successFails.map((r) => `success criterion fails: ${r.statement}`));
+  } else if (volumeShort || successOpen.length > 0 || !soakOk || exposure.flagged) {
+    verdict = "WAIT";
+    if (shortfall.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${gate.minNewRequests} (need ${shortfall.requests} more)`);
+    if (shortfall.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${gate.minNewUsers} (need ${shortfall.users} more)`);
+    if (shortfall.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${gate.minLegacyRequests} (need ${shortfall.legacyRequests} more)`);
+    if (shortfall.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${gate.minLegacyUsers} (need ${shortfall.legacyUsers} more)`);
+    if (exposure.flagged) reasons.push(`exposure: ${exposure.message}; the gate waits until the observed share matches the configured one`);
+    if (!soakOk) {
+      reasons.push(
+        elapsed === null
+          ? `the stage's start is unknown (no rollout record for it); soak time needed: ${gate.soakHours} h`
+          : `soaked ${elapsed.toFixed(1)} h of ${gate.soakHours} h (need ${(gate.soakHours - elapsed).toFixed(1)} h more)`,
+      );
+    }
+    reasons.push(...successOpen.filter((r) => r.status === "undecided").map((r) => `not shown yet: ${r.statement}`));
+  } else {
+    verdict = "PROCEED";
+    reasons.push(...results.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
+    reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${gate.soakHours} h`);
+  }
+
+  const next = nextStage(stage) ?? null;
+  // What `rollout rollback` accepts (stack/stackEdit.ts planRollback): `--immediate` while a flag is on;
+  // plain `rollback` while the effective percentage (the judged stage) is above 0.
+  const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
+  const prev = previousStage(stage);
+  let suggestedCommand: string | null = null;
+  let advice: string | null = null;
+  if (verdict === "ROLLBACK") {
+    if (anyFlagOn) suggestedCommand = "rollout rollback --immediate";
+    else advice = nothingToRollBackAdvice(`both flags are already off (deployed ${input.stage}%, effective 0%)`, rollbackHits);
+  } else if (verdict === "PAUSE") {
+    if (prev !== undefined) suggestedCommand = "rollout rollback";
+    else advice = nothingToRollBackAdvice(`the new path already serves nobody (deployed ${input.stage}%, effective 0%)`, [...pauseHits, ...successFails]);
+  } else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
+
+  const applies =
+    phase === "baseline"
+      ? `stage ${stage}% (flags off): no new-path traffic, so only the legacy baseline (error rate and p95) and contamination are judged; the new-vs-legacy comparison does not apply`
+      : phase === "full"
+        ? `stage ${stage}%: no legacy traffic, so the new path is judged on the guide's absolute targets and pause/rollback lines, and contamination; the comparison with legacy does not apply`
+        : `stage ${stage}%: new vs legacy error rate (non-inferiority, margin ${pp(marginPct)}), the guide's absolute lines, p95 as the share of slow requests, and contamination`;
+
+  return {
+    verdict,
+    exitCode: VERDICT_EXIT_CODES[verdict],
+    stage,
+    deployedStage: input.stage,
+    phase,
+    nextStage: next,
+    judgedPath,
+    applies,
+    soakHoursRequired: gate.soakHours,
+    soakHoursElapsed: elapsed,
+    metrics: m,
+    criteria: results,
+    comparison,
+    alpha,
+    looks: input.looks ?? null,
+    looksNote: input.looks === undefined ? (input.looksNote ?? null) : null,
+    exposure,
+    needed: shortfall,
+    reasons,
+    suggestedCommand,
+    advice,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Exposure
+
+export interface ExposureCheck {
+  /** The configured share of users on the new path (0 while a flag is off). */
+  expectedPct: number;
+  /** Observed share of distinct users on the new path, or null without traffic. */
+  observedPct: number | null;
+  tolerancePct: number;
+  /** True when observed and expected differ by more than the tolerance (judged from `minUsers` users on). */
+  flagged: boolean;
+  message: string;
+}
+
+/**
+ * Observed share of distinct users on the new path against the configured
+ * percentage. With fewer than `minUsers` users in the window the share is
+ * reported, not judged.
+ */
+export function exposureCheck(expectedPct: number, m: StageMetrics, tolerancePct: number, minUsers = 1): ExposureCheck {
+  const total = m.new.users + m.legacy.users;
+  const observedPct = total > 0 ? (100 * m.new.users) / total : null;
+  const judged = total >= minUsers;
+  const flagged = judged && observedPct !== null && Math.abs(observedPct - expectedPct) > tolerancePct;
+  const message =
+    observedPct === null
+      ? "no users in the window"
+      : `${observedPct.toFixed(1)}% of ${total} distinct users on the new path, configured ${expectedPct}%` +
+        (flagged ? ` — off by more than ${tolerancePct} points: check the bucketing and the deployed flags` : judged ? "" : ` (fewer than ${minUsers} users: not judged)`);
+  return { expectedPct, observedPct, tolerancePct, flagged, message };
+}

@@ -1,0 +1,96 @@
+/**
+ * How the app's Swarm service rolls out a change: the health gate, the update
+ * and rollback policies, and the one rule that makes an immediate rollback an
+ * emergency. Pure: no Pulumi import, no I/O. program/app.ts declares the
+ * service from these values; docs/swarm.md explains them.
+ */
+import { RolloutState, isImmediateRollbackState } from "./stages";
+
+/**
+ * The app's health check timings (the test itself comes from core/healthCheck.ts).
+ * Swarm counts a task as running only once it is healthy, and keeps it out of
+ * the service's DNS until then, so these set how fast an update moves and how
+ * fast a release that never gets healthy is rolled back
+ * (about startPeriod + retries × interval).
+ *
+ * startPeriod is 60 s so that a 30 s database outage during an update does not
+ * roll a good release back: a task started in the outage cannot listen until
+ * the database answers, and with 15 s its failed checks turned it unhealthy
+ * at about 24 s, inside the outage (measured on the real Swarm,
+ * test/stack/swarm-rollout.test.ts). A healthy task passes its first check
+ * long before, so this does not slow a good update; it only delays the
+ * rollback of a release that never gets healthy to about 70 s.
+ */
+export const APP_HEALTH_CHECK = { interval: "3s", timeout: "3s", retries: 3, startPeriod: "60s" } as const;
+
+/**
+ * Seconds Docker waits after SIGTERM before it kills a task. The reference app
+ * exits by EXIT_DEADLINE_MS (reference-app/src/contract.ts), well inside
+ * (test/program/app-env.test.ts): the provider fails a service delete that
+ * outlasts this (issue 15).
+ */
+export const APP_STOP_GRACE_SECONDS = 30;
+
+/** Swarm's "all tasks at once" parallelism. */
+export const ALL_AT_ONCE = 0;
+/** A gradual change: one task at a time. */
+export const ONE_AT_A_TIME = 1;
+
+/**
+ * How many tasks a change to the service updates at once: every task at once
+ * for the guide's immediate rollback (both flags off, percentage kept: the
+ * state `rollout rollback --immediate` writes, stack/stackEdit.ts planRollback),
+ * one at a time for everything else (stage changes, gradual rollbacks, image
+ * and replica changes). Either way start-first, behind the same health gate:
+ * a new task must be healthy before the old one it replaces is stopped.
+ *
+ * Derived from the declared state alone, so the same stack file always
+ * declares the same service, and no extra config key can disagree with it.
+ */
+export function updateParallelism(state: RolloutState): number {
+  return isImmediateRollbackState(state) ? ALL_AT_ONCE : ONE_AT_A_TIME;
+}
+
+/** The service's `updateConfig` (docker provider ServiceUpdateConfig). */
+export interface UpdatePolicy {
+  order: "start-first";
+  parallelism: number;
+  failureAction: "rollback";
+  /** How long Swarm watches each updated task for a failure before it counts the update as good. */
+  monitor: string;
+  /** Pause between batches. */
+  delay: string;
+  /** No failed task is tolerated: one failure rolls the update back. */
+  maxFailureRatio: string;
+}
+
+export function updatePolicy(state: RolloutState): UpdatePolicy {
+  return { order: "start-first", parallelism: updateParallelism(state), failureAction: "rollback", monitor: "10s", delay: "1s", maxFailureRatio: "0" };
+}
+
+/**
+ * The service's `rollbackConfig`: undo a failed update on every updated task at
+ * once (it is an emergency), start-first so the old tasks' replacements are
+ * healthy before anything stops; if the rollback itself fails, pause and leave
+ * it to a person.
+ */
+export const ROLLBACK_POLICY = { order: "start-first", parallelism: ALL_AT_ONCE, failureAction: "pause", monitor: "5s", delay: "0s", maxFailureRatio: "0" } as const;
+
+/**
+ * The service's `convergeConfig`: `pulumi up` waits until every task runs the
+ * declared spec, and fails ("update rolled back due to failure") on a rollback.
+ * The timeout covers the slowest legitimate update: appReplicas tasks one at a
+ * time, each about startPeriod + monitor, and a rollback after it.
+ */
+export const CONVERGE_POLICY = { delay: "2s", timeout: "10m" } as const;
+
+/** Swarm's restart policy for a task that exits or fails its health check. */
+export const RESTART_POLICY = { condition: "any", delay: "5s", maxAttempts: 0, window: "0s" } as const;
+
+/**
+ * The service's endpoint mode: DNS round robin. The default VIP mode answered
+ * only 504s on the measured machine (IPVS does not route there, issue 15);
+ * with dnsrr the proxy resolves the tasks' own addresses, and a task is in the
+ * DNS only while it is healthy.
+ */
+export const ENDPOINT_MODE = "dnsrr";

@@ -1,0 +1,109 @@
+/**
+ * The ValueCanvas app: one Docker Swarm service of `replicas` tasks of one
+ * image on the stack's overlay network under a shared alias, with the rollout
+ * env (docs/swarm.md).
+ *
+ * Zero downtime: a stage change alters the env, which the docker provider
+ * (5.2.0, measured by hand, issue 15) applies to the service IN PLACE. Swarm
+ * then rolls it out start-first, one task at a time (all at once for the
+ * guide's immediate rollback, core/swarm.ts updateParallelism): each new task
+ * must pass its health check before the old one stops, and a task is in the
+ * service's DNS only while healthy, so the edge proxy never routes to one that
+ * is starting or failing. An update whose new tasks fail is rolled back by
+ * Swarm itself, and `pulumi up` fails (convergeConfig).
+ *
+ * What replaces the whole service instead (offline/plan.ts SERVICE_REPLACED_PATHS):
+ * its name, and `taskSpec.containerSpec.labels`; so the rollout labels are on
+ * the SERVICE, and the container-spec labels are a static role label that
+ * never changes. The image is a plain string: an image id from a replaced
+ * RemoteImage is unknown at preview and would replace the service too.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { HealthCheckProbe, httpHealthCheckTest } from "../core/healthCheck";
+import { APP_ENV_NAMES, ENV_NAMES } from "../core/stages";
+import {
+  APP_HEALTH_CHECK,
+  APP_STOP_GRACE_SECONDS,
+  CONVERGE_POLICY,
+  ENDPOINT_MODE,
+  RESTART_POLICY,
+  ROLLBACK_POLICY,
+  UpdatePolicy,
+} from "../core/swarm";
+import { containerLabels } from "./labels";
+
+export interface AppArgs {
+  /** The image reference, given to the service as is (digest-pinned in prod). */
+  image: string;
+  replicas: number;
+  /** Port the app listens on inside the container. */
+  port: number;
+  /** The health check's URL path (core/config.ts allows only [A-Za-z0-9._~/-] and %XX). */
+  healthCheckPath: string;
+  /** The HTTP client in the app image that probes it (core/healthCheck.ts). */
+  healthCheckProbe: HealthCheckProbe;
+  /** Plain environment: the rollout flags and percentage, and the stack's extra env. */
+  env: Record<string, string>;
+  /** The app role's connection string (a secret). */
+  databaseUrl: pulumi.Output<string>;
+  /** The overlay network's id (not its name: the deprecated `name` field makes refresh + preview show a replacement). */
+  networkId: pulumi.Input<string>;
+  /** Alias every task answers to on the network; the proxy routes to it. */
+  alias: string;
+  /** Shown as plain service labels so that a reviewed preview shows the stage change even though the env is secret. */
+  rolloutLabels: Record<string, string>;
+  /** How a change rolls out (core/swarm.ts updatePolicy). */
+  update: UpdatePolicy;
+}
+
+export class App extends pulumi.ComponentResource {
+  readonly serviceName: pulumi.Output<string>;
+  readonly serviceId: pulumi.Output<string>;
+
+  constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("valuecanvas:app:App", name, {}, opts);
+
+    // The app listens on the port and serves the path its health check asks (reference-app/ and docs/reference-app.md).
+    const plainEnv: Record<string, string> = {
+      ...args.env,
+      [APP_ENV_NAMES.port]: String(args.port),
+      [APP_ENV_NAMES.healthCheckPath]: args.healthCheckPath,
+    };
+    // DATABASE_URL carries the app role's password, so the env as a whole is a secret.
+    const env = pulumi.secret(args.databaseUrl.apply((url) => ({ ...plainEnv, [ENV_NAMES.databaseUrl]: url })));
+
+    const service = new docker.Service(
+      name,
+      {
+        // No `name`: Pulumi auto-names, so a replacement (a name or container-label change) can run beside the old one.
+        // In place: the rollout labels change here on every stage change.
+        labels: containerLabels("app", args.rolloutLabels),
+        taskSpec: {
+          containerSpec: {
+            image: args.image,
+            env,
+            // Static: a change here replaces the whole service.
+            labels: containerLabels("app"),
+            // Exec form: the probe gets the URL as one argument, no shell reads it.
+            healthcheck: { tests: httpHealthCheckTest(args.healthCheckProbe, args.port, args.healthCheckPath), ...APP_HEALTH_CHECK },
+            // Let in-flight requests finish: the task left the DNS before it is stopped.
+            stopSignal: "SIGTERM",
+            stopGracePeriod: `${APP_STOP_GRACE_SECONDS}s`,
+          },
+          networksAdvanceds: [{ id: args.networkId, aliases: [args.alias] }],
+          restartPolicy: { ...RESTART_POLICY },
+        },
+        mode: { replicated: { replicas: args.replicas } },
+        endpointSpec: { mode: ENDPOINT_MODE },
+        updateConfig: { ...args.update },
+        rollbackConfig: { ...ROLLBACK_POLICY },
+        convergeConfig: { ...CONVERGE_POLICY },
+      },
+      { parent: this, deleteBeforeReplace: false },
+    );
+    this.serviceName = service.name;
+    this.serviceId = service.id;
+    this.registerOutputs({ serviceName: this.serviceName, serviceId: this.serviceId });
+  }
+}

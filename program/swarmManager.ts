@@ -1,0 +1,35 @@
+/**
+ * The program's first step on a real deploy: stop at once unless the target
+ * Docker engine is a Swarm manager (the app is a Swarm service, docs/swarm.md).
+ * Never runs in a preview or under the SDK's mock runtime (`npm run plan`, the
+ * tests). The decision is core/swarmCheck.ts (pure), the asking program/dockerInfo.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { DockerInfoError, readSwarmInfo } from "./dockerInfo";
+import { DockerTargetError, dockerTarget, swarmCheckApplies, swarmProblem } from "../core/swarmCheck";
+
+/** True under `pulumi.runtime.setMocks` (offline/evaluate.ts, unit tests). */
+export function isMockRuntime(): boolean {
+  return pulumi.runtime.getMonitor() instanceof MockMonitor;
+}
+
+/** Throws a RunError (the message alone, no stack) when this deploy's engine is not a Swarm manager. */
+export function requireSwarmManager(env: NodeJS.ProcessEnv = process.env): void {
+  if (!swarmCheckApplies({ dryRun: pulumi.runtime.isDryRun(), mocked: isMockRuntime() })) return;
+  const docker = new pulumi.Config("docker");
+  try {
+    const target = dockerTarget({
+      context: docker.get("context") ?? env.DOCKER_CONTEXT,
+      host: docker.get("host") ?? env.DOCKER_HOST,
+      tlsVerify: env.DOCKER_TLS_VERIFY,
+    });
+    const problem = swarmProblem(readSwarmInfo(target), target);
+    if (problem) throw new pulumi.RunError(problem);
+  } catch (err) {
+    if (err instanceof DockerTargetError || err instanceof DockerInfoError) {
+      throw new pulumi.RunError(`cannot tell whether the deploy's Docker engine is a Swarm manager: ${err.message}`);
+    }
+    throw err;
+  }
+}
