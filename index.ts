@@ -1,6 +1,7 @@
 /**
  * Composition root: validate the stack's config, build the components, export
- * the outputs. Logic lives in lib/ (pure) and program/ (Pulumi).
+ * the outputs. Logic lives in core/ (pure), stack/ (stack files) and program/
+ * (Pulumi components); docs/layout.md says which folder holds what.
  */
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
