@@ -10,8 +10,8 @@
  * (stack/stackFile.ts + core/config.ts), never on the text: a secret-only change
  * (a `secure:` value) or a comment is not a raise.
  */
-import { PINNED_STACKS, namespaced, parseConfig } from "../core/config";
-import { parseStackFile, programConfig } from "../stack/stackFile";
+import { PINNED_STACKS } from "../core/config";
+import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { RolloutState, Stage, effectivePercentage } from "../core/stages";
 import { FileTexts, importGraph, reachable } from "./imports";
 
@@ -134,7 +134,7 @@ export const ABSENT_STATE: Readonly<RolloutState> = Object.freeze({
 /** A stack file's rollout state, through the one schema. Throws StackFileError / ConfigError. */
 export function rolloutStateOf(stack: string, file: string, text: string): RolloutState {
   // Secrets left to `pulumi config set --secret` get placeholders, as in every offline evaluation.
-  const cfg = parseConfig(namespaced(programConfig(parseStackFile(stack, file, text)).config), { stack });
+  const cfg = stackConfigOf(parseStackFile(stack, file, text));
   return {
     canaryPercentage: cfg.canaryPercentage,
     enableStatelessOrchestration: cfg.enableStatelessOrchestration,

@@ -18,8 +18,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isScalar, parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, GateConfig, RolloutConfig, ThresholdsConfig, namespaced, parseConfig } from "../core/config";
-import { StackFileError, parseStackFile, programConfig, stackFilePath } from "../stack/stackFile";
+import { CONFIG_NAMESPACE, GateConfig, RolloutConfig, ThresholdsConfig } from "../core/config";
+import { StackFileError, parseStackFile, stackConfigOf, stackFilePath } from "../stack/stackFile";
 import { fileAt, resolveCommit } from "./git";
 
 /** The config groups that decide the gate's verdict: never taken from the pull request itself. */
@@ -39,7 +39,7 @@ export interface GateConfigChoice {
 }
 
 function parsed(stack: string, file: string, text: string): RolloutConfig {
-  return parseConfig(namespaced(programConfig(parseStackFile(stack, file, text)).config), { stack });
+  return stackConfigOf(parseStackFile(stack, file, text));
 }
 
 function groupsOf(cfg: RolloutConfig): { thresholds: ThresholdsConfig; gate: GateConfig } {

@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
-import { ConfigError, configWarnings, namespaced, parseConfig } from "../core/config";
+import { ConfigError, configWarnings } from "../core/config";
 import { ProgramError, evaluateProgram } from "../offline/evaluate";
 import {
   ConfigSet,
@@ -23,7 +23,7 @@ import {
   plannedResources,
   shownSets,
 } from "../offline/plan";
-import { StackConfig, StackFileError, programConfig, readStackFile } from "../stack/stackFile";
+import { StackConfig, StackFileError, programConfig, readStackFile, stackConfigOf } from "../stack/stackFile";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -34,18 +34,15 @@ export interface PlanOptions {
   projectDir?: string;
 }
 
-function parsed(sc: StackConfig) {
-  return parseConfig(namespaced(programConfig(sc).config), { stack: sc.stack });
-}
 
 /**
  * The program words its config warnings for the state alone (it does not know the state before);
  * with --set, plan knows it: the same warnings, worded for the change from the stack file's state.
  */
 function fromState(programWarnings: string[], before: StackConfig, after: StackConfig): string[] {
-  const cfg = parsed(after);
+  const cfg = stackConfigOf(after);
   const alone = configWarnings(cfg);
-  const worded = configWarnings(cfg, parsed(before));
+  const worded = configWarnings(cfg, stackConfigOf(before));
   return programWarnings.map((w) => {
     const i = alone.indexOf(w);
     return i >= 0 && i < worded.length ? worded[i] : w;

@@ -15,8 +15,8 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
 import { AlertReceiverSecrets, MonitoringFiles, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../core/alerts";
-import { CONFIG_NAMESPACE, ConfigError, RolloutConfig, namespaced, parseConfig } from "../core/config";
-import { StackFileError, programConfig, readStackFile } from "../stack/stackFile";
+import { CONFIG_NAMESPACE, ConfigError, RolloutConfig } from "../core/config";
+import { StackFileError, readStackFile, stackConfigOf } from "../stack/stackFile";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -48,7 +48,7 @@ export function stackMonitoringInputs(stack: string, projectDir = PROJECT_DIR): 
   warnings: string[];
 } {
   const sc = readStackFile(projectDir, stack);
-  const config = parseConfig(namespaced(programConfig(sc).config), { stack });
+  const config = stackConfigOf(sc);
   const secrets: AlertReceiverSecrets = {};
   const warnings: string[] = [];
   for (const key of ["pagerdutyRoutingKey", "slackWebhookUrl"] as const) {

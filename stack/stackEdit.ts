@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { structuredPatch } from "diff";
 import { isMap, isScalar, parseDocument, Scalar } from "yaml";
-import { CONFIG_NAMESPACE, namespaced, parseConfig, RolloutConfig } from "../core/config";
-import { StackConfig, parseStackFile, programConfig, readStackFile, stackFilePath, StackFileError } from "./stackFile";
+import { CONFIG_NAMESPACE, RolloutConfig } from "../core/config";
+import { StackConfig, parseStackFile, readStackFile, stackConfigOf, stackFilePath, StackFileError } from "./stackFile";
 import {
   RolloutState,
   Stage,
@@ -364,14 +364,8 @@ export function writableTarget(file: string): string {
   return target;
 }
 
-/**
- * A stack file's validated config, as the program sees it: secrets the file
- * leaves unset get placeholders (no secret's value is ever needed here).
- * Throws ConfigError listing every problem.
- */
-export function stackConfigOf(sc: StackConfig): RolloutConfig {
-  return parseConfig(namespaced(programConfig(sc).config), { stack: sc.stack });
-}
+/** Defined with the stack reader (stack/stackFile.ts); re-exported for the callers that import it from here. */
+export { stackConfigOf };
 
 /** Read and validate `Pulumi.<stack>.yaml`: StackFileError or ConfigError on bad input. */
 export function loadStack(projectDir: string, stack: string): { sc: StackConfig; cfg: RolloutConfig } {

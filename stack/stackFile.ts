@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, SecretKey, configValueAt, secretUsed } from "../core/config";
+import { CONFIG_NAMESPACE, RawConfig, RolloutConfig, SECRET_KEYS, SecretKey, configValueAt, namespaced, parseConfig, secretUsed } from "../core/config";
 import { YamlSubsetError, lineEndOf, readSubset } from "./yamlSubset";
 
 export class StackFileError extends Error {
@@ -279,4 +279,15 @@ export function programConfig(sc: StackConfig): { config: Record<string, string>
   for (const [k, v] of Object.entries(raw)) config[`${CONFIG_NAMESPACE}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   const secretKeys = [...new Set(SECRET_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k.split(".")[0]}`))].filter((k) => k in config);
   return { config, secretKeys };
+}
+
+/**
+ * A stack file's validated config, as the program sees it: `programConfig`'s
+ * config (placeholders for secrets the file leaves unset, so no secret's value
+ * is ever needed) through the one schema. Throws ConfigError listing every
+ * problem. The one home of this chain: the CLI, the drill, CI (changed stacks,
+ * gate config) and `npm run verify` all call it.
+ */
+export function stackConfigOf(sc: StackConfig): RolloutConfig {
+  return parseConfig(namespaced(programConfig(sc).config), { stack: sc.stack });
 }

@@ -23,8 +23,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseConfig, namespaced, RolloutConfig } from "../core/config";
-import { listStacks, programConfig, readStackFile } from "../stack/stackFile";
+import { RolloutConfig } from "../core/config";
+import { listStacks, readStackFile, stackConfigOf } from "../stack/stackFile";
 
 export type CheckStatus = "pass" | "fail" | "skip";
 
@@ -163,7 +163,7 @@ function tail(text: string, lines = 15): string {
 
 /** A stack's config through the one schema, secrets as placeholders. */
 export function stackConfig(projectDir: string, stack: string): RolloutConfig {
-  return parseConfig(namespaced(programConfig(readStackFile(projectDir, stack)).config), { stack });
+  return stackConfigOf(readStackFile(projectDir, stack));
 }
 
 const TSC = { name: "tsc", relPath: "node_modules/.bin/tsc", install: "npm ci" };
