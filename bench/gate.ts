@@ -30,7 +30,7 @@
 import * as os from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseConfig } from "../core/config";
-import { GateInput, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../core/gate";
+import { GateInput, HOUR_MS, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../core/gate";
 import { evaluateLegacyGate } from "../core/gate-legacy";
 import { fixedHorizonRequests, normalCdf, normalQuantile } from "../core/sequential";
 import { STAGES, Stage } from "../core/stages";
@@ -182,7 +182,7 @@ function runStage(gateKind: GateKind, sc: Scenario, stage: Stage, seed: number, 
     addRequests(rng, lg, K - toNew, sc.legacy);
     const total = look * K;
     // Simulated clock: the soak time passes as SOAK requests arrive.
-    const asOf = new Date(T0 + (total / soak) * GATE.soakHours * 3_600_000);
+    const asOf = new Date(T0 + (total / soak) * GATE.soakHours * HOUR_MS);
     const metrics: StageMetrics = {
       windowStart: startedAt,
       windowEnd: asOf,

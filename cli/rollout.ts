@@ -22,6 +22,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError, RolloutConfig } from "../core/config";
 import { DEFAULT_INJECT_STAGE, DrillResult, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
 import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, describeAlpha, evaluateGate, gateWindow, latencyThresholds } from "../core/gate";
+import { HOUR_MS } from "../core/gate";
 import {
   DatabaseError,
   LiveViews,
@@ -414,7 +415,7 @@ function formatGate(g: GateResult, exitNote: "own" | "gate's" = "own"): string {
 
 function formatHeader(a: Assessment, stack: string): string {
   const since = a.deployedSince
-    ? `since ${a.deployedSince.toISOString()} (${((a.asOf.getTime() - a.deployedSince.getTime()) / 3_600_000).toFixed(1)} h)`
+    ? `since ${a.deployedSince.toISOString()} (${((a.asOf.getTime() - a.deployedSince.getTime()) / HOUR_MS).toFixed(1)} h)`
     : "(no rollout record)";
   let s = `stack ${stack}\n`;
   s += `configured: ${a.configured.canaryPercentage}% (${flagText(a.configured)}) in Pulumi.${stack}.yaml\n`;

@@ -11,7 +11,7 @@
  */
 import type { GateConfig } from "./config";
 import type { GateInput, PathMetrics, StageMetrics, Verdict } from "./gate";
-import { judgedStage, metricValue } from "./gate";
+import { HOUR_MS, judgedStage, metricValue } from "./gate";
 import { Criterion, compare, criteriaFor } from "./stages";
 
 /** The z-test's figures. */
@@ -101,7 +101,7 @@ export function evaluateLegacyGate(input: Omit<GateInput, "gate" | "metrics"> & 
     const holds = compare(observed, c.op, c.threshold);
     results.push({ id: c.id, kind: c.kind, status: c.kind === "success" ? (holds ? "met" : "failed") : holds ? "failed" : "met" });
   }
-  const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / 3_600_000;
+  const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;
   const soakOk = elapsed !== null && elapsed >= gate.soakHours;
   const hit = (kind: Criterion["kind"]) => results.some((r) => r.kind === kind && r.status === "failed");
   const successUnknown = results.some((r) => r.kind === "success" && r.status === "insufficient-data");

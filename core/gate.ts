@@ -308,7 +308,9 @@ function pathOf(metric: Metric): "new" | "legacy" | null {
 /** The share of requests a p95 criterion allows above its line: 5 %. */
 export const P95_TAIL_PCT = 5;
 
-/** The latency lines the gate needs counts for (the metrics layer asks the database for exactly these). */
+/** One hour in milliseconds: the unit of `soakHours`, the one definition (the gate, the drill, the CLI). */
+export const HOUR_MS = 3_600_000;
+
 /**
  * The window the gate reads a stage's metrics over: the whole stage, from its
  * record, because the confidence sequences accumulate from the stage's start
@@ -317,9 +319,10 @@ export const P95_TAIL_PCT = 5;
  * `status`, the drill and the report all call it.
  */
 export function gateWindow(stageStartedAt: Date | undefined, asOf: Date, soakHours: number): { since: Date; until: Date } {
-  return { since: stageStartedAt ?? new Date(asOf.getTime() - soakHours * 3_600_000), until: asOf };
+  return { since: stageStartedAt ?? new Date(asOf.getTime() - soakHours * HOUR_MS), until: asOf };
 }
 
+/** The latency lines the gate needs counts for (the metrics layer asks the database for exactly these). */
 export function latencyThresholds(t: Thresholds): number[] {
   return [...new Set([t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds])].sort((a, b) => a - b);
 }
@@ -381,7 +384,6 @@ export function metricProblems(input: GateInput): string[] {
 // ---------------------------------------------------------------------------
 // The gate
 
-const HOUR_MS = 3_600_000;
 
 /** The stage whose criteria apply: the effective one (0 while either flag is off). */
 export function judgedStage(stage: Stage, flags: Flags): Stage {

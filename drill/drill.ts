@@ -18,6 +18,7 @@ import { Client } from "pg";
 import type { GateConfig } from "../core/config";
 import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redactUrl } from "../db/rolloutStore";
 import { evaluateGate, gateWindow, GateResult, latencyThresholds, Verdict } from "../core/gate";
+import { HOUR_MS } from "../core/gate";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embeddedPostgres";
 import { ConfigChange, editStackText, planAdvance, stackConfigOf } from "../stack/stackEdit";
@@ -128,7 +129,6 @@ export interface DrillResult {
   seconds: number;
 }
 
-const HOUR_MS = 3_600_000;
 
 /** Run a step; print its label if it is still running after a second, and its time when it ends. */
 async function step<T>(label: string, progress: ((l: string) => void) | undefined, fn: () => Promise<T>): Promise<T> {
