@@ -18,6 +18,8 @@
  *     `export API_TOKEN="…"`, `"adminPassword": "…"`, `routingKey: …`.
  */
 
+import { stripVTControlCharacters } from "node:util";
+
 /** What a masked value is replaced with, everywhere. */
 export const SECRET_MASK = "[secret]";
 
@@ -34,10 +36,9 @@ const ASSIGNMENT = new RegExp(
   "gi",
 );
 
-/** Strip ANSI colour and cursor escapes (Pulumi colours its output on a terminal). */
+/** Strip ANSI colour and cursor escapes (Pulumi colours its output on a terminal): Node's own parser of them. */
 export function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g, "");
+  return stripVTControlCharacters(text);
 }
 
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
