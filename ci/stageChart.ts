@@ -81,28 +81,27 @@ export function xyChart(title: string, axis: string, categories: string[], bars:
   ].join("\n");
 }
 
+type StageRow = ReportJson["stages"][number];
+type Levels = NonNullable<ReportJson["thresholds"]>;
+
+/**
+ * The charts, as data: one row per chart, all drawn by the one builder
+ * (`xyChart`): the new path's value as bars, legacy's as a line, the y axis
+ * up to the guide's critical level at least.
+ */
+export const STAGE_CHARTS = [
+  { key: "errorRate", title: "Error rate per stage", axis: "error rate (%)", bar: (s: StageRow) => s.newErrorRatePct, line: (s: StageRow) => s.legacyErrorRatePct, floor: (t: Levels) => t.errorRateCriticalPct },
+  { key: "p95", title: "P95 latency per stage", axis: "p95 (s)", bar: (s: StageRow) => s.newP95Seconds, line: (s: StageRow) => s.legacyP95Seconds, floor: (t: Levels) => t.p95CriticalSeconds },
+] as const;
+
 /** The two charts' Mermaid sources (error rate, p95), or none without stages. */
 export function stageCharts(r: ReportJson): { errorRate: string; p95: string } | undefined {
   if (r.stages.length === 0) return undefined;
   const cats = r.stages.map((s) => s.label);
-  return {
-    errorRate: xyChart(
-      "Error rate per stage",
-      "error rate (%)",
-      cats,
-      r.stages.map((s) => s.newErrorRatePct),
-      r.stages.map((s) => s.legacyErrorRatePct),
-      r.thresholds?.errorRateCriticalPct ?? 0,
-    ),
-    p95: xyChart(
-      "P95 latency per stage",
-      "p95 (s)",
-      cats,
-      r.stages.map((s) => s.newP95Seconds),
-      r.stages.map((s) => s.legacyP95Seconds),
-      r.thresholds?.p95CriticalSeconds ?? 0,
-    ),
-  };
+  const chart = (c: (typeof STAGE_CHARTS)[number]) =>
+    xyChart(c.title, c.axis, cats, r.stages.map(c.bar), r.stages.map(c.line), r.thresholds ? c.floor(r.thresholds) : 0);
+  const [errorRate, p95] = STAGE_CHARTS.map(chart);
+  return { errorRate, p95 };
 }
 
 /** The comment's section: the link to the HTML report and the two charts. */
