@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { structuredPatch } from "diff";
+import writeFileAtomicLib from "write-file-atomic";
 import { isMap, isScalar, parseDocument, Scalar } from "yaml";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/config";
 import { StackConfig, parseStackFile, readStackFile, stackConfigOf, stackFilePath, StackFileError } from "./stackFile";
@@ -313,32 +314,25 @@ export interface EditResult {
 }
 
 /**
- * Write `text` to `file` atomically: a temp file in the same folder, fsync,
- * rename. A symlinked file is written through: its target is replaced, the
- * link stays. A read-only file is refused (StackEditError), never replaced.
- * With `expectedBefore`, a file changed meanwhile is refused too.
+ * Write `text` to `file` atomically with write-file-atomic (a temp file in the
+ * same folder, fsync, rename; the file's mode kept). A symlinked file is
+ * written through: its target is replaced, the link stays. A read-only file
+ * is refused (StackEditError), never replaced. With `expectedBefore`, a file
+ * changed meanwhile is refused too: checked once the temp file exists, the
+ * last hook before the rename, and the temp file is removed.
  */
 export function writeFileAtomic(file: string, text: string, expectedBefore?: string): void {
   const target = writableTarget(file);
-  const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const mode = fs.statSync(target, { throwIfNoEntry: false })?.mode ?? 0o644;
-  try {
-    const fd = fs.openSync(tmp, "wx", mode & 0o777);
-    try {
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (expectedBefore !== undefined && fs.readFileSync(target, "utf8") !== expectedBefore) {
-      throw new StackEditError(`${path.basename(file)} changed while it was being edited; nothing written, run the command again`);
-    }
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  const mode = (fs.statSync(target, { throwIfNoEntry: false })?.mode ?? 0o644) & 0o777;
+  writeFileAtomicLib.sync(target, text, {
+    mode,
+    fsync: true,
+    tmpfileCreated: () => {
+      if (expectedBefore !== undefined && fs.readFileSync(target, "utf8") !== expectedBefore) {
+        throw new StackEditError(`${path.basename(file)} changed while it was being edited; nothing written, run the command again`);
+      }
+    },
+  });
 }
 
 /** The file a write to `file` must replace (a symlink's target), after checking it may be written. */

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../core/config";
-import { RefusedError, editStack, editStackText, forcedSkipReason, loadStack, planAdvance, planRollback } from "../../stack/stackEdit";
+import { RefusedError, StackEditError, editStack, editStackText, forcedSkipReason, loadStack, planAdvance, planRollback, writeFileAtomic } from "../../stack/stackEdit";
 import { StackFileError, listStacks, readStackFile } from "../../stack/stackFile";
 import { STAGES, nextStage } from "../../core/stages";
 
@@ -154,8 +154,22 @@ describe("rollout advance/rollback stack-file edits", () => {
       assert.deepEqual(snapshot(dir), before);
     });
     it("leaves no temp file behind", () => {
+      const names = fs.readdirSync(dir).sort();
       editStack(dir, "prod", (c) => planAdvance(c));
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+      assert.deepEqual(fs.readdirSync(dir).sort(), names);
+    });
+    it("refuses a file changed underneath (write-file-atomic's last hook before the rename): nothing written, no temp file", () => {
+      const file = path.join(dir, "Pulumi.prod.yaml");
+      const names = fs.readdirSync(dir).sort();
+      const now = read(dir, "prod");
+      fs.chmodSync(file, 0o640);
+      assert.throws(() => writeFileAtomic(file, "new text\n", now + "# what the editor read\n"), (e: Error) => e instanceof StackEditError && /Pulumi\.prod\.yaml changed while it was being edited; nothing written/.test(e.message));
+      assert.equal(read(dir, "prod"), now);
+      assert.deepEqual(fs.readdirSync(dir).sort(), names);
+      writeFileAtomic(file, "new text\n", now);
+      assert.equal(read(dir, "prod"), "new text\n");
+      assert.equal(fs.statSync(file).mode & 0o777, 0o640, "the mode is kept");
+      assert.deepEqual(fs.readdirSync(dir).sort(), names);
     });
   });
 });
