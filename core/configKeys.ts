@@ -8,21 +8,24 @@ import { z } from "zod";
 
 export type Shape = Record<string, z.ZodType>;
 
+/** The wrappers a key's schema may sit in: `.default()`, `.optional()`, `.prefault()`. */
+function isWrapper(s: z.ZodType): s is z.ZodDefault | z.ZodOptional | z.ZodPrefault {
+  return s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodPrefault;
+}
+
 export function unwrap(s: z.ZodType): z.ZodType {
   let cur: z.ZodType = s;
   // default/optional/pipe(preprocess) wrappers
   for (;;) {
-    const def = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType; in?: z.ZodType } } })._zod.def;
-    if ((def.type === "default" || def.type === "optional" || def.type === "prefault") && def.innerType) cur = def.innerType;
-    else if (def.type === "pipe" && def.out && (def.out as unknown as { _zod: { def: { type: string } } })._zod.def.type === "object") cur = def.out;
+    if (isWrapper(cur)) cur = cur.unwrap() as z.ZodType;
+    else if (cur instanceof z.ZodPipe && cur.out instanceof z.ZodObject) cur = cur.out;
     else return cur;
   }
 }
 
 export function shapeOf(s: z.ZodType): Shape | undefined {
   const inner = unwrap(s);
-  const def = (inner as unknown as { _zod: { def: { type: string; shape?: Shape } } })._zod.def;
-  return def.type === "object" ? def.shape : undefined;
+  return inner instanceof z.ZodObject ? inner.shape : undefined;
 }
 
 export interface KeyDoc {
@@ -40,18 +43,17 @@ export function describeOf(s: z.ZodType): string | undefined {
   let cur: z.ZodType | undefined = s;
   while (cur) {
     if (cur.description) return cur.description;
-    const def: { type: string; innerType?: z.ZodType; out?: z.ZodType } = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType } } })._zod.def;
-    cur = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
+    // any wrapper with an inner type (default, optional, nullable, readonly...), else a pipe's output
+    const def: z.core.$ZodTypeDef = cur.def;
+    cur = "innerType" in def ? (def.innerType as z.ZodType) : cur instanceof z.ZodPipe ? (cur.out as z.ZodType) : undefined;
   }
   return undefined;
 }
 
 export function defaultOf(s: z.ZodType): unknown {
-  const def = (s as unknown as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
-  return def.type === "default" ? def.defaultValue : undefined;
+  return s instanceof z.ZodDefault ? s.def.defaultValue : undefined;
 }
 
 export function isOptional(s: z.ZodType): boolean {
-  const t = (s as unknown as { _zod: { def: { type: string } } })._zod.def.type;
-  return t === "default" || t === "optional";
+  return s instanceof z.ZodDefault || s instanceof z.ZodOptional;
 }
