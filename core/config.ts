@@ -22,7 +22,7 @@ import {
   isStage,
 } from "./stages";
 import { CREDENTIAL_NAME, SECRET_MASK, looksLikeCredential, redact } from "./redact";
-import { KeyDoc, Shape, defaultOf, describeOf, isOptional, shapeOf } from "./configKeys";
+import { KeyDoc, Shape, keyDocs, shapeOf } from "./configKeys";
 import { closestKey } from "./suggest";
 
 export const CONFIG_NAMESPACE = "valuecanvas";
@@ -395,29 +395,9 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------
 // Key introspection (also used by the README's config reference test)
 
-/** Every leaf key of the schema, with what it allows and its default. */
+/** Every leaf key of the schema, with what it allows and its default (the walk: core/configKeys.ts). */
 export function configKeyDocs(): KeyDoc[] {
-  const out: KeyDoc[] = [];
-  const walk = (shape: Shape, prefix: string, parentRequired: boolean) => {
-    for (const [k, s] of Object.entries(shape)) {
-      const path = prefix + k;
-      const nested = shapeOf(s);
-      if (nested) {
-        walk(nested, path + ".", !isOptional(s));
-        continue;
-      }
-      out.push({
-        path,
-        allowed: describeOf(s) ?? "",
-        required: parentRequired && !isOptional(s),
-        requiredInGroup: !isOptional(s),
-        secret: (SECRET_KEYS as readonly string[]).includes(path),
-        defaultValue: defaultOf(s),
-      });
-    }
-  };
-  walk(configSchema.shape as unknown as Shape, "", true);
-  return out;
+  return keyDocs(configSchema.shape as unknown as Shape, SECRET_KEYS);
 }
 
 function keysAt(path: (string | number)[]): string[] {

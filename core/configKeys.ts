@@ -57,3 +57,28 @@ export function defaultOf(s: z.ZodType): unknown {
 export function isOptional(s: z.ZodType): boolean {
   return s instanceof z.ZodDefault || s instanceof z.ZodOptional;
 }
+
+/** Every leaf key under `root`, with what it allows and its default; `secretKeys` are dot paths of the secret ones. */
+export function keyDocs(root: Shape, secretKeys: readonly string[]): KeyDoc[] {
+  const out: KeyDoc[] = [];
+  const walk = (shape: Shape, prefix: string, parentRequired: boolean) => {
+    for (const [k, s] of Object.entries(shape)) {
+      const path = prefix + k;
+      const nested = shapeOf(s);
+      if (nested) {
+        walk(nested, path + ".", !isOptional(s));
+        continue;
+      }
+      out.push({
+        path,
+        allowed: describeOf(s) ?? "",
+        required: parentRequired && !isOptional(s),
+        requiredInGroup: !isOptional(s),
+        secret: secretKeys.includes(path),
+        defaultValue: defaultOf(s),
+      });
+    }
+  };
+  walk(root, "", true);
+  return out;
+}
