@@ -22,6 +22,8 @@ import {
   isStage,
 } from "./stages";
 import { CREDENTIAL_NAME, SECRET_MASK, looksLikeCredential, redact } from "./redact";
+import { KeyDoc, Shape, keyDocs, shapeOf } from "./configKeys";
+import { closestKey } from "./suggest";
 
 export const CONFIG_NAMESPACE = "valuecanvas";
 
@@ -393,79 +395,9 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------
 // Key introspection (also used by the README's config reference test)
 
-type Shape = Record<string, z.ZodType>;
-
-function unwrap(s: z.ZodType): z.ZodType {
-  let cur: z.ZodType = s;
-  // default/optional/pipe(preprocess) wrappers
-  for (;;) {
-    const def = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType; in?: z.ZodType } } })._zod.def;
-    if ((def.type === "default" || def.type === "optional" || def.type === "prefault") && def.innerType) cur = def.innerType;
-    else if (def.type === "pipe" && def.out && (def.out as unknown as { _zod: { def: { type: string } } })._zod.def.type === "object") cur = def.out;
-    else return cur;
-  }
-}
-
-function shapeOf(s: z.ZodType): Shape | undefined {
-  const inner = unwrap(s);
-  const def = (inner as unknown as { _zod: { def: { type: string; shape?: Shape } } })._zod.def;
-  return def.type === "object" ? def.shape : undefined;
-}
-
-export interface KeyDoc {
-  /** Dot path without namespace, e.g. `thresholds.p95WarningSeconds`. */
-  path: string;
-  allowed: string;
-  required: boolean;
-  /** Required whenever its group is set (e.g. `database.host`). */
-  requiredInGroup: boolean;
-  secret: boolean;
-  defaultValue?: unknown;
-}
-
-function describeOf(s: z.ZodType): string | undefined {
-  let cur: z.ZodType | undefined = s;
-  while (cur) {
-    if (cur.description) return cur.description;
-    const def: { type: string; innerType?: z.ZodType; out?: z.ZodType } = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType } } })._zod.def;
-    cur = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
-  }
-  return undefined;
-}
-
-function defaultOf(s: z.ZodType): unknown {
-  const def = (s as unknown as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
-  return def.type === "default" ? def.defaultValue : undefined;
-}
-
-function isOptional(s: z.ZodType): boolean {
-  const t = (s as unknown as { _zod: { def: { type: string } } })._zod.def.type;
-  return t === "default" || t === "optional";
-}
-
-/** Every leaf key of the schema, with what it allows and its default. */
+/** Every leaf key of the schema, with what it allows and its default (the walk: core/configKeys.ts). */
 export function configKeyDocs(): KeyDoc[] {
-  const out: KeyDoc[] = [];
-  const walk = (shape: Shape, prefix: string, parentRequired: boolean) => {
-    for (const [k, s] of Object.entries(shape)) {
-      const path = prefix + k;
-      const nested = shapeOf(s);
-      if (nested) {
-        walk(nested, path + ".", !isOptional(s));
-        continue;
-      }
-      out.push({
-        path,
-        allowed: describeOf(s) ?? "",
-        required: parentRequired && !isOptional(s),
-        requiredInGroup: !isOptional(s),
-        secret: (SECRET_KEYS as readonly string[]).includes(path),
-        defaultValue: defaultOf(s),
-      });
-    }
-  };
-  walk(configSchema.shape as unknown as Shape, "", true);
-  return out;
+  return keyDocs(configSchema.shape as unknown as Shape, SECRET_KEYS);
 }
 
 function keysAt(path: (string | number)[]): string[] {
@@ -476,35 +408,6 @@ function keysAt(path: (string | number)[]): string[] {
     shape = next ? shapeOf(next) : undefined;
   }
   return shape ? Object.keys(shape) : [];
-}
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[n];
-}
-
-/** The closest valid key, when it is close enough to be a plausible typo. */
-export function closestKey(key: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 // ---------------------------------------------------------------------------

@@ -12,7 +12,8 @@
  * are the ones `pulumi config set` documents.
  */
 import * as fs from "node:fs";
-import { CONFIG_NAMESPACE, ConfigError, RawConfig, closestKey, configKeyDocs, namespaced, parseConfig } from "../core/config";
+import { CONFIG_NAMESPACE, ConfigError, RawConfig, configKeyDocs, namespaced, parseConfig } from "../core/config";
+import { closestKey } from "../core/suggest";
 import { programConfig, readStackFile, stackFilePath } from "../stack/stackFile";
 
 export type CommandKind = "rollout" | "npm-run" | "pulumi-config-set";
