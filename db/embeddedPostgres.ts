@@ -228,10 +228,15 @@ export async function runningPostmaster(dataDir: string): Promise<number | undef
   }
   const pid = Number(text.split("\n")[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return isAlive(pid) ? pid : undefined;
+  return processRunning(pid) ? pid : undefined;
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether `pid` is a running process: not gone and not a zombie. A detached
+ * postmaster whose parent exited is reparented to PID 1, which in a container
+ * may never reap it, so kill(pid, 0) alone would call a stopped server alive.
+ */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -315,7 +320,7 @@ export async function startDetachedPostgres(dir: string, opts: DetachedPostgresO
     if (Date.now() > deadline) {
       exited = `did not accept connections within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s`;
       await stopDetachedPostgres(dataDir).catch(() => undefined);
-      if (child.pid && isAlive(child.pid)) process.kill(child.pid, "SIGKILL");
+      if (child.pid && processRunning(child.pid)) process.kill(child.pid, "SIGKILL");
       break;
     }
     await sleep(200);
@@ -336,10 +341,10 @@ export async function stopDetachedPostgres(dataDir: string, timeoutMs = 30_000):
   const gone = async (ms: number) => {
     const until = Date.now() + ms;
     while (Date.now() < until) {
-      if (!isAlive(pid)) return true;
+      if (!processRunning(pid)) return true;
       await sleep(100);
     }
-    return !isAlive(pid);
+    return !processRunning(pid);
   };
   for (const [signal, wait] of [["SIGINT", timeoutMs], ["SIGQUIT", 5000], ["SIGKILL", 5000]] as const) {
     try {

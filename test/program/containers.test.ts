@@ -1,10 +1,8 @@
 import { strict as assert } from "node:assert";
 import { SECRET_KEYS } from "../../core/config";
-import { secretPlaceholder } from "../../stack/stackFile";
+import { secretPlaceholder, stackConfigOf } from "../../stack/stackFile";
 import { CONTAINER, SERVICE, appService, byType, evaluateStack, serviceInputs, stackFile } from "../support/program";
-import { parseConfig, namespaced } from "../../core/config";
 import { maskedInputs } from "../../offline/plan";
-import { programConfig } from "../../stack/stackFile";
 
 describe("containers", function () {
   this.timeout(60_000);
@@ -16,7 +14,7 @@ describe("containers", function () {
       assert.equal(byType(ev, CONTAINER).filter((c) => c.parent?.startsWith("valuecanvas:app:App::")).length, 0, "no app containers");
       const svc = appService(ev);
       const i = serviceInputs(svc);
-      const cfg = parseConfig(namespaced(programConfig(stackFile(stack)).config), { stack });
+      const cfg = stackConfigOf(stackFile(stack));
       assert.equal(i.mode?.replicated?.replicas, cfg.appReplicas);
       assert.equal(svc.options.deleteBeforeReplace, false, "a replacement (if ever) is created first");
       assert.equal(i.name, undefined, "no fixed name: auto-named");

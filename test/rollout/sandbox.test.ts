@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { main } from "../../cli/rollout";
 import { shellCommands } from "../../tools/docCommands";
-import { runningPostmaster, stopDetachedPostgres } from "../../db/embeddedPostgres";
+import { processRunning, runningPostmaster, stopDetachedPostgres } from "../../db/embeddedPostgres";
 import { STATE_FILE, sandboxDir } from "../../drill/sandbox";
 import { SANDBOX_STAGES, exitComment, sandboxCommands, withProjectDir } from "../../core/sandboxCommands";
 import { PROJECT_DIR } from "./support";
@@ -54,14 +54,8 @@ function trackedSnapshot(): string {
   return git.stdout + stacks.map((f) => `${f} ${createHash("sha256").update(fs.readFileSync(path.join(PROJECT_DIR, f))).digest("hex")}`).join("\n");
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Running: neither gone nor a zombie nobody reaps (db/embeddedPostgres.ts). */
+const isAlive = processRunning;
 
 /** A TMPDIR of the test's own (reachable by the postgres user when we are root), and the env the commands get. */
 function scratchTmp(): { tmp: string; env: NodeJS.ProcessEnv } {
