@@ -79,9 +79,10 @@ describe("local images honour their contracts [docker]", function () {
   before(async function () {
     await requireDocker(this);
     await requireImages(this, Object.fromEntries(INFRA.map((k) => [k, tagOf(k)])));
-    // Receivers' secrets set (to a sink that is never reached): without slackWebhookUrl the rendered
-    // alertmanager.yml carries a placeholder api_url that Alertmanager refuses ("unsupported scheme").
-    ev = await evaluateStack("dev", { sets: { ...LOCAL_IMAGE_SETS, slackWebhookUrl: "http://webhook-sink.invalid/slack", pagerdutyRoutingKey: "test-routing-key" } });
+    // Receivers' secrets set, to a host that never resolves (.invalid): the image's contract is
+    // that Alertmanager loads the rendered config with real receivers, not the null ones an unset
+    // secret gives. https, because plain http is refused outside alerting.httpReceiverHosts.
+    ev = await evaluateStack("dev", { sets: { ...LOCAL_IMAGE_SETS, slackWebhookUrl: "https://webhook-sink.invalid/slack", pagerdutyRoutingKey: "test-routing-key" } });
     net = await scope.network();
     const declaredNet = ev.resources.find((r) => r.type === "docker:index/network:Network");
     assert.ok(declaredNet);
