@@ -82,6 +82,24 @@ export async function runningTasks(service: string): Promise<Task[]> {
   return (await tasksOf(service)).filter((t) => t.desiredState === "running" && t.state === "running");
 }
 
+/**
+ * The running tasks once the list has settled: `want` of them run and no task Swarm wants running is
+ * still starting. Right after a converged update `docker service ps` can still show a slot between
+ * tasks (the replaced one draining, or a new one not yet running); counting then reads a transient.
+ * Polls every 500 ms for at most `timeoutMs`, then returns what runs, so that a caller's assertion
+ * reports the unsettled list rather than hanging.
+ */
+export async function settledTasks(service: string, want: number, timeoutMs = 20_000): Promise<Task[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all = await tasksOf(service);
+    const running = all.filter((t) => t.desiredState === "running" && t.state === "running");
+    const starting = all.filter((t) => t.desiredState === "running" && t.state !== "running");
+    if ((running.length === want && starting.length === 0) || Date.now() > deadline) return running;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** The host names of containers (what the reference app's replica header carries). */
 export async function hostnamesOf(containerIds: readonly string[]): Promise<string[]> {
   if (containerIds.length === 0) return [];

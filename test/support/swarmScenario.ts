@@ -24,8 +24,8 @@ import { DockerScope, docker, dockerOk } from "./docker";
 import { Load } from "./load";
 import { RowCheck, Sample, WindowStats, checkRows, isOk, secondsUntilNone, windowStats, within } from "./loadStats";
 import { evaluateStack } from "./program";
-import { Task, hostnamesOf, runningTasks, tasksOf, updateStatus, waitConverged } from "./service";
-import { ServiceInputs, serviceUpdateArgs } from "./serviceSpec";
+import { Task, hostnamesOf, runningTasks, settledTasks, tasksOf, updateStatus, waitConverged } from "./service";
+import { ServiceInputs, replicasOf, serviceUpdateArgs } from "./serviceSpec";
 import { ServiceRollbackError, StartedStack, applyAppChange, declaredService, startDevStack } from "./stack";
 
 const tag = (k: string) => imageByKey(k).tag;
@@ -151,7 +151,7 @@ export class SwarmScenario {
     }
     const toMs = this.load.now();
     await sleep(TAIL_MS);
-    const after = await runningTasks(this.stack.service);
+    const after = await settledTasks(this.stack.service, replicasOf(this.spec));
     const w = windowStats(within(this.load.samples, fromMs, toMs + TAIL_MS));
     const r: ChangeResult = {
       ...label,
