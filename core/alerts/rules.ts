@@ -11,6 +11,7 @@
  * | HighLatency              | p95 > p95CriticalSeconds          | critical | alerting.criticalFor  |
  * | ElevatedLatency          | p95 > p95WarningSeconds           | warning  | alerting.warningFor   |
  * | SessionIsolationFailure  | contamination > contaminationMax  | critical | none (fires at once)  |
+ * | ContaminationUnmonitored | either contamination count absent | critical | alerting.criticalFor  |
  *
  * SessionIsolationFailure watches two counts and fires when either is above
  * the threshold: the view monitoring.session_isolation (every scrape) and the
@@ -18,6 +19,13 @@
  * alerting.rawContaminationCheckSeconds), which also sees rows that bypassed
  * the isolation trigger. One alert, valued at the larger count; its
  * description gives both.
+ *
+ * ContaminationUnmonitored: both contamination counts are emitted at 0 when
+ * there is no traffic, so a missing series never means "no contamination": the
+ * exporter is down, cannot reach the database, or its query fails. The guide's
+ * most urgent signal is then blind, so it pages, after criticalFor (an
+ * exporter restart does not). Missing error-rate and latency series mean no
+ * traffic of that version and alert nothing (docs/alerts.md).
  *
  * Error-rate and latency alerts also require at least `alerting.minRequests`
  * sessions of that version in the window, so that a canary that served three
@@ -27,11 +35,11 @@
 import { stringify } from "yaml";
 import type { RolloutConfig } from "../config";
 import { METRICS } from "./exporterQueries";
-import { contaminationRunbook, errorRateRunbook, latencyRunbook } from "./runbooks";
+import { contaminationRunbook, contaminationUnmonitoredRunbook, errorRateRunbook, latencyRunbook } from "./runbooks";
 
 export type Severity = "critical" | "warning";
 /** What an alert watches; a critical alert inhibits the warning with the same signal and version. */
-export type Signal = "error_rate" | "latency" | "session_isolation";
+export type Signal = "error_rate" | "latency" | "session_isolation" | "monitoring";
 
 export const ALERT_NAMES = {
   highErrorRate: "HighErrorRate",
@@ -39,6 +47,7 @@ export const ALERT_NAMES = {
   highLatency: "HighLatency",
   elevatedLatency: "ElevatedLatency",
   sessionIsolationFailure: "SessionIsolationFailure",
+  contaminationUnmonitored: "ContaminationUnmonitored",
 } as const;
 export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
 
@@ -143,6 +152,23 @@ export function alertRules(config: RolloutConfig, opts: RuleOptions): AlertRule[
           "If only the raw count is above, the rows bypassed the isolation trigger (a restore or logical replication with session_replication_role = replica, or the trigger disabled). " +
           "The guide's action is an immediate rollback.",
         runbook: contaminationRunbook(opts.stack),
+      },
+    },
+    {
+      alert: ALERT_NAMES.contaminationUnmonitored,
+      // absent() is 1, with no labels, while the series is missing.
+      expr: `absent(${METRICS.contamination}) or absent(${METRICS.rawContamination})`,
+      for: a.criticalFor,
+      labels: { severity: "critical", signal: "monitoring" },
+      annotations: {
+        summary: "Session isolation is unmonitored: a contamination count is missing",
+        description:
+          `A cross-user contamination count has been missing for ${a.criticalFor}: ` +
+          `the view's (${METRICS.contamination}): ${countTemplate(METRICS.contamination)}; ` +
+          `the raw count's (${METRICS.rawContamination}): ${countTemplate(METRICS.rawContamination)}. ` +
+          "Both are emitted at 0 with no traffic, so a missing count means the postgres exporter is down, cannot reach the database, or its query fails: " +
+          "SessionIsolationFailure cannot fire until it is back.",
+        runbook: contaminationUnmonitoredRunbook(opts.stack),
       },
     },
   ];

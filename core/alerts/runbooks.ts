@@ -62,6 +62,11 @@ export function latencyRunbook(stack: string, critical: boolean): string {
   ].join("\n");
 }
 
+/** The guide's query for sessions that served more than one user, over a fixed window (a literal, never config). */
+function contaminatedSessionsQuery(window: "1 hour" | "24 hours"): string {
+  return `SELECT session_id, ARRAY_AGG(DISTINCT user_id), COUNT(*) FROM agent_sessions WHERE created_at > NOW() - INTERVAL '${window}' GROUP BY session_id HAVING COUNT(DISTINCT user_id) > 1`;
+}
+
 export function contaminationRunbook(stack: string): string {
   return [
     "Guide, Troubleshooting > Session Isolation Failure. A session served more than one user: this is critical.",
@@ -72,6 +77,19 @@ export function contaminationRunbook(stack: string): string {
       "Verify database constraints",
       "Fix and re-test before re-deployment",
     ]),
-    "Find the contaminated sessions: SELECT session_id, ARRAY_AGG(DISTINCT user_id), COUNT(*) FROM agent_sessions WHERE created_at > NOW() - INTERVAL '1 hour' GROUP BY session_id HAVING COUNT(DISTINCT user_id) > 1",
+    `Find the contaminated sessions: ${contaminatedSessionsQuery("1 hour")}`,
+  ].join("\n");
+}
+
+export function contaminationUnmonitoredRunbook(stack: string): string {
+  return [
+    "The exporter's contamination counts are missing: until they are back, nothing pages for session contamination.",
+    steps([
+      "Check the postgres exporter container (running? its log: connection or permission errors from the monitoring role)",
+      "Check Prometheus's target page: is the exporter's target up?",
+      `Meanwhile check contamination by hand: npx rollout status --stack ${stack}, or the query below`,
+      `If a session served more than one user, IMMEDIATE ROLLBACK (both flags off): ${immediateRollbackCommands(stack).join(" && ")} ${MERGE_APPLIES}`,
+    ]),
+    `Find contaminated sessions over the alerts' window: ${contaminatedSessionsQuery("24 hours")}`,
   ].join("\n");
 }

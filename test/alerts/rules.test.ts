@@ -28,7 +28,7 @@ describe("alert rules (pure)", () => {
     return r;
   };
 
-  it("has the issue's five alerts with their severities, and the guide's thresholds by default", () => {
+  it("has the issue's five alerts and ContaminationUnmonitored, with their severities, and the guide's thresholds by default", () => {
     assert.deepEqual(
       rules.map((r) => [r.alert, r.labels.severity]),
       [
@@ -37,6 +37,7 @@ describe("alert rules (pure)", () => {
         ["HighLatency", "critical"],
         ["ElevatedLatency", "warning"],
         ["SessionIsolationFailure", "critical"],
+        ["ContaminationUnmonitored", "critical"],
       ],
     );
     assert.match(rule(ALERT_NAMES.highErrorRate).expr, new RegExp(`> ${GUIDE_THRESHOLDS.errorRateCriticalPct}\\)`));
@@ -74,6 +75,21 @@ describe("alert rules (pure)", () => {
       (x) => x.alert === ALERT_NAMES.sessionIsolationFailure,
     )!;
     assert.match(every.annotations.description, /raw count over agent_sessions \(every scrape\)/);
+  });
+
+  it("a missing contamination count pages after criticalFor (ContaminationUnmonitored): both counts watched, the runbook checks the exporter and says how to check by hand", () => {
+    const cfg = testConfig({ alerting: { criticalFor: "90s" } });
+    const r = alertRules(cfg, { stack: "prod" }).find((x) => x.alert === ALERT_NAMES.contaminationUnmonitored)!;
+    assert.equal(r.expr, `absent(${METRICS.contamination}) or absent(${METRICS.rawContamination})`);
+    assert.equal(r.for, "90s");
+    assert.deepEqual(r.labels, { severity: "critical", signal: "monitoring" });
+    assert.match(r.annotations.runbook, /postgres exporter/);
+    assert.match(r.annotations.runbook, /npx rollout status --stack prod/);
+    assert.match(r.annotations.runbook, /IMMEDIATE ROLLBACK \(both flags off\): git switch main/);
+    // Error-rate and latency rules never alert on absence: no traffic is no evidence.
+    for (const x of alertRules(cfg, { stack: "prod" }).filter((x) => x.labels.signal === "error_rate" || x.labels.signal === "latency")) {
+      assert.doesNotMatch(x.expr, /absent/);
+    }
   });
 
   it("runbooks carry the guide's actions; contamination says IMMEDIATE ROLLBACK with the exact commands", () => {
