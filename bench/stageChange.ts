@@ -9,7 +9,9 @@
  *   stage 0 → 10 → 25 → 50 → 75 → 100 → 0, then 0 → 50 and the guide's
  *   immediate rollback (both flags off) from 50 %; then a bad image (listens,
  *   answers 500, fails its health check); then the control (the same bad image
- *   stop-first, all at once, failure action continue); then 3 → 5 → 3 replicas.
+ *   stop-first, all at once, failure action continue); then 3 → 5 → 3 replicas;
+ *   then the one-time cut-over's only interruption: the edge proxy replaced
+ *   delete-first (published on a free loopback port so the load keeps its address).
  *
  *   npm run bench:stage-change             # a table; figures written to out/bench/stage-change.md
  *   npm run bench:stage-change -- --json   # one JSON object (the issue's shape) on stdout
@@ -20,11 +22,12 @@
  * removed at the end, also on failure or Ctrl-C.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DockerScope, docker, engineVersion } from "../test/support/docker";
 import { SWARM_INIT_COMMAND, swarmState } from "../test/support/swarm";
-import { ChangeResult, ReleaseResult, SCENARIO_IMAGES, SwarmScenario } from "../test/support/swarmScenario";
+import { ChangeResult, ProxyReplacementResult, ReleaseResult, SCENARIO_IMAGES, SwarmScenario } from "../test/support/swarmScenario";
 
 type ChangeEntry = Pick<ChangeResult, "from" | "to" | "requests" | "failed" | "p50Ms" | "p99Ms" | "steadyP50Ms" | "steadyP99Ms" | "seconds">;
 export interface StageChangeBench {
@@ -32,6 +35,20 @@ export interface StageChangeBench {
   immediateRollback: { requests: number; failed: number; secondsToEffect: number };
   badRelease: ReleaseResult;
   control: ReleaseResult;
+  /** The cut-over's one interruption (docs/swarm.md): not part of the round trip's goal. */
+  cutOver: { proxyReplacement: ProxyReplacementResult };
+}
+
+/** A free TCP port on loopback (the kernel's choice, released at once). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
 }
 
 const json = process.argv.includes("--json");
@@ -54,7 +71,7 @@ async function main(): Promise<number> {
   const cleanup = () => (cleaning ??= scope.cleanup().catch(() => undefined));
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {
-    const sc = await SwarmScenario.start(scope, { connections: 16, users: 400, maxSeconds: 1800, maxRequests: 5_000_000, steadySeconds: 5, log: say });
+    const sc = await SwarmScenario.start(scope, { connections: 16, users: 400, maxSeconds: 1800, maxRequests: 5_000_000, steadySeconds: 5, proxyLoopbackPort: await freeLoopbackPort(), log: say });
     const changes: ChangeResult[] = [];
     const stages = ["0", "10", "25", "50", "75", "100", "0", "50"];
     for (let i = 1; i < stages.length; i++) changes.push(await sc.change({ from: `stage ${stages[i - 1]}`, to: `stage ${stages[i]}` }, { canaryPercentage: stages[i] }));
@@ -63,6 +80,7 @@ async function main(): Promise<number> {
     const control = await sc.control(25);
     changes.push(await sc.change({ from: "3 replicas", to: "5 replicas" }, { appReplicas: "5" }));
     changes.push(await sc.change({ from: "5 replicas", to: "3 replicas" }, { appReplicas: "3" }));
+    const proxyReplacement = await sc.proxyReplacement();
     const { samples, rows: check } = await sc.stopAndCheckRows();
     const ok = check.ok;
     const rowsOk = check.okWithOneRow === ok && check.writtenTwice === 0 && check.rowsOfFailed === 0 && check.unknownRows === 0;
@@ -71,6 +89,7 @@ async function main(): Promise<number> {
       immediateRollback: { requests: ir.requests, failed: ir.failed, secondsToEffect: ir.secondsToEffect },
       badRelease: { requests: bad.requests, failed: bad.failed, rolledBack: bad.rolledBack, oldTasksKeptServing: bad.oldTasksKeptServing, seconds: bad.seconds },
       control,
+      cutOver: { proxyReplacement },
     };
     const machine = `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "unknown"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Docker ${await engineVersion()}, Node ${process.version}; load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end; ${((Date.now() - t0) / 1000).toFixed(0)} s in all`;
     const md = render(result, machine, { requests: samples.length, ok, rows: check.okWithOneRow + check.rowsOfFailed, rowsOk });
@@ -104,6 +123,8 @@ function render(r: StageChangeBench, machine: string, totals: { requests: number
     `| control (stop-first, all at once, continue) | ${r.control.requests} | ${r.control.failed} | ${r.control.rolledBack} | ${r.control.oldTasksKeptServing} | ${r.control.seconds} |`,
     "",
     `Immediate rollback (both flags off from 50 %, parallelism 0): ${r.immediateRollback.failed} failed of ${r.immediateRollback.requests}; no request reached a flags-on replica ${r.immediateRollback.secondsToEffect} s after the update started (goal ≤ 15 s).`,
+    "",
+    `Cut-over (the edge proxy replaced delete-first, the one step on the serving path): ${r.cutOver.proxyReplacement.failed} failed of ${r.cutOver.proxyReplacement.requests}; ${r.cutOver.proxyReplacement.secondsWithoutService} s without service; ${r.cutOver.proxyReplacement.seconds} s from the old proxy's stop until the new one was healthy.`,
     "",
     `Whole run: ${totals.requests} requests, ${totals.ok} 2xx, ${totals.rows} agent_sessions rows written by the load's requests (${totals.rowsOk ? "exactly one per 2xx, none for a failed request, none twice" : "NOT one per 2xx: see out/bench/stage-change.json"}).`,
     "",

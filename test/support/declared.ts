@@ -93,9 +93,11 @@ export interface SpecOptions {
   /**
    * "declared": publish exactly as declared; "ephemeral": the declared ports on loopback with an
    * ephemeral host port (tests must not take fixed host ports); extra internal ports to publish the
-   * same way (a test probing a port the stack keeps private says so here).
+   * same way (a test probing a port the stack keeps private says so here); `{ loopbackPort }`: the
+   * declared port on that loopback port (the benchmark's proxy replacement, which must keep its
+   * address, picks a free one).
    */
-  publish: "declared" | "ephemeral";
+  publish: "declared" | "ephemeral" | { loopbackPort: number };
   alsoPublish?: number[];
 }
 
@@ -124,7 +126,8 @@ export function containerSpec(r: EvaluatedResource, opts: SpecOptions): Containe
   const ports = [...((i.ports as Port[] | undefined) ?? [])];
   for (const p of opts.alsoPublish ?? []) if (!ports.some((x) => x.internal === p)) ports.push({ internal: p });
   for (const p of ports) {
-    args.push("--publish", opts.publish === "declared" ? `${p.ip ?? "0.0.0.0"}:${p.external ?? p.internal}:${p.internal}` : `127.0.0.1::${p.internal}`);
+    const pub = opts.publish;
+    args.push("--publish", pub === "declared" ? `${p.ip ?? "0.0.0.0"}:${p.external ?? p.internal}:${p.internal}` : pub === "ephemeral" ? `127.0.0.1::${p.internal}` : `127.0.0.1:${pub.loopbackPort}:${p.internal}`);
   }
   const hc = i.healthcheck as Healthcheck | undefined;
   if (hc) args.push(...healthFlags(r.name, hc));

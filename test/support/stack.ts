@@ -48,6 +48,8 @@ export interface StartedStack {
   adminUrl: string;
   /** The edge proxy's loopback URL. */
   proxyUrl: string;
+  /** The edge proxy's declared container and the container running it now. */
+  proxy: { spec: ContainerSpec; container: string };
   /** Container names by declared resource name (the plain containers: dev PostgreSQL, edge proxy). */
   containers: Record<string, string>;
   /** The container ids of the app service's running tasks (refreshed by applyAppChange). */
@@ -59,6 +61,8 @@ export interface StartedStack {
 export interface StartOptions {
   /** Replace the declared app image, e.g. a stand-in named as such by the test (a service takes no uploads). */
   app?: { image: string };
+  /** Publish the edge proxy on this loopback port instead of an ephemeral one (a replacement keeps the address). */
+  proxyLoopbackPort?: number;
   log?: (line: string) => void;
 }
 
@@ -155,12 +159,22 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
   log(`app service ${svc.name}: ${appContainers.length} tasks running after ${svc.converged.seconds.toFixed(1)} s`);
 
   // 4. the edge proxy, healthy
-  const proxySpec = containerSpec(containerByRole(ev, "edge-proxy"), { networks, publish: "ephemeral" });
+  const proxySpec = containerSpec(containerByRole(ev, "edge-proxy"), { networks, publish: opts.proxyLoopbackPort ? { loopbackPort: opts.proxyLoopbackPort } : "ephemeral" });
   containers[proxySpec.name] = await startSpec(scope, proxySpec);
   await waitHealthy(containers[proxySpec.name], waitMs(proxySpec, 60));
   const proxyPort = await publishedPort(containers[proxySpec.name], (proxySpec.resource.inputs.ports as Array<{ internal: number }>)[0].internal);
 
-  return { network, service: svc.name, serviceSpec: spec, adminUrl, proxyUrl: `http://127.0.0.1:${proxyPort}`, containers, appContainers, migrations: m.applied };
+  return {
+    network,
+    service: svc.name,
+    serviceSpec: spec,
+    adminUrl,
+    proxyUrl: `http://127.0.0.1:${proxyPort}`,
+    proxy: { spec: proxySpec, container: containers[proxySpec.name] },
+    containers,
+    appContainers,
+    migrations: m.applied,
+  };
 }
 
 export interface AppliedChange {

@@ -20,7 +20,8 @@ import { Client } from "pg";
 import { imageByKey } from "../../tools/images";
 import type { Evaluation } from "../../offline/evaluate";
 import { SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
-import { DockerScope, docker, dockerOk } from "./docker";
+import { startSpec } from "./declared";
+import { DockerScope, docker, dockerOk, waitHealthy } from "./docker";
 import { Load } from "./load";
 import { RowCheck, Sample, WindowStats, checkRows, isOk, secondsUntilNone, windowStats, within } from "./loadStats";
 import { evaluateStack } from "./program";
@@ -60,7 +61,19 @@ export interface ScenarioOptions {
   maxRequests: number;
   /** Steady load measured before each change, in seconds. */
   steadySeconds: number;
+  /** Publish the edge proxy on this loopback port, so that proxyReplacement() keeps the load's address. */
+  proxyLoopbackPort?: number;
   log?: (line: string) => void;
+}
+
+/** The cut-over's one interruption, measured (proxyReplacement). */
+export interface ProxyReplacementResult {
+  requests: number;
+  failed: number;
+  /** From the old proxy's stop until the new one was healthy (what the engine's delete-first replacement holds). */
+  seconds: number;
+  /** From the first failed request's start to the last one's end (0 when none failed). */
+  secondsWithoutService: number;
 }
 
 /** One change, measured: the issue's `changes[]` entry, plus what tests assert on. */
@@ -110,7 +123,7 @@ export class SwarmScenario {
     const s = new SwarmScenario(scope, opts);
     s.sets = { ...s.sets, ...sets };
     s.ev = await evaluateStack("dev", { sets: s.sets });
-    s.stack = await startDevStack(scope, s.ev, { log: opts.log });
+    s.stack = await startDevStack(scope, s.ev, { log: opts.log, proxyLoopbackPort: opts.proxyLoopbackPort });
     s.load = new Load({ url: s.stack.proxyUrl, connections: opts.connections, users: opts.users, maxSeconds: opts.maxSeconds, maxRequests: opts.maxRequests });
     return s;
   }
@@ -244,6 +257,37 @@ export class SwarmScenario {
     await waitConverged(this.stack.service, good, { rollingUpdate: true, since, log: this.opts.log });
     await sleep(TAIL_MS);
     return { requests: w.requests, failed: w.failed, rolledBack: us?.State?.startsWith("rollback") ?? false, oldTasksKeptServing: kept, seconds };
+  }
+
+  /**
+   * The one-time cut-over's only interruption (docs/swarm.md): the edge proxy replaced delete-first
+   * onto the new network, as the engine replaces a container whose published host port only one
+   * container can hold. The old proxy is stopped with its declared stop signal and grace period
+   * and removed, then the new one is created, started and waited on until healthy. Everything
+   * else the cut-over does happens beside the serving path (the new network and service converge
+   * before the proxy moves; the old containers go after it). Needs proxyLoopbackPort.
+   */
+  async proxyReplacement(): Promise<ProxyReplacementResult> {
+    if (!this.opts.proxyLoopbackPort) throw new Error("proxyReplacement needs ScenarioOptions.proxyLoopbackPort: the replacement must keep the load's address");
+    await this.steady();
+    const { spec, container: old } = this.stack.proxy;
+    const grace = spec.resource.inputs.destroyGraceSeconds;
+    const fromMs = this.load.now();
+    await dockerOk(["stop", "--time", String(typeof grace === "number" ? grace : 10), old], { timeoutMs: 120_000 });
+    await this.scope.remove(old);
+    const next = await startSpec(this.scope, spec);
+    await waitHealthy(next, 60_000);
+    const toMs = this.load.now();
+    this.stack.proxy.container = next;
+    this.stack.containers[spec.name] = next;
+    await sleep(2_000);
+    const samples = within(this.load.samples, fromMs, toMs + 2_000);
+    const w = windowStats(samples);
+    const failed = samples.filter((x) => !isOk(x));
+    const secondsWithoutService = failed.length === 0 ? 0 : round2((Math.max(...failed.map((x) => x.endMs)) - Math.min(...failed.map((x) => x.startMs))) / 1000);
+    const r = { requests: w.requests, failed: w.failed, seconds: round2((toMs - fromMs) / 1000), secondsWithoutService };
+    this.log(`proxy replaced delete-first (the cut-over's interruption): ${r.failed} failed of ${r.requests}, ${r.secondsWithoutService} s without service, ${r.seconds} s from stop to healthy`);
+    return r;
   }
 
   /** Pause the dev PostgreSQL for `seconds` (connections hang, as in a network outage), then resume it. */
