@@ -27,7 +27,7 @@ import {
   previousStage,
   stageIndex,
 } from "../core/stages";
-import { YamlSubsetError, characterName, firstBadCharacter, lineEndOf, shown } from "./yamlSubset";
+import { YamlSubsetError, characterName, firstBadCharacter, lineEndOf, shown } from "../core/yamlSubset";
 
 export class StackEditError extends Error {
   constructor(message: string) {

@@ -183,7 +183,7 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     const raw = applySets(stackFile("dev").raw, Object.entries(SETS).map(([p, value]) => ({ path: p, value })));
     const top = new Set(SECRET_KEYS.map((k) => k.split(".")[0]));
     const config = Object.fromEntries(Object.entries(raw).filter(([k]) => !top.has(k)).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v]));
-    // Every string double-quoted: the stack-file reader refuses plain scalars that YAML readers disagree on (stack/yamlSubset.ts).
+    // Every string double-quoted: the stack-file reader refuses plain scalars that YAML readers disagree on (core/yamlSubset.ts).
     fs.writeFileSync(path.join(projectDir, "Pulumi.dev.yaml"), stringify({ config }, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }));
     stack = await startDevStack(scope, ev, { log });
     await recordRollout(ev, stack);
