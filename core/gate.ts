@@ -245,7 +245,7 @@ export interface GateResult {
   reasons: string[];
   /**
    * The `rollout` command that acts on the verdict, one the CLI accepts in the
-   * deployed state (stack/stackEdit.ts): never `rollback --immediate` when both
+   * deployed state (core/transitions.ts): never `rollback --immediate` when both
    * flags are already off, never `rollback` at an effective 0%. Null when there
    * is nothing to run (see `advice`).
    */
@@ -735,7 +735,7 @@ export function evaluateGate(input: GateInput): GateResult {
   }
 
   const next = nextStage(stage) ?? null;
-  // What `rollout rollback` accepts (stack/stackEdit.ts planRollback): `--immediate` while a flag is on;
+  // What `rollout rollback` accepts (core/transitions.ts planRollback): `--immediate` while a flag is on;
   // plain `rollback` while the effective percentage (the judged stage) is above 0.
   const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
   const prev = previousStage(stage);

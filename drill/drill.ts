@@ -21,8 +21,9 @@ import { evaluateGate, gateWindow, GateResult, latencyThresholds, Verdict } from
 import { HOUR_MS } from "../core/gate";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embeddedPostgres";
-import { ConfigChange, editStackText, planAdvance, stackConfigOf } from "../stack/stackEdit";
-import { parseStackFile } from "../stack/stackFile";
+import { ConfigChange, planAdvance } from "../core/transitions";
+import { editStackText } from "../stack/splice";
+import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { Flags, STAGES, Stage, Thresholds, effectivePercentage, nextStage } from "../core/stages";
 import {
   LEGACY_PROFILE,
