@@ -10,7 +10,7 @@
  * (stack/stackFile.ts + core/config.ts), never on the text: a secret-only change
  * (a `secure:` value) or a comment is not a raise.
  */
-import { PINNED_STACKS } from "../core/config";
+import { PINNED_STACKS } from "../core/configSchema";
 import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { RolloutState, Stage, effectivePercentage } from "../core/stages";
 import { FileTexts, importGraph, reachable } from "./imports";

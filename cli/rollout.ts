@@ -19,7 +19,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, RolloutConfig } from "../core/config";
+import { ConfigError } from "../core/config";
+import { RolloutConfig } from "../core/configSchema";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
 import { GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, gateWindow, latencyThresholds } from "../core/gate";
 import { formatGate } from "../core/gateText";

@@ -1,7 +1,7 @@
 /**
  * The rollout gate: a verdict for the current stage from the stage's metrics,
  * the guide's criteria (core/stages.ts `criteriaFor`) and the stack's
- * `thresholds` and `gate` config (core/config.ts). Method: docs/gate.md.
+ * `thresholds` and `gate` config (core/configSchema.ts). Method: docs/gate.md.
  *
  * Pure: no database, no Pulumi, no clock (the caller passes `asOf`).
  *
@@ -28,7 +28,7 @@
  * a verdict: `evaluateGate` throws a GateInputError naming each one (the CLI
  * exits 1). A non-finite contamination count gives ROLLBACK.
  */
-import type { GateConfig } from "./config";
+import type { GateConfig } from "./configSchema";
 import { betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
 import {
   Criterion,

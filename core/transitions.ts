@@ -6,7 +6,7 @@
  * its reading back (the program puts the reason into the rollout record).
  * Pure: config in, a plan out; stack/stackEdit.ts applies the plan to the file.
  */
-import { RolloutConfig } from "./config";
+import { RolloutConfig } from "./configSchema";
 import {
   RolloutState,
   Stage,

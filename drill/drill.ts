@@ -15,7 +15,7 @@
  *    the verdict and the command that fixes it.
  */
 import { Client } from "pg";
-import type { GateConfig } from "../core/config";
+import type { GateConfig } from "../core/configSchema";
 import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redactUrl } from "../db/rolloutStore";
 import { evaluateGate, gateWindow, GateResult, latencyThresholds, Verdict } from "../core/gate";
 import { HOUR_MS } from "../core/gate";

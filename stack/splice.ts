@@ -6,7 +6,7 @@
  * after the last `valuecanvas:` key. Pure: text in, text out.
  */
 import { isMap, isScalar, parseDocument, Scalar } from "yaml";
-import { CONFIG_NAMESPACE } from "../core/config";
+import { CONFIG_NAMESPACE } from "../core/configSchema";
 import { ConfigChange } from "../core/transitions";
 import { YamlSubsetError, lineEndOf } from "../core/yamlSubset";
 import { StackEditError } from "./stackEditError";

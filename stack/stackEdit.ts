@@ -8,7 +8,7 @@
  * (stack/diff.ts), and write it atomically (stack/writeStack.ts).
  */
 import * as path from "node:path";
-import { CONFIG_NAMESPACE, RolloutConfig } from "../core/config";
+import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { isStage } from "../core/stages";
 import { EditPlan } from "../core/transitions";
 import { lineDiff } from "./diff";

@@ -11,7 +11,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, RawConfig, RolloutConfig, SECRET_KEYS, SecretKey, configValueAt, namespaced, parseConfig, secretUsed } from "../core/config";
+import { namespaced, parseConfig } from "../core/config";
+import { configValueAt } from "../core/configIntrospect";
+import { CONFIG_NAMESPACE, RawConfig, RolloutConfig, SECRET_KEYS, SecretKey } from "../core/configSchema";
+import { secretUsed } from "../core/configSecrets";
 import { YamlSubsetError, lineEndOf, readSubset } from "../core/yamlSubset";
 
 export class StackFileError extends Error {
@@ -58,7 +61,7 @@ export interface StackConfig {
   secrets: SecretStatus[];
 }
 
-/** Secret keys whose value is a URL (core/config.ts validates them as one): their placeholder is a URL too. */
+/** Secret keys whose value is a URL (core/configSchema.ts validates them as one): their placeholder is a URL too. */
 const URL_SECRET_KEYS: readonly string[] = [`${CONFIG_NAMESPACE}:slackWebhookUrl`];
 
 /**

@@ -5,7 +5,8 @@
  * --immediate` writes (core/transitions.ts), so the CLI and the program agree.
  */
 import { strict as assert } from "node:assert";
-import { RolloutConfig, namespaced, parseConfig } from "../../core/config";
+import { namespaced, parseConfig } from "../../core/config";
+import { RolloutConfig } from "../../core/configSchema";
 import { planAdvance, planRollback } from "../../core/transitions";
 import { programConfig } from "../../stack/stackFile";
 import { STAGES, RolloutState, isImmediateRollbackState } from "../../core/stages";

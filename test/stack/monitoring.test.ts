@@ -21,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { ALERT_NAMES, METRICS, RULE_GROUP_NAME, durationMs } from "../../core/alerts";
-import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../core/config";
+import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../core/configSchema";
 import { ROLE_NAMES } from "../../core/grants";
 import { imageByKey } from "../../tools/images";
 import { applySets } from "../../offline/plan";
