@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./core/stages";
 import { updatePolicy } from "./core/swarm";
-import { forcedSkipReason } from "./stack/stackEdit";
+import { forcedSkipReason } from "./core/transitions";
 import { stackFilePath } from "./stack/stackFile";
 import { loadStackConfig } from "./program/stackConfig";
 import { App } from "./program/app";

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { EXPORTER_QUERIES, rawContaminationQuery } from "../core/alerts/exporterQueries";
 import { durationMs } from "../core/alerts/prometheusConfig";
-import { configKeyDocs } from "../core/config";
+import { configKeyDocs } from "../core/configIntrospect";
 import { migrate, loadMigrations, DEFAULT_MIGRATIONS_DIR } from "../db/migrate";
 import { startPostgres, TestPostgres } from "../test/support/postgres";
 import { loadTraffic } from "./data";

@@ -11,7 +11,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { editStack, planRollback } from "../stack/stackEdit";
+import { planRollback } from "../core/transitions";
+import { editStack } from "../stack/stackEdit";
 
 const SIZES = (process.env.BENCH_STACK_LINES ?? "1000,10000,30000,100000").split(",").map(Number);
 

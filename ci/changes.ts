@@ -10,7 +10,7 @@
  * (stack/stackFile.ts + core/config.ts), never on the text: a secret-only change
  * (a `secure:` value) or a comment is not a raise.
  */
-import { PINNED_STACKS } from "../core/config";
+import { PINNED_STACKS } from "../core/configSchema";
 import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { RolloutState, Stage, effectivePercentage } from "../core/stages";
 import { FileTexts, importGraph, reachable } from "./imports";
@@ -174,7 +174,7 @@ function describe(s: RolloutState): string {
  * Compare a stack's rollout state at base and head. `baseText` undefined means
  * the file is new. The head must parse (a broken head fails CI with the
  * schema's own message), which includes being in the YAML subset both
- * Pulumi and the project read alike (stack/yamlSubset.ts): a head Pulumi could
+ * Pulumi and the project read alike (core/yamlSubset.ts): a head Pulumi could
  * read differently fails CI, line and column given. A base that does not
  * parse (or is outside that subset) is never trusted: it counts as the
  * defaults, so any percentage above 0 at head needs the gate.

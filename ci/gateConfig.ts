@@ -18,7 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isScalar, parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, GateConfig, RolloutConfig, ThresholdsConfig } from "../core/config";
+import { CONFIG_NAMESPACE, GateConfig, RolloutConfig, ThresholdsConfig } from "../core/configSchema";
 import { StackFileError, parseStackFile, stackConfigOf, stackFilePath } from "../stack/stackFile";
 import { fileAt, resolveCommit } from "./git";
 

@@ -15,7 +15,8 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
 import { AlertReceiverSecrets, MonitoringFiles, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../core/alerts";
-import { CONFIG_NAMESPACE, ConfigError, RolloutConfig } from "../core/config";
+import { ConfigError } from "../core/config";
+import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { StackFileError, readStackFile, stackConfigOf } from "../stack/stackFile";
 
 const PROJECT_DIR = path.join(__dirname, "..");

@@ -19,14 +19,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, RolloutConfig } from "../core/config";
-import { DEFAULT_INJECT_STAGE, DrillResult, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
-import { ExposureCheck, GateInputError, GateResult, VERDICT_EXIT_CODES, describeAlpha, evaluateGate, gateWindow, latencyThresholds } from "../core/gate";
-import { HOUR_MS } from "../core/gate";
+import { ConfigError } from "../core/config";
+import { RolloutConfig } from "../core/configSchema";
+import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
+import { GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, gateWindow, latencyThresholds } from "../core/gate";
+import { formatGate } from "../core/gateText";
 import {
   DatabaseError,
   LiveViews,
-  RolloutEvent,
   RolloutHistory,
   connect,
   databaseNow,
@@ -40,11 +40,14 @@ import { MigrationError } from "../db/migrate";
 import { renderReportHtml } from "../core/report/html";
 import { RolloutReport, stageSummaries } from "../core/report/model";
 import { JudgeInput, readRolloutReport } from "../db/reportData";
-import { EditResult, RefusedError, StackEditError, editStack, loadStack, planAdvance, planRollback } from "../stack/stackEdit";
+import { RefusedError, planAdvance, planRollback } from "../core/transitions";
+import { editStack, loadStack } from "../stack/stackEdit";
+import { StackEditError } from "../stack/stackEditError";
 import { StackFileError } from "../stack/stackFile";
-import { Flags, RolloutState, STAGES, Stage, flagsOn, isStage } from "../core/stages";
+import { RolloutState, STAGES, Stage, flagsOn, isStage } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
+import { Assessment, flagText, formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
 import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
@@ -272,29 +275,10 @@ const stateOf = (cfg: RolloutConfig): RolloutState => ({
   enableSafeJsonParser: cfg.enableSafeJsonParser,
 });
 
-const flagText = (f: Flags) =>
-  f.enableStatelessOrchestration && f.enableSafeJsonParser
-    ? "flags on"
-    : !f.enableStatelessOrchestration && !f.enableSafeJsonParser
-      ? "flags off"
-      : `flags mixed (stateless ${f.enableStatelessOrchestration}, safe JSON ${f.enableSafeJsonParser})`;
-
 const sameState = (a: RolloutState, b: RolloutState) =>
   a.canaryPercentage === b.canaryPercentage &&
   a.enableStatelessOrchestration === b.enableStatelessOrchestration &&
   a.enableSafeJsonParser === b.enableSafeJsonParser;
-
-interface Assessment {
-  configured: RolloutState;
-  deployed: RolloutState;
-  deployedFromRecords: boolean;
-  deployedSince: Date | null;
-  history: RolloutEvent[];
-  asOf: Date;
-  gate: GateResult;
-  exposure: ExposureCheck;
-  notes: string[];
-}
 
 /** The gate `rollout gate` runs, for one stage: the stack's thresholds and gate settings. */
 function judgeStage(cfg: RolloutConfig, s: JudgeInput): GateResult {
@@ -351,128 +335,6 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
   } finally {
     await c.end().catch(() => undefined);
   }
-}
-
-// ---------------------------------------------------------------------------
-// Formatting
-
-const n2 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${v.toFixed(2)}${unit}`);
-const pad = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length));
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => pad(c, widths[i])).join("  ").trimEnd()).join("\n") + "\n";
-}
-
-/** How a criterion's status reads in the text output. */
-function criterionMark(kind: string, status: string): string {
-  if (status === "insufficient-data") return "n/a ";
-  if (status === "undecided") return "... ";
-  if (kind === "success") return status === "met" ? "ok  " : "FAIL";
-  return status === "failed" ? "HIT " : "ok  ";
-}
-
-/** The gate's method in two lines: the comparison's bounds and margin, α's spending, the looks. */
-function formatGateMethod(g: GateResult): string {
-  let s = "";
-  if (g.comparison) {
-    const c = g.comparison;
-    s += `new vs legacy: ${c.statement}\n`;
-  }
-  const a = g.alpha;
-  s += `${describeAlpha(a)}; ` +
-    `always-valid bounds: they hold however often the gate is read; looks so far at this stage: ${g.looks === null ? (g.looksNote ?? "not counted by this command (the bounds do not depend on it)") : `${g.looks} (this one included; the bounds do not depend on it)`}\n`;
-  return s;
-}
-
-/**
- * `exitNote`: how the verdict line names the exit code. `gate` (and `advance`) exit with the verdict's
- * code, so they print "(exit N)"; `status` always exits 0 when it could report, so it names the code as
- * the one `rollout gate` would exit with, never as its own.
- */
-function formatGate(g: GateResult, exitNote: "own" | "gate's" = "own"): string {
-  const m = g.metrics;
-  const rate = (e: number, n: number) => (n > 0 ? `${e} (${((100 * e) / n).toFixed(2)}%)` : "-");
-  let s = `window: ${m.windowStart.toISOString()} .. ${m.windowEnd.toISOString()}` +
-    ` (soaked ${g.soakHoursElapsed === null ? "unknown" : `${g.soakHoursElapsed.toFixed(1)} h`} of ${g.soakHoursRequired} h)\n`;
-  s += table([
-    ["", "new", "legacy"],
-    ["requests", String(m.new.requests), String(m.legacy.requests)],
-    ["errors", rate(m.new.errors, m.new.requests), rate(m.legacy.errors, m.legacy.requests)],
-    ["users", String(m.new.users), String(m.legacy.users)],
-    ["avg latency", n2(m.new.avgSeconds, " s"), n2(m.legacy.avgSeconds, " s")],
-    ["p95 latency", n2(m.new.p95Seconds, " s"), n2(m.legacy.p95Seconds, " s")],
-  ]);
-  s += `cross-contamination: ${m.contaminationCount}\n`;
-  s += `criteria for stage ${g.stage}% (${g.phase}):\n`;
-  s += `judged: ${g.applies}\n`;
-  for (const c of g.criteria) s += `  ${criterionMark(c.kind, c.status)} ${pad(c.kind, 8)} ${c.statement}\n`;
-  s += formatGateMethod(g);
-  s += exitNote === "own" ? `verdict: ${g.verdict} (exit ${g.exitCode})\n` : `verdict: ${g.verdict} (rollout gate would exit ${g.exitCode}; status exits 0)\n`;
-  for (const r of g.reasons) s += `  - ${r}\n`;
-  return s;
-}
-
-function formatHeader(a: Assessment, stack: string): string {
-  const since = a.deployedSince
-    ? `since ${a.deployedSince.toISOString()} (${((a.asOf.getTime() - a.deployedSince.getTime()) / HOUR_MS).toFixed(1)} h)`
-    : "(no rollout record)";
-  let s = `stack ${stack}\n`;
-  s += `configured: ${a.configured.canaryPercentage}% (${flagText(a.configured)}) in Pulumi.${stack}.yaml\n`;
-  s += `deployed:   ${a.deployed.canaryPercentage}% (${flagText(a.deployed)}) ${since}\n`;
-  for (const n of a.notes) s += `note: ${n}\n`;
-  return s;
-}
-
-function formatViews(v: LiveViews): string {
-  const block = (title: string, rows: Record<string, string | number | null>[]) => {
-    if (rows.length === 0) return `${title}: no rows\n`;
-    const cols = Object.keys(rows[0]);
-    const body = table([cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? "-")))]);
-    return `${title}:\n` + body.split("\n").filter(Boolean).map((l) => `  ${l}\n`).join("");
-  };
-  return block("error rate by version (24 h)", v.errorRateByVersion) + block("latency by version (24 h)", v.latencyByVersion) + block("session isolation (24 h)", v.sessionIsolation);
-}
-
-function formatEdit(r: EditResult, commands: string[]): string {
-  let s = `${r.plan.summary}\n${r.diff}\n`;
-  s += r.written ? `wrote ${path.basename(r.file)}\n` : `dry run: ${path.basename(r.file)} not written\n`;
-  s += `next:\n${commands.map((c) => `  ${c}`).join("\n")}\n`;
-  return s;
-}
-
-function formatDrill(r: DrillResult): string {
-  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "new−legacy (pp)", "verdict", "advance writes"]];
-  const short = { canaryPercentage: "canaryPercentage", enableStatelessOrchestration: "stateless", enableSafeJsonParser: "safeJson" } as const;
-  for (const s of r.stages) {
-    rows.push([
-      `${s.stage}%${s.injected ? ` (${s.injected})` : ""}`,
-      flagsOn(s.flags) ? "on" : "off",
-      String(s.newRequests),
-      String(s.legacyRequests),
-      String(s.newUsers),
-      n2(s.newErrorRatePct, "%"),
-      n2(s.legacyErrorRatePct, "%"),
-      n2(s.newP95Seconds, " s"),
-      n2(s.legacyP95Seconds, " s"),
-      String(s.contaminationCount),
-      s.gate.comparison ? `${s.gate.comparison.lowerPp.toFixed(2)}..${s.gate.comparison.upperPp.toFixed(2)}` : "-",
-      s.verdict,
-      s.advanceWrites ? s.advanceWrites.map((c) => `${short[c.key]}=${c.value}`).join(" ") : "",
-    ]);
-  }
-  let s = `rollout drill on ${r.database}, stack ${r.stack}'s thresholds, one simulated soak time per stage\n` +
-    `("advance writes": what rollout advance would write into a copy of Pulumi.${r.stack}.yaml; nothing is written)\n\n`;
-  s += table(rows) + "\n";
-  const last = r.stages[r.stages.length - 1];
-  if (last.verdict !== "PROCEED") {
-    s += `stage ${last.stage}%: ${last.verdict}\n`;
-    for (const reason of last.gate.reasons) s += `  - ${reason}\n`;
-  }
-  for (const n of r.notes) s += `note: ${n}\n`;
-  if (r.fixCommand) s += `fix: ${r.fixCommand}\n`;
-  s += `${r.ok ? "drill passed" : "DRILL FAILED"}: ${r.expected} (${r.seconds.toFixed(1)} s)\n`;
-  return s;
 }
 
 /** JSON-friendly: Dates as ISO strings, non-finite numbers as null. */

@@ -2,7 +2,7 @@
  * Key introspection of a zod schema: the shape of a group through its
  * default/optional/preprocess wrappers, and each leaf's description, default
  * and optionality. What the config reference (tools/configDocs.ts) and the
- * "unknown key" checks of core/config.ts read. Pure: imports only zod.
+ * "unknown key" checks (core/configIntrospect.ts) read. Pure: imports only zod.
  */
 import { z } from "zod";
 

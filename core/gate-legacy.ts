@@ -9,7 +9,7 @@
  *
  * Pure: no database, no Pulumi, no clock.
  */
-import type { GateConfig } from "./config";
+import type { GateConfig } from "./configSchema";
 import type { GateInput, PathMetrics, StageMetrics, Verdict } from "./gate";
 import { HOUR_MS, judgedStage, metricValue } from "./gate";
 import { Criterion, compare, criteriaFor } from "./stages";

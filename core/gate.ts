@@ -1,7 +1,7 @@
 /**
  * The rollout gate: a verdict for the current stage from the stage's metrics,
  * the guide's criteria (core/stages.ts `criteriaFor`) and the stack's
- * `thresholds` and `gate` config (core/config.ts). Method: docs/gate.md.
+ * `thresholds` and `gate` config (core/configSchema.ts). Method: docs/gate.md.
  *
  * Pure: no database, no Pulumi, no clock (the caller passes `asOf`).
  *
@@ -28,7 +28,7 @@
  * a verdict: `evaluateGate` throws a GateInputError naming each one (the CLI
  * exits 1). A non-finite contamination count gives ROLLBACK.
  */
-import type { GateConfig } from "./config";
+import type { GateConfig } from "./configSchema";
 import { betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
 import {
   Criterion,
@@ -245,7 +245,7 @@ export interface GateResult {
   reasons: string[];
   /**
    * The `rollout` command that acts on the verdict, one the CLI accepts in the
-   * deployed state (stack/stackEdit.ts): never `rollback --immediate` when both
+   * deployed state (core/transitions.ts): never `rollback --immediate` when both
    * flags are already off, never `rollback` at an effective 0%. Null when there
    * is nothing to run (see `advice`).
    */
@@ -735,7 +735,7 @@ export function evaluateGate(input: GateInput): GateResult {
   }
 
   const next = nextStage(stage) ?? null;
-  // What `rollout rollback` accepts (stack/stackEdit.ts planRollback): `--immediate` while a flag is on;
+  // What `rollout rollback` accepts (core/transitions.ts planRollback): `--immediate` while a flag is on;
   // plain `rollback` while the effective percentage (the judged stage) is above 0.
   const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
   const prev = previousStage(stage);

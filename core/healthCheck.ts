@@ -8,7 +8,7 @@
  * URL as one argument and exits non-zero when nothing answers, on a timeout
  * and on an HTTP error status (wget does so by default; curl with `-f`).
  */
-import { HEALTH_CHECK_PATH_RE, HEALTH_CHECK_PROBES } from "./config";
+import { HEALTH_CHECK_PATH_RE, HEALTH_CHECK_PROBES } from "./configSchema";
 
 export type HealthCheckProbe = (typeof HEALTH_CHECK_PROBES)[number];
 

@@ -39,7 +39,7 @@ export const ONE_AT_A_TIME = 1;
 /**
  * How many tasks a change to the service updates at once: every task at once
  * for the guide's immediate rollback (both flags off, percentage kept: the
- * state `rollout rollback --immediate` writes, stack/stackEdit.ts planRollback),
+ * state `rollout rollback --immediate` writes, core/transitions.ts planRollback),
  * one at a time for everything else (stage changes, gradual rollbacks, image
  * and replica changes). Either way start-first, behind the same health gate:
  * a new task must be healthy before the old one it replaces is stopped.

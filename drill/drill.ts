@@ -15,14 +15,15 @@
  *    the verdict and the command that fixes it.
  */
 import { Client } from "pg";
-import type { GateConfig } from "../core/config";
+import type { GateConfig } from "../core/configSchema";
 import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redactUrl } from "../db/rolloutStore";
 import { evaluateGate, gateWindow, GateResult, latencyThresholds, Verdict } from "../core/gate";
 import { HOUR_MS } from "../core/gate";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embeddedPostgres";
-import { ConfigChange, editStackText, planAdvance, stackConfigOf } from "../stack/stackEdit";
-import { parseStackFile } from "../stack/stackFile";
+import { ConfigChange, planAdvance } from "../core/transitions";
+import { editStackText } from "../stack/splice";
+import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { Flags, STAGES, Stage, Thresholds, effectivePercentage, nextStage } from "../core/stages";
 import {
   LEGACY_PROFILE,

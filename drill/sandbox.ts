@@ -18,7 +18,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { GateConfig } from "../core/config";
+import type { GateConfig } from "../core/configSchema";
 import { DrillResult, Inject, runDrill } from "./drill";
 import { runningPostmaster, startDetachedPostgres, stopDetachedPostgres } from "../db/embeddedPostgres";
 import { listStacks, stackFilePath } from "../stack/stackFile";

@@ -4,7 +4,8 @@
  * secrets are always shown as `[secret]`.
  */
 import { createHash } from "node:crypto";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, showSetting } from "../core/config";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "../core/configSchema";
+import { showSetting } from "../core/configSecrets";
 import { Evaluation, EvaluatedResource, resourceKey } from "./evaluation";
 import { SecretStatus } from "../stack/stackFile";
 
@@ -252,7 +253,7 @@ export function parseSet(arg: string): ConfigSet {
   return { path: key, value };
 }
 
-/** The sets as shown to people: credential-looking values masked (core/config.ts showSetting). */
+/** The sets as shown to people: credential-looking values masked (core/configSecrets.ts showSetting). */
 export function shownSets(sets: readonly ConfigSet[]): ConfigSet[] {
   return sets.map((s) => ({ path: s.path, value: showSetting(s.path, s.value) }));
 }

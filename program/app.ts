@@ -39,7 +39,7 @@ export interface AppArgs {
   replicas: number;
   /** Port the app listens on inside the container. */
   port: number;
-  /** The health check's URL path (core/config.ts allows only [A-Za-z0-9._~/-] and %XX). */
+  /** The health check's URL path (core/configSchema.ts allows only [A-Za-z0-9._~/-] and %XX). */
   healthCheckPath: string;
   /** The HTTP client in the app image that probes it (core/healthCheck.ts). */
   healthCheckProbe: HealthCheckProbe;

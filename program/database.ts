@@ -17,7 +17,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
 import * as random from "@pulumi/random";
-import type { MonitoringDatabaseConfig } from "../core/config";
+import type { MonitoringDatabaseConfig } from "../core/configSchema";
 import { ROLE_GRANTS, ROLE_NAMES, ROLE_SETTINGS, RoleKey } from "../core/grants";
 import { loadMigrations, migrate, migrationsHash } from "../db/migrate";
 

@@ -13,7 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import type { RolloutConfig } from "../core/config";
+import type { RolloutConfig } from "../core/configSchema";
 import {
   DEFAULT_TARGETS,
   EXPORTER_ENV,

@@ -1,10 +1,11 @@
 /**
  * The program's view of stack config: every `valuecanvas:` key validated by
- * the one schema (core/config.ts) before any resource is registered, and the
+ * the one schema (core/configSchema.ts) before any resource is registered, and the
  * secrets wrapped as Pulumi secrets the moment they are read.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, RolloutConfig, configWarnings, namespaced, parseConfig } from "../core/config";
+import { ConfigError, configWarnings, namespaced, parseConfig } from "../core/config";
+import { RolloutConfig } from "../core/configSchema";
 
 export interface StackSecrets {
   databaseAdminPassword?: pulumi.Output<string>;

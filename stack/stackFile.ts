@@ -11,8 +11,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE, RawConfig, RolloutConfig, SECRET_KEYS, SecretKey, configValueAt, namespaced, parseConfig, secretUsed } from "../core/config";
-import { YamlSubsetError, lineEndOf, readSubset } from "./yamlSubset";
+import { namespaced, parseConfig } from "../core/config";
+import { configValueAt } from "../core/configIntrospect";
+import { CONFIG_NAMESPACE, RawConfig, RolloutConfig, SECRET_KEYS, SecretKey } from "../core/configSchema";
+import { secretUsed } from "../core/configSecrets";
+import { YamlSubsetError, lineEndOf, readSubset } from "../core/yamlSubset";
 
 export class StackFileError extends Error {
   constructor(message: string) {
@@ -58,7 +61,7 @@ export interface StackConfig {
   secrets: SecretStatus[];
 }
 
-/** Secret keys whose value is a URL (core/config.ts validates them as one): their placeholder is a URL too. */
+/** Secret keys whose value is a URL (core/configSchema.ts validates them as one): their placeholder is a URL too. */
 const URL_SECRET_KEYS: readonly string[] = [`${CONFIG_NAMESPACE}:slackWebhookUrl`];
 
 /**
@@ -115,7 +118,7 @@ const TOP_LEVEL_KEYS = ["config", "secretsprovider", "encryptedkey", "encryption
 
 /**
  * Check that Pulumi and the project read `text` the same way: it must be in
- * the YAML subset (stack/yamlSubset.ts), npm `yaml` must read exactly what the
+ * the YAML subset (core/yamlSubset.ts), npm `yaml` must read exactly what the
  * subset reader reads, and the keys must mean the same to both (a config key
  * is `namespace:name`: Pulumi namespaces a bare key with the project's name
  * and reads `ns:config:name` as `ns:name`). Returns the document's value.

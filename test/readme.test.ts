@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { configKeyDocs } from "../core/config";
+import { configKeyDocs } from "../core/configIntrospect";
 import { REFERENCE_END, REFERENCE_START, configReferenceTable } from "../tools/configDocs";
 import { closeSharedBrowser, requireChromium, validateMermaid } from "./support/browser";
 

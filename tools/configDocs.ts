@@ -1,8 +1,9 @@
 /**
- * The README's config reference, generated from the schema (core/config.ts) so
+ * The README's config reference, generated from the schema (core/configSchema.ts) so
  * it cannot drift: a test compares the README with this output.
  */
-import { CONFIG_NAMESPACE, configKeyDocs } from "../core/config";
+import { configKeyDocs } from "../core/configIntrospect";
+import { CONFIG_NAMESPACE } from "../core/configSchema";
 
 function showDefault(v: unknown): string {
   if (v === undefined) return "";

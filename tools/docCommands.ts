@@ -2,7 +2,7 @@
  * Commands in the docs must be true. This module extracts the `rollout`,
  * `npm run` and `pulumi config set` command lines from markdown (fenced code
  * blocks and inline code spans), splits them the way a shell would, and
- * checks a `pulumi config set` line against the schema (core/config.ts): the
+ * checks a `pulumi config set` line against the schema (core/configSchema.ts, validated by core/config.ts): the
  * key exists, secrets are set with --secret, dotted keys use --path, and the
  * value is one the schema accepts for that stack. The `rollout` lines are
  * parsed by the real CLI in the test; `npm run` names are checked against
@@ -12,7 +12,9 @@
  * are the ones `pulumi config set` documents.
  */
 import * as fs from "node:fs";
-import { CONFIG_NAMESPACE, ConfigError, RawConfig, configKeyDocs, namespaced, parseConfig } from "../core/config";
+import { ConfigError, namespaced, parseConfig } from "../core/config";
+import { configKeyDocs } from "../core/configIntrospect";
+import { CONFIG_NAMESPACE, RawConfig } from "../core/configSchema";
 import { closestKey } from "../core/suggest";
 import { programConfig, readStackFile, stackFilePath } from "../stack/stackFile";
 

@@ -23,7 +23,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { RolloutConfig } from "../core/config";
+import { RolloutConfig } from "../core/configSchema";
 import { listStacks, readStackFile, stackConfigOf } from "../stack/stackFile";
 
 export type CheckStatus = "pass" | "fail" | "skip";

@@ -8,7 +8,7 @@
  * there); `npm run render` passes placeholders.
  */
 import { stringify } from "yaml";
-import type { RolloutConfig } from "../config";
+import type { RolloutConfig } from "../configSchema";
 import { ALERT_NAMES } from "./rules";
 
 export interface AlertReceiverSecrets {

@@ -28,7 +28,7 @@
  * Pure: no Pulumi import.
  */
 import { stringify } from "yaml";
-import type { AlertingConfig } from "../config";
+import type { AlertingConfig } from "../configSchema";
 import { ROLE_SETTINGS } from "../grants";
 
 export type ColumnUsage = "LABEL" | "GAUGE" | "COUNTER";

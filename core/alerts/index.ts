@@ -3,7 +3,7 @@
  * `npm run render` (cli/render.ts) and the verify script all call
  * `renderMonitoringFiles`. Pure functions of the stack config.
  */
-import type { RolloutConfig } from "../config";
+import type { RolloutConfig } from "../configSchema";
 import { AlertReceiverSecrets, renderAlertmanagerConfig } from "./alertmanagerConfig";
 import { renderExporterQueries } from "./exporterQueries";
 import { MONITORING_FILE_NAMES, PrometheusTargets, renderPrometheusConfig } from "./prometheusConfig";

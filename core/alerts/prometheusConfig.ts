@@ -4,7 +4,7 @@
  * the same files work in the container (/etc/prometheus) and in the tests.
  */
 import { stringify } from "yaml";
-import { parsePromDuration, type RolloutConfig } from "../config";
+import { parsePromDuration, type RolloutConfig } from "../configSchema";
 
 /** File names of the rendered files, as the containers and tools read them. */
 export const MONITORING_FILE_NAMES = {
@@ -22,7 +22,7 @@ export const DEFAULT_TARGETS = {
 
 export const EXPORTER_JOB = "valuecanvas-exporter";
 
-/** Milliseconds of a Prometheus duration such as `1m30s`: core/config.ts parsePromDuration (Prometheus's own grammar and range). */
+/** Milliseconds of a Prometheus duration such as `1m30s`: core/configSchema.ts parsePromDuration (Prometheus's own grammar and range). */
 export function durationMs(d: string): number {
   const ms = parsePromDuration(d);
   if (ms === undefined) throw new Error(`"${d}" is not a Prometheus duration such as 30s, 5m or 1h`);

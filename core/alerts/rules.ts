@@ -33,7 +33,7 @@
  * (100 · errors / total), not from the view's rounded percentage.
  */
 import { stringify } from "yaml";
-import type { RolloutConfig } from "../config";
+import type { RolloutConfig } from "../configSchema";
 import { METRICS } from "./exporterQueries";
 import { contaminationRunbook, contaminationUnmonitoredRunbook, errorRateRunbook, latencyRunbook } from "./runbooks";
 

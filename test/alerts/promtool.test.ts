@@ -21,7 +21,7 @@ import {
   renderMonitoringFiles,
   SECRET_PLACEHOLDERS,
 } from "../../core/alerts";
-import type { RolloutConfig } from "../../core/config";
+import type { RolloutConfig } from "../../core/configSchema";
 import { requireTools } from "../support/tools";
 import { expandAnnotation, runTool, testConfig, tmpDir, writeFiles } from "./support";
 

@@ -3,7 +3,8 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseConfig, RawConfig, RolloutConfig } from "../../core/config";
+import { parseConfig } from "../../core/config";
+import { RawConfig, RolloutConfig } from "../../core/configSchema";
 
 export function testConfig(raw: RawConfig = {}, stack = "staging"): RolloutConfig {
   return parseConfig({ appImage: "ghcr.io/valuecanvas/app:phase3", ...raw }, { stack });

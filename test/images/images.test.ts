@@ -25,7 +25,7 @@ import {
   localBasesOf,
   mirrorFromAptSources,
 } from "../../tools/images";
-import { configKeyDocs } from "../../core/config";
+import { configKeyDocs } from "../../core/configIntrospect";
 
 const ROOT = path.resolve(__dirname, "../..");
 const built = IMAGES.filter((d): d is BuiltImageDef => d.kind === "dockerfile");

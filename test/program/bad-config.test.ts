@@ -3,7 +3,7 @@
  * with one message naming the key, the bad value and what is allowed.
  */
 import { strict as assert } from "node:assert";
-import { RawConfig } from "../../core/config";
+import { RawConfig } from "../../core/configSchema";
 import { ProgramError } from "../../offline/evaluate";
 import { appService, evaluateStack, serviceInputs, stackFile } from "../support/program";
 

@@ -3,7 +3,8 @@
  * config reference) reads as English. A key with one allowed value says "must be N", never "from 0 to 0".
  */
 import { strict as assert } from "node:assert";
-import { ConfigError, configKeyDocs, parseConfig } from "../../core/config";
+import { ConfigError, parseConfig } from "../../core/config";
+import { configKeyDocs } from "../../core/configIntrospect";
 
 describe("config reference: allowed values read as English (issue 13 §3 item 9)", () => {
   it("no key documents a range of one value (from N to N)", () => {

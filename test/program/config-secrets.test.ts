@@ -59,7 +59,7 @@ describe("plain secrets inside groups, in every form the reader accepts", functi
     ["a plain top-level secret as a JSON string", `  valuecanvas:slackWebhookUrl: '"PlainPw-7"'\n`],
   ];
   // Block scalars and flow mappings are outside the YAML subset both readers agree on
-  // (stack/yamlSubset.ts): refused before the secret check, and still never echoed.
+  // (core/yamlSubset.ts): refused before the secret check, and still never echoed.
   const OUTSIDE_SUBSET = new Set(["a JSON-string group in a block scalar", "a YAML flow mapping"]);
   for (const [title, lines] of forms) {
     it(`refuses ${title}: the reader, plan, render and rollback, without echoing it`, async () => {

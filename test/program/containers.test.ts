@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { SECRET_KEYS } from "../../core/config";
+import { SECRET_KEYS } from "../../core/configSchema";
 import { secretPlaceholder, stackConfigOf } from "../../stack/stackFile";
 import { CONTAINER, SERVICE, appService, byType, evaluateStack, serviceInputs, stackFile } from "../support/program";
 import { maskedInputs } from "../../offline/plan";

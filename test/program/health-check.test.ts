@@ -13,7 +13,8 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, HEALTH_CHECK_PROBES, parseConfig } from "../../core/config";
+import { ConfigError, parseConfig } from "../../core/config";
+import { HEALTH_CHECK_PROBES } from "../../core/configSchema";
 import { CONTAINER, SERVICE, appService, byType, evaluateStack, serviceInputs } from "../support/program";
 
 const BASE = { appImage: "ghcr.io/valuecanvas/app:phase3" };

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { main, plan } from "../../cli/plan";
-import { SECRET_KEYS } from "../../core/config";
+import { SECRET_KEYS } from "../../core/configSchema";
 import { secretPlaceholder } from "../../stack/stackFile";
 
 /** Run the CLI in-process, capturing stdout and stderr. */

@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { plan } from "../../cli/plan";
-import { SECRET_KEYS } from "../../core/config";
+import { SECRET_KEYS } from "../../core/configSchema";
 import { SECRET_MASK, diffEvaluations, formatChanges, formatResources, maskedInputs, maskedOutputs, plannedResources } from "../../offline/plan";
 import { secretPlaceholder } from "../../stack/stackFile";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { listStacks } from "../../stack/stackFile";
 import { stackConfig } from "../../tools/verify";
-import { DIGEST_RE } from "../../core/config";
+import { DIGEST_RE } from "../../core/configSchema";
 import { ENV_NAMES } from "../../core/stages";
 import { PROJECT_DIR, appService, byType, envOf, evaluateStack, serviceInputs, CONTAINER } from "../support/program";
 

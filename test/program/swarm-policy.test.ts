@@ -2,11 +2,12 @@
  * core/swarm.ts: an immediate rollback updates every task at once, everything
  * else one task at a time; both start-first behind the same health gate. The
  * rule is read from the declared state, the state `rollout rollback
- * --immediate` writes (stack/stackEdit.ts), so the CLI and the program agree.
+ * --immediate` writes (core/transitions.ts), so the CLI and the program agree.
  */
 import { strict as assert } from "node:assert";
-import { RolloutConfig, namespaced, parseConfig } from "../../core/config";
-import { planAdvance, planRollback } from "../../stack/stackEdit";
+import { namespaced, parseConfig } from "../../core/config";
+import { RolloutConfig } from "../../core/configSchema";
+import { planAdvance, planRollback } from "../../core/transitions";
 import { programConfig } from "../../stack/stackFile";
 import { STAGES, RolloutState, isImmediateRollbackState } from "../../core/stages";
 import { ALL_AT_ONCE, ONE_AT_A_TIME, ROLLBACK_POLICY, updateParallelism, updatePolicy } from "../../core/swarm";

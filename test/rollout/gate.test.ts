@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { parseConfig } from "../../core/config";
 import { GateInput, GateInputError, LatencyCount, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds } from "../../core/gate";
 import { evaluateLegacyGate } from "../../core/gate-legacy";
-import { RefusedError, planRollback } from "../../stack/stackEdit";
+import { RefusedError, planRollback } from "../../core/transitions";
 import { Flags, GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../core/stages";
 
 const cfg = parseConfig({ appImage: "example/app:1" }, { stack: "test" });

@@ -3,7 +3,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../core/config";
-import { RefusedError, StackEditError, editStack, editStackText, forcedSkipReason, loadStack, planAdvance, planRollback, writeFileAtomic } from "../../stack/stackEdit";
+import { RefusedError, forcedSkipReason, planAdvance, planRollback } from "../../core/transitions";
+import { editStackText } from "../../stack/splice";
+import { editStack, loadStack } from "../../stack/stackEdit";
+import { StackEditError } from "../../stack/stackEditError";
+import { writeFileAtomic } from "../../stack/writeStack";
 import { StackFileError, listStacks, readStackFile } from "../../stack/stackFile";
 import { STAGES, nextStage } from "../../core/stages";
 

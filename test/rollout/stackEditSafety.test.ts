@@ -9,7 +9,11 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { RefusedError, StackEditError, editStack, editStackText, forcedSkipReason, lineDiff, planAdvance, planRollback, skipNote } from "../../stack/stackEdit";
+import { RefusedError, forcedSkipReason, planAdvance, planRollback, skipNote } from "../../core/transitions";
+import { lineDiff } from "../../stack/diff";
+import { editStackText } from "../../stack/splice";
+import { editStack } from "../../stack/stackEdit";
+import { StackEditError } from "../../stack/stackEditError";
 import { readStackFile } from "../../stack/stackFile";
 import { rollout } from "./support";
 

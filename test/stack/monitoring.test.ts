@@ -21,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { ALERT_NAMES, METRICS, RULE_GROUP_NAME, durationMs } from "../../core/alerts";
-import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../core/config";
+import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../core/configSchema";
 import { ROLE_NAMES } from "../../core/grants";
 import { imageByKey } from "../../tools/images";
 import { applySets } from "../../offline/plan";
@@ -183,7 +183,7 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     const raw = applySets(stackFile("dev").raw, Object.entries(SETS).map(([p, value]) => ({ path: p, value })));
     const top = new Set(SECRET_KEYS.map((k) => k.split(".")[0]));
     const config = Object.fromEntries(Object.entries(raw).filter(([k]) => !top.has(k)).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v]));
-    // Every string double-quoted: the stack-file reader refuses plain scalars that YAML readers disagree on (stack/yamlSubset.ts).
+    // Every string double-quoted: the stack-file reader refuses plain scalars that YAML readers disagree on (core/yamlSubset.ts).
     fs.writeFileSync(path.join(projectDir, "Pulumi.dev.yaml"), stringify({ config }, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }));
     stack = await startDevStack(scope, ev, { log });
     await recordRollout(ev, stack);

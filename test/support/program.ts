@@ -1,6 +1,6 @@
 /** Evaluate the program for a stack file, optionally with config changes, under the SDK mock runtime. */
 import * as path from "node:path";
-import { RawConfig } from "../../core/config";
+import { RawConfig } from "../../core/configSchema";
 import { Evaluation, EvaluatedResource, evaluateProgram } from "../../offline/evaluate";
 import { ConfigSet, applySets } from "../../offline/plan";
 import { StackConfig, programConfig, readStackFile } from "../../stack/stackFile";

@@ -1,0 +1,93 @@
+/**
+ * The text `rollout` prints besides the gate's (core/gateText.ts): the
+ * configured and deployed state, the live views, an edit and its next
+ * commands, the drill's table.
+ */
+import * as path from "node:path";
+import { HOUR_MS, ExposureCheck, GateResult } from "../core/gate";
+import { n2, table } from "../core/plainText";
+import { Flags, RolloutState, flagsOn } from "../core/stages";
+import { LiveViews, RolloutEvent } from "../db/rolloutStore";
+import { DrillResult } from "../drill/drill";
+import { EditResult } from "../stack/stackEdit";
+
+export const flagText = (f: Flags) =>
+  f.enableStatelessOrchestration && f.enableSafeJsonParser
+    ? "flags on"
+    : !f.enableStatelessOrchestration && !f.enableSafeJsonParser
+      ? "flags off"
+      : `flags mixed (stateless ${f.enableStatelessOrchestration}, safe JSON ${f.enableSafeJsonParser})`;
+
+export interface Assessment {
+  configured: RolloutState;
+  deployed: RolloutState;
+  deployedFromRecords: boolean;
+  deployedSince: Date | null;
+  history: RolloutEvent[];
+  asOf: Date;
+  gate: GateResult;
+  exposure: ExposureCheck;
+  notes: string[];
+}
+
+export function formatHeader(a: Assessment, stack: string): string {
+  const since = a.deployedSince
+    ? `since ${a.deployedSince.toISOString()} (${((a.asOf.getTime() - a.deployedSince.getTime()) / HOUR_MS).toFixed(1)} h)`
+    : "(no rollout record)";
+  let s = `stack ${stack}\n`;
+  s += `configured: ${a.configured.canaryPercentage}% (${flagText(a.configured)}) in Pulumi.${stack}.yaml\n`;
+  s += `deployed:   ${a.deployed.canaryPercentage}% (${flagText(a.deployed)}) ${since}\n`;
+  for (const n of a.notes) s += `note: ${n}\n`;
+  return s;
+}
+
+export function formatViews(v: LiveViews): string {
+  const block = (title: string, rows: Record<string, string | number | null>[]) => {
+    if (rows.length === 0) return `${title}: no rows\n`;
+    const cols = Object.keys(rows[0]);
+    const body = table([cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? "-")))]);
+    return `${title}:\n` + body.split("\n").filter(Boolean).map((l) => `  ${l}\n`).join("");
+  };
+  return block("error rate by version (24 h)", v.errorRateByVersion) + block("latency by version (24 h)", v.latencyByVersion) + block("session isolation (24 h)", v.sessionIsolation);
+}
+
+export function formatEdit(r: EditResult, commands: string[]): string {
+  let s = `${r.plan.summary}\n${r.diff}\n`;
+  s += r.written ? `wrote ${path.basename(r.file)}\n` : `dry run: ${path.basename(r.file)} not written\n`;
+  s += `next:\n${commands.map((c) => `  ${c}`).join("\n")}\n`;
+  return s;
+}
+
+export function formatDrill(r: DrillResult): string {
+  const rows: string[][] = [["stage", "flags", "new req", "legacy req", "new users", "new err", "legacy err", "new p95", "legacy p95", "contam.", "new−legacy (pp)", "verdict", "advance writes"]];
+  const short = { canaryPercentage: "canaryPercentage", enableStatelessOrchestration: "stateless", enableSafeJsonParser: "safeJson" } as const;
+  for (const s of r.stages) {
+    rows.push([
+      `${s.stage}%${s.injected ? ` (${s.injected})` : ""}`,
+      flagsOn(s.flags) ? "on" : "off",
+      String(s.newRequests),
+      String(s.legacyRequests),
+      String(s.newUsers),
+      n2(s.newErrorRatePct, "%"),
+      n2(s.legacyErrorRatePct, "%"),
+      n2(s.newP95Seconds, " s"),
+      n2(s.legacyP95Seconds, " s"),
+      String(s.contaminationCount),
+      s.gate.comparison ? `${s.gate.comparison.lowerPp.toFixed(2)}..${s.gate.comparison.upperPp.toFixed(2)}` : "-",
+      s.verdict,
+      s.advanceWrites ? s.advanceWrites.map((c) => `${short[c.key]}=${c.value}`).join(" ") : "",
+    ]);
+  }
+  let s = `rollout drill on ${r.database}, stack ${r.stack}'s thresholds, one simulated soak time per stage\n` +
+    `("advance writes": what rollout advance would write into a copy of Pulumi.${r.stack}.yaml; nothing is written)\n\n`;
+  s += table(rows) + "\n";
+  const last = r.stages[r.stages.length - 1];
+  if (last.verdict !== "PROCEED") {
+    s += `stage ${last.stage}%: ${last.verdict}\n`;
+    for (const reason of last.gate.reasons) s += `  - ${reason}\n`;
+  }
+  for (const n of r.notes) s += `note: ${n}\n`;
+  if (r.fixCommand) s += `fix: ${r.fixCommand}\n`;
+  s += `${r.ok ? "drill passed" : "DRILL FAILED"}: ${r.expected} (${r.seconds.toFixed(1)} s)\n`;
+  return s;
+}

@@ -1,0 +1,363 @@
+/**
+ * The stack config schema (namespace `valuecanvas`): the one definition of
+ * every key, its default, and what is allowed; the config types. Pure: no
+ * Pulumi import. Validation with whole-config messages: core/config.ts.
+ *
+ * Values arrive as Pulumi hands them to a program (strings; structured values
+ * JSON-encoded) or as YAML values read from a stack file; both are accepted.
+ */
+import { z } from "zod";
+import {
+  GUIDE_SOAK_HOURS,
+  GUIDE_THRESHOLDS,
+  MANAGED_ENV_NAMES,
+  STAGES,
+  Stage,
+  isStage,
+} from "./stages";
+
+export const CONFIG_NAMESPACE = "valuecanvas";
+
+/** Keys (dot paths) whose values are secrets: never printed, always Pulumi secrets. */
+export const SECRET_KEYS = ["database.adminPassword", "pagerdutyRoutingKey", "slackWebhookUrl"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Stacks whose app image must be pinned by digest. */
+export const PINNED_STACKS: readonly string[] = ["prod"];
+
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+
+// ---------------------------------------------------------------------------
+// Field parsers. Each carries one sentence saying what is allowed; that
+// sentence is the error message and the config reference's "allowed" column.
+
+/** A field: `parse` returns the typed value, or undefined when the input is not allowed. */
+function field<T>(allowed: string, parse: (v: unknown) => T | undefined) {
+  return z
+    .unknown()
+    .transform((v, ctx): T => {
+      const out = parse(v);
+      if (out === undefined) {
+        ctx.addIssue({ code: "custom", message: allowed, input: v });
+        return z.NEVER;
+      }
+      return out;
+    })
+    .describe(allowed);
+}
+
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v.trim());
+  return undefined;
+}
+
+function intField(min: number, max: number, what = "an integer") {
+  // A range of one value reads "must be N", never "from 0 to 0".
+  return field(min === max ? `${what} that must be ${min}` : `${what} from ${min} to ${max}`, (v) => {
+    const n = toNumber(v);
+    return n !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  });
+}
+
+function numberField(min: number, max: number, unit: string, exclusiveMin = false) {
+  const lower = exclusiveMin ? `greater than ${min}` : `at least ${min}`;
+  return field(`a number ${lower} and at most ${max} (${unit})`, (v) => {
+    const n = toNumber(v);
+    if (n === undefined || n > max) return undefined;
+    return exclusiveMin ? (n > min ? n : undefined) : n >= min ? n : undefined;
+  });
+}
+
+const boolField = field(`true or false`, (v) => {
+  if (typeof v === "boolean") return v;
+  if (v === "true") return true;
+  if (v === "false") return false;
+  return undefined;
+});
+
+const stageField = field(
+  `one of the stages ${STAGES.join(", ")} (a bare number, no "%")`,
+  (v): Stage | undefined => {
+    const n = toNumber(v);
+    return n !== undefined && isStage(n) ? n : undefined;
+  },
+);
+
+function stringField(allowed: string, re: RegExp) {
+  return field(allowed, (v) => (typeof v === "string" && re.test(v) ? v : undefined));
+}
+
+function enumField<const T extends readonly string[]>(values: T) {
+  return field(`one of ${values.join(", ")}`, (v) =>
+    typeof v === "string" && (values as readonly string[]).includes(v) ? (v as T[number]) : undefined,
+  );
+}
+
+/** A secret: any non-empty string. Its value is never shown. */
+function secretField(what: string) {
+  return field(`${what}, a non-empty string stored as a secret (pulumi config set --secret)`, (v) =>
+    typeof v === "string" && v.length > 0 ? v : undefined,
+  );
+}
+
+export const IMAGE_RE =
+  /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+export const DIGEST_RE = /@sha256:[a-f0-9]{64}$/;
+
+const imageField = stringField(
+  "a container image reference such as registry/name:tag or registry/name@sha256:<64 hex digits>",
+  IMAGE_RE,
+);
+const hostField = stringField("a host name or IP address", /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/);
+const identifierField = stringField("a PostgreSQL identifier: letters, digits and _, starting with a letter or _", /^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
+const bindAddressField = stringField("an IPv4 address to bind published ports to, e.g. 127.0.0.1", /^(\d{1,3}\.){3}\d{1,3}$/);
+const portField = intField(1, 65535, "a TCP port");
+// Prometheus's own duration grammar (prometheus/common model.ParseDuration, what
+// promtool and Prometheus read `for:` and intervals with): units y w d h m s ms,
+// each at most once, largest first, integer counts; "0" alone; and at most
+// 2^63-1 nanoseconds in all (Go's time.Duration), else "duration out of range".
+// test/alerts/duration.test.ts checks this against promtool itself.
+const PROM_DURATION_RE = /^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/;
+const PROM_UNIT_MS = [31_536_000_000n, 604_800_000n, 86_400_000n, 3_600_000n, 60_000n, 1000n, 1n] as const;
+const GO_MAX_DURATION_NS = (1n << 63n) - 1n;
+
+/** Milliseconds of a Prometheus duration, or undefined when Prometheus would refuse it. */
+export function parsePromDuration(s: string): number | undefined {
+  if (s === "0") return 0;
+  const m = s === "" ? null : PROM_DURATION_RE.exec(s);
+  if (!m) return undefined;
+  let ms = 0n;
+  PROM_UNIT_MS.forEach((unit, i) => {
+    if (m[i + 1] !== undefined) ms += BigInt(m[i + 1]) * unit;
+  });
+  return ms * 1_000_000n > GO_MAX_DURATION_NS ? undefined : Number(ms);
+}
+
+const PROM_DURATION_ALLOWED =
+  "a Prometheus duration such as 30s, 5m or 1h30m (units y, w, d, h, m, s, ms, each at most once, largest first; at most about 292y)";
+const durationField = field(PROM_DURATION_ALLOWED, (v) => (typeof v === "string" && parsePromDuration(v) !== undefined ? v : undefined));
+/** An interval: a Prometheus duration above zero (Prometheus reads 0 as "use the default"). */
+const intervalField = field(`${PROM_DURATION_ALLOWED}, above zero`, (v) =>
+  typeof v === "string" && (parsePromDuration(v) ?? 0) > 0 ? v : undefined,
+);
+
+// The health check's URL path: only characters that no shell, URL parser or
+// HTTP client reads as syntax. RFC 3986 allows ; & $ ' ( ) * in a path, so
+// "URL-safe" is not enough. %XX escapes carry anything else.
+export const HEALTH_CHECK_PATH_RE = /^\/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2}){0,1023}$/;
+/** The HTTP client the app image has; the health check runs it with the URL as one argument (no shell). */
+export const HEALTH_CHECK_PROBES = ["wget", "curl"] as const;
+
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const extraEnvField = field(
+  `a map of environment variable names to string values, not overriding ${MANAGED_ENV_NAMES.join(", ")}`,
+  (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (!ENV_NAME_RE.test(k) || MANAGED_ENV_NAMES.includes(k)) return undefined;
+      if (typeof val === "string") out[k] = val;
+      else if (typeof val === "number" || typeof val === "boolean") out[k] = String(val);
+      else return undefined;
+    }
+    return out;
+  },
+);
+
+// The alert receivers' URLs (Alertmanager's pagerduty_configs.url and slack_configs.api_url).
+// A receiver URL carries alerts (and, for PagerDuty, the routing key in the body): https, a host,
+// no user:password part, no #fragment. Plain http only to a host the stack names in
+// alerting.httpReceiverHosts (a test stack's webhook sink on the stack's own network): checked
+// across keys in parseConfig, which knows that list.
+
+/** PagerDuty's Events API v2 endpoint: the default of alerting.pagerdutyUrl (and Alertmanager's own). */
+export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
+
+const RECEIVER_URL_ALLOWED = "an absolute https URL with a host, no user:password@ and no #fragment (plain http only to a host listed in alerting.httpReceiverHosts)";
+
+/** The URL when it is an absolute http(s) URL with a host, no credentials and no fragment; else undefined. */
+export function receiverUrl(v: unknown): URL | undefined {
+  if (typeof v !== "string" || v.trim() !== v || v === "") return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return undefined;
+  }
+  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.hostname === "" || u.username !== "" || u.password !== "" || u.hash !== "" || v.includes("#")) return undefined;
+  return u;
+}
+
+const receiverUrlField = field(RECEIVER_URL_ALLOWED, (v) => (receiverUrl(v) ? (v as string) : undefined));
+
+const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+const httpHostsField = field(
+  "a list of host names (letters, digits, . and -) that alert receivers may reach over plain http, e.g. [\"webhook-sink\"] in a test stack; default none: every receiver URL must be https",
+  (v) => {
+    let list = v;
+    if (typeof v === "string" && v.trim().startsWith("[")) {
+      try {
+        list = JSON.parse(v);
+      } catch {
+        return undefined;
+      }
+    }
+    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && HOST_RE.test(h))) return undefined;
+    return [...new Set(list.map((h: string) => h.toLowerCase()))];
+  },
+);
+
+// ---------------------------------------------------------------------------
+// Groups
+
+const thresholdsSchema = z
+  .strictObject({
+    errorRateWarningPct: numberField(0, 100, "percent", true).default(GUIDE_THRESHOLDS.errorRateWarningPct),
+    errorRateCriticalPct: numberField(0, 100, "percent", true).default(GUIDE_THRESHOLDS.errorRateCriticalPct),
+    p95WarningSeconds: numberField(0, 3600, "seconds", true).default(GUIDE_THRESHOLDS.p95WarningSeconds),
+    p95CriticalSeconds: numberField(0, 3600, "seconds", true).default(GUIDE_THRESHOLDS.p95CriticalSeconds),
+    contaminationMax: intField(0, 0, "an integer").default(GUIDE_THRESHOLDS.contaminationMax),
+    targetErrorRatePct: numberField(0, 100, "percent", true).default(GUIDE_THRESHOLDS.targetErrorRatePct),
+    targetP95Seconds: numberField(0, 3600, "seconds", true).default(GUIDE_THRESHOLDS.targetP95Seconds),
+  })
+  .superRefine((t, ctx) => {
+    const order = (lo: keyof typeof t, hi: keyof typeof t, rel: string) => {
+      if (!(t[lo] < t[hi])) {
+        ctx.addIssue({
+          code: "custom",
+          path: [lo],
+          input: t[lo],
+          message: `less than thresholds.${hi} (${t[hi]}): ${rel}`,
+        });
+      }
+    };
+    order("errorRateWarningPct", "errorRateCriticalPct", "the warning level must sit below the critical level");
+    order("p95WarningSeconds", "p95CriticalSeconds", "the warning level must sit below the critical level");
+    if (!(t.targetErrorRatePct <= t.errorRateWarningPct)) {
+      ctx.addIssue({ code: "custom", path: ["targetErrorRatePct"], input: t.targetErrorRatePct, message: `at most thresholds.errorRateWarningPct (${t.errorRateWarningPct}): the target must not be looser than the warning` });
+    }
+    if (!(t.targetP95Seconds <= t.p95WarningSeconds)) {
+      ctx.addIssue({ code: "custom", path: ["targetP95Seconds"], input: t.targetP95Seconds, message: `at most thresholds.p95WarningSeconds (${t.p95WarningSeconds}): the target must not be looser than the warning` });
+    }
+  });
+
+const databaseSchema = z.strictObject({
+  host: hostField,
+  port: portField.default(5432),
+  database: identifierField.default("postgres"),
+  adminUser: identifierField.default("postgres"),
+  adminPassword: secretField("the admin user's password"),
+  sslmode: enumField(SSL_MODES).default("require"),
+});
+
+const monitoringDatabaseSchema = z.strictObject({
+  host: hostField,
+  port: portField.default(5432),
+  database: identifierField.optional(),
+  sslmode: enumField(SSL_MODES).default("require"),
+});
+
+// Alert rules (core/alerts): minimum sessions per version before a rate or
+// latency alert may fire; `for:` durations; scrape and rule intervals.
+const alertingSchema = z.strictObject({
+  minRequests: intField(1, 1_000_000).default(50),
+  warningFor: durationField.default("10m"),
+  criticalFor: durationField.default("5m"),
+  scrapeInterval: intervalField.default("30s"),
+  evaluationInterval: intervalField.default("30s"),
+  // How often (seconds) the exporter re-runs the raw contamination count over
+  // agent_sessions (its per-query cache_seconds; 0: every scrape). The raw scan
+  // sees contamination that bypassed the isolation trigger; it is too costly for
+  // every scrape, and SessionIsolationFailure fires at most this much later.
+  rawContaminationCheckSeconds: intField(0, 3600).default(300),
+  // Where critical alerts page: PagerDuty's Events API v2 (the real service by default). Warnings
+  // go to the secret valuecanvas:slackWebhookUrl, which has no default (each workspace has its own).
+  pagerdutyUrl: receiverUrlField.default(PAGERDUTY_EVENTS_URL),
+  httpReceiverHosts: httpHostsField.default([]),
+});
+
+// The rollout gate (core/gate.ts, docs/gate.md). `confidence` is 1 − α for the
+// whole rollout, for each kind of error (a false PAUSE/ROLLBACK, a false
+// PROCEED): core/gate.ts alphaPlan spends it over the stages and criteria. The minimum volumes apply per path before anything
+// but contamination is judged; the legacy minimums gate every comparison with
+// legacy (and the baseline at stage 0). An observed exposure off by more than
+// `exposureTolerancePct` points makes the verdict WAIT.
+const gateSchema = z.strictObject({
+  soakHours: numberField(0, 24 * 30, "hours", true).default(GUIDE_SOAK_HOURS),
+  minNewRequests: intField(1, 100_000_000).default(500),
+  minNewUsers: intField(1, 10_000_000).default(30),
+  minLegacyRequests: intField(1, 100_000_000).default(500),
+  minLegacyUsers: intField(1, 10_000_000).default(30),
+  confidence: numberField(0.5, 0.9999, "a probability", false).default(0.95),
+  errorRateMarginPct: numberField(0, 10, "percentage points", true).default(0.5),
+  exposureTolerancePct: numberField(0, 100, "percentage points", true).default(10),
+});
+
+const monitoringSchema = z.strictObject({
+  enabled: boolField.default(true),
+  prometheusImage: imageField.default("prom/prometheus:v2.53.3"),
+  alertmanagerImage: imageField.default("prom/alertmanager:v0.27.0"),
+  exporterImage: imageField.default("quay.io/prometheuscommunity/postgres-exporter:v0.16.0"),
+  publishUis: boolField.default(false),
+  bindAddress: bindAddressField.default("127.0.0.1"),
+  prometheusPort: portField.default(9090),
+  alertmanagerPort: portField.default(9093),
+});
+
+/** Parse a JSON-encoded object (how Pulumi passes structured config to a program). */
+export function objectInput(v: unknown): unknown {
+  if (typeof v === "string" && v.trim().startsWith("{")) {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+const group = <T extends z.ZodType>(s: T) => z.preprocess(objectInput, s);
+
+export const configSchema = z.strictObject({
+  canaryPercentage: stageField.default(0),
+  enableStatelessOrchestration: boolField.default(false),
+  enableSafeJsonParser: boolField.default(false),
+  appImage: imageField,
+  appReplicas: intField(1, 50).default(2),
+  appPort: portField.default(3000),
+  appHealthCheckPath: stringField(
+    "an absolute URL path such as /health: \"/\" then letters, digits, . _ ~ / - or %XX escapes (no query, no shell or URL syntax), at most 1024 characters",
+    HEALTH_CHECK_PATH_RE,
+  ).default("/health"),
+  appHealthCheckProbe: enumField(HEALTH_CHECK_PROBES)
+    .describe("one of wget, curl: the HTTP client the app image has; the health check runs it without a shell, the URL one argument (core/healthCheck.ts)")
+    .default("wget"),
+  appExtraEnv: group(extraEnvField).default({}),
+  proxyImage: imageField.default("nginx:1.27.3-alpine"),
+  proxyPort: portField.default(8080),
+  proxyBindAddress: bindAddressField.default("0.0.0.0"),
+  devPostgresImage: imageField.default("postgres:15.10-alpine"),
+  devPostgresPort: portField.default(55432),
+  database: group(databaseSchema).optional(),
+  monitoringDatabase: group(monitoringDatabaseSchema).optional(),
+  thresholds: group(thresholdsSchema).default(thresholdsSchema.parse({})),
+  alerting: group(alertingSchema).default(alertingSchema.parse({})),
+  gate: group(gateSchema).default(gateSchema.parse({})),
+  monitoring: group(monitoringSchema).default(monitoringSchema.parse({})),
+  pagerdutyRoutingKey: secretField("the PagerDuty Events v2 routing key").optional(),
+  slackWebhookUrl: field(`the Slack incoming-webhook URL, a secret (pulumi config set --secret): ${RECEIVER_URL_ALLOWED}`, (v) =>
+    receiverUrl(v) ? (v as string) : undefined,
+  ).optional(),
+});
+
+export type RolloutConfig = z.output<typeof configSchema>;
+export type DatabaseConfig = NonNullable<RolloutConfig["database"]>;
+export type MonitoringDatabaseConfig = NonNullable<RolloutConfig["monitoringDatabase"]>;
+export type ThresholdsConfig = RolloutConfig["thresholds"];
+export type AlertingConfig = RolloutConfig["alerting"];
+export type GateConfig = RolloutConfig["gate"];
+export type MonitoringConfig = RolloutConfig["monitoring"];
+
+/** Config as read: key (without namespace) to value. */
+export type RawConfig = Record<string, unknown>;
