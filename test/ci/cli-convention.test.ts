@@ -18,7 +18,7 @@ import { createDeployTargetCli } from "../../cli/deploy-target";
 import { createGateConfigCli } from "../../cli/gate-config";
 import { createPrCommentCli } from "../../cli/pr-comment";
 import { createRunbookCli } from "../../cli/runbook";
-import { runScriptMain } from "../../cli/runScript";
+import { exitWithMain, runScriptMain } from "../../cli/runScript";
 
 interface Run {
   code: number;
@@ -179,6 +179,27 @@ describe("one command-line convention for every entry point (issue 13 §3 items 
     assert.match(r.stdout, /^Usage: migrate/m);
     assert.match(r.stdout, /MIGRATE_LOCK_WAIT_SECONDS/);
     assert.ok(!(r.stdout + r.stderr).includes("s3cret"));
+  });
+
+  it("exitWithMain, the entry point of migrate (error message) and plan (error stack): exits with main's code, or 1 after one line", async () => {
+    for (const [name, detail] of [["migrate", "message"], ["plan", "stack"]] as const) {
+      const seen: { err: string; exits: number[] } = { err: "", exits: [] };
+      const io = { err: (s: string) => (seen.err += s), exit: (code: number) => void seen.exits.push(code) };
+      await exitWithMain(name, async () => 3, detail, io);
+      assert.deepEqual(seen, { err: "", exits: [3] });
+      const boom = new Error("boom");
+      await exitWithMain(name, () => Promise.reject(boom), detail, io);
+      await exitWithMain(name, () => Promise.reject("not an Error"), detail, io);
+      assert.deepEqual(seen.exits, [3, 1, 1]);
+      assert.equal(seen.err, `${name}: unexpected error: ${detail === "message" ? "boom" : boom.stack}\n${name}: unexpected error: not an Error\n`);
+    }
+  });
+
+  it("npm run plan, through the real entry point, exits with main's usage code (2) for a misspelt option", function () {
+    this.timeout(60_000);
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "cli", "plan.ts"), "--stak", "prod"], { encoding: "utf8" });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /unknown option '--stak'/);
   });
 
   it("rollout --json reports a usage error as JSON on stdout", async () => {
