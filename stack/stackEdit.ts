@@ -28,21 +28,12 @@ import {
   stageIndex,
 } from "../core/stages";
 import { YamlSubsetError, characterName, firstBadCharacter, lineEndOf, shown } from "./yamlSubset";
+import { NamedError } from "../core/namedError";
 
-export class StackEditError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StackEditError";
-  }
-}
+export class StackEditError extends NamedError {}
 
 /** A refused request (skipping a stage without --force, nothing to roll back, ...): a usage problem. */
-export class RefusedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RefusedError";
-  }
-}
+export class RefusedError extends NamedError {}
 
 /** One config key to set, without namespace, to a string value (as `pulumi config set` stores it). */
 export interface ConfigChange {
