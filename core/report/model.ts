@@ -118,6 +118,11 @@ const p95 = (p: PathMetrics): number | null => (p.requests > 0 ? p.p95Seconds : 
 /** The four key metrics over the segments, with the guide's lines from `t`. */
 export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): KeyMetric[] {
   const per = (f: (s: StageSegment) => number | null) => segments.map(f);
+  /** One series per path (new, legacy) of a per-path figure. */
+  const pathSeries = (f: (p: PathMetrics) => number | null): KeyMetricSeries[] => [
+    { name: "new", key: "new", values: per((s) => f(s.metrics.new)) },
+    { name: "legacy", key: "legacy", values: per((s) => f(s.metrics.legacy)) },
+  ];
   return [
     {
       id: "errorRate",
@@ -125,10 +130,7 @@ export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): Ke
       unit: "%",
       lines: guideLines("%", t.targetErrorRatePct, t.errorRateWarningPct, t.errorRateCriticalPct),
       notApplicable: [],
-      series: [
-        { name: "new", key: "new", values: per((s) => errorRate(s.metrics.new)) },
-        { name: "legacy", key: "legacy", values: per((s) => errorRate(s.metrics.legacy)) },
-      ],
+      series: pathSeries(errorRate),
       note: "requests with status 'error' over requests, per version, in each stage's window",
     },
     {
@@ -137,10 +139,7 @@ export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): Ke
       unit: "s",
       lines: guideLines("s", t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds),
       notApplicable: [],
-      series: [
-        { name: "new", key: "new", values: per((s) => p95(s.metrics.new)) },
-        { name: "legacy", key: "legacy", values: per((s) => p95(s.metrics.legacy)) },
-      ],
+      series: pathSeries(p95),
       note: "95th percentile of updated_at - created_at, per version",
     },
     {

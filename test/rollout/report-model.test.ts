@@ -1,6 +1,7 @@
 /** The report's key metrics (core/report/model.ts, pure): the guide's lines come from one wording, guideLines. */
 import { strict as assert } from "node:assert";
-import { guideLines, keyMetrics } from "../../core/report/model";
+import { PathMetrics } from "../../core/gate";
+import { KeyMetricId, StageSegment, emptyConcurrency, guideLines, keyMetrics } from "../../core/report/model";
 import { GUIDE_THRESHOLDS } from "../../core/stages";
 
 describe("rollout report model (pure)", () => {
@@ -18,5 +19,29 @@ describe("rollout report model (pure)", () => {
     assert.deepEqual(panels.get("errorRate")?.lines, guideLines("%", 0.5, t.errorRateWarningPct, t.errorRateCriticalPct));
     assert.deepEqual(panels.get("p95")?.lines, guideLines("s", t.targetP95Seconds, 2.5, t.p95CriticalSeconds));
     assert.equal(panels.get("p95")?.lines[1].label, "> 2.5s");
+  });
+
+  it("the error-rate and the P95 panels have one series per path, from each segment's metrics; a path with no requests has no value", () => {
+    const path = (requests: number, errors: number, p95Seconds: number | null): PathMetrics => ({ requests, errors, users: requests, avgSeconds: p95Seconds, p95Seconds });
+    const at = new Date("2026-01-10T12:00:00Z");
+    const segment = (stage: StageSegment["stage"], n: PathMetrics, l: PathMetrics): StageSegment => ({
+      stage,
+      flags: { enableStatelessOrchestration: true, enableSafeJsonParser: true },
+      start: at,
+      end: at,
+      current: false,
+      windowStart: at,
+      windowEnd: at,
+      actor: null,
+      gitCommit: null,
+      reason: null,
+      metrics: { windowStart: at, windowEnd: at, new: n, legacy: l, contaminationCount: 0 },
+      concurrency: { new: emptyConcurrency(), legacy: emptyConcurrency(), all: emptyConcurrency() },
+      judgement: { verdict: "PROCEED", evidence: "" },
+    });
+    const panels = new Map(keyMetrics([segment(10, path(200, 3, 1.5), path(1800, 18, 1.2)), segment(25, path(0, 0, null), path(1000, 40, 2.5))], GUIDE_THRESHOLDS).map((k) => [k.id, k]));
+    const series = (id: KeyMetricId) => panels.get(id)?.series.map((x) => [x.key, x.values]);
+    assert.deepEqual(series("errorRate"), [["new", [1.5, null]], ["legacy", [1, 4]]]);
+    assert.deepEqual(series("p95"), [["new", [1.5, null]], ["legacy", [1.2, 2.5]]]);
   });
 });
