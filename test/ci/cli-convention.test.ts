@@ -35,67 +35,45 @@ interface EntryPoint {
   missing?: { args: string[]; option: string };
 }
 
+/** Run an entry point with its output captured. */
+async function captured(run: (io: { out(s: string): void; err(s: string): void }) => number | undefined | Promise<number | undefined>): Promise<Run> {
+  let out = "";
+  let err = "";
+  const code = (await run({ out: (s) => (out += s), err: (s) => (err += s) })) ?? 0;
+  return { code, out, err };
+}
+
 function script(name: string, create: () => import("commander").Command): EntryPoint["run"] {
-  return async (args) => {
-    let err = "";
-    let out = "";
-    const code = runScriptMain(name, create(), ["node", name, ...args], { err: (s) => (err += s), out: (s) => (out += s) });
-    return { code, out, err };
-  };
+  return (args) => captured((io) => runScriptMain(name, create(), ["node", name, ...args], io));
 }
 
 const ENTRY_POINTS: EntryPoint[] = [
   {
     name: "rollout",
-    run: async (args) => {
-      let out = "";
-      let err = "";
-      const code = await rolloutMain(["node", "rollout", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => rolloutMain(["node", "rollout", ...args], io)),
     typo: { args: ["status", "--stak", "prod"], suggests: "--stack" },
     missing: { args: ["status"], option: "--stack <name>" },
   },
   {
     name: "plan",
-    run: async (args) => {
-      let err = "";
-      let out = "";
-      const code = await planMain(["node", "plan", ...args], { err: (s) => (err += s), out: (s) => (out += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => planMain(["node", "plan", ...args], io)),
     typo: { args: ["--stak", "prod"], suggests: "--stack" },
     missing: { args: [], option: "--stack <name>" },
   },
   {
     name: "render",
-    run: async (args) => {
-      let out = "";
-      let err = "";
-      const code = renderMain(["node", "render", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => renderMain(["node", "render", ...args], io)),
     typo: { args: ["--stak", "prod", "--out", "x"], suggests: "--stack" },
     missing: { args: ["--out", "x"], option: "--stack <name>" },
   },
   {
     name: "verify",
-    run: async (args) => {
-      let err = "";
-      let out = "";
-      const code = (await verifyMain(["node", "verify", ...args], { err: (s) => (err += s), out: (s) => (out += s) })) ?? 0;
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => verifyMain(["node", "verify", ...args], io)),
     typo: { args: ["--lst"], suggests: "--list" },
   },
   {
     name: "migrate",
-    run: async (args) => {
-      let out = "";
-      let err = "";
-      const code = await migrateMain(["node", "migrate", ...args], { DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" }, { out: (s) => (out += s), err: (s) => (err += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => migrateMain(["node", "migrate", ...args], { DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" }, io)),
     typo: { args: ["--hlep"], suggests: "--help" },
   },
   {
