@@ -37,7 +37,7 @@ const ROOT = path.resolve(__dirname, "..");
 const SKIPPED_DIRS = new Set(["node_modules", ".git"]);
 
 type Status = "built" | "cached" | "missing" | "failed";
-interface Outcome {
+export interface Outcome {
   def: ImageDef;
   status: Status;
   seconds: number;
@@ -48,7 +48,7 @@ const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
 const say = (key: string, msg: string) => process.stdout.write(`[${elapsed()}] ${key.padEnd(18)} ${msg}\n`);
 
-interface RunResult {
+export interface RunResult {
   code: number;
   tail: string[];
 }
@@ -108,6 +108,22 @@ async function dropPrevious(previousId: string | undefined, tag: string): Promis
   if (now && now.id !== previousId) await capture("docker", ["image", "rm", previousId]);
 }
 
+/** A build that stopped at `step`: its exit code and last lines of output. */
+export function stepFailed(def: ImageDef, step: string, r: RunResult, secs: () => number): Outcome {
+  return { def, status: "failed", seconds: secs(), detail: `${step} exited ${r.code}:\n${r.tail.join("\n")}` };
+}
+
+/**
+ * The end of a build whose last step (`docker import` or `docker build`) gave `r`: failed, or built,
+ * with the image the tag pointed at before (`previousId`) removed when nothing else uses it.
+ */
+export async function finishBuild(def: ImageDef, step: string, r: RunResult, previousId: string | undefined, secs: () => number): Promise<Outcome> {
+  if (r.code !== 0) return stepFailed(def, step, r, secs);
+  await dropPrevious(previousId, def.tag);
+  say(def.key, `built in ${secs().toFixed(0)}s`);
+  return { def, status: "built", seconds: secs() };
+}
+
 let logDir: string | undefined;
 /** A log file per image, in a directory of this run's own (runs against different engines may overlap). */
 function logFile(key: string): { file: string; stream: fs.WriteStream } {
@@ -160,7 +176,7 @@ async function buildBase(def: BaseImageDef, rebuild: boolean, mirror: string | u
         }
       },
     });
-    if (boot.code !== 0) return { def, status: "failed", seconds: secs(), detail: `debootstrap exited ${boot.code}:\n${boot.tail.join("\n")}` };
+    if (boot.code !== 0) return stepFailed(def, "debootstrap", boot, secs);
     for (const [rel, f] of Object.entries(def.files)) {
       const p = path.join(dir, rel);
       fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -175,10 +191,7 @@ async function buildBase(def: BaseImageDef, rebuild: boolean, mirror: string | u
     const tar = spawn("tar", ["-C", dir, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
     const changes = [...def.changes, `LABEL ${HASH_LABEL}=${hash}`].flatMap((c) => ["--change", c]);
     const imp = await run("docker", ["import", ...changes, "-", def.tag], { log: log.stream, stdin: tar.stdout });
-    if (imp.code !== 0) return { def, status: "failed", seconds: secs(), detail: `docker import exited ${imp.code}:\n${imp.tail.join("\n")}` };
-    await dropPrevious(existing?.id, def.tag);
-    say(def.key, `built in ${secs().toFixed(0)}s`);
-    return { def, status: "built", seconds: secs() };
+    return await finishBuild(def, "docker import", imp, existing?.id, secs);
   } finally {
     log.stream.end();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -261,10 +274,7 @@ async function buildImage(def: BuiltImageDef, rebuild: boolean, explicit: boolea
         if (m) say(def.key, m[1].length > 110 ? `${m[1].slice(0, 107)}...` : m[1]);
       },
     });
-    if (r.code !== 0) return { def, status: "failed", seconds: secs(), detail: `docker build exited ${r.code}:\n${r.tail.join("\n")}` };
-    await dropPrevious(existing?.id, def.tag);
-    say(def.key, `built in ${secs().toFixed(0)}s`);
-    return { def, status: "built", seconds: secs() };
+    return await finishBuild(def, "docker build", r, existing?.id, secs);
   } finally {
     log.stream.end();
   }
@@ -331,10 +341,12 @@ const cli = new Command("images")
     }
   });
 
-cli.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof CommanderError) process.exitCode = e.exitCode;
-  else {
-    console.error(`images: ${(e as Error).message}`);
-    process.exitCode = 1;
-  }
-});
+if (require.main === module) {
+  cli.parseAsync(process.argv).catch((e: unknown) => {
+    if (e instanceof CommanderError) process.exitCode = e.exitCode;
+    else {
+      console.error(`images: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  });
+}

@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
+import { exitWithMain } from "./runScript";
 import { DEFAULT_LOCK_WAIT_MS, MigrationError, migrate } from "../db/migrate";
 
 export interface MigrateIo {
@@ -89,12 +90,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
 }
 
-if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`migrate: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) void exitWithMain("migrate", () => main(process.argv), "message");

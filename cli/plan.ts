@@ -9,6 +9,7 @@
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
+import { exitWithMain } from "./runScript";
 import { ConfigError, configWarnings } from "../core/config";
 import { ProgramError, evaluateProgram } from "../offline/evaluate";
 import {
@@ -113,12 +114,4 @@ export async function main(argv: string[], io: { err(s: string): void; out?(s: s
   }
 }
 
-if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`plan: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) void exitWithMain("plan", () => main(process.argv), "stack");

@@ -51,6 +51,7 @@ import { Assessment, flagText, formatDrill, formatEdit, formatHeader, formatView
 import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
+import { NamedError } from "../core/namedError";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 
@@ -65,20 +66,10 @@ export const EXIT = {
 } as const;
 
 /** Bad arguments found after parsing (e.g. no database URL anywhere). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export class UsageError extends NamedError {}
 
 /** The stack file and the deployed state disagree in a way that makes the command unsafe. */
-export class StateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StateError";
-  }
-}
+export class StateError extends NamedError {}
 
 // ---------------------------------------------------------------------------
 // Parsing

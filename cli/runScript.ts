@@ -28,3 +28,28 @@ export function runScript(name: string, cli: Command): void {
   const code = runScriptMain(name, cli, process.argv);
   if (code !== 0) process.exitCode = code;
 }
+
+export interface ExitIo {
+  err(s: string): void;
+  exit(code: number): void;
+}
+
+/**
+ * The entry point of a script whose async main returns its exit code and whose process must end
+ * when it does (an open connection or pool would otherwise keep it alive): exits with that code,
+ * or with 1 after one line "<name>: unexpected error: …", the error's stack or message, when main throws.
+ */
+export function exitWithMain(
+  name: string,
+  main: () => Promise<number>,
+  detail: "stack" | "message",
+  io: ExitIo = { err: (s) => process.stderr.write(s), exit: (code) => process.exit(code) },
+): Promise<void> {
+  return main().then(
+    (code) => io.exit(code),
+    (err: unknown) => {
+      io.err(`${name}: unexpected error: ${err instanceof Error ? err[detail] : String(err)}\n`);
+      io.exit(1);
+    },
+  );
+}

@@ -29,7 +29,7 @@
  * exits 1). A non-finite contamination count gives ROLLBACK.
  */
 import type { GateConfig } from "./configSchema";
-import { betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
+import { Interval, betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
 import {
   Criterion,
   Flags,
@@ -464,6 +464,34 @@ function statusConfText(b: Bound, op: Criterion["op"], shownTrue: boolean | null
   return `${usesLower ? "lower" : "upper"} bound: ${confText(usesLower ? b.lowerConfidence : b.upperConfidence)}`;
 }
 
+/**
+ * The bound on one proportion k of n (an error rate, or the share of timed requests slower than a
+ * threshold), in percent, from its beta-binomial interval (a fraction) and the confidences it was built at.
+ * The one shape both kinds of proportion criterion report.
+ */
+export function proportionBound(
+  quantity: string,
+  k: number,
+  n: number,
+  interval: Interval,
+  line: number,
+  conf: Pick<Bound, "confidence" | "lowerConfidence" | "upperConfidence">,
+): Bound {
+  return {
+    quantity,
+    unit: "%",
+    estimate: (100 * k) / n,
+    lower: 100 * interval.lower,
+    upper: 100 * interval.upper,
+    line,
+    confidence: conf.confidence,
+    lowerConfidence: conf.lowerConfidence,
+    upperConfidence: conf.upperConfidence,
+    method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
+    observations: n,
+  };
+}
+
 /** The statistical question a criterion asks: a proportion against a line, or the comparison. */
 interface Question {
   key: string;
@@ -564,35 +592,14 @@ export function evaluateGate(input: GateInput): GateResult {
       };
     } else if (q.kind === "error") {
       if (p.requests > 0) {
-        const cs = proportion(p.errors, p.requests);
-        b = {
-          quantity: `${who} error rate`,
-          unit: "%",
-          estimate: (100 * p.errors) / p.requests,
-          lower: 100 * cs.lower,
-          upper: 100 * cs.upper,
-          line: q.line,
-          ...conf,
-          method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
-          observations: p.requests,
-        };
+        b = proportionBound(`${who} error rate`, p.errors, p.requests, proportion(p.errors, p.requests), q.line, conf);
       }
     } else {
       const l = (p.latency ?? []).find((x) => x.thresholdSeconds === q.seconds);
       if (l && l.timed > 0) {
         const slow = q.inclusive ? (l.atLeast ?? l.over) : l.over;
-        const cs = proportion(slow, l.timed);
-        b = {
-          quantity: `share of ${who} requests ${q.inclusive ? "taking" : "slower than"} ${q.seconds} s${q.inclusive ? " or longer" : ""}`,
-          unit: "%",
-          estimate: (100 * slow) / l.timed,
-          lower: 100 * cs.lower,
-          upper: 100 * cs.upper,
-          line: q.line,
-          ...conf,
-          method: "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)",
-          observations: l.timed,
-        };
+        const quantity = `share of ${who} requests ${q.inclusive ? "taking" : "slower than"} ${q.seconds} s${q.inclusive ? " or longer" : ""}`;
+        b = proportionBound(quantity, slow, l.timed, proportion(slow, l.timed), q.line, conf);
       }
     }
     boundCache.set(q.key, b);

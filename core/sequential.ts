@@ -195,6 +195,20 @@ export interface DifferenceCS extends Interval {
 }
 
 /**
+ * p̂_new − p̂_legacy and its plug-in variance, each path's rate shrunk to (e + 1)/(n + 2) in the
+ * variance so that a path with no errors yet does not claim zero variance. The one estimate both
+ * `differenceCS` and `differenceBounds` are centred on; both request counts must be positive.
+ */
+export function differenceEstimate(newErrors: number, newRequests: number, legacyErrors: number, legacyRequests: number): { estimate: number; variance: number } {
+  const shrunk = (e: number, n: number) => (e + 1) / (n + 2);
+  const pn = shrunk(newErrors, newRequests);
+  const pl = shrunk(legacyErrors, legacyRequests);
+  const variance = (pn * (1 - pn)) / newRequests + (pl * (1 - pl)) / legacyRequests;
+  const estimate = newErrors / newRequests - legacyErrors / legacyRequests;
+  return { estimate, variance };
+}
+
+/**
  * The always-valid CS for p_new − p_legacy (asymptotic; see the module
  * comment), at level 1 − alpha, with mixture variance tau2.
  */
@@ -202,11 +216,7 @@ export function differenceCS(newErrors: number, newRequests: number, legacyError
   checkCounts("differenceCS (new path)", newErrors, newRequests);
   checkCounts("differenceCS (legacy path)", legacyErrors, legacyRequests);
   if (newRequests === 0 || legacyRequests === 0) return { lower: -1, upper: 1, estimate: NaN, variance: Infinity };
-  const shrunk = (e: number, n: number) => (e + 1) / (n + 2);
-  const pn = shrunk(newErrors, newRequests);
-  const pl = shrunk(legacyErrors, legacyRequests);
-  const variance = (pn * (1 - pn)) / newRequests + (pl * (1 - pl)) / legacyRequests;
-  const estimate = newErrors / newRequests - legacyErrors / legacyRequests;
+  const { estimate, variance } = differenceEstimate(newErrors, newRequests, legacyErrors, legacyRequests);
   const w = normalMixtureHalfWidth(variance, alpha, tau2);
   return { estimate, variance, lower: Math.max(-1, estimate - w), upper: Math.min(1, estimate + w) };
 }
@@ -320,11 +330,7 @@ export function differenceBounds(newErrors: number, newRequests: number, legacyE
   checkAlpha(lowerAlpha);
   checkAlpha(upperAlpha);
   if (newRequests === 0 || legacyRequests === 0) return { lower: -1, upper: 1, estimate: NaN, variance: Infinity };
-  const shrunk = (e: number, n: number) => (e + 1) / (n + 2);
-  const pn = shrunk(newErrors, newRequests);
-  const pl = shrunk(legacyErrors, legacyRequests);
-  const variance = (pn * (1 - pn)) / newRequests + (pl * (1 - pl)) / legacyRequests;
-  const estimate = newErrors / newRequests - legacyErrors / legacyRequests;
+  const { estimate, variance } = differenceEstimate(newErrors, newRequests, legacyErrors, legacyRequests);
   const lw = oneSidedHalfWidth(variance, lowerAlpha, oneSidedMixtureVarianceFor(effect, lowerAlpha));
   const uw = oneSidedHalfWidth(variance, upperAlpha, oneSidedMixtureVarianceFor(effect, upperAlpha));
   return { estimate, variance, lower: Math.max(-1, estimate - lw), upper: Math.min(1, estimate + uw) };

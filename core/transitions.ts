@@ -6,6 +6,7 @@
  * its reading back (the program puts the reason into the rollout record).
  * Pure: config in, a plan out; stack/stackEdit.ts applies the plan to the file.
  */
+import { NamedError } from "./namedError";
 import { RolloutConfig } from "./configSchema";
 import {
   RolloutState,
@@ -19,12 +20,7 @@ import {
 import { characterName, firstBadCharacter, shown } from "./yamlSubset";
 
 /** A refused request (skipping a stage without --force, nothing to roll back, ...): a usage problem. */
-export class RefusedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RefusedError";
-  }
-}
+export class RefusedError extends NamedError {}
 
 /** One config key to set, without namespace, to a string value (as `pulumi config set` stores it). */
 export interface ConfigChange {

@@ -8,10 +8,12 @@
  * parsed by the real CLI in the test; `npm run` names are checked against
  * package.json there too.
  *
- * Our own small parser: there is no Pulumi CLI here, and the flags we accept
- * are the ones `pulumi config set` documents.
+ * Shell words come from shell-quote; the `pulumi config set` flags are parsed
+ * here: there is no Pulumi CLI here, and the flags we accept are the ones
+ * `pulumi config set` documents.
  */
 import * as fs from "node:fs";
+import { ParseEntry, parse } from "shell-quote";
 import { ConfigError, namespaced, parseConfig } from "../core/config";
 import { configKeyDocs } from "../core/configIntrospect";
 import { CONFIG_NAMESPACE, RawConfig } from "../core/configSchema";
@@ -43,68 +45,66 @@ export class DocCommandError extends Error {
 
 type Token = { op: string } | { word: string };
 
+/** `$VAR` and `${VAR}` stay as written (`$VAR`): a doc's variables are the reader's, not this process's. */
+const keepVariable = (name: string): string => `$${name}`;
+
 /**
- * Split a shell line into words and control operators (&&, ||, ;, |).
- * Single and double quotes group (double quotes honour \" \\ \$ \`); an
- * unquoted # starting a word begins a comment. `$VAR` stays as written.
+ * What shell-quote 1.8 would misread in `line` without a word of warning, if anything, read by bash's
+ * rules (nothing escapes inside single quotes; a backslash escapes the next character elsewhere; an
+ * unquoted # starts a comment, as shell-quote reads it also inside a word):
+ * - a quote left open: shell-quote drops an unpaired quote, so `--reason 'unterminated` would read
+ *   as a valid command;
+ * - a single-quoted word ending in a backslash (`'a\' 'b'`): shell-quote's chunker takes `\'` for an
+ *   escaped quote and runs the words together (fixed upstream after 1.8, ljharb/shell-quote#26).
  */
-export function shellTokens(line: string): Token[] {
-  const out: Token[] = [];
-  let word: string | null = null;
-  const push = () => {
-    if (word !== null) out.push({ word });
-    word = null;
-  };
+function quoteProblem(line: string): string | undefined {
+  let quote: "'" | '"' | undefined;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (c === " " || c === "\t") {
-      push();
-      continue;
-    }
-    if (c === "#" && word === null) break;
-    if (c === "&" && line[i + 1] === "&") {
-      push();
-      out.push({ op: "&&" });
-      i++;
-      continue;
-    }
-    if (c === "|") {
-      push();
-      out.push({ op: line[i + 1] === "|" ? "||" : "|" });
-      if (line[i + 1] === "|") i++;
-      continue;
-    }
-    if (c === ";") {
-      push();
-      out.push({ op: ";" });
-      continue;
-    }
-    if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) throw new DocCommandError(`unterminated ' in: ${line}`);
-      word = (word ?? "") + line.slice(i + 1, end);
-      i = end;
-      continue;
-    }
-    if (c === '"') {
-      let j = i + 1;
-      let s = "";
-      for (; j < line.length && line[j] !== '"'; j++) {
-        if (line[j] === "\\" && /["\\$`]/.test(line[j + 1] ?? "")) s += line[++j];
-        else s += line[j];
+    if (quote === "'") {
+      if (c === "'") {
+        if (line[i - 1] === "\\") return `a backslash ends a single-quoted word in: ${line}`;
+        quote = undefined;
       }
-      if (j >= line.length) throw new DocCommandError(`unterminated " in: ${line}`);
-      word = (word ?? "") + s;
-      i = j;
-      continue;
-    }
-    if (c === "\\" && i + 1 < line.length) {
-      word = (word ?? "") + line[++i];
-      continue;
-    }
-    word = (word ?? "") + c;
+    } else if (c === "\\") i++;
+    else if (quote === '"') {
+      if (c === '"') quote = undefined;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === "#") return undefined;
   }
-  push();
+  return quote === undefined ? undefined : `unterminated ${quote} in: ${line}`;
+}
+
+/**
+ * A doc's placeholder, `<stack>` or `<last deployed commit>` (a letter after the <, no < or > inside):
+ * part of a word, as the reader will replace it, not the redirections a shell would read. Its brackets
+ * are swapped for private-use characters, which shell-quote keeps in words (quoted or not), and back.
+ */
+const PLACEHOLDER = /<([A-Za-z][^<>]*)>/g;
+const [OPEN, CLOSE] = ["\uE000", "\uE001"];
+const restoreBrackets = (s: string): string => s.replaceAll(OPEN, "<").replaceAll(CLOSE, ">");
+
+/**
+ * Split a shell line into words and control operators (&&, ||, ;, |, and the redirections and
+ * parentheses), with shell-quote's `parse`: single and double quotes group (double quotes honour
+ * \" \\ \$), an unquoted # begins a comment, a glob stays as written, and `$VAR` stays as written.
+ */
+export function shellTokens(line: string): Token[] {
+  const problem = quoteProblem(line);
+  if (problem !== undefined) throw new DocCommandError(problem);
+  let entries: ParseEntry[];
+  try {
+    entries = parse(line.replace(PLACEHOLDER, (_, inner: string) => `${OPEN}${inner}${CLOSE}`), keepVariable);
+  } catch (err) {
+    throw new DocCommandError(`${(err as Error).message} in: ${line}`); // "Bad substitution: ${"
+  }
+  const out: Token[] = [];
+  for (const e of entries) {
+    if (typeof e === "string") out.push({ word: restoreBrackets(e) });
+    else if ("comment" in e) break;
+    else if (e.op === "glob") out.push({ word: restoreBrackets(e.pattern) });
+    else out.push({ op: e.op });
+  }
   return out;
 }
 

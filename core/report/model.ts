@@ -103,43 +103,43 @@ export interface KeyMetric {
   note: string;
 }
 
+/** A target below which, and warning and critical levels above which, as the guide words them ("< 1%", "> 5s"). */
+export function guideLines(unit: string, target: number, warning: number, critical: number): GuideLine[] {
+  return [
+    { kind: "target", value: target, label: `< ${target}${unit}` },
+    { kind: "warning", value: warning, label: `> ${warning}${unit}` },
+    { kind: "critical", value: critical, label: `> ${critical}${unit}` },
+  ];
+}
+
 const errorRate = errorRatePct;
 const p95 = (p: PathMetrics): number | null => (p.requests > 0 ? p.p95Seconds : null);
 
 /** The four key metrics over the segments, with the guide's lines from `t`. */
 export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): KeyMetric[] {
   const per = (f: (s: StageSegment) => number | null) => segments.map(f);
+  /** One series per path (new, legacy) of a per-path figure. */
+  const pathSeries = (f: (p: PathMetrics) => number | null): KeyMetricSeries[] => [
+    { name: "new", key: "new", values: per((s) => f(s.metrics.new)) },
+    { name: "legacy", key: "legacy", values: per((s) => f(s.metrics.legacy)) },
+  ];
   return [
     {
       id: "errorRate",
       title: "Error rate",
       unit: "%",
-      lines: [
-        { kind: "target", value: t.targetErrorRatePct, label: `< ${t.targetErrorRatePct}%` },
-        { kind: "warning", value: t.errorRateWarningPct, label: `> ${t.errorRateWarningPct}%` },
-        { kind: "critical", value: t.errorRateCriticalPct, label: `> ${t.errorRateCriticalPct}%` },
-      ],
+      lines: guideLines("%", t.targetErrorRatePct, t.errorRateWarningPct, t.errorRateCriticalPct),
       notApplicable: [],
-      series: [
-        { name: "new", key: "new", values: per((s) => errorRate(s.metrics.new)) },
-        { name: "legacy", key: "legacy", values: per((s) => errorRate(s.metrics.legacy)) },
-      ],
+      series: pathSeries(errorRate),
       note: "requests with status 'error' over requests, per version, in each stage's window",
     },
     {
       id: "p95",
       title: "Latency (P95)",
       unit: "s",
-      lines: [
-        { kind: "target", value: t.targetP95Seconds, label: `< ${t.targetP95Seconds}s` },
-        { kind: "warning", value: t.p95WarningSeconds, label: `> ${t.p95WarningSeconds}s` },
-        { kind: "critical", value: t.p95CriticalSeconds, label: `> ${t.p95CriticalSeconds}s` },
-      ],
+      lines: guideLines("s", t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds),
       notApplicable: [],
-      series: [
-        { name: "new", key: "new", values: per((s) => p95(s.metrics.new)) },
-        { name: "legacy", key: "legacy", values: per((s) => p95(s.metrics.legacy)) },
-      ],
+      series: pathSeries(p95),
       note: "95th percentile of updated_at - created_at, per version",
     },
     {

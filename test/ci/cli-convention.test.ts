@@ -18,7 +18,7 @@ import { createDeployTargetCli } from "../../cli/deploy-target";
 import { createGateConfigCli } from "../../cli/gate-config";
 import { createPrCommentCli } from "../../cli/pr-comment";
 import { createRunbookCli } from "../../cli/runbook";
-import { runScriptMain } from "../../cli/runScript";
+import { exitWithMain, runScriptMain } from "../../cli/runScript";
 
 interface Run {
   code: number;
@@ -35,67 +35,45 @@ interface EntryPoint {
   missing?: { args: string[]; option: string };
 }
 
+/** Run an entry point with its output captured. */
+async function captured(run: (io: { out(s: string): void; err(s: string): void }) => number | undefined | Promise<number | undefined>): Promise<Run> {
+  let out = "";
+  let err = "";
+  const code = (await run({ out: (s) => (out += s), err: (s) => (err += s) })) ?? 0;
+  return { code, out, err };
+}
+
 function script(name: string, create: () => import("commander").Command): EntryPoint["run"] {
-  return async (args) => {
-    let err = "";
-    let out = "";
-    const code = runScriptMain(name, create(), ["node", name, ...args], { err: (s) => (err += s), out: (s) => (out += s) });
-    return { code, out, err };
-  };
+  return (args) => captured((io) => runScriptMain(name, create(), ["node", name, ...args], io));
 }
 
 const ENTRY_POINTS: EntryPoint[] = [
   {
     name: "rollout",
-    run: async (args) => {
-      let out = "";
-      let err = "";
-      const code = await rolloutMain(["node", "rollout", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => rolloutMain(["node", "rollout", ...args], io)),
     typo: { args: ["status", "--stak", "prod"], suggests: "--stack" },
     missing: { args: ["status"], option: "--stack <name>" },
   },
   {
     name: "plan",
-    run: async (args) => {
-      let err = "";
-      let out = "";
-      const code = await planMain(["node", "plan", ...args], { err: (s) => (err += s), out: (s) => (out += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => planMain(["node", "plan", ...args], io)),
     typo: { args: ["--stak", "prod"], suggests: "--stack" },
     missing: { args: [], option: "--stack <name>" },
   },
   {
     name: "render",
-    run: async (args) => {
-      let out = "";
-      let err = "";
-      const code = renderMain(["node", "render", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => renderMain(["node", "render", ...args], io)),
     typo: { args: ["--stak", "prod", "--out", "x"], suggests: "--stack" },
     missing: { args: ["--out", "x"], option: "--stack <name>" },
   },
   {
     name: "verify",
-    run: async (args) => {
-      let err = "";
-      let out = "";
-      const code = (await verifyMain(["node", "verify", ...args], { err: (s) => (err += s), out: (s) => (out += s) })) ?? 0;
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => verifyMain(["node", "verify", ...args], io)),
     typo: { args: ["--lst"], suggests: "--list" },
   },
   {
     name: "migrate",
-    run: async (args) => {
-      let out = "";
-      let err = "";
-      const code = await migrateMain(["node", "migrate", ...args], { DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" }, { out: (s) => (out += s), err: (s) => (err += s) });
-      return { code, out, err };
-    },
+    run: (args) => captured((io) => migrateMain(["node", "migrate", ...args], { DATABASE_URL: "postgres://u:s3cret@127.0.0.1:1/x" }, io)),
     typo: { args: ["--hlep"], suggests: "--help" },
   },
   {
@@ -179,6 +157,27 @@ describe("one command-line convention for every entry point (issue 13 §3 items 
     assert.match(r.stdout, /^Usage: migrate/m);
     assert.match(r.stdout, /MIGRATE_LOCK_WAIT_SECONDS/);
     assert.ok(!(r.stdout + r.stderr).includes("s3cret"));
+  });
+
+  it("exitWithMain, the entry point of migrate (error message) and plan (error stack): exits with main's code, or 1 after one line", async () => {
+    for (const [name, detail] of [["migrate", "message"], ["plan", "stack"]] as const) {
+      const seen: { err: string; exits: number[] } = { err: "", exits: [] };
+      const io = { err: (s: string) => (seen.err += s), exit: (code: number) => void seen.exits.push(code) };
+      await exitWithMain(name, async () => 3, detail, io);
+      assert.deepEqual(seen, { err: "", exits: [3] });
+      const boom = new Error("boom");
+      await exitWithMain(name, () => Promise.reject(boom), detail, io);
+      await exitWithMain(name, () => Promise.reject("not an Error"), detail, io);
+      assert.deepEqual(seen.exits, [3, 1, 1]);
+      assert.equal(seen.err, `${name}: unexpected error: ${detail === "message" ? "boom" : boom.stack}\n${name}: unexpected error: not an Error\n`);
+    }
+  });
+
+  it("npm run plan, through the real entry point, exits with main's usage code (2) for a misspelt option", function () {
+    this.timeout(60_000);
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "..", "..", "cli", "plan.ts"), "--stak", "prod"], { encoding: "utf8" });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /unknown option '--stak'/);
   });
 
   it("rollout --json reports a usage error as JSON on stdout", async () => {

@@ -10,10 +10,12 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
+import fc from "fast-check";
 import { createRolloutCli, parsedInvocation } from "../../cli/rollout";
 import { DocCommand, DocCommandError, checkPulumiConfigSet, extractCommands, parsePulumiConfigSet, shellCommands } from "../../tools/docCommands";
 import { RUNBOOK_BEGIN, RUNBOOK_END, criteriaMarkdown, renderRunbook } from "../../tools/runbook";
 import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, STAGES } from "../../core/stages";
+import { shellCommand, shellQuote } from "../../core/shell";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DOCS = ["README.md", ...fs.readdirSync(path.join(__dirname, "../../docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
@@ -131,6 +133,32 @@ describe("the doc-command parser", () => {
     ]);
     assert.deepEqual(shellCommands(`npx rollout gate --stack prod --json | jq .verdict`), [["npx", "rollout", "gate", "--stack", "prod", "--json"], ["jq", ".verdict"]]);
     assert.throws(() => shellCommands(`echo 'open`), (e: unknown) => e instanceof DocCommandError && /unterminated '/.test(e.message));
+  });
+
+  it("a quoted argument is one word, its quotes gone; placeholders and $VARIABLES stay as written; an open double quote is refused too", () => {
+    const [c] = extractCommands("x.md", "```bash\nnpx rollout advance --stack prod --force --reason \"legacy's p95 held: 'ok' for 2 h\" # then wait\n```\n");
+    assert.deepEqual(c.args, ["advance", "--stack", "prod", "--force", "--reason", "legacy's p95 held: 'ok' for 2 h"]);
+    assert.deepEqual(shellCommands(`pulumi config set --stack <stack> --secret 'database.adminPassword' "$ADMIN_PASSWORD"`), [
+      ["pulumi", "config", "set", "--stack", "<stack>", "--secret", "database.adminPassword", "$ADMIN_PASSWORD"],
+    ]);
+    assert.deepEqual(shellCommands(`gh workflow run deploy.yml -f base=<last deployed commit> > out.txt`), [["gh", "workflow", "run", "deploy.yml", "-f", "base=<last", "deployed", "commit>"], ["out.txt"]]);
+    assert.throws(() => shellCommands(`npx rollout gate --reason "open`), (e: unknown) => e instanceof DocCommandError && /unterminated "/.test(e.message));
+  });
+
+  it("reads back every command core/shell.ts prints for people to paste; refuses, rather than misreads, a quoted word ending in a backslash", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 6 }), (words) => {
+        const argv = ["npx", "rollout", ...words];
+        const line = shellCommand(argv);
+        // shell-quote 1.8 runs `'a\' 'b'` together (one word "a\ b"): a line with a single-quoted
+        // part that ends in a backslash is refused instead.
+        const quotedPartEndsInBackslash = words.some((w) => shellQuote(w) !== w && w.split("'").some((part) => part.endsWith("\\")));
+        if (quotedPartEndsInBackslash) assert.throws(() => shellCommands(line), DocCommandError);
+        else assert.deepEqual(shellCommands(line), [argv]);
+      }),
+      { numRuns: 1000, seed: 20261202 },
+    );
+    assert.throws(() => shellCommands(`echo 'a\\' 'b'`), (e: unknown) => e instanceof DocCommandError && /a backslash ends a single-quoted word/.test(e.message));
   });
 
   it("extracts from fenced blocks (prompt dropped) and inline spans; bare tool mentions are not commands", () => {

@@ -26,6 +26,7 @@ import {
   mirrorFromAptSources,
 } from "../../tools/images";
 import { configKeyDocs } from "../../core/configIntrospect";
+import { finishBuild, stepFailed } from "../../cli/images";
 
 const ROOT = path.resolve(__dirname, "../..");
 const built = IMAGES.filter((d): d is BuiltImageDef => d.kind === "dockerfile");
@@ -188,5 +189,31 @@ describe("docs/air-gapped.md", () => {
     const doc = read("docs/air-gapped.md");
     for (const line of configCommands("dev")) assert.ok(doc.includes(line), `docs/air-gapped.md lacks: ${line}`);
     assert.match(doc, /npm run images -- --print-config dev/);
+  });
+});
+
+describe("npm run images: how a build ends (cli/images.ts, shared by the debootstrap bases and the Dockerfile images)", () => {
+  const def = IMAGES[0];
+  const secs = () => 12.5;
+
+  it("a failed step is reported with its exit code and last lines, for debootstrap, docker import and docker build alike", async () => {
+    const r = { code: 3, tail: ["E: one", "E: two"] };
+    for (const step of ["debootstrap", "docker import", "docker build"]) {
+      const want = { def, status: "failed", seconds: 12.5, detail: `${step} exited 3:\nE: one\nE: two` };
+      assert.deepEqual(stepFailed(def, step, r, secs), want);
+      if (step !== "debootstrap") assert.deepEqual(await finishBuild(def, step, r, "sha256:previous", secs), want);
+    }
+  });
+
+  it("a last step that succeeded ends the build as built and says so (no previous image: nothing to remove)", async () => {
+    let said = "";
+    const write = process.stdout.write;
+    process.stdout.write = ((s: string) => ((said += s), true)) as typeof process.stdout.write;
+    try {
+      for (const step of ["docker import", "docker build"]) assert.deepEqual(await finishBuild(def, step, { code: 0, tail: [] }, undefined, secs), { def, status: "built", seconds: 12.5 });
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.equal(said.match(new RegExp(`${def.key} +built in 13s`, "g"))?.length, 2, said);
   });
 });

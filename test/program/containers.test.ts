@@ -19,7 +19,7 @@ describe("containers", function () {
       assert.equal(svc.options.deleteBeforeReplace, false, "a replacement (if ever) is created first");
       assert.equal(i.name, undefined, "no fixed name: auto-named");
       assert.deepEqual(i.endpointSpec, { mode: "dnsrr" }, "no published port, DNS round robin");
-      assert.ok(i.taskSpec.containerSpec.healthcheck?.tests.join(" ").includes("/health"));
+      assert.ok((i.taskSpec.containerSpec.healthcheck?.tests ?? []).join(" ").includes("/health"));
       assert.equal(i.taskSpec.containerSpec.image, cfg.appImage, "the image reference as a plain string, no RemoteImage");
       assert.equal(byType(ev, "docker:index/remoteImage:RemoteImage").filter((r) => r.parent?.startsWith("valuecanvas:app:App::")).length, 0);
       const net = byType(ev, "docker:index/network:Network")[0];

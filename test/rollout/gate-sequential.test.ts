@@ -7,6 +7,7 @@ import {
   betaPriorFor,
   differenceBounds,
   differenceCS,
+  differenceEstimate,
   fixedHorizonRequests,
   logBeta,
   logGamma,
@@ -179,6 +180,26 @@ describe("always-valid confidence sequences (core/sequential.ts)", () => {
       }),
       FC,
     );
+  });
+
+  it("difference CS and difference bounds are centred on differenceEstimate, with its plug-in variance", () => {
+    const tau2 = mixtureVarianceFor(0.005, 0.002);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 1, max: 50_000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (nn, nl, rn, rl) => {
+        const en = Math.floor(rn * nn);
+        const el = Math.floor(rl * nl);
+        const want = differenceEstimate(en, nn, el, nl);
+        assert.equal(want.estimate, en / nn - el / nl);
+        assert.ok(want.variance > 0, "shrunk: never zero, even with no errors");
+        for (const got of [differenceCS(en, nn, el, nl, 0.002, tau2), differenceBounds(en, nn, el, nl, 0.001, 0.01, 0.005)]) {
+          assert.equal(got.estimate, want.estimate);
+          assert.equal(got.variance, want.variance);
+        }
+      }),
+      FC,
+    );
+    // Shrunk rates: 0 of 100 and 1 of 100 give (1/102)(101/102)/100 + (2/102)(100/102)/100.
+    assert.ok(Math.abs(differenceEstimate(0, 100, 1, 100).variance - ((1 / 102) * (101 / 102) + (2 / 102) * (100 / 102)) / 100) < 1e-18);
   });
 
   /** Seeded streams, looked at every `every` observations: the share of streams the CS ever excluded the truth from. */

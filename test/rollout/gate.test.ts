@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../../core/config";
-import { GateInput, GateInputError, LatencyCount, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds } from "../../core/gate";
+import { GateInput, GateInputError, LatencyCount, P95_TAIL_PCT, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds, proportionBound } from "../../core/gate";
+import { betaBinomialCS, betaPriorFor } from "../../core/sequential";
 import { evaluateLegacyGate } from "../../core/gate-legacy";
 import { RefusedError, planRollback } from "../../core/transitions";
 import { Flags, GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../core/stages";
@@ -83,6 +84,32 @@ describe("rollout gate (pure)", () => {
     // Weighted by the variance per request: the scarce 10 % (and 75 %) get more than 50 %.
     const at = (s: Stage) => evaluateGate(input(s)).alpha.comparison as number;
     assert.ok(at(10) > at(25) && at(25) > at(50) && Math.abs(at(25) - at(75)) < 1e-15);
+  });
+
+  it("both kinds of proportion criterion, the error rate and the latency share, report the bound proportionBound builds", () => {
+    const s = 25;
+    const m = healthy(s);
+    const errors = Math.round(m.new.requests * 0.015);
+    const r = evaluateGate(input(s, { ...m, new: { ...m.new, errors } }));
+    // The interval the gate builds: lower bound at the PAUSE side's α, upper at the PROCEED side's, prior tuned to the lowest line.
+    const interval = (k: number, n: number, lowestLinePct: number) => {
+      const prior = betaPriorFor(lowestLinePct / 100);
+      return { lower: betaBinomialCS(k, n, r.alpha.perQuestion, prior).lower, upper: betaBinomialCS(k, n, r.alpha.proceed, prior).upper };
+    };
+    const errorCriteria = r.criteria.filter((c) => c.metric === "newErrorRatePct" && c.bound?.unit === "%");
+    const lowestErrorLine = Math.min(...errorCriteria.map((c) => c.threshold as number));
+    const err = errorCriteria.find((c) => c.id === "error-rate-pause");
+    assert.ok(err?.bound, "the error-rate pause criterion has a bound");
+    assert.equal(err.bound.quantity, "new-path error rate");
+    assert.deepStrictEqual(err.bound, proportionBound("new-path error rate", errors, m.new.requests, interval(errors, m.new.requests, lowestErrorLine), t.errorRateWarningPct, err.bound));
+    // "p95 < 3 s": the share of new-path requests taking 3 s or longer, against 5 %.
+    const slow = r.criteria.find((c) => c.id === "p95-below-warning");
+    assert.ok(slow?.bound, "the p95 success criterion has a bound");
+    const count = m.new.latency?.find((l) => l.thresholdSeconds === slow.threshold);
+    assert.ok(count);
+    const k = count.atLeast ?? count.over;
+    assert.equal(slow.bound.quantity, `share of new-path requests taking ${slow.threshold} s or longer`);
+    assert.deepStrictEqual(slow.bound, proportionBound(slow.bound.quantity, k, count.timed, interval(k, count.timed, P95_TAIL_PCT), P95_TAIL_PCT, slow.bound));
   });
 
   it("one lower bound per proportion: the error rate's 2 % and 5 % lines are judged on the same sequence", () => {

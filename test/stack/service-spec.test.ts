@@ -8,9 +8,9 @@
 import { strict as assert } from "node:assert";
 import { ENV_NAMES } from "../../core/stages";
 import { rolloutLabelName } from "../../program/labels";
-import { evaluateStack } from "../support/program";
+import { appService, evaluateStack, serviceInputs } from "../support/program";
 import { declaredService } from "../support/stack";
-import { ServiceInputs, durationMs, serviceCreateArgs, serviceUpdateArgs } from "../support/serviceSpec";
+import { ServiceInputs, checkTranslated, durationMs, serviceCreateArgs, serviceUpdateArgs } from "../support/serviceSpec";
 
 const SETS = { appImage: "valuecanvas-local/reference-app:1", appReplicas: "3", canaryPercentage: "10" };
 const spec = async (sets: Record<string, string> = {}) => declaredService(await evaluateStack("dev", { sets: { ...SETS, ...sets } }));
@@ -24,6 +24,15 @@ describe("the declared app service as docker CLI arguments", function () {
     base = await spec();
     const n = base.spec.taskSpec.networksAdvanceds?.[0];
     networks = { [n?.id ?? n?.name ?? ""]: "real-net" };
+  });
+
+  it("one ServiceInputs, derived from the provider's types: the program tests' serviceInputs and the harness's declaredService read the same declared inputs, all of them translated", async () => {
+    const ev = await evaluateStack("dev", { sets: SETS });
+    const read: ServiceInputs = serviceInputs(appService(ev));
+    assert.equal(declaredService(ev).spec, read);
+    assert.doesNotThrow(() => checkTranslated("app", read));
+    assert.equal(read.taskSpec.containerSpec.image, SETS.appImage);
+    assert.equal(read.mode?.replicated?.replicas, 3);
   });
 
   it("create: the whole spec — replicas, dnsrr, service and container labels, env, network by id with its alias, exec health check, stop, restart, update and rollback policies", () => {

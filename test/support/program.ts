@@ -1,5 +1,7 @@
 /** Evaluate the program for a stack file, optionally with config changes, under the SDK mock runtime. */
 import * as path from "node:path";
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../../core/configSchema";
 import { Evaluation, EvaluatedResource, evaluateProgram } from "../../offline/evaluate";
 import { ConfigSet, applySets } from "../../offline/plan";
@@ -27,28 +29,12 @@ export function byType(ev: Evaluation, type: string): EvaluatedResource[] {
 export const CONTAINER = "docker:index/container:Container";
 export const SERVICE = "docker:index/service:Service";
 
-/** The declared `docker.Service` inputs the tests read (program/app.ts). */
-export interface ServiceInputs {
-  labels?: Array<{ label: string; value: string }>;
-  taskSpec: {
-    containerSpec: {
-      image: string;
-      env?: Record<string, string>;
-      labels?: Array<{ label: string; value: string }>;
-      healthcheck?: { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string };
-      stopSignal?: string;
-      stopGracePeriod?: string;
-    };
-    networksAdvanceds?: Array<{ id?: string; name?: string; aliases?: string[] }>;
-    restartPolicy?: Record<string, unknown>;
-  };
-  mode?: { replicated?: { replicas?: number } };
-  endpointSpec?: { mode?: string };
-  updateConfig?: { order?: string; parallelism?: number; failureAction?: string; monitor?: string; delay?: string };
-  rollbackConfig?: { order?: string; parallelism?: number };
-  convergeConfig?: { delay?: string; timeout?: string };
-  name?: string;
-}
+/**
+ * A Service's inputs as the mock runtime records them (plain values), derived from the docker
+ * provider's own types so that it cannot drift from what program/app.ts may declare.
+ * test/support/serviceSpec.ts re-exports it.
+ */
+export type ServiceInputs = pulumi.Unwrap<docker.ServiceArgs>;
 
 /** The app's one Swarm service (program/app.ts). */
 export function appService(ev: Evaluation): EvaluatedResource {

@@ -12,12 +12,10 @@
  * Every declared input this file does not translate is refused too, so a new
  * field in program/app.ts cannot be silently dropped.
  */
-import type * as pulumi from "@pulumi/pulumi";
-import type * as docker from "@pulumi/docker";
 import { Healthcheck, healthFlags } from "./declared";
+import type { ServiceInputs } from "./program";
 
-/** A Service's inputs as the mock runtime records them (plain values). */
-export type ServiceInputs = pulumi.Unwrap<docker.ServiceArgs>;
+export type { ServiceInputs };
 type ContainerSpecInputs = ServiceInputs["taskSpec"]["containerSpec"];
 type UpdateConfig = NonNullable<ServiceInputs["updateConfig"]>;
 type RollbackConfig = NonNullable<ServiceInputs["rollbackConfig"]>;

@@ -26,7 +26,7 @@ import { migrate } from "../../db/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
 import { DockerScope, publishedPort, waitHealthy } from "./docker";
-import { appService, envOf } from "./program";
+import { appService, envOf, serviceInputs } from "./program";
 import { Converged, ServiceRollbackError, createService, runningTasks, updateService } from "./service";
 import { ServiceInputs } from "./serviceSpec";
 
@@ -102,7 +102,7 @@ async function applyGrant(admin: Client, r: EvaluatedResource): Promise<void> {
 /** The app's declared docker.Service (exactly one). */
 export function declaredService(ev: Evaluation): { resource: EvaluatedResource; spec: ServiceInputs } {
   const r = appService(ev);
-  return { resource: r, spec: r.inputs as unknown as ServiceInputs };
+  return { resource: r, spec: serviceInputs(r) };
 }
 
 function withImage(spec: ServiceInputs, opts: StartOptions): ServiceInputs {
