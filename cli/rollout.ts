@@ -22,7 +22,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError } from "../core/config";
 import { RolloutConfig } from "../core/configSchema";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
-import { GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate, gateWindow, latencyThresholds } from "../core/gate";
+import { GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate } from "../core/gate";
 import { formatGate } from "../core/gateText";
 import {
   DatabaseError,
@@ -32,7 +32,7 @@ import {
   databaseNow,
   readHistory,
   readLiveViews,
-  readStageMetrics,
+  readGateMetrics,
   recordGateLook,
   type GateLooks,
 } from "../db/rolloutStore";
@@ -315,8 +315,7 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
         `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (its pull request is not merged, or the merge's pulumi up has not finished)`,
       );
     }
-    const { since } = gateWindow(ev?.createdAt, asOf, cfg.gate.soakHours);
-    const metrics = await readStageMetrics(c, since, asOf, latencyThresholds(cfg.thresholds));
+    const metrics = await readGateMetrics(c, ev?.createdAt, asOf, { thresholds: cfg.thresholds, soakHours: cfg.gate.soakHours });
     // One look at this stage, counted for the reader (sql/0030): the bounds do not depend on it.
     const look: GateLooks = ev ? await recordGateLook(c, ev.id) : { looks: null, note: "not counted: the stage has no rollout record" };
     const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics, looks: look.looks ?? undefined, looksNote: look.note });

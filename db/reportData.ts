@@ -7,8 +7,8 @@
  * `judge` (cli/rollout.ts passes the gate `rollout gate` runs).
  */
 import type { ClientBase } from "pg";
-import { gateWindow, latencyThresholds, type StageMetrics } from "../core/gate";
-import { databaseNow, query, readHistory, readStageMetrics } from "./rolloutStore";
+import type { StageMetrics } from "../core/gate";
+import { databaseNow, query, readHistory, readGateMetrics } from "./rolloutStore";
 import { Concurrency, ConcurrencyFigures, RolloutReport, StageJudgement, StageSegment, emptyConcurrency } from "../core/report/model";
 import type { Flags, Stage, Thresholds } from "../core/stages";
 
@@ -81,8 +81,8 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
     const end = stages[i + 1]?.start ?? asOf;
     const windowEnd = end;
     // Measured exactly as `rollout gate` measures it, as of the stage's end.
-    const windowStart = gateWindow(s.start ?? undefined, windowEnd, o.soakHours).since;
-    const metrics = await readStageMetrics(c, windowStart, windowEnd, latencyThresholds(o.thresholds));
+    const metrics = await readGateMetrics(c, s.start ?? undefined, windowEnd, { thresholds: o.thresholds, soakHours: o.soakHours });
+    const windowStart = metrics.windowStart;
     const concurrency = await readConcurrentSessions(c, windowStart, windowEnd);
     const judgement = o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: windowEnd, metrics });
     segments.push({

@@ -8,9 +8,9 @@
  * unreachable server, a refused login, a missing records table.
  */
 import { Client, ClientBase } from "pg";
-import type { LatencyCount, StageMetrics, PathMetrics } from "../core/gate";
+import { gateWindow, latencyThresholds, type LatencyCount, type StageMetrics, type PathMetrics } from "../core/gate";
 import { redact } from "../core/redact";
-import { Flags, Stage, isStage } from "../core/stages";
+import { Flags, Stage, Thresholds, isStage } from "../core/stages";
 
 export class DatabaseError extends Error {
   constructor(message: string) {
@@ -289,6 +289,17 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date, 
   const cont = await query<{ n: string }>(c, "select monitoring.stage_contamination($1, $2) as n", [since, until]);
   out.contaminationCount = Number(cont[0].n);
   return out;
+}
+
+/**
+ * What the gate judges a stage on, read one way for every caller (`rollout gate`/`status`/`advance`,
+ * the drill, the rollout report): the stage's window (core/gate.ts gateWindow: from its rollout
+ * record, or the last soak period when there is none, up to `asOf`) and its metrics with the
+ * per-threshold latency counts the stack's p95 criteria need.
+ */
+export function readGateMetrics(c: ClientBase, stageStartedAt: Date | undefined, asOf: Date, settings: { thresholds: Thresholds; soakHours: number }): Promise<StageMetrics> {
+  const { since, until } = gateWindow(stageStartedAt, asOf, settings.soakHours);
+  return readStageMetrics(c, since, until, latencyThresholds(settings.thresholds));
 }
 
 // ---------------------------------------------------------------------------

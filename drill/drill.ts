@@ -16,8 +16,8 @@
  */
 import { Client } from "pg";
 import type { GateConfig } from "../core/configSchema";
-import { connect, databaseNow, insertEvent, readHistory, readStageMetrics, redactUrl } from "../db/rolloutStore";
-import { evaluateGate, gateWindow, GateResult, latencyThresholds, Verdict } from "../core/gate";
+import { connect, databaseNow, insertEvent, readHistory, readGateMetrics, redactUrl } from "../db/rolloutStore";
+import { evaluateGate, GateResult, Verdict } from "../core/gate";
 import { HOUR_MS } from "../core/gate";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embeddedPostgres";
@@ -270,8 +270,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       const asOf = end;
       const history = await readHistory(c, opts.stack, asOf, 1);
       const startedAt = history.current?.createdAt;
-      const { since } = gateWindow(startedAt, asOf, opts.gate.soakHours);
-      const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readStageMetrics(c, since, asOf, latencyThresholds(opts.thresholds)));
+      const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readGateMetrics(c, startedAt, asOf, { thresholds: opts.thresholds, soakHours: opts.gate.soakHours }));
+      const since = metrics.windowStart;
       const gate = evaluateGate({ stage, flags, stageStartedAt: startedAt, asOf, metrics, thresholds: opts.thresholds, gate: opts.gate, looks: 1 });
       const pct = (e: number, n: number) => (n > 0 ? (100 * e) / n : null);
       stages.push({

@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../../core/config";
 import { latencyThresholds } from "../../core/gate";
-import { readStageMetrics } from "../../db/rolloutStore";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { HOUR_MS, gateWindow } from "../../core/gate";
+import { readGateMetrics, readStageMetrics } from "../../db/rolloutStore";
 import { migratedDatabase, seedPath, withClient } from "./support";
 
 const T = parseConfig({ appImage: "example/app:1" }, { stack: "test" }).thresholds;
@@ -54,5 +57,35 @@ describe("[pg] monitoring.stage_latency_counts (migration 0015): the per-thresho
       const odd = await c.query("select * from monitoring.stage_latency_counts(now() - interval '2 hours', now(), array['NaN', 'Infinity', -1, 0]::double precision[])");
       assert.equal(odd.rows.length, 0);
     });
+  });
+
+  it("readGateMetrics, the one read of a stage's gate inputs: the window gateWindow gives (from the stage's record, else the last soak period), with the stack's latency thresholds", async () => {
+    const url = await migratedDatabase();
+    await withClient(url, async (c) => {
+      await seedPath(c, { isNew: true, requests: 40, errors: 4, users: 10, seconds: 6, fromHours: 3.5, toHours: 2.5, prefix: "old" }); // 3.5 to 2.5 h ago
+      await seedPath(c, { isNew: true, requests: 10, errors: 1, users: 5, seconds: 1, fromHours: 0.5, toHours: 0.1, prefix: "recent" }); // 30 to 6 min ago
+      const now = (await c.query<{ now: Date }>("select now() as now")).rows[0].now;
+      const settings = { thresholds: T, soakHours: 2 };
+      // A record an hour ago: only the recent rows; the window starts at the record.
+      const started = new Date(now.getTime() - HOUR_MS);
+      const m = await readGateMetrics(c, started, now, settings);
+      assert.deepEqual([m.windowStart, m.windowEnd], [gateWindow(started, now, 2).since, now]);
+      assert.deepEqual([m.new.requests, m.new.errors], [10, 1]);
+      assert.deepEqual(m.new.latency?.map((l) => l.thresholdSeconds), latencyThresholds(T));
+      // No record: the last soakHours (2 h), which still leaves the older rows out; 4 h takes them in.
+      const none = await readGateMetrics(c, undefined, now, settings);
+      assert.equal(none.windowStart.getTime(), now.getTime() - 2 * HOUR_MS);
+      assert.equal(none.new.requests, 10);
+      assert.equal((await readGateMetrics(c, undefined, now, { thresholds: T, soakHours: 4 })).new.requests, 50);
+    });
+  });
+
+  it("rollout gate/status/advance, the drill and the report read the gate's inputs only through readGateMetrics (one window rule, one set of thresholds)", () => {
+    const root = path.resolve(__dirname, "../..");
+    for (const f of ["cli/rollout.ts", "drill/drill.ts", "db/reportData.ts"]) {
+      const src = fs.readFileSync(path.join(root, f), "utf8");
+      assert.match(src, /\breadGateMetrics\(/, `${f} calls readGateMetrics`);
+      assert.doesNotMatch(src, /\b(gateWindow|readStageMetrics)\(/, `${f} computes no window and reads no stage metrics of its own`);
+    }
   });
 });
