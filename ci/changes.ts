@@ -12,7 +12,7 @@
  */
 import { PINNED_STACKS } from "../core/configSchema";
 import { parseStackFile, stackConfigOf } from "../stack/stackFile";
-import { RolloutState, Stage, effectivePercentage } from "../core/stages";
+import { RolloutState, Stage, effectivePercentage, flagText, rolloutState } from "../core/stages";
 import { FileTexts, importGraph, reachable } from "./imports";
 
 /** The program's entry module: what `pulumi up` loads. */
@@ -134,12 +134,7 @@ export const ABSENT_STATE: Readonly<RolloutState> = Object.freeze({
 /** A stack file's rollout state, through the one schema. Throws StackFileError / ConfigError. */
 export function rolloutStateOf(stack: string, file: string, text: string): RolloutState {
   // Secrets left to `pulumi config set --secret` get placeholders, as in every offline evaluation.
-  const cfg = stackConfigOf(parseStackFile(stack, file, text));
-  return {
-    canaryPercentage: cfg.canaryPercentage,
-    enableStatelessOrchestration: cfg.enableStatelessOrchestration,
-    enableSafeJsonParser: cfg.enableSafeJsonParser,
-  };
+  return rolloutState(stackConfigOf(parseStackFile(stack, file, text)));
 }
 
 export interface CanaryChange {
@@ -162,12 +157,7 @@ export interface CanaryChange {
 }
 
 function describe(s: RolloutState): string {
-  const flags = s.enableStatelessOrchestration && s.enableSafeJsonParser
-    ? "flags on"
-    : !s.enableStatelessOrchestration && !s.enableSafeJsonParser
-      ? "flags off"
-      : `flags mixed (orchestration ${s.enableStatelessOrchestration}, parser ${s.enableSafeJsonParser})`;
-  return `${s.canaryPercentage}% (${flags}, effective ${effectivePercentage(s)}%)`;
+  return `${s.canaryPercentage}% (${flagText(s)}, effective ${effectivePercentage(s)}%)`;
 }
 
 /**

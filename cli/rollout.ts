@@ -44,10 +44,10 @@ import { RefusedError, planAdvance, planRollback } from "../core/transitions";
 import { editStack, loadStack } from "../stack/stackEdit";
 import { StackEditError } from "../stack/stackEditError";
 import { StackFileError } from "../stack/stackFile";
-import { RolloutState, STAGES, Stage, flagsOn, isStage } from "../core/stages";
+import { RolloutState, STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
-import { Assessment, flagText, formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
+import { Assessment, formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
 import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
@@ -260,17 +260,6 @@ function databaseUrlOf(o: DbOptions): string {
   return url;
 }
 
-const stateOf = (cfg: RolloutConfig): RolloutState => ({
-  canaryPercentage: cfg.canaryPercentage,
-  enableStatelessOrchestration: cfg.enableStatelessOrchestration,
-  enableSafeJsonParser: cfg.enableSafeJsonParser,
-});
-
-const sameState = (a: RolloutState, b: RolloutState) =>
-  a.canaryPercentage === b.canaryPercentage &&
-  a.enableStatelessOrchestration === b.enableStatelessOrchestration &&
-  a.enableSafeJsonParser === b.enableSafeJsonParser;
-
 /** The gate `rollout gate` runs, for one stage: the stack's thresholds and gate settings. */
 function judgeStage(cfg: RolloutConfig, s: JudgeInput): GateResult {
   return evaluateGate({ ...s, thresholds: cfg.thresholds, gate: cfg.gate });
@@ -283,7 +272,7 @@ function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, c
     asOf,
     thresholds: cfg.thresholds,
     soakHours: cfg.gate.soakHours,
-    configured: { stage: cfg.canaryPercentage, flags: stateOf(cfg) },
+    configured: { stage: cfg.canaryPercentage, flags: rolloutState(cfg) },
     judge: (s) => {
       const g = judgeStage(cfg, s);
       return { verdict: g.verdict, evidence: formatGate(g) };
@@ -305,7 +294,7 @@ async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Pro
   try {
     const asOf = await databaseNow(c);
     const history: RolloutHistory = await readHistory(c, o.stack, asOf, 10);
-    const configured = stateOf(cfg);
+    const configured = rolloutState(cfg);
     const notes: string[] = [];
     const ev = history.current;
     const deployed: RolloutState = ev ? { canaryPercentage: ev.toStage, ...ev.flags } : configured;

@@ -6,17 +6,11 @@
 import * as path from "node:path";
 import { HOUR_MS, ExposureCheck, GateResult } from "../core/gate";
 import { n2, table } from "../core/plainText";
-import { Flags, RolloutState, flagsOn } from "../core/stages";
+import { RolloutState, flagText, flagsOn } from "../core/stages";
 import { LiveViews, RolloutEvent } from "../db/rolloutStore";
 import { DrillResult } from "../drill/drill";
 import { EditResult } from "../stack/stackEdit";
 
-export const flagText = (f: Flags) =>
-  f.enableStatelessOrchestration && f.enableSafeJsonParser
-    ? "flags on"
-    : !f.enableStatelessOrchestration && !f.enableSafeJsonParser
-      ? "flags off"
-      : `flags mixed (stateless ${f.enableStatelessOrchestration}, safe JSON ${f.enableSafeJsonParser})`;
 
 export interface Assessment {
   configured: RolloutState;

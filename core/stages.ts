@@ -41,6 +41,31 @@ export interface RolloutState extends Flags {
   canaryPercentage: Stage;
 }
 
+/** The rollout state a parsed stack config declares (only the three keys; the config has many more). */
+export function rolloutState(cfg: RolloutState): RolloutState {
+  return {
+    canaryPercentage: cfg.canaryPercentage,
+    enableStatelessOrchestration: cfg.enableStatelessOrchestration,
+    enableSafeJsonParser: cfg.enableSafeJsonParser,
+  };
+}
+
+/** The same percentage and the same two flags. */
+export function sameState(a: RolloutState, b: RolloutState): boolean {
+  return (
+    a.canaryPercentage === b.canaryPercentage &&
+    a.enableStatelessOrchestration === b.enableStatelessOrchestration &&
+    a.enableSafeJsonParser === b.enableSafeJsonParser
+  );
+}
+
+/** The flags in words, the one wording (status, the PR comment, the CI's change summary). */
+export function flagText(f: Flags): string {
+  if (f.enableStatelessOrchestration && f.enableSafeJsonParser) return "flags on";
+  if (!f.enableStatelessOrchestration && !f.enableSafeJsonParser) return "flags off";
+  return `flags mixed (stateless ${f.enableStatelessOrchestration}, safe JSON ${f.enableSafeJsonParser})`;
+}
+
 /**
  * Alert and gate thresholds. Defaults are the guide's "Monitoring Dashboard"
  * numbers; stacks may override them (see the config schema).

@@ -15,6 +15,7 @@ import {
   flagsOn,
   nextStage,
   previousStage,
+  rolloutState,
   stageIndex,
 } from "./stages";
 import { characterName, firstBadCharacter, shown } from "./yamlSubset";
@@ -39,14 +40,6 @@ export interface EditPlan {
 
 // ---------------------------------------------------------------------------
 // What to change
-
-function stateOf(cfg: RolloutConfig): RolloutState {
-  return {
-    canaryPercentage: cfg.canaryPercentage,
-    enableStatelessOrchestration: cfg.enableStatelessOrchestration,
-    enableSafeJsonParser: cfg.enableSafeJsonParser,
-  };
-}
 
 function diffStates(from: RolloutState, to: RolloutState): ConfigChange[] {
   const out: ConfigChange[] = [];
@@ -123,7 +116,7 @@ export function forcedSkipReason(text: string, stage: Stage): string | undefined
  * week 2 does. Skipping a stage needs `force` and a `reason`, which is recorded.
  */
 export function planAdvance(cfg: RolloutConfig, opts: AdvanceOptions = {}): EditPlan {
-  const from = stateOf(cfg);
+  const from = rolloutState(cfg);
   const current = effectivePercentage(from) as Stage;
   const next = nextStage(current);
   if (next === undefined) throw new RefusedError(`already at the last stage (${current}%): nothing to advance`);
@@ -156,7 +149,7 @@ export function planAdvance(cfg: RolloutConfig, opts: AdvanceOptions = {}): Edit
  * percentage left as it was. Gradual: one stage back, down to 0.
  */
 export function planRollback(cfg: RolloutConfig, immediate: boolean): EditPlan {
-  const from = stateOf(cfg);
+  const from = rolloutState(cfg);
   if (immediate) {
     if (!from.enableStatelessOrchestration && !from.enableSafeJsonParser) {
       throw new RefusedError("both flags are already off: nothing to roll back");

@@ -1,5 +1,11 @@
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseConfig } from "../core/config";
 import {
+  flagText,
+  rolloutState,
+  sameState,
   GUIDE_THRESHOLDS,
   STAGES,
   appEnv,
@@ -87,5 +93,34 @@ describe("stage model", () => {
     assert.equal(compare(2.01, ">", 2), true);
     assert.equal(compare(3, "<", 3), false, "p95 of exactly 3 s is not < 3 s");
     assert.equal(compare(1, "<=", 1), true);
+  });
+
+  describe("rollout state and its wording: one home (issue 14)", () => {
+    const cfg = parseConfig({ appImage: "example/app:1", canaryPercentage: "25", enableStatelessOrchestration: "true", enableSafeJsonParser: "false" }, { stack: "test" });
+
+    it("rolloutState takes exactly the three keys of a parsed config; sameState compares all three", () => {
+      const st = rolloutState(cfg);
+      assert.deepEqual(st, { canaryPercentage: 25, enableStatelessOrchestration: true, enableSafeJsonParser: false });
+      assert.ok(sameState(st, { ...st }));
+      for (const k of ["canaryPercentage", "enableStatelessOrchestration", "enableSafeJsonParser"] as const) {
+        const other = { ...st, [k]: k === "canaryPercentage" ? 50 : !st[k] };
+        assert.equal(sameState(st, other), false, k);
+      }
+    });
+
+    it("flagText words the flags one way: on, off, or mixed naming each", () => {
+      assert.equal(flagText({ enableStatelessOrchestration: true, enableSafeJsonParser: true }), "flags on");
+      assert.equal(flagText({ enableStatelessOrchestration: false, enableSafeJsonParser: false }), "flags off");
+      assert.equal(flagText(rolloutState(cfg)), "flags mixed (stateless true, safe JSON false)");
+    });
+
+    it("the CLI, the advance/rollback policy and CI's change summary convert and word the state only through them", () => {
+      const root = path.resolve(__dirname, "..");
+      for (const f of ["cli/rollout.ts", "cli/rolloutText.ts", "core/transitions.ts", "ci/changes.ts"]) {
+        const src = fs.readFileSync(path.join(root, f), "utf8");
+        assert.doesNotMatch(src, /canaryPercentage: \w+\.canaryPercentage,/, `${f} builds no RolloutState of its own`);
+        assert.doesNotMatch(src, /"flags (on|off)"/, `${f} words no flags of its own`);
+      }
+    });
   });
 });
