@@ -4,7 +4,7 @@
  * the criteria, the method, the verdict and its reasons. Pure.
  */
 import { GateResult, describeAlpha } from "./gate";
-import { n2, pad, table } from "./plainText";
+import { n2, pad, percentOf, table } from "./plainText";
 
 /** How a criterion's status reads in the text output. */
 function criterionMark(kind: string, status: string): string {
@@ -34,7 +34,7 @@ function formatGateMethod(g: GateResult): string {
  */
 export function formatGate(g: GateResult, exitNote: "own" | "gate's" = "own"): string {
   const m = g.metrics;
-  const rate = (e: number, n: number) => (n > 0 ? `${e} (${((100 * e) / n).toFixed(2)}%)` : "-");
+  const rate = (e: number, n: number) => (n > 0 ? `${e} (${percentOf(e, n)})` : "-");
   let s = `window: ${m.windowStart.toISOString()} .. ${m.windowEnd.toISOString()}` +
     ` (soaked ${g.soakHoursElapsed === null ? "unknown" : `${g.soakHoursElapsed.toFixed(1)} h`} of ${g.soakHoursRequired} h)\n`;
   s += table([

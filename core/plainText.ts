@@ -1,6 +1,9 @@
-/** Plain-text building blocks of the CLI's output: a number with two decimals, padding, an aligned table. Pure. */
+/** Plain-text building blocks of the CLI's and the report's output: a number with two decimals, a percentage, padding, an aligned table. Pure. */
 
-export const n2 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${v.toFixed(2)}${unit}`);
+/** A number with two decimals and its unit; `missing` for null, undefined and non-finite values. */
+export const n2 = (v: number | null | undefined, unit = "", missing = "-") => (v === null || v === undefined || !Number.isFinite(v) ? missing : `${v.toFixed(2)}${unit}`);
+/** `part` of `whole` as a percentage with two decimals ("2.50%"); the caller words an empty whole. */
+export const percentOf = (part: number, whole: number) => `${((100 * part) / whole).toFixed(2)}%`;
 export const pad = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length));
 
 export function table(rows: string[][]): string {

@@ -9,6 +9,7 @@
  */
 import { KeyMetric, RolloutReport, StageSegment, keyMetrics, segmentLabel } from "./model";
 import { escapeXml, lineChart } from "./svg";
+import { n2, percentOf } from "../plainText";
 
 const e = escapeXml;
 
@@ -39,7 +40,6 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 8px; overflow-x: auto; font-size: 12px; }
 `;
 
-const n2 = (v: number | null | undefined, unit = "") => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : `${v.toFixed(2)}${unit}`);
 const when = (d: Date | null) => (d === null ? "unknown" : d.toISOString().replace(".000Z", "Z"));
 
 function panel(m: KeyMetric, categories: string[]): string {
@@ -58,7 +58,7 @@ function panel(m: KeyMetric, categories: string[]): string {
 }
 
 function stageRow(s: StageSegment, i: number): string {
-  const rate = (errors: number, requests: number) => (requests > 0 ? `${errors} / ${requests} (${((100 * errors) / requests).toFixed(2)}%)` : "no requests");
+  const rate = (errors: number, requests: number) => (requests > 0 ? `${errors} / ${requests} (${percentOf(errors, requests)})` : "no requests");
   return [
     `<tr class="stage" data-stage="${s.stage}">`,
     `<td>${e(segmentLabel(s, i))}${s.current ? " (current)" : ""}</td>`,
@@ -66,7 +66,7 @@ function stageRow(s: StageSegment, i: number): string {
     `<td>${e(when(s.windowStart))}<br>${e(when(s.windowEnd))}</td>`,
     `<td><span class="verdict verdict-${e(s.judgement.verdict)}">${e(s.judgement.verdict)}</span></td>`,
     `<td class="num">${e(rate(s.metrics.new.errors, s.metrics.new.requests))}<br>${e(rate(s.metrics.legacy.errors, s.metrics.legacy.requests))}</td>`,
-    `<td class="num">${e(n2(s.metrics.new.p95Seconds, " s"))}<br>${e(n2(s.metrics.legacy.p95Seconds, " s"))}</td>`,
+    `<td class="num">${e(n2(s.metrics.new.p95Seconds, " s", "n/a"))}<br>${e(n2(s.metrics.legacy.p95Seconds, " s", "n/a"))}</td>`,
     `<td class="num">${s.metrics.contaminationCount}</td>`,
     `<td class="num">${s.concurrency.new.peak} / ${s.concurrency.legacy.peak} / ${s.concurrency.all.peak}</td>`,
     `</tr>`,
