@@ -4,7 +4,7 @@
  * secrets are always shown as `[secret]`.
  */
 import { createHash } from "node:crypto";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "../core/configSchema";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, objectInput } from "../core/configSchema";
 import { showSetting } from "../core/configSecrets";
 import { Evaluation, EvaluatedResource, resourceKey } from "./evaluation";
 import { SecretStatus } from "../stack/stackFile";
@@ -265,14 +265,8 @@ export function applySets(raw: RawConfig, sets: ConfigSet[]): RawConfig {
     const segs = s.path.split(".");
     let cur = out as Record<string, unknown>;
     for (const seg of segs.slice(0, -1)) {
-      let next = cur[seg];
-      if (typeof next === "string" && next.trim().startsWith("{")) {
-        try {
-          next = JSON.parse(next);
-        } catch {
-          /* left as is: the schema reports it */
-        }
-      }
+      // A group may be a JSON-encoded string (how Pulumi passes structured config); a bad one is left to the schema.
+      let next = objectInput(cur[seg]);
       if (typeof next !== "object" || next === null || Array.isArray(next)) next = {};
       cur[seg] = next;
       cur = next as Record<string, unknown>;

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import { ParseEntry, parse } from "shell-quote";
 import { ConfigError, namespaced, parseConfig } from "../core/config";
 import { configKeyDocs } from "../core/configIntrospect";
-import { CONFIG_NAMESPACE, RawConfig } from "../core/configSchema";
+import { CONFIG_NAMESPACE, RawConfig, objectInput } from "../core/configSchema";
 import { closestKey } from "../core/suggest";
 import { programConfig, readStackFile, stackFilePath } from "../stack/stackFile";
 
@@ -246,15 +246,7 @@ const MINIMAL_IMAGE = `ghcr.io/valuecanvas/app@sha256:${"0".repeat(64)}`;
 function baseConfig(projectDir: string, stack: string | undefined): RawConfig {
   if (stack && fs.existsSync(stackFilePath(projectDir, stack))) {
     const raw = namespaced(programConfig(readStackFile(projectDir, stack)).config);
-    for (const [k, v] of Object.entries(raw)) {
-      if (typeof v === "string" && v.trim().startsWith("{")) {
-        try {
-          raw[k] = JSON.parse(v) as unknown;
-        } catch {
-          /* leave as written */
-        }
-      }
-    }
+    for (const [k, v] of Object.entries(raw)) raw[k] = objectInput(v);
     return raw;
   }
   return { appImage: MINIMAL_IMAGE };
