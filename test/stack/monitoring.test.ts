@@ -313,6 +313,26 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     for (const c of Object.values(mon.containers)) assert.equal(await dockerOk(["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", c]), "running 0", c);
     assert.ok(stack.appContainers.length >= 2, "the fault knob was set on every app task");
   });
+
+  it("the exporter stopped: both contamination counts go missing and ContaminationUnmonitored pages after criticalFor (SessionIsolationFailure could not fire)", async () => {
+    assert.deepEqual(received(await sinkReceived(mon), SINK_PATHS.pagerduty, ALERT_NAMES.contaminationUnmonitored), []);
+    await dockerOk(["stop", "--time", "5", mon.containers.exporter]);
+    const stoppedAt = Date.now();
+    // The failed scrape marks the series stale at once: absent() holds from the next evaluation.
+    await waitFor("the contamination counts missing in Prometheus", 60_000, async () => ((await instant(mon, METRICS.contamination)).length === 0 ? true : undefined), 1000);
+    const pd = await waitFor("ContaminationUnmonitored at the PagerDuty sink", ALERT_WAIT_MS, async () => {
+      const got = received(await sinkReceived(mon), SINK_PATHS.pagerduty, ALERT_NAMES.contaminationUnmonitored);
+      return got.length > 0 ? got : undefined;
+    }, 1000);
+    const after = (Date.parse(pd[0].at) - stoppedAt) / 1000;
+    log(`ContaminationUnmonitored reached PagerDuty ${after.toFixed(0)} s after the exporter stopped (criticalFor 45 s)`);
+    assert.ok(after >= 45, `not before criticalFor: ${after} s`);
+    const body = pd[0].body as { routing_key: string; payload: { severity: string; summary: string; custom_details: Record<string, string> } };
+    assert.equal(body.routing_key, TEST_ROUTING_KEY);
+    assert.equal(body.payload.severity, "critical");
+    assert.match(body.payload.summary, /Session isolation is unmonitored/);
+    assert.match(body.payload.custom_details.runbook, /postgres exporter/);
+  });
 });
 
 describe("the dev stack's declared Alertmanager with its receiver secrets unset [docker]", function () {
