@@ -112,7 +112,7 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     const pr = MONITORING_CONTAINER.prometheus;
-    const prometheusData = new docker.Volume(`${name}-prometheus-data`, { labels: [{ label: "valuecanvas.rollout/role", value: "monitoring-prometheus" }] }, { parent: this });
+    const prometheusData = new docker.Volume(`${name}-prometheus-data`, { labels: containerLabels("monitoring-prometheus") }, { parent: this });
     new docker.Container(
       `${name}-prometheus`,
       {
