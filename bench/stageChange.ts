@@ -22,9 +22,9 @@
  * removed at the end, also on failure or Ctrl-C.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freeLoopbackPort } from "../db/embeddedPostgres";
 import { DockerScope, docker, engineVersion } from "../test/support/docker";
 import { SWARM_INIT_COMMAND, swarmState } from "../test/support/swarm";
 import { ChangeResult, ProxyReplacementResult, ReleaseResult, SCENARIO_IMAGES, SwarmScenario } from "../test/support/swarmScenario";
@@ -37,18 +37,6 @@ export interface StageChangeBench {
   control: ReleaseResult;
   /** The cut-over's one interruption (docs/swarm.md): not part of the round trip's goal. */
   cutOver: { proxyReplacement: ProxyReplacementResult };
-}
-
-/** A free TCP port on loopback (the kernel's choice, released at once). */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 const json = process.argv.includes("--json");

@@ -48,8 +48,8 @@ export interface StartedStack {
   adminUrl: string;
   /** The edge proxy's loopback URL. */
   proxyUrl: string;
-  /** The edge proxy's declared container and the container running it now. */
-  proxy: { spec: ContainerSpec; container: string };
+  /** The edge proxy's declared container (the container running it is `containers[proxySpec.name]`). */
+  proxySpec: ContainerSpec;
   /** Container names by declared resource name (the plain containers: dev PostgreSQL, edge proxy). */
   containers: Record<string, string>;
   /** The container ids of the app service's running tasks (refreshed by applyAppChange). */
@@ -170,7 +170,7 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
     serviceSpec: spec,
     adminUrl,
     proxyUrl: `http://127.0.0.1:${proxyPort}`,
-    proxy: { spec: proxySpec, container: containers[proxySpec.name] },
+    proxySpec,
     containers,
     appContainers,
     migrations: m.applied,

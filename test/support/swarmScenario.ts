@@ -270,15 +270,15 @@ export class SwarmScenario {
   async proxyReplacement(): Promise<ProxyReplacementResult> {
     if (!this.opts.proxyLoopbackPort) throw new Error("proxyReplacement needs ScenarioOptions.proxyLoopbackPort: the replacement must keep the load's address");
     await this.steady();
-    const { spec, container: old } = this.stack.proxy;
-    const grace = spec.resource.inputs.destroyGraceSeconds;
+    const spec = this.stack.proxySpec;
+    const old = this.stack.containers[spec.name];
     const fromMs = this.load.now();
-    await dockerOk(["stop", "--time", String(typeof grace === "number" ? grace : 10), old], { timeoutMs: 120_000 });
+    // The container was created with the declared stop signal and grace (test/support/declared.ts), which docker stop uses.
+    await dockerOk(["stop", old], { timeoutMs: 120_000 });
     await this.scope.remove(old);
     const next = await startSpec(this.scope, spec);
     await waitHealthy(next, 60_000);
     const toMs = this.load.now();
-    this.stack.proxy.container = next;
     this.stack.containers[spec.name] = next;
     await sleep(2_000);
     const samples = within(this.load.samples, fromMs, toMs + 2_000);
