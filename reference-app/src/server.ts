@@ -144,6 +144,16 @@ function parseQueryBody(text: string): { query: string; sessionId: string | unde
   return { query, sessionId };
 }
 
+/**
+ * Waits at least `ms` by the monotonic clock that the row's duration is measured with. A timer may fire
+ * slightly early by that clock (one row recorded 0.599953 s for a 600 ms fault), so this sleeps again for
+ * whatever remains: a latency fault is then never recorded shorter than it was set.
+ */
+async function delayAtLeast(ms: number): Promise<void> {
+  const until = process.hrtime.bigint() + BigInt(ms) * 1_000_000n;
+  for (let left = ms; left > 0; left = Number(until - process.hrtime.bigint()) / 1e6) await sleep(Math.ceil(left));
+}
+
 export class ReferenceApp {
   private phase: Phase = "starting";
   private fault: Fault;
@@ -367,7 +377,7 @@ export class ReferenceApp {
     let injected: string | undefined;
     if (fault.badRelease) injected = "injected fault: bad release";
     else if (isNew) {
-      if (fault.newPathLatencyMs > 0) await sleep(fault.newPathLatencyMs);
+      if (fault.newPathLatencyMs > 0) await delayAtLeast(fault.newPathLatencyMs);
       if (fault.newPathErrorRate > 0 && Math.random() < fault.newPathErrorRate) injected = "injected fault: new-path error";
     }
 
