@@ -192,9 +192,10 @@ export interface Shortfall {
  * How the rollout's α is spent at this stage (docs/gate.md, "How α is spent").
  * Each error type has the whole α = 1 − gate.confidence for the whole rollout:
  * - PAUSE side (a false PAUSE or ROLLBACK: a lower bound above the truth):
- *   half for the comparison, spread over its stages in proportion to the
- *   variance per request of the difference there; half shared equally by every
- *   other (stage, proportion) lower bound of the rollout;
+ *   COMPARISON_ALPHA_SHARE for the comparison, most of it at its first stage
+ *   (FIRST_COMPARISON_ALPHA_SHARE), the rest over the later stages in proportion
+ *   to the variance per request of the difference there; the remainder shared
+ *   equally by every other (stage, proportion) lower bound of the rollout;
  * - PROCEED side (a false PROCEED: an upper bound below the truth): α/|STAGES|
  *   per stage, and every upper bound of the stage at that level (PROCEED needs
  *   every success criterion shown met: an intersection-union test).
@@ -209,7 +210,7 @@ export interface AlphaSpend {
   proceed: number;
   /** The α of the comparison's lower bound at this stage (null where there is no comparison). */
   comparison: number | null;
-  /** Lower bounds of the guide's absolute lines over the whole rollout sharing the other half of α. */
+  /** Lower bounds of the guide's absolute lines over the whole rollout sharing the rest of α (1 − COMPARISON_ALPHA_SHARE). */
   questions: number;
   /** The α of each of them (a lower bound of an error rate or a slow share). */
   perQuestion: number;
@@ -397,7 +398,14 @@ export function stageAlpha(confidence: number): number {
 }
 
 /** The share of the PAUSE side's α the comparison gets (the rest goes to the guide's absolute lines). */
-export const COMPARISON_ALPHA_SHARE = 0.5;
+export const COMPARISON_ALPHA_SHARE = 0.8;
+
+/**
+ * The share of the comparison's α its first stage (10 %) gets. A regression is met first there, with the
+ * fewest users exposed and the scarcest new-path data, so that is where α buys the most: the later stages
+ * see the same new path with a larger share of the traffic, and share the rest.
+ */
+export const FIRST_COMPARISON_ALPHA_SHARE = 0.875;
 
 /** The distinct proportions (not the comparison) a stage's criteria judge: one lower and one upper bound each. */
 function questionsAt(stage: Stage, thresholds: Thresholds, marginPct: number): Map<string, Question> {
@@ -414,23 +422,32 @@ function questionsAt(stage: Stage, thresholds: Thresholds, marginPct: number): M
 }
 
 /**
- * The α plan for a stage (see AlphaSpend). The comparison's weight at a stage
- * with new-path share s is 1/(s(1 − s)), the variance per request of the
- * difference (up to the error rates): spending α where the data are scarce
- * shortens the longest detections most (weighted Bonferroni).
+ * The α plan for a stage (see AlphaSpend). The comparison's first stage gets FIRST_COMPARISON_ALPHA_SHARE
+ * of the comparison's α; the later stages share the rest in proportion to 1/(s(1 − s)) at new-path share s,
+ * the variance per request of the difference (up to the error rates), so that the scarcer data get more
+ * (weighted Bonferroni). Every lower bound of the rollout together spends at most 1 − confidence.
  */
 export function alphaPlan(stage: Stage, thresholds: Thresholds, confidence: number, marginPct: number): AlphaSpend {
   const rollout = 1 - confidence;
   const weight = (s: Stage) => (s > 0 && s < 100 ? 1 / ((s / 100) * (1 - s / 100)) : 0);
-  let total = 0;
+  const compared: Stage[] = [];
   let others = 0;
   for (const s of STAGES) {
     const qs = questionsAt(s, thresholds, marginPct);
-    if (qs.has("diff")) total += weight(s);
+    if (qs.has("diff") && weight(s) > 0) compared.push(s);
     others += [...qs.keys()].filter((k) => k !== "diff").length;
   }
   const here = questionsAt(stage, thresholds, marginPct);
-  const comparison = here.has("diff") && total > 0 ? (rollout * COMPARISON_ALPHA_SHARE * weight(stage)) / total : null;
+  const comparisonAlpha = rollout * COMPARISON_ALPHA_SHARE;
+  const later = compared.slice(1);
+  const laterWeight = later.reduce<number>((sum, s) => sum + weight(s), 0);
+  const comparison = !here.has("diff") || !compared.includes(stage)
+    ? null
+    : later.length === 0
+      ? comparisonAlpha
+      : stage === compared[0]
+        ? comparisonAlpha * FIRST_COMPARISON_ALPHA_SHARE
+        : (comparisonAlpha * (1 - FIRST_COMPARISON_ALPHA_SHARE) * weight(stage)) / laterWeight;
   const perQuestion = (rollout * (1 - COMPARISON_ALPHA_SHARE)) / Math.max(1, others);
   const proceed = stageAlpha(confidence);
   return { rollout, stages: STAGES.length, stage: proceed, proceed, comparison, questions: Math.max(1, others), perQuestion };

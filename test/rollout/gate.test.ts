@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../../core/config";
-import { GateInput, GateInputError, LatencyCount, P95_TAIL_PCT, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds, proportionBound } from "../../core/gate";
+import { COMPARISON_ALPHA_SHARE, FIRST_COMPARISON_ALPHA_SHARE, GateInput, GateInputError, LatencyCount, P95_TAIL_PCT, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds, proportionBound } from "../../core/gate";
 import { betaBinomialCS, betaPriorFor } from "../../core/sequential";
 import { evaluateLegacyGate } from "../../core/gate-legacy";
 import { RefusedError, planRollback } from "../../core/transitions";
@@ -66,8 +66,8 @@ describe("rollout gate (pure)", () => {
       const r = evaluateGate(input(s));
       assert.ok(Math.abs(r.alpha.rollout - alpha) < 1e-12);
       assert.equal(r.alpha.stages, STAGES.length);
-      // PAUSE side: half for the comparison (over its stages), half for the absolute lines' lower bounds.
-      assert.ok(Math.abs(r.alpha.perQuestion * r.alpha.questions - alpha / 2) < 1e-12, `${s}%`);
+      // PAUSE side: COMPARISON_ALPHA_SHARE for the comparison (over its stages), the rest for the absolute lines' lower bounds.
+      assert.ok(Math.abs(r.alpha.perQuestion * r.alpha.questions - alpha * (1 - COMPARISON_ALPHA_SHARE)) < 1e-12, `${s}%`);
       comparisons += r.alpha.comparison ?? 0;
       assert.equal(r.alpha.comparison === null, s === 0 || s === 100, `${s}%: a comparison only where both paths run`);
       // PROCEED side: α/|stages| per stage, every upper bound at that level.
@@ -80,9 +80,10 @@ describe("rollout gate (pure)", () => {
         assert.ok(Math.abs(c.bound.confidence - (1 - lowerAlpha - r.alpha.proceed)) < 1e-12, `${s}% ${c.id}`);
       }
     }
-    assert.ok(Math.abs(comparisons - alpha / 2) < 1e-12, `the comparisons spend ${comparisons}`);
-    // Weighted by the variance per request: the scarce 10 % (and 75 %) get more than 50 %.
+    assert.ok(Math.abs(comparisons - alpha * COMPARISON_ALPHA_SHARE) < 1e-12, `the comparisons spend ${comparisons}`);
+    // The first comparison stage gets its share; the later ones share the rest by the variance per request (75 % as 25 %, both above 50 %).
     const at = (s: Stage) => evaluateGate(input(s)).alpha.comparison as number;
+    assert.ok(Math.abs(at(10) - alpha * COMPARISON_ALPHA_SHARE * FIRST_COMPARISON_ALPHA_SHARE) < 1e-12, `10%: ${at(10)}`);
     assert.ok(at(10) > at(25) && at(25) > at(50) && Math.abs(at(25) - at(75)) < 1e-15);
   });
 
