@@ -10,6 +10,7 @@
 import { Client, ClientBase } from "pg";
 import { gateWindow, latencyThresholds, type LatencyCount, type StageMetrics, type PathMetrics } from "../core/gate";
 import { redact } from "../core/redact";
+import { insertRolloutEvent } from "./rolloutEvent";
 import { Flags, Stage, Thresholds, isStage } from "../core/stages";
 
 export class DatabaseError extends Error {
@@ -79,21 +80,26 @@ export async function query<R extends object>(c: ClientBase, sql: string, params
   try {
     return (await c.query<R>(sql, params)).rows;
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    if (e.code === "42501") {
-      throw new DatabaseError(
-        `${e.message}: the database user lacks a privilege the rollout command needs ` +
-          `(the monitoring role needs USAGE on schema monitoring; run the migrations so the rollout functions exist)`,
-      );
-    }
-    if (e.code === "42P01" || e.code === "3F000" || e.code === "42883") {
-      throw new DatabaseError(
-        `${e.message}: the rollout records table (${RECORDS_TABLE}) or its functions are missing. Apply the migrations first ` +
-          `(npm run migrate with DATABASE_URL set; a deploy, the merge's pulumi up, applies them too), then run the command again`,
-      );
-    }
-    throw new DatabaseError(`query failed: ${e.message ?? String(err)}`);
+    throw databaseErrorOf(err);
   }
+}
+
+/** A failed query as a DatabaseError that says what to do. */
+function databaseErrorOf(err: unknown): DatabaseError {
+  const e = err as { code?: string; message?: string };
+  if (e.code === "42501") {
+    return new DatabaseError(
+      `${e.message}: the database user lacks a privilege the rollout command needs ` +
+        `(the monitoring role needs USAGE on schema monitoring; run the migrations so the rollout functions exist)`,
+    );
+  }
+  if (e.code === "42P01" || e.code === "3F000" || e.code === "42883") {
+    return new DatabaseError(
+      `${e.message}: the rollout records table (${RECORDS_TABLE}) or its functions are missing. Apply the migrations first ` +
+        `(npm run migrate with DATABASE_URL set; a deploy, the merge's pulumi up, applies them too), then run the command again`,
+    );
+  }
+  return new DatabaseError(`query failed: ${e.message ?? String(err)}`);
 }
 
 /** The database's clock: every window is relative to it, never to this machine's. */
@@ -185,26 +191,14 @@ export interface NewRolloutEvent {
   createdAt?: Date;
 }
 
-/** Insert one rollout record (the program's RolloutRecord resource and the drill use this). */
+/** Insert one rollout record for the drill and the tests: db/rolloutEvent.ts writes it (the program's provider calls that too). */
 export async function insertEvent(c: ClientBase, e: NewRolloutEvent): Promise<void> {
-  await query(
-    c,
-    `insert into ${RECORDS_TABLE}
-       (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser, image_digest, git_commit, actor, reason, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()))`,
-    [
-      e.stack,
-      e.fromStage,
-      e.toStage,
-      e.flags.enableStatelessOrchestration,
-      e.flags.enableSafeJsonParser,
-      e.imageDigest ?? null,
-      e.gitCommit ?? null,
-      e.actor ?? null,
-      e.reason ?? null,
-      e.createdAt ?? null,
-    ],
-  );
+  const { flags, ...row } = e;
+  try {
+    await insertRolloutEvent(c, { ...row, ...flags });
+  } catch (err) {
+    throw databaseErrorOf(err);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  * 0008; wire this resource after the migration resource (dependsOn).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { insertRolloutEvent } from "../db/rolloutEvent";
 
 export interface RolloutRecordArgs {
   /** Admin (or migration) connection URL; a secret. */
@@ -50,8 +51,9 @@ export function imageDigestOf(image: string | undefined): string | null {
 }
 
 /**
- * The provider. Self-contained (it is serialized into the state by the SDK):
- * it requires `pg` at run time and refers to nothing else in this module.
+ * The provider. Serialized into the state by the SDK with what it captures:
+ * db/rolloutEvent.ts's insertRolloutEvent (the one writer of a row) by value,
+ * and `pg`, required at run time. It refers to nothing else in this module.
  */
 export const rolloutRecordProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: RolloutRecordInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -59,15 +61,10 @@ export const rolloutRecordProvider: pulumi.dynamic.ResourceProvider = {
     const c = new Client({ connectionString: inputs.databaseUrl });
     await c.connect();
     try {
-      const r = await c.query<{ id: string }>(
-        `insert into monitoring.rollout_events
-           (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser, image_digest, git_commit, actor, reason)
-         values ($1, null, $2, $3, $4, $5, $6, $7, $8) returning id`,
-        [inputs.stack, inputs.canaryPercentage, inputs.enableStatelessOrchestration, inputs.enableSafeJsonParser, inputs.imageDigest, inputs.gitCommit, inputs.actor, inputs.reason],
-      );
-      const { databaseUrl: _url, ...outs } = inputs;
+      const { databaseUrl: _url, canaryPercentage, ...rest } = inputs;
       void _url;
-      return { id: `${inputs.stack}/${r.rows[0].id}`, outs };
+      const id = await insertRolloutEvent(c, { ...rest, fromStage: null, toStage: canaryPercentage });
+      return { id: `${inputs.stack}/${id}`, outs: { ...rest, canaryPercentage } };
     } finally {
       await c.end();
     }
@@ -86,16 +83,11 @@ export const rolloutRecordProvider: pulumi.dynamic.ResourceProvider = {
     const c = new Client({ connectionString: news.databaseUrl });
     await c.connect();
     try {
-      await c.query(
-        `insert into monitoring.rollout_events
-           (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser, image_digest, git_commit, actor, reason)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [news.stack, olds.canaryPercentage, news.canaryPercentage, news.enableStatelessOrchestration, news.enableSafeJsonParser, news.imageDigest, news.gitCommit, news.actor, news.reason],
-      );
-      void id;
-      const { databaseUrl: _url, ...outs } = news;
+      const { databaseUrl: _url, canaryPercentage, ...rest } = news;
       void _url;
-      return { outs };
+      void id;
+      await insertRolloutEvent(c, { ...rest, fromStage: olds.canaryPercentage, toStage: canaryPercentage });
+      return { outs: { ...rest, canaryPercentage } };
     } finally {
       await c.end();
     }

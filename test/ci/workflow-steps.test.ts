@@ -11,11 +11,11 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { canaryChange, monitoringSecretName } from "../../ci/changes";
+import { freeLoopbackPort } from "../../db/embeddedPostgres";
 import { migratedDatabase, seedPath, seedRecord, withClient } from "../rollout/support";
 import { LOOSENED, gateStackFile, twoCommits } from "./gitFixture";
 
@@ -115,15 +115,6 @@ function gateAndReview(env: NodeJS.ProcessEnv, labels: string[] = []) {
   return { gateExit, out, comment };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe("[pg] pull-request workflow: gate and review steps run for real", function () {
   this.timeout(180_000);
   let proceedUrl: string;
@@ -197,7 +188,7 @@ describe("[pg] pull-request workflow: gate and review steps run for real", funct
 
   it("an unreachable database blocks with rollout's message, and the URL's password is scrubbed", async () => {
     const { env } = fresh();
-    const url = `postgres://monitor:pw-do-not-print-42@127.0.0.1:${await freePort()}/postgres`;
+    const url = `postgres://monitor:pw-do-not-print-42@127.0.0.1:${await freeLoopbackPort()}/postgres`;
     const { gateExit, out, comment } = gateAndReview({ ...env, ROLLOUT_DATABASE_URL: url });
     assert.equal(gateExit, "1");
     assert.equal(out.status, "blocked");

@@ -5,12 +5,12 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
 import { ROLE_GRANTS, ROLE_NAMES } from "../../core/grants";
 import { DEFAULT_MIGRATIONS_DIR, migrationsHash } from "../../db/migrate";
 import { migrationProvider } from "../../program/database";
 import { copyMigrations, freshDatabase, migrationNames } from "./dbHelpers";
+import { withSerializedProvider } from "../support/serializedProvider";
 
 const PROGRAM = path.join(__dirname, "fixtures", "databaseProgram.ts");
 const ADMIN_PASSWORD = "admin-password-value-5e1c";
@@ -138,14 +138,7 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
   });
 
   it("the provider as the SDK serializes it migrates a real database, and a failure fails with the file's name", async () => {
-    const sf = await pulumi.runtime.serializeFunction(() => migrationProvider);
-    // Load it as the dynamic-provider host does: a module inside the project (so `pg` resolves).
-    const tmp = path.join(__dirname, "..", "..", ".tmp");
-    fs.mkdirSync(tmp, { recursive: true });
-    const file = path.join(tmp, `serialized-migration-provider-${process.pid}.js`);
-    fs.writeFileSync(file, sf.text);
-    try {
-      const provider = (require(file) as { [k: string]: () => pulumi.dynamic.ResourceProvider })[sf.exportName]();
+    await withSerializedProvider(migrationProvider, async (provider) => {
       const { url, client } = await freshDatabase();
       try {
         const dir = copyMigrations();
@@ -171,8 +164,6 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
       } finally {
         await client.end();
       }
-    } finally {
-      fs.rmSync(file, { force: true });
-    }
+    });
   });
 });

@@ -2,7 +2,9 @@ import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { RolloutRecordInputs, imageDigestOf, rolloutRecordProvider } from "../../program/rolloutRecord";
 import { evaluateProgram } from "../../offline/evaluate";
+import * as pulumi from "@pulumi/pulumi";
 import { readHistory } from "../../db/rolloutStore";
+import { withSerializedProvider } from "../support/serializedProvider";
 import { migratedDatabase, withClient } from "./support";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -59,42 +61,46 @@ describe("RolloutRecord component (Pulumi SDK mock runtime)", function () {
 describe("[pg] RolloutRecord provider writes the rows the rollout command reads", function () {
   this.timeout(60_000);
 
-  it("one row per change of stage or flags; a new commit alone changes nothing", async () => {
-    const url = await migratedDatabase();
-    const base: RolloutRecordInputs = {
-      databaseUrl: url,
-      stack: "prod",
-      canaryPercentage: 10,
-      enableStatelessOrchestration: true,
-      enableSafeJsonParser: true,
-      imageDigest: DIGEST,
-      gitCommit: "c1",
-      actor: "alice",
-      reason: null,
-    };
-    const p = rolloutRecordProvider;
-    assert.ok(p.diff && p.update);
-    const created = await p.create(base);
-    const { databaseUrl: _u, ...olds } = base;
-    void _u;
-    assert.deepEqual(created.outs, olds, "the connection URL is not kept in state");
-    assert.equal((await p.diff(created.id, olds, { ...base, gitCommit: "c2", actor: "bob" })).changes, false);
-    const next = { ...base, canaryPercentage: 25, gitCommit: "c2" };
-    assert.equal((await p.diff(created.id, olds, next)).changes, true);
-    await p.update(created.id, olds, next);
-    const rollback = { ...next, enableStatelessOrchestration: false, enableSafeJsonParser: false, actor: "oncall" };
-    assert.equal((await p.diff(created.id, { ...olds, canaryPercentage: 25 }, rollback)).changes, true);
-    await p.update(created.id, { ...olds, canaryPercentage: 25 }, rollback);
+  for (const [how, run] of [
+    ["the provider", (use: (p: pulumi.dynamic.ResourceProvider) => Promise<void>) => use(rolloutRecordProvider)],
+    ["the provider as the SDK serializes it into the state", (use: (p: pulumi.dynamic.ResourceProvider) => Promise<void>) => withSerializedProvider(rolloutRecordProvider, use)],
+  ] as const) {
+    it(`${how}: one row per change of stage or flags; a new commit alone changes nothing`, () => run(async (p) => {
+      const url = await migratedDatabase();
+      const base: RolloutRecordInputs = {
+        databaseUrl: url,
+        stack: "prod",
+        canaryPercentage: 10,
+        enableStatelessOrchestration: true,
+        enableSafeJsonParser: true,
+        imageDigest: DIGEST,
+        gitCommit: "c1",
+        actor: "alice",
+        reason: null,
+      };
+      assert.ok(p.diff && p.update);
+      const created = await p.create(base);
+      const { databaseUrl: _u, ...olds } = base;
+      void _u;
+      assert.deepEqual(created.outs, olds, "the connection URL is not kept in state");
+      assert.equal((await p.diff(created.id, olds, { ...base, gitCommit: "c2", actor: "bob" })).changes, false);
+      const next = { ...base, canaryPercentage: 25, gitCommit: "c2" };
+      assert.equal((await p.diff(created.id, olds, next)).changes, true);
+      await p.update(created.id, olds, next);
+      const rollback = { ...next, enableStatelessOrchestration: false, enableSafeJsonParser: false, actor: "oncall" };
+      assert.equal((await p.diff(created.id, { ...olds, canaryPercentage: 25 }, rollback)).changes, true);
+      await p.update(created.id, { ...olds, canaryPercentage: 25 }, rollback);
 
-    const h = await withClient(url, (c) => readHistory(c, "prod", new Date(Date.now() + 60_000)));
-    assert.deepEqual(
-      h.events.map((e) => [e.fromStage, e.toStage, e.flags.enableStatelessOrchestration, e.gitCommit, e.actor, e.imageDigest]),
-      [
-        [25, 25, false, "c2", "oncall", DIGEST],
-        [10, 25, true, "c2", "alice", DIGEST],
-        [null, 10, true, "c1", "alice", DIGEST],
-      ],
-    );
-    assert.equal(h.current?.toStage, 25);
-  });
+      const h = await withClient(url, (c) => readHistory(c, "prod", new Date(Date.now() + 60_000)));
+      assert.deepEqual(
+        h.events.map((e) => [e.fromStage, e.toStage, e.flags.enableStatelessOrchestration, e.gitCommit, e.actor, e.imageDigest]),
+        [
+          [25, 25, false, "c2", "oncall", DIGEST],
+          [10, 25, true, "c2", "alice", DIGEST],
+          [null, 10, true, "c1", "alice", DIGEST],
+        ],
+      );
+      assert.equal(h.current?.toStage, 25);
+    }));
+  }
 });
