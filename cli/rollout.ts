@@ -22,32 +22,22 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError } from "../core/config";
 import { RolloutConfig } from "../core/configSchema";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
-import { GateInputError, GateResult, VERDICT_EXIT_CODES, evaluateGate } from "../core/gate";
+import { GateInputError, VERDICT_EXIT_CODES } from "../core/gate";
 import { formatGate } from "../core/gateText";
-import {
-  DatabaseError,
-  LiveViews,
-  RolloutHistory,
-  connect,
-  databaseNow,
-  readHistory,
-  readLiveViews,
-  readGateMetrics,
-  recordGateLook,
-  type GateLooks,
-} from "../db/rolloutStore";
+import { DatabaseError, LiveViews, connect } from "../db/rolloutStore";
+import { Assessment, assessStack, judgeStage } from "../db/assessment";
 import { MigrationError } from "../db/migrate";
 import { renderReportHtml } from "../core/report/html";
 import { RolloutReport, stageSummaries } from "../core/report/model";
-import { JudgeInput, readRolloutReport } from "../db/reportData";
+import { readRolloutReport } from "../db/reportData";
 import { RefusedError, planAdvance, planRollback } from "../core/transitions";
 import { editStack, loadStack } from "../stack/stackEdit";
 import { StackEditError } from "../stack/stackEditError";
 import { StackFileError } from "../stack/stackFile";
-import { RolloutState, STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
+import { STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
-import { Assessment, formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
+import { formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
 import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
@@ -260,11 +250,6 @@ function databaseUrlOf(o: DbOptions): string {
   return url;
 }
 
-/** The gate `rollout gate` runs, for one stage: the stack's thresholds and gate settings. */
-function judgeStage(cfg: RolloutConfig, s: JudgeInput): GateResult {
-  return evaluateGate({ ...s, thresholds: cfg.thresholds, gate: cfg.gate });
-}
-
 /** The rollout report's data: every recorded stage, judged as `rollout gate` judges it, printed as it prints it. */
 function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
   return readRolloutReport(c, {
@@ -287,30 +272,11 @@ function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
   return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: stageSummaries(r) };
 }
 
-/** Everything status/gate/advance need: configured state, deployed state (records), the gate. */
+/** Everything status/gate/advance need, from the database the options name (db/assessment.ts). */
 async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Promise<Assessment & { views?: LiveViews }> {
-  const url = databaseUrlOf(o);
-  const c = await connect(url);
+  const c = await connect(databaseUrlOf(o));
   try {
-    const asOf = await databaseNow(c);
-    const history: RolloutHistory = await readHistory(c, o.stack, asOf, 10);
-    const configured = rolloutState(cfg);
-    const notes: string[] = [];
-    const ev = history.current;
-    const deployed: RolloutState = ev ? { canaryPercentage: ev.toStage, ...ev.flags } : configured;
-    if (!ev) notes.push(`no rollout record for stack "${o.stack}" yet: the deployed stage is assumed to be the configured one and its soak time is unknown`);
-    else if (!sameState(configured, deployed)) {
-      notes.push(
-        `Pulumi.${o.stack}.yaml says ${configured.canaryPercentage}% (${flagText(configured)}) but ${deployed.canaryPercentage}% (${flagText(deployed)}) is deployed: the change is not applied yet (its pull request is not merged, or the merge's pulumi up has not finished)`,
-      );
-    }
-    const metrics = await readGateMetrics(c, ev?.createdAt, asOf, { thresholds: cfg.thresholds, soakHours: cfg.gate.soakHours });
-    // One look at this stage, counted for the reader (sql/0030): the bounds do not depend on it.
-    const look: GateLooks = ev ? await recordGateLook(c, ev.id) : { looks: null, note: "not counted: the stage has no rollout record" };
-    const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics, looks: look.looks ?? undefined, looksNote: look.note });
-    const exposure = gate.exposure;
-    const views = withViews ? await readLiveViews(c) : undefined;
-    return { configured, deployed, deployedFromRecords: ev !== undefined, deployedSince: ev?.createdAt ?? null, history: history.events, asOf, gate, exposure, notes, views };
+    return await assessStack(c, o.stack, cfg, withViews);
   } finally {
     await c.end().catch(() => undefined);
   }

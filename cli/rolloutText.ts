@@ -4,25 +4,13 @@
  * commands, the drill's table.
  */
 import * as path from "node:path";
-import { HOUR_MS, ExposureCheck, GateResult } from "../core/gate";
+import { HOUR_MS } from "../core/gate";
 import { n2, table } from "../core/plainText";
-import { RolloutState, flagText, flagsOn } from "../core/stages";
-import { LiveViews, RolloutEvent } from "../db/rolloutStore";
+import { flagText, flagsOn } from "../core/stages";
+import type { Assessment } from "../db/assessment";
+import { LiveViews } from "../db/rolloutStore";
 import { DrillResult } from "../drill/drill";
 import { EditResult } from "../stack/stackEdit";
-
-
-export interface Assessment {
-  configured: RolloutState;
-  deployed: RolloutState;
-  deployedFromRecords: boolean;
-  deployedSince: Date | null;
-  history: RolloutEvent[];
-  asOf: Date;
-  gate: GateResult;
-  exposure: ExposureCheck;
-  notes: string[];
-}
 
 export function formatHeader(a: Assessment, stack: string): string {
   const since = a.deployedSince
