@@ -14,7 +14,7 @@ import { EditPlan } from "../core/transitions";
 import { lineDiff } from "./diff";
 import { editStackText } from "./splice";
 import { StackEditError } from "./stackEditError";
-import { StackConfig, parseStackFile, readStackFile, stackConfigOf, stackFilePath } from "./stackFile";
+import { parseStackFile, readStackFile, stackConfigOf, stackFilePath } from "./stackFile";
 import { writableTarget, writeFileAtomic } from "./writeStack";
 
 export interface EditResult {
@@ -26,12 +26,6 @@ export interface EditResult {
   plan: EditPlan;
   /** False for a dry run. */
   written: boolean;
-}
-
-/** Read and validate `Pulumi.<stack>.yaml`: StackFileError or ConfigError on bad input. */
-export function loadStack(projectDir: string, stack: string): { sc: StackConfig; cfg: RolloutConfig } {
-  const sc = readStackFile(projectDir, stack);
-  return { sc, cfg: stackConfigOf(sc) };
 }
 
 /**

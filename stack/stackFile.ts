@@ -294,3 +294,9 @@ export function programConfig(sc: StackConfig): { config: Record<string, string>
 export function stackConfigOf(sc: StackConfig): RolloutConfig {
   return parseConfig(namespaced(programConfig(sc).config), { stack: sc.stack });
 }
+
+/** Read and validate `Pulumi.<stack>.yaml`: StackFileError or ConfigError on bad input. */
+export function loadStack(projectDir: string, stack: string): { sc: StackConfig; cfg: RolloutConfig } {
+  const sc = readStackFile(projectDir, stack);
+  return { sc, cfg: stackConfigOf(sc) };
+}

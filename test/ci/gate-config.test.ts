@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS } from "../../core/stages";
-import { loadStack } from "../../stack/stackEdit";
+import { loadStack } from "../../stack/stackFile";
 import { GitError } from "../../ci/git";
 import { detectChanges } from "../../ci/detect";
 import { withoutGateGroups, writeGateProjectDir } from "../../ci/gateConfig";

@@ -6,7 +6,7 @@ import { createRolloutCli, parsedInvocation } from "../../cli/rollout";
 import { GateResult } from "../../core/gate";
 import { freeLoopbackPort } from "../../db/embeddedPostgres";
 import { ROLE_NAMES, quoteIdent, roleGrantStatements } from "../../core/grants";
-import { loadStack } from "../../stack/stackEdit";
+import { loadStack } from "../../stack/stackFile";
 import { STAGES } from "../../core/stages";
 import { sharedPostgres } from "../support/postgres";
 import {

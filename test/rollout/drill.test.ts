@@ -5,8 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, runDrill } from "../../drill/drill";
-import { loadStack } from "../../stack/stackEdit";
-import { readStackFile } from "../../stack/stackFile";
+import { loadStack, readStackFile } from "../../stack/stackFile";
 import { STAGES } from "../../core/stages";
 import { sharedPostgres } from "../support/postgres";
 

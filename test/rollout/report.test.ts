@@ -15,7 +15,7 @@ import { insertEvent } from "../../db/rolloutStore";
 import { renderReportHtml } from "../../core/report/html";
 import { RolloutReport } from "../../core/report/model";
 import { escapeXml } from "../../core/report/svg";
-import { loadStack } from "../../stack/stackEdit";
+import { loadStack } from "../../stack/stackFile";
 import { GUIDE_CONCURRENT_SESSIONS_TARGET, GUIDE_THRESHOLDS } from "../../core/stages";
 import { Browser, launchBrowser, requireChromium } from "../support/browser";
 import { PROJECT_DIR, migratedDatabase, rollout, rolloutJson, seedPath, seedRecord, withClient } from "./support";

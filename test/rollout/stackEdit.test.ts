@@ -5,10 +5,10 @@ import * as path from "node:path";
 import { ConfigError } from "../../core/config";
 import { RefusedError, forcedSkipReason, planAdvance, planRollback } from "../../core/transitions";
 import { editStackText } from "../../stack/splice";
-import { editStack, loadStack } from "../../stack/stackEdit";
+import { editStack } from "../../stack/stackEdit";
 import { StackEditError } from "../../stack/stackEditError";
 import { writeFileAtomic } from "../../stack/writeStack";
-import { StackFileError, listStacks, readStackFile } from "../../stack/stackFile";
+import { StackFileError, listStacks, loadStack, readStackFile } from "../../stack/stackFile";
 import { STAGES, nextStage } from "../../core/stages";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");

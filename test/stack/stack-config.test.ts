@@ -14,8 +14,7 @@ import * as ts from "typescript";
 import { rolloutStateOf } from "../../ci/changes";
 import { gateConfigFor } from "../../ci/gateConfig";
 import { stackMonitoringInputs } from "../../cli/render";
-import { loadStack } from "../../stack/stackEdit";
-import { listStacks, parseStackFile, readStackFile, stackConfigOf } from "../../stack/stackFile";
+import { listStacks, loadStack, parseStackFile, readStackFile, stackConfigOf } from "../../stack/stackFile";
 import { stackConfig } from "../../tools/verify";
 
 const ROOT = path.resolve(__dirname, "../..");
