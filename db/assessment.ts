@@ -23,9 +23,9 @@ export interface Assessment {
   notes: string[];
 }
 
-/** The gate `rollout gate` runs, for one stage: the stack's thresholds and gate settings. */
-export function judgeStage(cfg: RolloutConfig, s: JudgeInput): GateResult {
-  return evaluateGate({ ...s, thresholds: cfg.thresholds, gate: cfg.gate });
+/** The gate `rollout gate` runs, for one stage, with the stack's thresholds and gate settings; the drill judges each stage with it too. */
+export function judgeStage(settings: Pick<RolloutConfig, "thresholds" | "gate">, s: JudgeInput): GateResult {
+  return evaluateGate({ ...s, thresholds: settings.thresholds, gate: settings.gate });
 }
 
 /** Assess the stack's deployed stage; with `withViews`, read the live monitoring views too. Counts one look at the stage. */

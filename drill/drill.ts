@@ -17,7 +17,8 @@
 import { Client } from "pg";
 import type { GateConfig } from "../core/configSchema";
 import { connect, databaseNow, insertEvent, readHistory, readGateMetrics, redactUrl } from "../db/rolloutStore";
-import { evaluateGate, GateResult, Verdict } from "../core/gate";
+import { GateResult, Verdict } from "../core/gate";
+import { judgeStage } from "../db/assessment";
 import { HOUR_MS } from "../core/gate";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embeddedPostgres";
@@ -272,7 +273,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       const startedAt = history.current?.createdAt;
       const metrics = await step(`stage ${stage}%: reading the stage's metrics`, progress, () => readGateMetrics(c, startedAt, asOf, { thresholds: opts.thresholds, soakHours: opts.gate.soakHours }));
       const since = metrics.windowStart;
-      const gate = evaluateGate({ stage, flags, stageStartedAt: startedAt, asOf, metrics, thresholds: opts.thresholds, gate: opts.gate, looks: 1 });
+      const gate = judgeStage(opts, { stage, flags, stageStartedAt: startedAt, asOf, metrics, looks: 1 });
       const pct = (e: number, n: number) => (n > 0 ? (100 * e) / n : null);
       stages.push({
         stage,

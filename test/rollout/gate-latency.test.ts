@@ -82,10 +82,22 @@ describe("[pg] monitoring.stage_latency_counts (migration 0015): the per-thresho
 
   it("rollout gate/status/advance, the drill and the report read the gate's inputs only through readGateMetrics (one window rule, one set of thresholds)", () => {
     const root = path.resolve(__dirname, "../..");
-    for (const f of ["cli/rollout.ts", "drill/drill.ts", "db/reportData.ts"]) {
+    for (const f of ["db/assessment.ts", "drill/drill.ts", "db/reportData.ts"]) {
       const src = fs.readFileSync(path.join(root, f), "utf8");
       assert.match(src, /\breadGateMetrics\(/, `${f} calls readGateMetrics`);
       assert.doesNotMatch(src, /\b(gateWindow|readStageMetrics)\(/, `${f} computes no window and reads no stage metrics of its own`);
     }
+  });
+
+  it("rollout gate/status/advance, the drill and the report judge a stage through one function, judgeStage (db/assessment.ts)", () => {
+    const root = path.resolve(__dirname, "../..");
+    for (const f of ["cli/rollout.ts", "drill/drill.ts", "db/reportData.ts"]) {
+      const src = fs.readFileSync(path.join(root, f), "utf8");
+      assert.doesNotMatch(src, /\bevaluateGate\(/, `${f} calls no gate of its own`);
+    }
+    for (const f of ["cli/rollout.ts", "drill/drill.ts"]) {
+      assert.match(fs.readFileSync(path.join(root, f), "utf8"), /\bjudgeStage\(/, `${f} calls judgeStage`);
+    }
+    assert.match(fs.readFileSync(path.join(root, "db/assessment.ts"), "utf8"), /\bjudgeStage\(cfg,/, "assessStack calls judgeStage");
   });
 });
