@@ -136,6 +136,17 @@ export class SwarmScenario {
     return this.stack.serviceSpec;
   }
 
+  /**
+   * The load's samples from `fromMs` on, once the load has run at least `spanMs` past it: a window that
+   * starts after a change has ended is never read before it holds traffic (it used to be read as soon
+   * as the change returned, and was empty when the change's own tail was shorter than its offset).
+   */
+  async samplesFrom(fromMs: number, spanMs = 3_000): Promise<Sample[]> {
+    const wait = fromMs + spanMs - this.load.now();
+    if (wait > 0) await sleep(wait);
+    return within(this.load.samples, fromMs, this.load.now());
+  }
+
   /** The steady load before a change: its stats. */
   private async steady(): Promise<WindowStats> {
     const from = this.load.now();
