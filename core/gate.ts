@@ -437,11 +437,10 @@ export function alphaPlan(stage: Stage, thresholds: Thresholds, confidence: numb
     if (qs.has("diff") && weight(s) > 0) compared.push(s);
     others += [...qs.keys()].filter((k) => k !== "diff").length;
   }
-  const here = questionsAt(stage, thresholds, marginPct);
   const comparisonAlpha = rollout * COMPARISON_ALPHA_SHARE;
   const later = compared.slice(1);
   const laterWeight = later.reduce<number>((sum, s) => sum + weight(s), 0);
-  const comparison = !here.has("diff") || !compared.includes(stage)
+  const comparison = !compared.includes(stage)
     ? null
     : later.length === 0
       ? comparisonAlpha

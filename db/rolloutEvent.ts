@@ -8,6 +8,10 @@
  */
 import type { ClientBase } from "pg";
 
+/** The rollout records table (migration 0008); a local, so the serialized provider captures its value. */
+const TABLE = "monitoring.rollout_events";
+export { TABLE as ROLLOUT_EVENTS_TABLE };
+
 /** One row: a stage change (fromStage null for a stack's first record) with the flags it runs with. */
 export interface RolloutEventRow {
   stack: string;
@@ -26,7 +30,7 @@ export interface RolloutEventRow {
 /** Insert the row (a parameterized statement) and return its id. */
 export async function insertRolloutEvent(c: ClientBase, e: RolloutEventRow): Promise<string> {
   const r = await c.query<{ id: string }>(
-    `insert into monitoring.rollout_events
+    `insert into ${TABLE}
        (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser, image_digest, git_commit, actor, reason, created_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()))
      returning id`,

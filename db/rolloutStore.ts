@@ -10,7 +10,7 @@
 import { Client, ClientBase } from "pg";
 import { gateWindow, latencyThresholds, type LatencyCount, type StageMetrics, type PathMetrics } from "../core/gate";
 import { redact } from "../core/redact";
-import { insertRolloutEvent } from "./rolloutEvent";
+import { ROLLOUT_EVENTS_TABLE, RolloutEventRow, insertRolloutEvent } from "./rolloutEvent";
 import { Flags, Stage, Thresholds, isStage } from "../core/stages";
 
 export class DatabaseError extends Error {
@@ -73,8 +73,6 @@ export async function connect(url: string, timeoutMs = 5000): Promise<Client> {
   return client;
 }
 
-const RECORDS_TABLE = "monitoring.rollout_events";
-
 /** Run a query; every failure becomes a DatabaseError that says what to do. */
 export async function query<R extends object>(c: ClientBase, sql: string, params: unknown[] = []): Promise<R[]> {
   try {
@@ -95,7 +93,7 @@ function databaseErrorOf(err: unknown): DatabaseError {
   }
   if (e.code === "42P01" || e.code === "3F000" || e.code === "42883") {
     return new DatabaseError(
-      `${e.message}: the rollout records table (${RECORDS_TABLE}) or its functions are missing. Apply the migrations first ` +
+      `${e.message}: the rollout records table (${ROLLOUT_EVENTS_TABLE}) or its functions are missing. Apply the migrations first ` +
         `(npm run migrate with DATABASE_URL set; a deploy, the merge's pulumi up, applies them too), then run the command again`,
     );
   }
@@ -142,7 +140,7 @@ interface EventRow {
 function toEvent(r: EventRow): RolloutEvent {
   const stage = (v: string): Stage => {
     const n = Number(v);
-    if (!isStage(n)) throw new DatabaseError(`${RECORDS_TABLE} row ${r.id} has stage ${n}, which is not a stage`);
+    if (!isStage(n)) throw new DatabaseError(`${ROLLOUT_EVENTS_TABLE} row ${r.id} has stage ${n}, which is not a stage`);
     return n;
   };
   return {
@@ -178,18 +176,12 @@ export async function readHistory(c: ClientBase, stack: string, asOf: Date, limi
   return { events, current: events[0] };
 }
 
-export interface NewRolloutEvent {
-  stack: string;
+/** A rollout record as the drill and the tests write it: db/rolloutEvent.ts's row, with stages typed and the flags as one value. */
+export type NewRolloutEvent = Omit<RolloutEventRow, "fromStage" | "toStage" | "enableStatelessOrchestration" | "enableSafeJsonParser"> & {
   fromStage: Stage | null;
   toStage: Stage;
   flags: Flags;
-  imageDigest?: string | null;
-  gitCommit?: string | null;
-  actor?: string | null;
-  reason?: string | null;
-  /** Defaults to the database's now(). */
-  createdAt?: Date;
-}
+};
 
 /** Insert one rollout record for the drill and the tests: db/rolloutEvent.ts writes it (the program's provider calls that too). */
 export async function insertEvent(c: ClientBase, e: NewRolloutEvent): Promise<void> {
