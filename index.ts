@@ -11,14 +11,14 @@ import { updatePolicy } from "./core/swarm";
 import { forcedSkipReason } from "./core/transitions";
 import { stackFilePath } from "./stack/stackFile";
 import { loadStackConfig } from "./program/stackConfig";
-import { App } from "./program/app";
-import { Database } from "./program/database";
-import { DevPostgres } from "./program/devPostgres";
-import { EdgeProxy } from "./program/edgeProxy";
+import { App } from "./components/app";
+import { Database } from "./components/database";
+import { DevPostgres } from "./components/devPostgres";
+import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX, rolloutLabels } from "./program/labels";
-import { Monitoring } from "./program/monitoring";
+import { Monitoring } from "./components/monitoring";
 import { requireSwarmManager } from "./program/swarmManager";
-import { RolloutRecord } from "./program/rolloutRecord";
+import { RolloutRecord } from "./components/rolloutRecord";
 
 const { stack, config, secrets } = loadStackConfig();
 // Before anything is registered: a real deploy stops at once unless the engine is a Swarm manager.

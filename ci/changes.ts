@@ -20,7 +20,7 @@ export const PROGRAM_ENTRY = "index.ts";
 
 /**
  * What the program reads or bundles at run time besides the modules it
- * imports: the migrations (program/database.ts hashes and applies sql/),
+ * imports: the migrations (components/database.ts hashes and applies sql/),
  * the project file, the dependencies and the build settings. A trailing "/"
  * means a directory. Stack files are per stack and handled apart.
  */

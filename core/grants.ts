@@ -1,5 +1,5 @@
 /**
- * The database roles' privileges, as data: program/database.ts turns each
+ * The database roles' privileges, as data: components/database.ts turns each
  * entry into a `postgresql.Grant`, and the tests apply the same entries as the
  * SQL that resource runs (grantStatements) to a real PostgreSQL.
  *

@@ -1,7 +1,7 @@
 /**
  * How the app's Swarm service rolls out a change: the health gate, the update
  * and rollback policies, and the one rule that makes an immediate rollback an
- * emergency. Pure: no Pulumi import, no I/O. program/app.ts declares the
+ * emergency. Pure: no Pulumi import, no I/O. components/app.ts declares the
  * service from these values; docs/swarm.md explains them.
  */
 import { RolloutState, isImmediateRollbackState } from "./stages";

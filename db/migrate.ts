@@ -36,7 +36,8 @@
  *   shadow database) rather than numbered files.
  * So the runner is this small module on `pg`.
  *
- * Pure: no Pulumi import (program/database.ts wraps it in a dynamic resource).
+ * Not pure: it reads sql/ and talks to PostgreSQL. It imports nothing of Pulumi, so that
+ * components/database.ts can wrap it in a dynamic resource (the SDK serializes it).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";

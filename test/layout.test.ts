@@ -43,7 +43,7 @@ describe("layout", () => {
       assert.ok(files.has(f), `${f} was read`);
     }
     // every folder of the layout was walked (a folder left out of the walk would hide its cycles)
-    for (const dir of ["program/", "core/", "stack/", "db/", "offline/", "drill/", "cli/", "ci/", "tools/", "test/", "bench/"]) {
+    for (const dir of ["components/", "program/", "core/", "stack/", "db/", "offline/", "drill/", "cli/", "ci/", "tools/", "test/", "bench/"]) {
       assert.ok([...files.keys()].some((f) => f.startsWith(dir)), `a module under ${dir} was read`);
     }
     assert.ok(reachable(graph, ["index.ts"]).length > 10, "index.ts's imports were followed");

@@ -5,7 +5,8 @@
  *
  * Transactional files are linted with `--assume-in-transaction` (the runner
  * wraps each in a transaction); `-- migrate:no-transaction` files without it.
- * Disabled rules and why are in SQUAWK_DISABLED_RULES. Pure: no Pulumi import.
+ * Disabled rules and why are in SQUAWK_DISABLED_RULES. Not pure: it reads sql/ and
+ * runs the squawk binary; it imports nothing of Pulumi.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";

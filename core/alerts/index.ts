@@ -1,5 +1,5 @@
 /**
- * The one entry point for the monitoring files: the program (program/monitoring.ts),
+ * The one entry point for the monitoring files: the program (components/monitoring.ts),
  * `npm run render` (cli/render.ts) and the verify script all call
  * `renderMonitoringFiles`. Pure functions of the stack config.
  */

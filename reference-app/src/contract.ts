@@ -76,7 +76,7 @@ export const DRAIN_TIMEOUT_MS = 12_000;
 /**
  * Whatever happens, the process exits by this long after SIGTERM (exit code 1
  * if it had to cut something short). Below the stop grace period the program
- * gives app containers (program/app.ts destroyGraceSeconds: 30 s), so
+ * gives app containers (components/app.ts destroyGraceSeconds: 30 s), so
  * Docker never has to SIGKILL it.
  */
 export const EXIT_DEADLINE_MS = 25_000;

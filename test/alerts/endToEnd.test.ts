@@ -242,7 +242,7 @@ async function runMonitoring(tools: Record<string, string>, dsn: string, label: 
     `exporter (${label})`,
     tools["prometheus-postgres-exporter"],
     exporterArgs(path.join(dir, MONITORING_FILE_NAMES.exporterQueries), `127.0.0.1:${exporterPort}`),
-    // The DSN exactly as the monitoring component passes it (program/monitoring.ts).
+    // The DSN exactly as the monitoring component passes it (components/monitoring.ts).
     { ...EXPORTER_ENV, DATA_SOURCE_NAME: exporterDsn(dsn) },
   );
   const prometheus = start(`prometheus (${label})`, tools.prometheus, [

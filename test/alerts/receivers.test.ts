@@ -14,7 +14,7 @@ import { parse } from "yaml";
 import { ConfigError } from "../../core/config";
 import { PAGERDUTY_EVENTS_URL, RawConfig } from "../../core/configSchema";
 import { MONITORING_FILE_NAMES, RECEIVERS, renderAlertmanagerConfig } from "../../core/alerts";
-import { MONITORING_CONTAINER } from "../../program/monitoring";
+import { MONITORING_CONTAINER } from "../../components/monitoring";
 import { containerByRole } from "../support/declared";
 import { evaluateStack } from "../support/program";
 import { requireTools } from "../support/tools";

@@ -346,7 +346,7 @@ describe("CI change decisions (pure)", () => {
 
   it("in this repository, the migration runner, the stack reader and the components are program code; CI tooling is not", () => {
     const program = programPaths(programTexts(ROOT, "HEAD"));
-    for (const p of ["index.ts", "db/migrate.ts", "stack/stackFile.ts", "core/stages.ts", "core/config.ts", "program/database.ts", "program/app.ts", "sql/"]) {
+    for (const p of ["index.ts", "db/migrate.ts", "stack/stackFile.ts", "core/stages.ts", "core/config.ts", "components/database.ts", "components/app.ts", "sql/"]) {
       assert.ok(program.includes(p), `${p} in ${program.join(", ")}`);
     }
     for (const p of ["ci/comment.ts", "ci/changes.ts", "ci/detect.ts", "ci/git.ts", "cli/changed-stacks.ts", "cli/rollout.ts", "offline/evaluate.ts"]) {

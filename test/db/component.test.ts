@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
 import { ROLE_GRANTS, ROLE_NAMES } from "../../core/grants";
 import { DEFAULT_MIGRATIONS_DIR, migrationsHash } from "../../db/migrate";
-import { migrationProvider } from "../../program/database";
+import { migrationProvider } from "../../components/database";
 import { copyMigrations, freshDatabase, migrationNames } from "./dbHelpers";
 import { withSerializedProvider } from "../support/serializedProvider";
 

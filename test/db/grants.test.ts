@@ -38,7 +38,7 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     admin = db.client;
     await admin.query(`INSERT INTO public.agent_sessions (session_id, user_id, status, created_at) VALUES ('s1', 'u1', 'error', now() - interval '5 minutes')`);
     for (const key of ["app", "monitoring"] as const) {
-      // Role attributes as program/database.ts sets them through postgresql.Role.
+      // Role attributes as components/database.ts sets them through postgresql.Role.
       const s = ROLE_SETTINGS[key];
       await admin.query(`CREATE ROLE ${quoteIdent(names[key])} LOGIN PASSWORD '${password}' CONNECTION LIMIT ${s.connectionLimit}`);
       if (s.statementTimeoutMs > 0) await admin.query(`ALTER ROLE ${quoteIdent(names[key])} SET statement_timeout = ${s.statementTimeoutMs}`);

@@ -10,7 +10,7 @@
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
 import { IMAGES, imageByKey } from "../../tools/images";
-import { MONITORING_CONTAINER } from "../../program/monitoring";
+import { MONITORING_CONTAINER } from "../../components/monitoring";
 import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT } from "../../core/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, publishedPort, requireDocker, requireImages, waitFor, waitHealthy } from "../support/docker";

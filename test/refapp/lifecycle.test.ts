@@ -30,7 +30,7 @@ import {
   viaPort,
 } from "./support";
 
-/** program/app.ts destroyGraceSeconds (test/program/app-env.test.ts ties the app's deadline to it). */
+/** components/app.ts destroyGraceSeconds (test/program/app-env.test.ts ties the app's deadline to it). */
 const STOP_GRACE_MS = 30_000;
 
 const rowCount = async (db: AppDatabase, users: string[]) =>

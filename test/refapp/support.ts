@@ -54,7 +54,7 @@ export interface AppDatabase {
 /**
  * A fresh database with every migration (db/migrate.ts) and a login role with
  * exactly the app role's attributes and grants (core/grants.ts), as
- * program/database.ts creates them.
+ * components/database.ts creates them.
  */
 export async function appDatabase(): Promise<AppDatabase> {
   const pg = await sharedPostgres();
@@ -180,7 +180,7 @@ process.once("exit", () => {
   for (const p of running) p.kill("SIGKILL");
 });
 
-/** The environment the program passes (program/app.ts), plus the reference app's own knobs. */
+/** The environment the program passes (components/app.ts), plus the reference app's own knobs. */
 export async function appEnvironment(e: AppEnv, port: number, adminPort: number): Promise<NodeJS.ProcessEnv> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

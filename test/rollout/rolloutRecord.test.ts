@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { RolloutRecordInputs, imageDigestOf, rolloutRecordProvider } from "../../program/rolloutRecord";
+import { RolloutRecordInputs, imageDigestOf, rolloutRecordProvider } from "../../components/rolloutRecord";
 import { evaluateProgram } from "../../offline/evaluate";
 import * as pulumi from "@pulumi/pulumi";
 import { readHistory } from "../../db/rolloutStore";

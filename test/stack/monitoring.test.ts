@@ -28,7 +28,7 @@ import { applySets } from "../../offline/plan";
 import { onNewPath } from "../../core/bucketing";
 import type { Evaluation } from "../../offline/evaluate";
 import { ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
-import { MONITORING_CONTAINER } from "../../program/monitoring";
+import { MONITORING_CONTAINER } from "../../components/monitoring";
 import { containerByRole, containerSpec, startSpec } from "../support/declared";
 import { DockerScope, docker, dockerOk, publishedPort, requireDocker, requireImages, waitFor } from "../support/docker";
 import { MonitoringStack, SINK_PATHS, SinkRequest, TEST_ROUTING_KEY, recordRollout, roleUrl, sinkReceived, sinkSets, startMonitoring, withAdmin } from "../support/monitoringStack";

@@ -13,8 +13,8 @@
  * Like the rest of the harness this exercises the declared resources; it is not `pulumi up`.
  */
 import { Client } from "pg";
-import { MONITORING_CONTAINER, MONITORING_ALIASES } from "../../program/monitoring";
-import { rolloutRecordProvider, RolloutRecordInputs } from "../../program/rolloutRecord";
+import { MONITORING_CONTAINER, MONITORING_ALIASES } from "../../components/monitoring";
+import { rolloutRecordProvider, RolloutRecordInputs } from "../../components/rolloutRecord";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
 import { DockerScope, docker, dockerOk, publishedPort, waitFor } from "./docker";

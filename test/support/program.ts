@@ -31,12 +31,12 @@ export const SERVICE = "docker:index/service:Service";
 
 /**
  * A Service's inputs as the mock runtime records them (plain values), derived from the docker
- * provider's own types so that it cannot drift from what program/app.ts may declare.
+ * provider's own types so that it cannot drift from what components/app.ts may declare.
  * test/support/serviceSpec.ts re-exports it.
  */
 export type ServiceInputs = pulumi.Unwrap<docker.ServiceArgs>;
 
-/** The app's one Swarm service (program/app.ts). */
+/** The app's one Swarm service (components/app.ts). */
 export function appService(ev: Evaluation): EvaluatedResource {
   const found = byType(ev, SERVICE).filter((r) => r.parent?.startsWith("valuecanvas:app:App::"));
   if (found.length !== 1) throw new Error(`expected one app service, found ${found.length}`);

@@ -10,7 +10,7 @@
  * the networks or the command makes the provider replace the service, which
  * this harness does not mimic: it refuses such a change, naming the field.
  * Every declared input this file does not translate is refused too, so a new
- * field in program/app.ts cannot be silently dropped.
+ * field in components/app.ts cannot be silently dropped.
  */
 import { Healthcheck, healthFlags } from "./declared";
 import type { ServiceInputs } from "./program";

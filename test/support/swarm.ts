@@ -1,6 +1,6 @@
 /**
  * Docker Swarm, for the `[docker]` suites that run the app as a Swarm service
- * (program/app.ts, test/support/service.ts). Where this engine is no
+ * (components/app.ts, test/support/service.ts). Where this engine is no
  * active Swarm node, such a suite skips and prints the command that starts a
  * single-node Swarm; under CI=true it fails instead (as requireDocker does).
  */

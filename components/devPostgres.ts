@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { execHealthCheckTest } from "../core/healthCheck";
-import { containerLabels } from "./labels";
+import { containerLabels } from "../program/labels";
 
 export interface DevPostgresArgs {
   image: string;

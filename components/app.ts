@@ -31,7 +31,7 @@ import {
   ROLLBACK_POLICY,
   UpdatePolicy,
 } from "../core/swarm";
-import { containerLabels } from "./labels";
+import { containerLabels } from "../program/labels";
 
 export interface AppArgs {
   /** The image reference, given to the service as is (digest-pinned in prod). */

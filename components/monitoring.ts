@@ -24,7 +24,7 @@ import {
   renderAlertmanagerConfig,
   renderMonitoringFiles,
 } from "../core/alerts";
-import { containerLabels } from "./labels";
+import { containerLabels } from "../program/labels";
 
 export interface MonitoringArgs {
   config: RolloutConfig;

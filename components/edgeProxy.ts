@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT, renderNginxConfig } from "../core/proxyConfig";
 import { httpHealthCheckTest } from "../core/healthCheck";
-import { containerLabels } from "./labels";
+import { containerLabels } from "../program/labels";
 
 export interface EdgeProxyArgs {
   image: string;
