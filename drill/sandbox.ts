@@ -13,14 +13,18 @@
  *
  * The server is found through `pg/data/postmaster.pid`, which PostgreSQL
  * itself writes and removes, so a stop works even when the state file is
- * incomplete (a start that was killed half-way).
+ * incomplete (a start that was killed half-way). That file can be stale (its
+ * pid reused) or rewritten, so no signal goes to the process it names unless
+ * that process works in the data folder and, when the state file recorded
+ * it, started when the sandbox's postmaster did (db/embeddedPostgres.ts,
+ * stopDetachedPostgres).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { GateConfig } from "../core/configSchema";
 import { DrillResult, Inject, runDrill } from "./drill";
-import { runningPostmaster, startDetachedPostgres, stopDetachedPostgres } from "../db/embeddedPostgres";
+import { StopOutcome, runningPostmaster, startDetachedPostgres, stopDetachedPostgres } from "../db/embeddedPostgres";
 import { listStacks, stackFilePath } from "../stack/stackFile";
 import type { Stage, Thresholds } from "../core/stages";
 
@@ -42,6 +46,8 @@ export interface SandboxState {
   inject: Inject | null;
   startedAt: string;
   pid: number | null;
+  /** The postmaster's start time (/proc/<pid>/stat, ticks after boot): a stop signals only that process. Null without /proc. */
+  postmasterStart?: string | null;
   port: number | null;
   url: string | null;
   projectDir: string;
@@ -70,13 +76,7 @@ function checkOwnFolder(dir: string): void {
 export function readSandbox(dir: string): { state: SandboxState | null } | undefined {
   if (!fs.existsSync(dir) && !isDanglingLink(dir)) return undefined;
   checkOwnFolder(dir);
-  let state: SandboxState | null = null;
-  try {
-    state = JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")) as SandboxState;
-  } catch {
-    state = null; // a start that died before writing it
-  }
-  return { state };
+  return { state: readState(dir) };
 }
 
 function isDanglingLink(p: string): boolean {
@@ -159,7 +159,7 @@ export async function startSandbox(o: StartSandboxOptions): Promise<StartedSandb
 
     o.progress?.("starting embedded PostgreSQL (detached: it keeps running after this command)");
     const pg = await startDetachedPostgres(pgDir);
-    const running = { ...state, pid: pg.pid, port: pg.port, url: pg.url };
+    const running = { ...state, pid: pg.pid, postmasterStart: pg.startTicks, port: pg.port, url: pg.url };
     writeState(o.dir, running);
 
     const file = stackFilePath(projectDir, o.stack);
@@ -182,33 +182,47 @@ export async function startSandbox(o: StartSandboxOptions): Promise<StartedSandb
     writeState(o.dir, done);
     return { state: done, drill, stateFile: path.join(o.dir, STATE_FILE) };
   } catch (err) {
-    await removeSandbox(o.dir).catch(() => undefined);
+    await removeSandbox(o.dir, readState(o.dir)?.postmasterStart).catch(() => undefined);
     throw err;
   }
 }
 
-/** Stop the sandbox's PostgreSQL (if it runs) and remove its folder. Returns the pid stopped, if any. */
-async function removeSandbox(dir: string): Promise<number | undefined> {
-  const pid = await stopDetachedPostgres(dataDirOf(dir));
+function readState(dir: string): SandboxState | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")) as SandboxState;
+  } catch {
+    return null; // a start that died before writing it
+  }
+}
+
+/**
+ * Stop the sandbox's PostgreSQL (if it runs) and remove its folder. A pid file
+ * that names another process is not obeyed: that process gets no signal (the
+ * outcome says why) and the folder, whose server is then not running, is removed.
+ */
+async function removeSandbox(dir: string, recordedStart: string | null | undefined): Promise<StopOutcome> {
+  const outcome = await stopDetachedPostgres(dataDirOf(dir), { recordedStart });
   fs.rmSync(dir, { recursive: true, force: true });
-  return pid;
+  return outcome;
 }
 
 export interface StoppedSandbox {
   dir: string;
+  /** False when there was no sandbox: nothing was done. */
+  existed: boolean;
   state: SandboxState | null;
-  /** The PostgreSQL process stopped, or null when none was running. */
-  stoppedPid: number | null;
+  /** What happened to its PostgreSQL. */
+  server: StopOutcome;
 }
 
 /**
  * End the sandbox in `dir`: stop its PostgreSQL, remove the data folder and
- * the scratch copy. SandboxError when there is none (so a second call says so
- * and changes nothing).
+ * the scratch copy. When there is none, says so (existed: false) and changes
+ * nothing: a stop with nothing to stop has succeeded.
  */
 export async function stopSandbox(dir: string): Promise<StoppedSandbox> {
   const found = readSandbox(dir);
-  if (!found) throw new SandboxError(`no sandbox is running: there is no ${path.join(dir, STATE_FILE)} (start one with: npx rollout sandbox)`);
-  const pid = await removeSandbox(dir);
-  return { dir, state: found.state, stoppedPid: pid ?? null };
+  if (!found) return { dir, existed: false, state: null, server: { kind: "not-running" } };
+  const server = await removeSandbox(dir, found.state?.postmasterStart);
+  return { dir, existed: true, state: found.state, server };
 }

@@ -5,6 +5,7 @@
  * with a message that says why and what to do.
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -86,10 +87,10 @@ describe("embedded PostgreSQL from a folder other users cannot enter", function 
       }
       if (isRoot) assert.ok(fs.existsSync(path.join(dir, "node_modules", PLATFORM_PKG)), "ran from the copy in its own folder");
     } finally {
-      assert.equal(await stopDetachedPostgres(pg.dataDir), pg.pid);
+      assert.deepEqual(await stopDetachedPostgres(pg.dataDir, { recordedStart: pg.startTicks }), { kind: "stopped", pid: pg.pid });
     }
     assert.equal(await runningPostmaster(pg.dataDir), undefined);
-    assert.equal(await stopDetachedPostgres(pg.dataDir), undefined, "a second stop finds nothing to stop");
+    assert.deepEqual(await stopDetachedPostgres(pg.dataDir), { kind: "not-running" }, "a second stop finds nothing to stop");
   });
 
   it("stops at once, saying why and what to do, when the temporary folder is out of reach too", async function () {
@@ -112,4 +113,83 @@ describe("embedded PostgreSQL from a folder other users cannot enter", function 
       else process.env.TMPDIR = saved;
     }
   });
+
+  /**
+   * Polls `tmp` (and the folders made in it) every few ms while `start` runs:
+   * every pg-password-* file seen, with the mode and owner of the folder it was in.
+   */
+  async function watchPasswordFiles<T>(tmpDir: string, start: () => Promise<T>): Promise<{ result: T; seen: Array<{ file: string; folderMode: number; folderUid: number }> }> {
+    const seen: Array<{ file: string; folderMode: number; folderUid: number }> = [];
+    const scan = (dir: string, depth: number) => {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        const p = path.join(dir, n);
+        if (n.startsWith("pg-password-")) {
+          try {
+            const st = fs.statSync(dir);
+            if (!seen.some((x) => x.file === p)) seen.push({ file: p, folderMode: st.mode & 0o777, folderUid: st.uid });
+          } catch {
+            // gone meanwhile
+          }
+        } else if (depth > 0 && !["data", "node_modules"].includes(n)) scan(p, depth - 1);
+      }
+    };
+    const timer = setInterval(() => scan(tmpDir, 3), 2);
+    try {
+      return { result: await start(), seen };
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  function postgresUid(): number {
+    return isRoot ? Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim()) : (process.getuid?.() as number);
+  }
+
+  for (const kind of ["drill (startEmbeddedPostgres)", "sandbox (startDetachedPostgres)"] as const) {
+    it(`[pg] the ${kind} superuser's password file is never where other users can read it: only in a mode-700 folder of the server's user, and gone after (issue 21, finding 6)`, async () => {
+      const own = tmp(0o755);
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = own;
+      let stop: () => Promise<unknown> = async () => undefined;
+      try {
+        const { result: url, seen } = await watchPasswordFiles(own, async () => {
+          if (kind.startsWith("drill")) {
+            const pg = await startEmbeddedPostgres();
+            stop = () => pg.stop();
+            return pg.url;
+          }
+          const dir = fs.mkdtempSync(path.join(own, "sandbox-"));
+          fs.chmodSync(dir, 0o755);
+          const pg = await startDetachedPostgres(dir);
+          stop = () => stopDetachedPostgres(pg.dataDir, { recordedStart: pg.startTicks });
+          return pg.url;
+        });
+        assert.equal(process.env.TMPDIR, own, "TMPDIR is restored");
+        assert.ok(seen.length > 0, "the poll saw the password file while initdb ran (else this test proves nothing)");
+        for (const s of seen) {
+          assert.notEqual(path.dirname(s.file), own, `${s.file}: not in the shared temporary folder`);
+          assert.equal(s.folderMode.toString(8), "700", `${s.file}: its folder is private`);
+          assert.equal(s.folderUid, postgresUid(), `${s.file}: its folder belongs to the server's user`);
+          assert.equal(fs.existsSync(path.dirname(s.file)), false, "the private folder is removed after initdb");
+        }
+        const c = new Client({ connectionString: url });
+        await c.connect();
+        try {
+          assert.equal((await c.query<{ one: number }>("SELECT 1 AS one")).rows[0].one, 1, "the password set through the private file is the one that logs in");
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await stop();
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+      }
+    });
+  }
 });

@@ -3,7 +3,8 @@
  * it leaves a PostgreSQL running after the command has exited, prints the URL
  * and the commands to try, each of which exits with the code printed beside
  * it and touches no tracked file; the printed stop command ends it, and a
- * second stop refuses. Bad inputs change nothing.
+ * second stop says there is nothing to stop (exit 0). Bad inputs change nothing.
+ * A stale or rewritten postmaster.pid gets no process signalled.
  *
  * Each test has its own TMPDIR, so the sandbox folder is the test's; the hooks
  * stop any PostgreSQL left there (through its postmaster.pid), even when a test
@@ -121,7 +122,7 @@ describe("[pg] rollout sandbox", function () {
     tmp = undefined;
   });
 
-  it("npx rollout sandbox: PostgreSQL outlives the command; every printed command exits as printed and touches no tracked file; the printed stop ends it; a second stop refuses", async () => {
+  it("npx rollout sandbox: PostgreSQL outlives the command; every printed command exits as printed and touches no tracked file; the printed stop ends it; a second stop says there is nothing to stop and exits 0", async () => {
     const before = trackedSnapshot();
     const started = await runArgv(["npx", "rollout", "sandbox"], env);
     assert.equal(started.code, 0, started.out + started.err);
@@ -162,8 +163,8 @@ describe("[pg] rollout sandbox", function () {
     assert.equal(fs.existsSync(dir), false, "its data and the scratch copy are removed");
 
     const twice = await runArgv(p.stop, env);
-    assert.equal(twice.code, 2);
-    assert.match(twice.err, /rollout sandbox: no sandbox is running: there is no .*sandbox\.json \(start one with: npx rollout sandbox\)/);
+    assert.equal(twice.code, 0, "a stop with nothing to stop succeeds (issue 24)");
+    assert.match(twice.out, /rollout sandbox: no sandbox is running \(there is no .*sandbox\.json\): nothing to stop/);
     assert.equal(trackedSnapshot(), before);
   });
 
@@ -233,7 +234,6 @@ describe("rollout sandbox: bad inputs", () => {
       [["sandbox", "--stop", "--stack", "prod", "--seed", "3"], 2, /--stop takes no other option \(got --stack, --seed\)/],
       [["sandbox", "--stak", "prod"], 2, /unknown option '--stak'\n\(Did you mean --stack\?\)/],
       [["sandbox", "--stack", "qa"], 1, /Pulumi\.qa\.yaml/],
-      [["sandbox", "--stop"], 2, /no sandbox is running: there is no .*rollout-sandbox-\d+\/sandbox\.json/],
     ];
     for (const [args, code, re] of cases) {
       const r = await rollout(args);
@@ -245,6 +245,69 @@ describe("rollout sandbox: bad inputs", () => {
       assert.deepEqual(fs.readdirSync(tmp as string), [], `${args.join(" ")} created nothing`);
     }
     assert.equal(trackedSnapshot(), before);
+  });
+
+  it("--stop with no sandbox exits 0, says there is nothing to stop, and creates nothing (issue 24)", async () => {
+    const r = await rollout(["sandbox", "--stop"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^rollout sandbox: no sandbox is running \(there is no .*rollout-sandbox-\d+\/sandbox\.json\): nothing to stop\n$/);
+    const j = await rollout(["sandbox", "--stop", "--json"]);
+    assert.equal(j.code, 0, j.err);
+    assert.deepEqual(
+      (({ ok, existed, stoppedPid }) => ({ ok, existed, stoppedPid }))(JSON.parse(j.out) as { ok: boolean; existed: boolean; stoppedPid: number | null }),
+      { ok: true, existed: false, stoppedPid: null },
+    );
+    assert.deepEqual(fs.readdirSync(tmp as string), []);
+  });
+
+  /** A sandbox folder whose postmaster.pid names `pid` (and whose state file records `postmasterStart`), as a stale or rewritten one would. */
+  function plantSandbox(pid: number, postmasterStart: string | null): string {
+    const dir = sandboxDir(tmp);
+    const dataDir = path.join(dir, "pg", "data");
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, "postmaster.pid"), `${pid}\n${dataDir}\n1700000000\n5432\n\n127.0.0.1\n`);
+    fs.writeFileSync(path.join(dir, STATE_FILE), JSON.stringify({ version: 1, phase: "running", stack: "prod", stage: 25, pid, postmasterStart, dataDir }), { mode: 0o600 });
+    return dataDir;
+  }
+
+  /** An unrelated process (`sleep 60`) in folder `cwd`; killed by the caller. */
+  async function unrelated(cwd: string): Promise<ReturnType<typeof spawn>> {
+    const child = spawn("sleep", ["60"], { cwd, stdio: "ignore" });
+    await new Promise<void>((resolve, reject) => child.once("spawn", resolve).once("error", reject));
+    return child;
+  }
+
+  it("--stop sends no signal to a process that a stale or rewritten postmaster.pid names: it survives, and the command says what it refused (issue 21, finding 7)", async () => {
+    const bystander = await unrelated(os.tmpdir());
+    try {
+      plantSandbox(bystander.pid as number, null);
+      const r = await rollout(["sandbox", "--stop"]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`refused to signal pid ${bystander.pid}, which its postmaster\\.pid names: that process is not the sandbox's PostgreSQL \\(its working folder is .*, not the data folder .*\\), so the file is stale; removed `));
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(isAlive(bystander.pid as number), true, "the unrelated process still runs");
+      assert.equal(fs.existsSync(sandboxDir(tmp)), false, "the stale sandbox folder is removed");
+    } finally {
+      bystander.kill("SIGKILL");
+    }
+  });
+
+  it("--stop checks the start time the state file recorded: a process working in the data folder but started later gets no signal either", async () => {
+    const dataDir = plantSandbox(0, null);
+    const impostor = await unrelated(dataDir);
+    try {
+      plantSandbox(impostor.pid as number, "12345"); // the postmaster the sandbox started began at tick 12345
+      const j = await rollout(["sandbox", "--stop", "--json"]);
+      assert.equal(j.code, 0, j.err);
+      const out = JSON.parse(j.out) as { stoppedPid: number | null; refused: { pid: number; reason: string } | null };
+      assert.equal(out.stoppedPid, null);
+      assert.equal(out.refused?.pid, impostor.pid);
+      assert.match(out.refused?.reason ?? "", /^it started at tick \d+ after boot, not at tick 12345 as recorded when the sandbox started it$/);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(isAlive(impostor.pid as number), true, "the impostor still runs");
+    } finally {
+      impostor.kill("SIGKILL");
+    }
   });
 
   it("as root, a TMPDIR the postgres user cannot enter stops the start at once, saying why and what to do, and leaves nothing", async function () {
