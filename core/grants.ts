@@ -10,9 +10,9 @@
  *   stage_contamination, rollout_history, stage_latency_counts: migrations
  *   0008, 0009, 0015) keep PostgreSQL's default EXECUTE for PUBLIC; USAGE on
  *   schema monitoring is what lets this role, and no other, reach them. Its
- *   one write goes the same way: monitoring.record_gate_look (0030) adds a
- *   look at a recorded stage to monitoring.gate_looks, on which it holds no
- *   privilege.
+ *   one write goes the same way: monitoring.record_gate_look (0030, 0031)
+ *   counts a look at a recorded stage in monitoring.gate_look_counts, on
+ *   which it holds no privilege.
  *
  * Pure: no Pulumi import.
  */

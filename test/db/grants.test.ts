@@ -93,7 +93,7 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     await denied(mon, "CREATE SCHEMA intruder");
   });
 
-  it("monitoring role records a gate look through monitoring.record_gate_look (sql/0030), and writes nothing else", async () => {
+  it("monitoring role records a gate look through monitoring.record_gate_look (sql/0030, a counter since 0031), and writes nothing else", async () => {
     const ev = await admin.query<{ id: string }>(
       `INSERT INTO monitoring.rollout_events (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser) VALUES ('grants', 0, 10, true, true) RETURNING id`,
     );
@@ -103,10 +103,10 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     assert.equal(await look(), 2);
     // Only for a stage that has a record (the foreign key), and no direct access to the table.
     await assert.rejects(mon.query("SELECT monitoring.record_gate_look(-1)"), (e: Error & { code?: string }) => e.code === "23503");
-    await denied(mon, "SELECT * FROM monitoring.gate_looks");
-    await denied(mon, `INSERT INTO monitoring.gate_looks (event_id) VALUES (${id})`);
-    await denied(mon, "DELETE FROM monitoring.gate_looks");
-    await denied(mon, "UPDATE monitoring.gate_looks SET event_id = event_id");
+    await denied(mon, "SELECT * FROM monitoring.gate_look_counts");
+    await denied(mon, `INSERT INTO monitoring.gate_look_counts (event_id, looks) VALUES (${id}, 1)`);
+    await denied(mon, "DELETE FROM monitoring.gate_look_counts");
+    await denied(mon, "UPDATE monitoring.gate_look_counts SET looks = 1");
     // The app role cannot reach it at all (no USAGE on schema monitoring).
     await denied(app, `SELECT monitoring.record_gate_look(${id})`);
     // A read-only transaction (as on a replica) refuses the write with 25006, which `rollout gate` reports as "not counted".
