@@ -10,8 +10,9 @@
  *     JSON-escaped; and for a secret that is a URL, its password and
  *     password-like query parameters on their own (decoded and encoded);
  *   - every credential form node-postgres (pg-connection-string) and libpq accept:
- *     the password of `scheme://user:password@host` (up to the last `@`, as the
- *     WHATWG URL parser reads it), query parameters such as `?password=` or
+ *     the password of `scheme://user:password@host`, as written or decoded (see
+ *     URL_USERINFO: up to the last `@` before the host, so a decoded password
+ *     with spaces, `@` or `:` is masked whole), query parameters such as `?password=` or
  *     `&sslpassword=` (also with a percent-encoded name), and `key=value`
  *     conninfo strings (`password=x`, `password='quoted \' x'`);
  *   - credential-named assignments in any text: `PGPASSWORD=…`,
@@ -35,6 +36,18 @@ const ASSIGNMENT = new RegExp(
   `(?<![A-Za-z0-9_.%-])(["']?)(${CREDENTIAL_NAME_SRC})\\1(\\s*[=:]\\s*)("(?:[^"\\\\]|\\\\.)*"|'(?:[^'\\\\]|\\\\.)*'|(?![[{])[^\\s"']+)`,
   "gi",
 );
+
+/**
+ * `scheme://user:password@` in text, as written or decoded. The user runs to
+ * the first `:` (no space, `/`, `?` or `#` in it); the password from there to
+ * the last `@` before the next `/` or line end, so it may hold spaces, `@` and
+ * `:` (a decoded URL, e.g. `postgres://mon:pa ss@Word7@host/db` in an error
+ * message; WHATWG's parser also reads the userinfo to the last `@`), and two
+ * URLs on one line are split at the second's `//`. When the line goes on
+ * after a URL without a path and holds another `@` (`…@host, mail a@b`), more
+ * than the password is masked: that errs on the side of the secret.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#:]*):([^\n\r/]*)@/gi;
 
 /** Strip ANSI colour and cursor escapes (Pulumi colours its output on a terminal): Node's own parser of them. */
 export function stripAnsi(text: string): string {
@@ -71,14 +84,8 @@ function safeDecode(s: string): string {
 /** The credential parts of a secret that is a URL (its password, password-like query values), decoded and as written. */
 function derivedSecrets(secret: string): string[] {
   const out: string[] = [];
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#\s]*)@/i.exec(secret);
-  if (m) {
-    const colon = m[1].indexOf(":");
-    if (colon >= 0) {
-      const pw = m[1].slice(colon + 1);
-      out.push(pw, safeDecode(pw));
-    }
-  }
+  const m = new RegExp(`^${URL_USERINFO.source}`, "i").exec(secret);
+  if (m) out.push(m[3], safeDecode(m[3]));
   for (const q of secret.matchAll(/[?&]([^=&#\s]+)=([^&#\s]*)/g)) {
     if (CREDENTIAL_NAME.test(safeDecode(q[1]))) out.push(q[2], safeDecode(q[2]));
   }
@@ -100,12 +107,10 @@ function secretValues(secrets: readonly string[]): string[] {
 /** Mask the credential forms (URL userinfo, query parameters, conninfo and named assignments) in `text`. */
 function redactCredentialForms(text: string): string {
   let out = text;
-  // scheme://user:password@host — the userinfo runs to the last "@" before the path.
-  out = out.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#]*)@/gi, (all, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(":");
-    if (colon < 0 || colon === userinfo.length - 1) return all;
-    return `${scheme}${userinfo.slice(0, colon + 1)}${SECRET_MASK}@`;
-  });
+  // scheme://user:password@host — the password runs to the last "@" before the host (URL_USERINFO).
+  out = out.replace(URL_USERINFO, (all, scheme: string, user: string, password: string) =>
+    password === "" ? all : `${scheme}${user}:${SECRET_MASK}@`,
+  );
   // ?password=… &sslpassword=… (the name may be percent-encoded: URLSearchParams decodes it).
   out = out.replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (all, sep: string, name: string, value: string) =>
     value !== "" && value !== SECRET_MASK && CREDENTIAL_NAME.test(safeDecode(name)) ? `${sep}${name}=${SECRET_MASK}` : all,

@@ -92,6 +92,81 @@ describe("redact: the secrets the workflow holds, in every written form", () => 
   });
 });
 
+describe("redact: a URL's password as written or decoded, up to the last @ before the host (issue 21, finding 9)", () => {
+  const cases: Array<[string, string, string]> = [
+    ["spaces (a decoded URL in the gate's stderr)", "postgres://mon:pa ss Word7@host/db", "postgres://mon:[secret]@host/db"],
+    ["a tab", "postgres://mon:pa\tss Word7@host/db", "postgres://mon:[secret]@host/db"],
+    ["@ in the password, decoded", "postgres://mon:p@ss w@rd7@host:5432/db", "postgres://mon:[secret]@host:5432/db"],
+    [": in the password", "postgres://mon:pa:ss wo:rd7@host/db", "postgres://mon:[secret]@host/db"],
+    ["% in a decoded password", "postgres://mon:100% sure@host/db", "postgres://mon:[secret]@host/db"],
+    ["percent-encoded", "postgres://mon:pa%20ss%40Word7%3A@host/db", "postgres://mon:[secret]@host/db"],
+    ["a user with @ (the first : splits)", "postgres://mon@corp:pa ss@host/db", "postgres://mon@corp:[secret]@host/db"],
+    ["postgresql://", "postgresql://mon:pa ss Word7@host:5432/db?sslmode=require", "postgresql://mon:[secret]@host:5432/db?sslmode=require"],
+    ["mysql://", "mysql://root:pa ss@mysql:3306/app", "mysql://root:[secret]@mysql:3306/app"],
+    ["redis:// with an empty user", "redis://:pa ss@cache:6379/0", "redis://:[secret]@cache:6379/0"],
+    ["https://", "https://bot:pa ss@example.com/hook", "https://bot:[secret]@example.com/hook"],
+    ["a scheme with + and .", "git+ssh.v2://ci:pa ss@git.example.com/repo", "git+ssh.v2://ci:[secret]@git.example.com/repo"],
+    ["in quotes", `"postgres://mon:pa ss' x"@host/db"`, `"postgres://mon:[secret]@host/db"`],
+    ["at the end of the text", "connect to postgres://mon:pa ss Word7@host", "connect to postgres://mon:[secret]@host"],
+    ["two on one line, with paths", "from postgres://a:pw one@h1/db to postgresql://b:pw two@h2:5432/db", "from postgres://a:[secret]@h1/db to postgresql://b:[secret]@h2:5432/db"],
+    ["two on one line, without paths", "postgres://a:pw one@h1 then postgres://b:pw two@h2", "postgres://a:[secret]@h1 then postgres://b:[secret]@h2"],
+    ["at a line end, an @ on the next line left alone", "cannot connect to postgres://mon:pa ss@host\nmail ops@example.com", "cannot connect to postgres://mon:[secret]@host\nmail ops@example.com"],
+    ["CRLF line ends", "a postgres://mon:pa ss@h1\r\nb postgres://x:y z@h2\r\n", "a postgres://mon:[secret]@h1\r\nb postgres://x:[secret]@h2\r\n"],
+  ];
+  for (const [title, text, expected] of cases) {
+    it(`masks a password with ${title}`, () => {
+      const out = redact(text);
+      assert.equal(out, expected);
+      assert.equal(looksLikeCredential(text), true);
+      assert.equal(redact(out), out, "idempotent");
+    });
+  }
+
+  it("every password drawn from spaces, @, :, %, quotes and letters, in any scheme, in several URLs per text: none survives, the rest does", () => {
+    let seed = 21;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alphabet = "abcXYZ019 @:%'\"!$&*+,;=~\t";
+    const pick = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
+    const schemes = ["postgres", "postgresql", "mysql", "redis", "https", "amqp", "mongodb+srv"];
+    for (let i = 0; i < 500; i++) {
+      const urls = Array.from({ length: 1 + Math.floor(next() * 3) }, (_, k) => {
+        const scheme = schemes[Math.floor(next() * schemes.length)];
+        const pw = `K${pick(2 + Math.floor(next() * 10))}Q`;
+        const tail = ["/db", ":5432/db?sslmode=require", "", "/"][Math.floor(next() * 4)];
+        return { text: `${scheme}://u${k}:${pw}@h${k}.example${tail}`, masked: `${scheme}://u${k}:[secret]@h${k}.example${tail}`, pw };
+      });
+      const sep = next() < 0.5 ? " and " : "\n";
+      const text = `error: ${urls.map((u) => u.text).join(sep)} (code 28P01)`;
+      assert.equal(redact(text), `error: ${urls.map((u) => u.masked).join(sep)} (code 28P01)`, text);
+    }
+  });
+
+  it("a given secret URL whose password has spaces: the password alone is masked too, decoded and encoded", () => {
+    const url = "postgres://mon:pa ss Word7@replica/postgres";
+    assert.equal(redact("auth failed for 'pa ss Word7' (pa%20ss%20Word7)", [url]), "auth failed for '[secret]' ([secret])");
+    // A decoded password with "/" is no URL form this can read (it looks like a path), but as a given secret it is masked.
+    assert.equal(redact("postgres://mon:pa/ss w7@replica/postgres", ["postgres://mon:pa%2Fss%20w7@replica/postgres"]), "postgres://mon:[secret]@replica/postgres");
+  });
+
+  it("through the PR comment: the gate's stderr with a decoded URL whose password has spaces", () => {
+    const r = comment.readGateRun({ exitCode: 1, stdout: "", stderr: "cannot connect to postgres://mon:pa ss Word7@host/db: timeout\n" }, []);
+    assert.equal(r.ok, false);
+    const problem = r.ok ? "" : r.problem;
+    assert.ok(!/pa ss|Word7/.test(problem), problem);
+    assert.match(problem, /postgres:\/\/mon:\[secret\]@host\/db/);
+  });
+
+  it("leaves URLs without a password alone, also when an @ follows later on the line", () => {
+    for (const t of ["postgres://mon@db:5432/app", "see https://example.com/a@b for postgres://db:5432/app", "postgres://db:5432/app; mail ops@example.com", "ssh://git@github.com:org/repo"]) {
+      assert.equal(redact(t), t);
+      assert.equal(looksLikeCredential(t), false, t);
+    }
+  });
+});
+
 describe("the PR comment: every quoted place goes through the one redaction", () => {
   const DB_URL = "postgres://mon:Mon-Pw-4242@replica:5432/postgres";
   const TOKEN = "pul-Token-5353";
