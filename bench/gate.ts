@@ -7,6 +7,9 @@
  *   npm run bench:gate -- --rollouts 200     # quicker, while developing
  *   npm run bench:gate -- --json             # one JSON object on stdout
  *
+ * Progress goes to stderr (a line per scenario done, and the share done at
+ * most every PROGRESS_EVERY_MS), the figures to stdout.
+ *
  * Model (each choice stated so a reviewer can check it):
  * - Users: a population of USERS users, each with a fixed bucket in [0, 100)
  *   (sticky: a user is on the new path when their bucket is below the stage's
@@ -315,16 +318,30 @@ interface ScenarioOutcomes {
 }
 type ShareOutcomes = { byScenario: Record<number, ScenarioOutcomes> };
 
-function simulateShare(w: Share): ShareOutcomes {
+/** Rollouts done in one scenario since the last report (a worker posts these to the main thread). */
+interface ProgressMessage {
+  kind: "progress";
+  scenario: number;
+  rollouts: number;
+}
+/** How often a worker reports its rollouts done: every REPORT_EVERY of them, and at the end of each scenario. */
+const REPORT_EVERY = 25;
+
+function simulateShare(w: Share, report: (m: ProgressMessage) => void = () => undefined): ShareOutcomes {
   const byScenario: Record<number, ScenarioOutcomes> = {};
   for (const si of w.scenarios) {
     const t0 = Date.now();
     const sc = SCENARIOS[si];
     const z: RolloutOutcome[] = [];
     const av: RolloutOutcome[] = [];
+    let unreported = 0;
     for (let r = w.from; r < w.to; r++) {
       z.push(runRollout("z-test", sc, r, si));
       av.push(runRollout("always-valid", sc, r, si));
+      if (++unreported === REPORT_EVERY || r === w.to - 1) {
+        report({ kind: "progress", scenario: si, rollouts: unreported });
+        unreported = 0;
+      }
     }
     byScenario[si] = { z, av, seconds: (Date.now() - t0) / 1000 };
   }
@@ -335,8 +352,8 @@ function simulateShare(w: Share): ShareOutcomes {
  * Every chosen scenario's rollouts, split over `workers` threads by rollout
  * (rollout r always gets the same seeds, so the figures do not depend on the split).
  */
-async function simulate(scenarios: number[], rollouts: number, workers: number): Promise<ShareOutcomes> {
-  if (workers <= 1) return simulateShare({ scenarios, from: 0, to: rollouts });
+async function simulate(scenarios: number[], rollouts: number, workers: number, onProgress: (m: ProgressMessage) => void): Promise<ShareOutcomes> {
+  if (workers <= 1) return simulateShare({ scenarios, from: 0, to: rollouts }, onProgress);
   const size = Math.ceil(rollouts / workers);
   const shares: Share[] = [];
   for (let from = 0; from < rollouts; from += size) shares.push({ scenarios, from, to: Math.min(rollouts, from + size) });
@@ -345,7 +362,7 @@ async function simulate(scenarios: number[], rollouts: number, workers: number):
       (share) =>
         new Promise<ShareOutcomes>((resolve, reject) => {
           const w = new Worker(__filename, { workerData: share, execArgv: ["-r", "ts-node/register/transpile-only"] });
-          w.once("message", (m: ShareOutcomes) => resolve(m));
+          w.on("message", (m: ShareOutcomes | ProgressMessage) => ("kind" in m ? onProgress(m) : resolve(m)));
           w.once("error", reject);
           w.once("exit", (code) => code !== 0 && reject(new Error(`bench worker exited with ${code}`)));
         }),
@@ -362,7 +379,42 @@ async function simulate(scenarios: number[], rollouts: number, workers: number):
   return { byScenario };
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** At most one "share done" line per this many ms on stderr (a line per scenario done comes besides). */
+export const PROGRESS_EVERY_MS = 10_000;
+
+/**
+ * The progress lines of a run: when it starts, each scenario as it completes
+ * (all its rollouts, over every worker), the share done at most every
+ * PROGRESS_EVERY_MS, and the end.
+ */
+export function progressReporter(scenarios: number[], rollouts: number, workers: number, write: (line: string) => void, now: () => number = Date.now) {
+  const started = now();
+  let last = started;
+  const done = new Map<number, number>(scenarios.map((si) => [si, 0]));
+  let finished = 0;
+  const secs = () => `${((now() - started) / 1000).toFixed(0)} s`;
+  write(`bench:gate: ${scenarios.length} scenario${scenarios.length === 1 ? "" : "s"} × ${rollouts.toLocaleString("en-US")} rollouts, each through both gates, on ${workers} worker thread${workers === 1 ? "" : "s"}\n`);
+  return {
+    update(m: ProgressMessage): void {
+      const n = (done.get(m.scenario) ?? 0) + m.rollouts;
+      done.set(m.scenario, n);
+      if (n === rollouts) {
+        finished++;
+        write(`bench:gate: ${SCENARIOS[m.scenario].name} done (${finished}/${scenarios.length} scenarios, ${secs()})\n`);
+        last = now();
+      } else if (now() - last >= PROGRESS_EVERY_MS) {
+        const all = [...done.values()].reduce((a, b) => a + b, 0);
+        write(`bench:gate: ${((100 * all) / (rollouts * scenarios.length)).toFixed(0)} % of the rollouts simulated (${secs()})\n`);
+        last = now();
+      }
+    },
+    end(): void {
+      write(`bench:gate: done in ${secs()}; the figures follow on stdout\n`);
+    },
+  };
+}
+
+export async function main(argv: string[], progress: (line: string) => void = (l) => process.stderr.write(l)): Promise<number> {
   const args = parseArgs(argv);
   const started = Date.now();
   const cpu0 = process.cpuUsage();
@@ -400,7 +452,9 @@ export async function main(argv: string[]): Promise<number> {
 
   const out: Record<string, { title: string; "z-test": ScenarioFigures; "always-valid": ScenarioFigures; seconds: number }> = {};
   const chosen = SCENARIOS.flatMap((sc, si) => (args.only && sc.name !== args.only ? [] : [si]));
-  const sim = await simulate(chosen, args.rollouts, args.workers);
+  const reporter = progressReporter(chosen, args.rollouts, args.workers, progress);
+  const sim = await simulate(chosen, args.rollouts, args.workers, (m) => reporter.update(m));
+  reporter.end();
   for (const si of chosen) {
     const sc = SCENARIOS[si];
     const o = sim.byScenario[si];
@@ -475,7 +529,8 @@ export function table(r: { scenarios: Record<string, { title: string; "z-test": 
 }
 
 if (!isMainThread && parentPort) {
-  parentPort.postMessage(simulateShare(workerData as Share));
+  const port = parentPort;
+  port.postMessage(simulateShare(workerData as Share, (m) => port.postMessage(m)));
 } else if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),

@@ -2,6 +2,8 @@
  * The README's config reference, generated from the schema (core/configSchema.ts) so
  * it cannot drift: a test compares the README with this output.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { configKeyDocs } from "../core/configIntrospect";
 import { CONFIG_NAMESPACE } from "../core/configSchema";
 
@@ -31,10 +33,26 @@ export function withReference(readme: string): string {
   return readme.slice(0, a + REFERENCE_START.length) + "\n" + configReferenceTable() + readme.slice(b);
 }
 
+/**
+ * `npm run docs:config`: rewrite the config reference in `file` from the
+ * schema, and say what it did: "wrote <file>" when the text changed,
+ * "<file> unchanged" when it was already current (the file is then left
+ * untouched). `shown` is how the file is named in that line.
+ */
+export function writeConfigReference(file: string, shown: string): string {
+  const before = fs.readFileSync(file, "utf8");
+  const after = withReference(before);
+  if (after === before) return `docs:config: ${shown} unchanged (its config reference matches the schema)\n`;
+  fs.writeFileSync(file, after);
+  const keys = configKeyDocs().length;
+  return `docs:config: wrote ${shown} (the config reference from the schema: ${keys} keys)\n`;
+}
+
 if (require.main === module) {
-  // npm run docs:config: rewrite the README's config reference from the schema.
-  const fs = require("node:fs") as typeof import("node:fs");
-  const path = require("node:path") as typeof import("node:path");
-  const file = path.join(__dirname, "..", "docs", "config.md");
-  fs.writeFileSync(file, withReference(fs.readFileSync(file, "utf8")));
+  try {
+    process.stdout.write(writeConfigReference(path.join(__dirname, "..", "docs", "config.md"), "docs/config.md"));
+  } catch (err) {
+    process.stderr.write(`docs:config: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }
