@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { REFERENCE_END, REFERENCE_START, configReferenceTable, writeConfigReference } from "../tools/configDocs";
 import { PROGRESS_EVERY_MS, SCENARIOS, progressReporter } from "../bench/gate";
+import { main as rollout } from "../cli/rollout";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -93,4 +94,28 @@ describe("npm run bench:gate prints progress on stderr", function () {
       assert.equal(json.scenarios.equal["always-valid"].rollouts, 4);
     });
   }
+});
+
+describe("the README's exit-code table names the command of each row", () => {
+  it("every row: a code 0-5, then `every command` or commands that exist (each answers --help)", async () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("### Exit codes"));
+    const rows = table.split("\n").filter((l) => /^\| \d \|/.test(l)).map((l) => l.split("|").map((c) => c.trim()));
+    assert.ok(rows.length >= 6, "one row per code at least");
+    assert.deepEqual([...new Set(rows.map((r) => r[1]))], ["0", "1", "2", "3", "4", "5"]);
+    const names = new Set<string>();
+    for (const r of rows) {
+      if (r[2] === "every command") continue;
+      const cmds = r[2].split(",").map((c) => c.trim());
+      for (const c of cmds) {
+        assert.match(c, /^`[a-z]+`$/, `row "${r.join(" | ")}": the command column names commands`);
+        names.add(c.slice(1, -1));
+      }
+    }
+    for (const n of names) {
+      let out = "";
+      assert.equal(await rollout(["node", "rollout", n, "--help"], { out: (x) => (out += x), err: () => undefined }), 0, `rollout ${n} --help`);
+      assert.match(out, new RegExp(`rollout ${n}`));
+    }
+  });
 });
