@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import * as comment from "../../ci/comment";
 import { redactUrl } from "../../db/rolloutStore";
 import { SECRET_MASK, looksLikeCredential, redact } from "../../core/redact";
+import { seededRandom } from "../../drill/traffic";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PW = "Hunter2-pw";
@@ -123,11 +124,7 @@ describe("redact: a URL's password as written or decoded, up to the last @ befor
   }
 
   it("every password drawn from spaces, @, :, %, quotes and letters, in any scheme, in several URLs per text: none survives, the rest does", () => {
-    let seed = 21;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const next = seededRandom(21);
     const alphabet = "abcXYZ019 @:%'\"!$&*+,;=~\t";
     const pick = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
     const schemes = ["postgres", "postgresql", "mysql", "redis", "https", "amqp", "mongodb+srv"];

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import { Client } from "pg";
 import { migrate } from "../../db/migrate";
 import { recordGateLook } from "../../db/rolloutStore";
+import { seededRandom } from "../../drill/traffic";
 import { copyMigrations, freshDatabase, migratedDatabase, migrationNames } from "./dbHelpers";
 
 async function newEvent(c: Client, stack: string): Promise<number> {
@@ -25,18 +26,6 @@ async function migratedUpTo(last: string): Promise<{ url: string; client: Client
   const dir = copyMigrations(migrationNames().indexOf(last) + 1);
   await migrate({ databaseUrl: db.url, dir });
   return { ...db, dir };
-}
-
-/** A small deterministic generator (mulberry32): the same sequence of looks on both databases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("[pg] gate looks: a counter per recorded stage (sql/0031)", function () {
@@ -84,7 +73,7 @@ describe("[pg] gate looks: a counter per recorded stage (sql/0031)", function ()
       oldIds.push(await newEvent(old.client, s));
       curIds.push(await newEvent(cur.client, s));
     }
-    const next = rng(21);
+    const next = seededRandom(21);
     const seenOld: Array<number | null> = [];
     const seenCur: Array<number | null> = [];
     for (let i = 0; i < 300; i++) {
