@@ -3,7 +3,9 @@
  * order), and for each whether its canary went up. Combines the pure
  * decisions (./changes) with git (./git).
  */
-import { checkProjectFile, stackFilePath } from "../stack/stackFile";
+import { stackFilePath } from "../stack/stackFile";
+import { PROJECT_FILE, checkProjectFile, checkPulumiFileNames, programEntry } from "../stack/projectFiles";
+import { StackFileError } from "../stack/stackFileError";
 import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, programPaths, stackOfFile } from "./changes";
 import { deployRunnerVariable } from "./deployTarget";
 import { ZERO_SHA, changedPaths, fileAt, filesAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
@@ -36,7 +38,10 @@ export interface DetectOptions {
  */
 export function detectChanges(repoDir: string, base: string, head: string, opts: DetectOptions = {}): Detection {
   const headSha = resolveCommit(repoDir, head);
-  const stacksAtHead = topLevelFiles(repoDir, headSha)
+  const headNames = topLevelFiles(repoDir, headSha);
+  // Every file Pulumi could read as the project or a stack file: only Pulumi.yaml and Pulumi.<stack>.yaml (stack/projectFiles.ts).
+  checkPulumiFileNames(headNames, `the head commit ${headSha.slice(0, 12)}`);
+  const stacksAtHead = headNames
     .map(stackOfFile)
     .filter((s): s is string => s !== undefined);
   let from: string | null = null;
@@ -47,11 +52,13 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     from = mergeBase(repoDir, resolveCommit(repoDir, base), headSha);
     paths = changedPaths(repoDir, from, headSha);
   }
-  // The project file can give stacks config too (or move their files): refuse what the stack files would not show.
-  const projectText = fileAt(repoDir, headSha, "Pulumi.yaml");
-  if (projectText !== undefined) checkProjectFile("Pulumi.yaml", projectText);
-  // Program code on either side: a file the base's program loaded counts even if the head's no longer does.
-  const program = [headSha, ...(from === null ? [] : [from])].flatMap((ref) => programPaths(programTexts(repoDir, ref)));
+  // The project file can give stacks config too (or move their files, or load other code): refuse what the stack files would not show.
+  const projectText = fileAt(repoDir, headSha, PROJECT_FILE);
+  if (projectText === undefined) throw new StackFileError(`${PROJECT_FILE} is missing at ${headSha}: Pulumi would look for a project file elsewhere`);
+  checkProjectFile(PROJECT_FILE, projectText);
+  // Program code on either side, each from what its own project file's main: loads: a file the base's program loaded
+  // counts even if the head's no longer does.
+  const program = [headSha, ...(from === null ? [] : [from])].flatMap((ref) => programPaths(programTexts(repoDir, ref), entryAt(repoDir, ref)));
   const changed = changedStacks({ changedPaths: paths, stacksAtHead, exclude: opts.exclude, programPaths: [...new Set(program)] });
   const stacks = changed.stacks.map((c): StackDecision => {
     const file = path.basename(stackFilePath(".", c.stack));
@@ -61,6 +68,21 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     return { ...c, canary: canaryChange(c.stack, baseText, headText), databaseSecret: monitoringSecretName(c.stack) };
   });
   return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles };
+}
+
+/** The module the program at `ref` starts from (stack/projectFiles.ts programEntry). A base without a valid project file counts as index.ts. */
+export function entryAt(repoDir: string, ref: string): string {
+  const pkg = fileAt(repoDir, ref, "package.json");
+  const project = fileAt(repoDir, ref, PROJECT_FILE);
+  let info = { main: undefined as string | undefined };
+  if (project !== undefined) {
+    try {
+      info = checkProjectFile(PROJECT_FILE, project);
+    } catch (e) {
+      if (!(e instanceof StackFileError)) throw e;
+    }
+  }
+  return programEntry(info, pkg);
 }
 
 /** Every TypeScript text at `ref` (outside node_modules): what `programPaths` derives the program from. */
