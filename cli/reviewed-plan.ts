@@ -23,6 +23,12 @@ function stackName(v: string): string {
   if (!STACK_NAME_RE.test(v)) throw new InvalidArgumentError(`"${v}" is not a stack name: use letters, digits, "_", "." and "-"`);
   return v;
 }
+/** A stack as Pulumi names it on the command line: `stack`, `org/stack` or `org/project/stack`. */
+function qualifiedStack(v: string): string {
+  const parts = v.split("/");
+  if (parts.length > 3 || !parts.every((p) => STACK_NAME_RE.test(p))) throw new InvalidArgumentError(`"${v}" is not a stack name: stack, org/stack or org/project/stack, each of letters, digits, "_", "." and "-"`);
+  return v;
+}
 function mode(v: string): DeployMode {
   if (v !== "plan" && v !== "rollback") throw new InvalidArgumentError(`"${v}" is not a deploy mode: allowed plan, rollback`);
   return v;
@@ -58,12 +64,12 @@ export function createReviewedPlanCli(): Command {
   const argv = cmd.command("argv").description("Print a pulumi command's arguments, one a line");
   argv
     .command("preview")
-    .requiredOption("--stack <stack>", "the stack", stackName)
+    .requiredOption("--stack <stack>", "the stack (org/stack allowed)", qualifiedStack)
     .requiredOption("--plan <file>", "where the plan is saved")
     .action((o: { stack: string; plan: string }) => void process.stdout.write(previewArgv(o.stack, o.plan).join("\n") + "\n"));
   argv
     .command("up")
-    .requiredOption("--stack <stack>", "the stack", stackName)
+    .requiredOption("--stack <stack>", "the stack (org/stack allowed)", qualifiedStack)
     .requiredOption("--mode <mode>", "plan or rollback (changed-stacks' deploy decision)", mode)
     .option("--plan <file>", "the reviewed plan (mode plan)")
     .action((o: { stack: string; mode: DeployMode; plan?: string }) => void process.stdout.write(upArgv(o.stack, o.mode, o.plan).join("\n") + "\n"));
