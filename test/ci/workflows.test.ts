@@ -249,6 +249,10 @@ describe("CI workflows", () => {
   describe("deploy", () => {
     const w = load("deploy.yml");
 
+    it("restores no cache (a job that ran a pull request's code could have saved one in main's scope)", () => {
+      for (const job of Object.values(w.jobs)) assert.ok(!job.steps.some((s) => s.uses?.startsWith("actions/setup-node@") && s.with?.cache));
+    });
+
     it("runs on pushes to main (and by hand from a given base)", () => {
       assert.deepEqual((w.on.push as { branches: string[] }).branches, ["main"]);
       assert.ok("workflow_dispatch" in w.on);
