@@ -14,8 +14,9 @@ import { PINNED_STACKS } from "../core/configSchema";
 import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { RolloutState, Stage, effectivePercentage, flagText, rolloutState } from "../core/stages";
 import { FileTexts, importGraph, reachable } from "./imports";
+import { stackOfFileName } from "../stack/projectFiles";
 
-/** The program's entry module: what `pulumi up` loads. */
+/** The program's entry module when the project file and package.json name none (stack/projectFiles.ts `programEntry`). */
 export const PROGRAM_ENTRY = "index.ts";
 
 /**
@@ -29,7 +30,8 @@ export const PROGRAM_DATA: readonly string[] = ["sql/", "Pulumi.yaml", "package.
 /**
  * The paths whose change affects every stack, derived from the tree's own
  * TypeScript texts (`files`: every `.ts` file of the tree, by repository
- * path), so the list never goes stale: `index.ts` and every module it loads,
+ * path), so the list never goes stale: `entry` (what Pulumi.yaml's `main:`
+ * names, `index.ts` by default) and every module it loads,
  * transitively (the components, the stack reader, the migration runner the
  * dynamic provider bundles, ...), plus PROGRAM_DATA. CI tooling, docs, tests,
  * benchmarks and scripts are not loaded by `index.ts`, so they do not count.
@@ -39,18 +41,16 @@ export const PROGRAM_DATA: readonly string[] = ["sql/", "Pulumi.yaml", "package.
  * counting them is the simple and safe side. A relative import that matches
  * no `.ts` file (a `.json`, say) counts as the path it names.
  */
-export function programPaths(files: FileTexts): string[] {
+export function programPaths(files: FileTexts, entry: string = PROGRAM_ENTRY): string[] {
   const graph = importGraph(files);
-  const modules = reachable(graph, [PROGRAM_ENTRY]);
+  const modules = reachable(graph, [entry]);
   const other = modules.flatMap((m) => graph.unresolved.get(m) ?? []);
   return [...new Set([...modules, ...other, ...PROGRAM_DATA])].sort();
 }
 
-const STACK_FILE_RE = /^Pulumi\.([^/]+)\.yaml$/;
-
-/** The stack a path is the stack file of, or undefined. */
+/** The stack a path is the stack file of (a top-level `Pulumi.<stack>.yaml`), or undefined. */
 export function stackOfFile(path: string): string | undefined {
-  return STACK_FILE_RE.exec(path)?.[1];
+  return stackOfFileName(path);
 }
 
 /** True when a change to `path` affects every stack, given `programPaths(…)` (a trailing "/" means a directory). */

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { VERDICTS, VERDICT_EXIT_CODES, Verdict, describeAlpha } from "../core/gate";
 import { redact, stripAnsi } from "../core/redact";
 import { reportSection } from "./stageChart";
+import type { OverrideStatus } from "./override";
 
 /** The label that lets a pull request merge although the gate did not say PROCEED. */
 export const OVERRIDE_LABEL = "rollout-override";
@@ -156,30 +157,65 @@ export interface GateDecision {
 }
 
 /**
+ * A head stage above the next stage (issue 21, finding 3): the CLI's
+ * one-stage rule, enforced in CI. `nextStage` is the gate's (the stage after
+ * the deployed one), else the stage after the base's; `forcedSkip` is the
+ * reason of the head's `rollout advance --force --reason` note for exactly
+ * this skip (core/transitions.ts forcedSkipReason), when there is one.
+ */
+export interface StageJump {
+  from: number;
+  to: number;
+  nextStage: number | null;
+  forcedSkip?: string;
+}
+
+/** The jump's blocking message, or undefined when the head is at most the next stage or the skip is recorded. */
+export function jumpProblem(stack: string, jump: StageJump | undefined): string | undefined {
+  if (!jump || jump.to <= jump.from || jump.nextStage === null || jump.to <= jump.nextStage || jump.forcedSkip) return undefined;
+  return (
+    `${stack}: the head sets ${jump.to}% but the next stage is ${jump.nextStage}% (the stack file says ${jump.from}%): one stage at a time. ` +
+    `To skip stages, run \`npx rollout advance --stack ${stack} --to ${jump.to} --force --reason "<why>"\` (it records the reason in the stack file); the override label does not cover a skip`
+  );
+}
+
+/**
  * Whether the check passes for a stack: PROCEED passes; any other verdict,
- * or a gate that could not run, blocks — unless the pull request carries the
- * override label. A stack whose canary did not go up is not gated.
+ * or a gate that could not run, blocks, unless the override label counts
+ * (applied by someone other than the author: ci/override.ts) and the verdict
+ * is not ROLLBACK, which no override covers. A head more than one stage above
+ * the base blocks without a recorded forced skip, whatever the gate says. A
+ * stack whose canary did not go up is not gated.
  */
 export function gateDecision(
   stack: string,
   reading: GateReading | undefined,
-  labels: readonly string[],
-  overrideLabel: string = OVERRIDE_LABEL,
+  override: OverrideStatus | undefined,
+  jump?: StageJump,
 ): GateDecision {
+  const skip = jumpProblem(stack, jump);
+  if (skip) return { status: "blocked", ...(reading?.ok ? { verdict: reading.gate.verdict } : {}), message: skip };
   if (reading === undefined) return { status: "pass", message: `${stack}: canary not raised; no gate needed` };
-  const overridden = labels.includes(overrideLabel);
+  const forced = jump?.forcedSkip && jump.nextStage !== null && jump.to > jump.nextStage ? ` (stages skipped with a recorded reason: ${jump.forcedSkip})` : "";
   if (reading.ok && reading.gate.verdict === "PROCEED") {
-    return { status: "pass", verdict: "PROCEED", message: `${stack}: gate says PROCEED` };
+    return { status: "pass", verdict: "PROCEED", message: `${stack}: gate says PROCEED${forced}` };
   }
+  const label = override?.label ?? OVERRIDE_LABEL;
   const what = reading.ok ? `gate says ${reading.gate.verdict}` : `gate could not decide: ${reading.problem}`;
   const verdict = reading.ok ? reading.gate.verdict : undefined;
-  return overridden
-    ? { status: "overridden", verdict, message: `${stack}: ${what}; passing because the pull request has the "${overrideLabel}" label` }
-    : {
-        status: "blocked",
-        verdict,
-        message: `${stack}: ${what}; the check fails. Wait for PROCEED, or add the "${overrideLabel}" label to merge anyway`,
-      };
+  if (verdict === "ROLLBACK") {
+    const ignored = override?.present ? ` The "${label}" label does not cover ROLLBACK.` : "";
+    return { status: "blocked", verdict, message: `${stack}: ${what}; the check fails: roll back, never forward.${ignored}` };
+  }
+  if (override?.counts) {
+    return { status: "overridden", verdict, message: `${stack}: ${what}; passing because ${override.note}${forced}` };
+  }
+  const why = override?.present ? ` (${override.note})` : "";
+  return {
+    status: "blocked",
+    verdict,
+    message: `${stack}: ${what}; the check fails. Wait for PROCEED, or have a reviewer other than the author add the "${label}" label to merge anyway${why}`,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -204,8 +240,10 @@ export interface StackReviewInput {
   gate?: GateRun;
   /** Where the gate's thresholds and gate settings came from (ci/gateConfig.ts: the base branch's stack file). */
   gateConfigNote?: string;
-  labels: readonly string[];
-  overrideLabel?: string;
+  /** Whether the override label counts (ci/override.ts), when the pull request's timeline was read. */
+  override?: OverrideStatus;
+  /** The stage the head moves to, against the next stage (finding 3). */
+  jump?: StageJump;
   /** Secret values to scrub from everything quoted. */
   secrets?: readonly string[];
   /** Link to the workflow run, for the full logs. */
@@ -348,18 +386,19 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
 /** Build one stack's comment and the check's decision. */
 export function buildStackReview(input: StackReviewInput): StackReview {
   const secrets = input.secrets ?? [];
-  const overrideLabel = input.overrideLabel ?? OVERRIDE_LABEL;
   const reading = input.gate ? readGateRun(input.gate, secrets) : undefined;
   if (input.raised && !reading) {
     // A raise must be gated; a workflow that skipped the gate must not pass silently.
     const problem: GateReading = { ok: false, problem: "the canary went up but the gate did not run" };
-    return finish(input, problem, secrets, overrideLabel);
+    return finish(input, problem, secrets);
   }
-  return finish(input, reading, secrets, overrideLabel);
+  return finish(input, reading, secrets);
 }
 
-function finish(input: StackReviewInput, reading: GateReading | undefined, secrets: readonly string[], overrideLabel: string): StackReview {
-  const decision = gateDecision(input.stack, reading, input.labels, overrideLabel);
+function finish(input: StackReviewInput, reading: GateReading | undefined, secrets: readonly string[]): StackReview {
+  const nextStage = reading?.ok && reading.gate.nextStage !== undefined ? reading.gate.nextStage : undefined;
+  const jump = input.jump ? { ...input.jump, nextStage: nextStage ?? input.jump.nextStage } : undefined;
+  const decision = gateDecision(input.stack, reading, input.override, jump);
   const marker = commentMarker(input.stack);
   const lines: string[] = [
     marker,

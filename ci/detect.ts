@@ -3,14 +3,24 @@
  * order), and for each whether its canary went up. Combines the pure
  * decisions (./changes) with git (./git).
  */
-import { checkProjectFile, stackFilePath } from "../stack/stackFile";
-import { CanaryChange, ChangedStack, canaryChange, changedStacks, monitoringSecretName, programPaths, stackOfFile } from "./changes";
+import { stackFilePath } from "../stack/stackFile";
+import { PROJECT_FILE, checkProjectFile, checkPulumiFileNames, programEntry } from "../stack/projectFiles";
+import { StackFileError } from "../stack/stackFileError";
+import { CanaryChange, ChangedStack, canaryChange, changedStacks, isProgramPath, monitoringSecretName, programPaths, stackOfFile } from "./changes";
+import { DeployMode, ReviewedState, deployMode, filesSha256, sha256 } from "./reviewedPlan";
 import { deployRunnerVariable } from "./deployTarget";
+import type { StageJump } from "./comment";
+import { forcedSkipReason } from "../core/transitions";
+import { nextStage } from "../core/stages";
 import { ZERO_SHA, changedPaths, fileAt, filesAt, mergeBase, resolveCommit, topLevelFiles } from "./git";
 import * as path from "node:path";
 
 export interface StackDecision extends ChangedStack {
   canary: CanaryChange;
+  /** The head's stage against the next stage after the base's, with the head's forced-skip note for it (ci/comment.ts jumpProblem). */
+  jump: StageJump;
+  /** How the merge deploys it: the reviewed plan, or (a change that only lowers a stage or turns flags off) a rollback without plan or preview. */
+  deploy: DeployMode;
   /** Repository secret with this stack's monitoring database URL (read by the gate). */
   databaseSecret: string;
 }
@@ -36,7 +46,10 @@ export interface DetectOptions {
  */
 export function detectChanges(repoDir: string, base: string, head: string, opts: DetectOptions = {}): Detection {
   const headSha = resolveCommit(repoDir, head);
-  const stacksAtHead = topLevelFiles(repoDir, headSha)
+  const headNames = topLevelFiles(repoDir, headSha);
+  // Every file Pulumi could read as the project or a stack file: only Pulumi.yaml and Pulumi.<stack>.yaml (stack/projectFiles.ts).
+  checkPulumiFileNames(headNames, `the head commit ${headSha.slice(0, 12)}`);
+  const stacksAtHead = headNames
     .map(stackOfFile)
     .filter((s): s is string => s !== undefined);
   let from: string | null = null;
@@ -47,20 +60,59 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     from = mergeBase(repoDir, resolveCommit(repoDir, base), headSha);
     paths = changedPaths(repoDir, from, headSha);
   }
-  // The project file can give stacks config too (or move their files): refuse what the stack files would not show.
-  const projectText = fileAt(repoDir, headSha, "Pulumi.yaml");
-  if (projectText !== undefined) checkProjectFile("Pulumi.yaml", projectText);
-  // Program code on either side: a file the base's program loaded counts even if the head's no longer does.
-  const program = [headSha, ...(from === null ? [] : [from])].flatMap((ref) => programPaths(programTexts(repoDir, ref)));
+  // The project file can give stacks config too (or move their files, or load other code): refuse what the stack files would not show.
+  const projectText = fileAt(repoDir, headSha, PROJECT_FILE);
+  if (projectText === undefined) throw new StackFileError(`${PROJECT_FILE} is missing at ${headSha}: Pulumi would look for a project file elsewhere`);
+  checkProjectFile(PROJECT_FILE, projectText);
+  // Program code on either side, each from what its own project file's main: loads: a file the base's program loaded
+  // counts even if the head's no longer does.
+  const program = [headSha, ...(from === null ? [] : [from])].flatMap((ref) => programPaths(programTexts(repoDir, ref), entryAt(repoDir, ref)));
   const changed = changedStacks({ changedPaths: paths, stacksAtHead, exclude: opts.exclude, programPaths: [...new Set(program)] });
   const stacks = changed.stacks.map((c): StackDecision => {
     const file = path.basename(stackFilePath(".", c.stack));
     const headText = fileAt(repoDir, headSha, file);
     if (headText === undefined) throw new Error(`${file} is missing at ${headSha}`);
     const baseText = from === null ? undefined : fileAt(repoDir, from, file);
-    return { ...c, canary: canaryChange(c.stack, baseText, headText), databaseSecret: monitoringSecretName(c.stack) };
+    const canary = canaryChange(c.stack, baseText, headText);
+    const deploy = deployMode(c.stack, canary, changed.programFiles, baseText, headText);
+    return { ...c, canary, jump: stageJump(canary, headText), deploy, databaseSecret: monitoringSecretName(c.stack) };
   });
   return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles };
+}
+
+/** The stage the head moves to against the next stage after the base's; the forced-skip note counts only for this very skip (from the base's stage). */
+export function stageJump(canary: CanaryChange, headText: string): StageJump {
+  const from = canary.from.canaryPercentage;
+  const to = canary.to.canaryPercentage;
+  const note = forcedSkipReason(headText, to);
+  const forcedSkip = note !== undefined && note.startsWith(`forced skip ${from}% -> ${to}%:`) ? note : undefined;
+  return { from, to, nextStage: nextStage(from) ?? null, ...(forcedSkip ? { forcedSkip } : {}) };
+}
+
+/** The module the program at `ref` starts from (stack/projectFiles.ts programEntry). A base without a valid project file counts as index.ts. */
+export function entryAt(repoDir: string, ref: string): string {
+  const pkg = fileAt(repoDir, ref, "package.json");
+  const project = fileAt(repoDir, ref, PROJECT_FILE);
+  let info = { main: undefined as string | undefined };
+  if (project !== undefined) {
+    try {
+      info = checkProjectFile(PROJECT_FILE, project);
+    } catch (e) {
+      if (!(e instanceof StackFileError)) throw e;
+    }
+  }
+  return programEntry(info, pkg);
+}
+
+/** The hashes a reviewed plan's manifest records (ci/reviewedPlan.ts), of the commit `ref`: its stack file, and its program files (what its own project file's main: loads). */
+export function reviewedState(repoDir: string, ref: string, stack: string): ReviewedState {
+  const sha = resolveCommit(repoDir, ref);
+  const file = path.basename(stackFilePath(".", stack));
+  const text = fileAt(repoDir, sha, file);
+  if (text === undefined) throw new StackFileError(`${file} is missing at ${sha}`);
+  const program = programPaths(programTexts(repoDir, sha), entryAt(repoDir, sha));
+  const files = filesAt(repoDir, sha, (p) => isProgramPath(p, program));
+  return { stackFileSha256: sha256(text), programSha256: filesSha256(files) };
 }
 
 /** Every TypeScript text at `ref` (outside node_modules): what `programPaths` derives the program from. */
@@ -70,7 +122,7 @@ export function programTexts(repoDir: string, ref: string): Map<string, string> 
 
 /** The GitHub Actions matrix for the changed stacks (`include` entries carry the decision). */
 export function actionsMatrix(d: Detection): {
-  include: Array<{ stack: string; raised: boolean; from: number; to: number; databaseSecret: string; runnerVar: string }>;
+  include: Array<{ stack: string; raised: boolean; from: number; to: number; deploy: DeployMode; databaseSecret: string; runnerVar: string }>;
 } {
   return {
     include: d.stacks.map((s) => ({
@@ -78,6 +130,8 @@ export function actionsMatrix(d: Detection): {
       raised: s.canary.raised,
       from: s.canary.from.canaryPercentage,
       to: s.canary.to.canaryPercentage,
+      /** "plan": preview, save and apply the reviewed plan; "rollback": neither plan nor preview. */
+      deploy: s.deploy,
       databaseSecret: s.databaseSecret,
       /** Repository variable with the label of the runner that deploys this stack (ci/deployTarget.ts). */
       runnerVar: deployRunnerVariable(s.stack),

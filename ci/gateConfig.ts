@@ -19,7 +19,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { CONFIG_NAMESPACE, GateConfig, RolloutConfig, ThresholdsConfig } from "../core/configSchema";
-import { StackFileError, parseStackFile, stackConfigOf, stackFilePath } from "../stack/stackFile";
+import { parseStackFile, stackConfigOf, stackFilePath } from "../stack/stackFile";
+import { StackFileError } from "../stack/stackFileError";
 import { fileAt, resolveCommit } from "./git";
 
 /** The config groups that decide the gate's verdict: never taken from the pull request itself. */

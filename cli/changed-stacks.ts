@@ -18,6 +18,7 @@ function human(d: Detection): string {
   for (const s of d.stacks) {
     lines.push(`${s.stack}: ${s.reasons.join("; ")}`);
     lines.push(`  canary: ${s.canary.summary}${s.canary.raised ? ` — gate required (database secret ${s.databaseSecret})` : ""}`);
+    lines.push(`  deploy: ${s.deploy === "rollback" ? "a rollback: pulumi up --skip-preview --refresh, no preview or plan" : "preview, then pulumi up --plan with the reviewed plan"}`);
     if (s.canary.baseInvalid) lines.push(`  note: the base stack file did not parse (${s.canary.baseInvalid}); compared against the defaults`);
   }
   for (const s of d.removed) lines.push(`${s}: stack file removed (nothing to preview or deploy; destroy the stack by hand)`);
@@ -33,6 +34,9 @@ export function githubOutputs(d: Detection): string {
     `stacks=${JSON.stringify(d.stacks.map((s) => s.stack))}`,
     `raised=${JSON.stringify(d.stacks.filter((s) => s.canary.raised).map((s) => s.stack))}`,
     `matrix=${JSON.stringify(matrix)}`,
+    // The stacks whose change needs a preview and a reviewed plan; a rollback (deploy "rollback") needs neither.
+    `previews=${JSON.stringify({ include: matrix.include.filter((m) => m.deploy === "plan") })}`,
+    `anyPreview=${matrix.include.some((m) => m.deploy === "plan")}`,
   ].join("\n") + "\n";
 }
 

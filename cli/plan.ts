@@ -24,7 +24,8 @@ import {
   plannedResources,
   shownSets,
 } from "../offline/plan";
-import { StackConfig, StackFileError, programConfig, readStackFile, stackConfigOf } from "../stack/stackFile";
+import { StackConfig, programConfig, readStackFile, stackConfigOf } from "../stack/stackFile";
+import { StackFileError } from "../stack/stackFileError";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 

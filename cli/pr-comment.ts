@@ -5,7 +5,7 @@
  *   npm run --silent ci:pr-comment -- --stack prod --changes changes.json \
  *     --preview-outcome success [--preview-env PREVIEW_OUTPUT] \
  *     [--gate-json gate.json --gate-exit 3 --gate-stderr gate.err] \
- *     [--labels-env PR_LABELS] [--gate-config-env GATE_CONFIG_NOTE] [--secret-env ROLLOUT_DATABASE_URL ...] \
+ *     [--timeline timeline.json --author-env PR_AUTHOR] [--gate-config-env GATE_CONFIG_NOTE] [--secret-env ROLLOUT_DATABASE_URL ...] \
  *     [--report-json report.json] [--report-url-env REPORT_URL] \
  *     --out comment.md [--github-output "$GITHUB_OUTPUT"]
  *
@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { OVERRIDE_LABEL, buildStackReview } from "../ci/comment";
 import type { Detection } from "../ci/detect";
+import { OverrideStatus, overrideStatus } from "../ci/override";
 import { runScript } from "./runScript";
 
 function exitCode(v: string): number {
@@ -38,7 +39,8 @@ interface Opts {
   gateJson?: string;
   gateExit?: number;
   gateStderr?: string;
-  labelsEnv: string;
+  timeline?: string;
+  authorEnv: string;
   gateConfigEnv: string;
   overrideLabel: string;
   secretEnv: string[];
@@ -60,7 +62,8 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
     .option("--gate-exit <code>", "exit code of `rollout gate`", exitCode)
     .option("--gate-stderr <file>", "stderr of `rollout gate`")
     .option("--gate-config-env <name>", "environment variable holding where the gate's thresholds came from (ci:gate-config's note)", "GATE_CONFIG_NOTE")
-    .option("--labels-env <name>", "environment variable holding the pull request's labels as a JSON array", "PR_LABELS")
+    .option("--timeline <file>", "the pull request's timeline or events JSON (GitHub REST): who applied the override label")
+    .option("--author-env <name>", "environment variable holding the pull request author's login", "PR_AUTHOR")
     .option("--override-label <label>", "label that lets a non-PROCEED verdict pass", OVERRIDE_LABEL)
     .option("--secret-env <names...>", "environment variables whose values must never appear in the comment", [])
     .option("--run-url <url>", "link to the workflow run")
@@ -76,14 +79,11 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
       }
       const gateStdout = readIfExists(opts.gateJson);
       if (gateStdout !== undefined && opts.gateExit === undefined) throw new Error("--gate-json needs --gate-exit");
-      let labels: string[] = [];
-      const rawLabels = env[opts.labelsEnv];
-      if (rawLabels) {
-        const parsed: unknown = JSON.parse(rawLabels);
-        if (!Array.isArray(parsed) || !parsed.every((l) => typeof l === "string")) {
-          throw new Error(`${opts.labelsEnv} must be a JSON array of label names, got ${rawLabels.slice(0, 80)}`);
-        }
-        labels = parsed;
+      let override: OverrideStatus | undefined;
+      if (opts.timeline !== undefined) {
+        const author = env[opts.authorEnv];
+        if (!author) throw new Error(`--timeline needs the pull request's author in ${opts.authorEnv}`);
+        override = overrideStatus(fs.readFileSync(opts.timeline, "utf8"), author, opts.overrideLabel);
       }
       const review = buildStackReview({
         stack: opts.stack,
@@ -95,8 +95,8 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
           ? { exitCode: opts.gateExit, stdout: gateStdout, stderr: readIfExists(opts.gateStderr) }
           : undefined,
         gateConfigNote: env[opts.gateConfigEnv] || undefined,
-        labels,
-        overrideLabel: opts.overrideLabel,
+        override,
+        jump: decision.jump,
         secrets: opts.secretEnv.map((n) => env[n] ?? "").filter(Boolean),
         runUrl: opts.runUrl,
         report: { json: readIfExists(opts.reportJson), url: env[opts.reportUrlEnv] || undefined },

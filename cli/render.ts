@@ -17,7 +17,8 @@ import { parseErrorExitCode, strictCli } from "./convention";
 import { AlertReceiverSecrets, MonitoringFiles, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../core/alerts";
 import { ConfigError } from "../core/config";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
-import { StackFileError, readStackFile, stackConfigOf } from "../stack/stackFile";
+import { readStackFile, stackConfigOf } from "../stack/stackFile";
+import { StackFileError } from "../stack/stackFileError";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 

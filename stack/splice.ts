@@ -10,7 +10,7 @@ import { CONFIG_NAMESPACE } from "../core/configSchema";
 import { ConfigChange } from "../core/transitions";
 import { YamlSubsetError, lineEndOf } from "../core/yamlSubset";
 import { StackEditError } from "./stackEditError";
-import { StackFileError } from "./stackFile";
+import { StackFileError } from "./stackFileError";
 
 function renderScalar(value: string, old: Scalar | undefined): string {
   if (old?.type === Scalar.PLAIN && /^[A-Za-z0-9._-]+$/.test(value)) return value;

@@ -15,27 +15,22 @@ import { namespaced, parseConfig } from "../core/config";
 import { configValueAt } from "../core/configIntrospect";
 import { CONFIG_NAMESPACE, RawConfig, RolloutConfig, SECRET_KEYS, SecretKey } from "../core/configSchema";
 import { secretUsed } from "../core/configSecrets";
-import { YamlSubsetError, lineEndOf, readSubset } from "../core/yamlSubset";
+import { YamlSubsetError, readSubset } from "../core/yamlSubset";
+import { PROJECT_FILE, ProjectInfo, STACK_NAME_RE, checkProjectFile, checkPulumiFileNames, stackOfFileName } from "./projectFiles";
+import { StackFileError } from "./stackFileError";
 
-export class StackFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StackFileError";
-  }
-}
 
-/** Stack names as Pulumi allows them. */
-const STACK_NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function stackFilePath(projectDir: string, stack: string): string {
   return path.join(projectDir, `Pulumi.${stack}.yaml`);
 }
 
-/** The stacks that have a file in `projectDir`, sorted. */
+/** The stacks that have a file in `projectDir`, sorted; refuses a folder with other Pulumi files (checkProjectDir). */
 export function listStacks(projectDir: string): string[] {
+  checkProjectDir(projectDir);
   return fs
     .readdirSync(projectDir)
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .map(stackOfFileName)
     .filter((s): s is string => s !== undefined)
     .sort();
 }
@@ -213,35 +208,17 @@ export function parseStackFile(stack: string, file: string, text: string): Stack
   return { stack, file, text, raw, allConfig, secrets };
 }
 
-/** Top-level keys of `Pulumi.yaml` that do not change which config a stack gets. */
-const PROJECT_KEYS = ["name", "runtime", "description", "main", "author", "website", "license"] as const;
-const PROJECT_KEY_PROBLEMS: Record<string, string> = {
-  config: "project-level config applies to every stack that does not set the key itself, and plan, rollout and CI read only the stack files: set each key in Pulumi.<stack>.yaml",
-  stackConfigDir: "Pulumi then reads the stack files from another folder than plan, rollout and CI",
-  environment: "it imports Pulumi ESC environments, whose config the project cannot see",
-};
-
 /**
- * Check the project file (`Pulumi.yaml`): its characters are those a stack
- * file may hold (no NEL, lone CR, ... to hide a key behind), and it has no
- * key that gives a stack config from elsewhere than its stack file.
+ * Check a project folder as Pulumi would read it: no Pulumi file but
+ * `Pulumi.yaml` and `Pulumi.<stack>.yaml` (stack/projectFiles.ts), and the
+ * project file's keys, runtime and `main:`. The one check plan, verify, every
+ * `rollout` command (through readStackFile and listStacks) make; CI makes the
+ * same on a commit's tree (ci/detect.ts).
  */
-export function checkProjectFile(file: string, text: string): void {
-  try {
-    lineEndOf(text);
-  } catch (e) {
-    if (e instanceof YamlSubsetError) throw new StackFileError(`${file} line ${e.line}, column ${e.column}: ${e.reason}`);
-    throw e;
-  }
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
-  const top: unknown = doc.toJS();
-  if (typeof top !== "object" || top === null || Array.isArray(top)) throw new StackFileError(`${file} must be a YAML mapping`);
-  for (const k of Object.keys(top)) {
-    const problem = PROJECT_KEY_PROBLEMS[k];
-    if (problem) throw new StackFileError(`${file}: the key "${k}" is not accepted: ${problem}`);
-    if (!(PROJECT_KEYS as readonly string[]).includes(k)) throw new StackFileError(`${file}: unknown key "${k}": allowed ${PROJECT_KEYS.join(", ")}`);
-  }
+export function checkProjectDir(projectDir: string): ProjectInfo | undefined {
+  checkPulumiFileNames(fs.readdirSync(projectDir), projectDir);
+  const projectFile = path.join(projectDir, PROJECT_FILE);
+  return fs.existsSync(projectFile) ? checkProjectFile(PROJECT_FILE, fs.readFileSync(projectFile, "utf8")) : undefined;
 }
 
 /** Read and parse `Pulumi.<stack>.yaml` in `projectDir` (and check `Pulumi.yaml` there, when it exists). */
@@ -249,6 +226,7 @@ export function readStackFile(projectDir: string, stack: string): StackConfig {
   if (!STACK_NAME_RE.test(stack)) {
     throw new StackFileError(`"${stack}" is not a valid stack name: use letters, digits, "_", "." and "-"`);
   }
+  checkProjectDir(projectDir);
   const file = stackFilePath(projectDir, stack);
   let text: string;
   try {
@@ -259,8 +237,6 @@ export function readStackFile(projectDir: string, stack: string): StackConfig {
       `unknown stack "${stack}": there is no ${path.basename(file)}. Stacks here: ${known.length ? known.join(", ") : "(none)"}`,
     );
   }
-  const projectFile = path.join(projectDir, "Pulumi.yaml");
-  if (fs.existsSync(projectFile)) checkProjectFile("Pulumi.yaml", fs.readFileSync(projectFile, "utf8"));
   return parseStackFile(stack, path.basename(file), text);
 }
 

@@ -5,6 +5,7 @@
  * `rollout gate --json` prints them.
  */
 import { strict as assert } from "node:assert";
+import { overrideStatus } from "../../ci/override";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -92,8 +93,9 @@ const base = {
   canarySummary: "10% (flags on, effective 10%) → 25% (flags on, effective 25%): raised",
   raised: true,
   preview: { outcome: "success", output: PREVIEW },
-  labels: [] as string[],
 };
+const TIMELINE_OTHER = fs.readFileSync(path.join(__dirname, "fixtures/timeline-labeled.json"), "utf8");
+const TIMELINE_SELF = fs.readFileSync(path.join(__dirname, "fixtures/timeline-self-labeled.json"), "utf8");
 
 describe("CI pull-request comment", () => {
   it("the sample verdicts are what the gate says (the fixtures are honest)", () => {
@@ -128,17 +130,52 @@ describe("CI pull-request comment", () => {
   it("WAIT without the override label: the check fails and says what would let it pass", () => {
     const r = buildStackReview({ ...base, gate: gateRun(WAIT) });
     assert.equal(r.decision.status, "blocked");
-    assert.match(r.decision.message, /prod: gate says WAIT; the check fails\. Wait for PROCEED, or add the "rollout-override" label/);
+    assert.match(r.decision.message, /prod: gate says WAIT; the check fails\. Wait for PROCEED, or have a reviewer other than the author add the "rollout-override" label/);
     assert.match(r.markdown, /⏳ \*\*WAIT\*\*/);
     assert.match(r.markdown, /soaked 12\.0 h of 48 h \(need 36\.0 h more\)/);
   });
 
-  it("WAIT or ROLLBACK with the override label: the check passes, marked as overridden", () => {
-    for (const g of [WAIT, ROLLBACK]) {
-      const r = buildStackReview({ ...base, gate: gateRun(g), labels: ["documentation", OVERRIDE_LABEL] });
-      assert.equal(r.decision.status, "overridden");
-      assert.match(r.markdown, new RegExp(`⚠️ prod: gate says ${g.verdict}; passing because the pull request has the "${OVERRIDE_LABEL}" label`));
-    }
+  it("WAIT with the override label applied by someone other than the author: passes, and the comment says who", () => {
+    const override = overrideStatus(TIMELINE_OTHER, "pr-author", OVERRIDE_LABEL);
+    assert.equal(override.appliedBy, "reviewer-b");
+    const r = buildStackReview({ ...base, gate: gateRun(WAIT), override });
+    assert.equal(r.decision.status, "overridden");
+    assert.match(r.markdown, /⚠️ prod: gate says WAIT; passing because the "rollout-override" label was applied by reviewer-b \(not the author, pr-author\)/);
+  });
+
+  it("finding 4: a self-applied override label does not count (any case of the login), and the comment says why", () => {
+    const override = overrideStatus(TIMELINE_SELF, "pr-author", OVERRIDE_LABEL);
+    assert.deepEqual([override.present, override.counts, override.appliedBy], [true, false, "PR-Author"]);
+    const r = buildStackReview({ ...base, gate: gateRun(WAIT), override });
+    assert.equal(r.decision.status, "blocked");
+    assert.match(r.decision.message, /applied by the pull request's author \(PR-Author\), so it does not count: someone else must apply it/);
+  });
+
+  it("finding 4: no override covers ROLLBACK, whoever applied the label", () => {
+    const override = overrideStatus(TIMELINE_OTHER, "pr-author", OVERRIDE_LABEL);
+    const r = buildStackReview({ ...base, gate: gateRun(ROLLBACK), override });
+    assert.equal(r.decision.status, "blocked");
+    assert.match(r.decision.message, /gate says ROLLBACK; the check fails: roll back, never forward\. The "rollout-override" label does not cover ROLLBACK/);
+  });
+
+  it("the timeline: a label removed later does not count; pages (array of arrays) are read; malformed label events are a clear error", () => {
+    const removed = JSON.stringify([...JSON.parse(TIMELINE_OTHER), { event: "unlabeled", actor: { login: "x" }, label: { name: OVERRIDE_LABEL } }]);
+    assert.equal(overrideStatus(removed, "pr-author", OVERRIDE_LABEL).present, false);
+    assert.equal(overrideStatus(JSON.stringify([JSON.parse(TIMELINE_OTHER)]), "pr-author", OVERRIDE_LABEL).counts, true);
+    assert.throws(() => overrideStatus('[{"event":"labeled","label":{"name":1}}]', "a", OVERRIDE_LABEL), /label event 0 of the timeline is malformed: label\.name/);
+    assert.throws(() => overrideStatus("{}", "a", OVERRIDE_LABEL), /must be a JSON array/);
+  });
+
+  it("finding 3: a head two stages above the next stage is blocked even on PROCEED, unless the head records the forced skip", () => {
+    // The PROCEED fixture is prod at 10 %: the gate's next stage is 25 %.
+    const jump = { from: 10, to: 100, nextStage: 25 };
+    const blocked = buildStackReview({ ...base, gate: gateRun(PROCEED), jump, override: overrideStatus(TIMELINE_OTHER, "pr-author", OVERRIDE_LABEL) });
+    assert.equal(blocked.decision.status, "blocked");
+    assert.match(blocked.decision.message, /prod: the head sets 100% but the next stage is 25% \(the stack file says 10%\): one stage at a time\. To skip stages, run `npx rollout advance --stack prod --to 100 --force --reason "<why>"`/);
+    const forced = buildStackReview({ ...base, gate: gateRun(PROCEED), jump: { ...jump, forcedSkip: "forced skip 10% -> 100%: incident 42" } });
+    assert.equal(forced.decision.status, "pass");
+    assert.match(forced.decision.message, /stages skipped with a recorded reason: forced skip 10% -> 100%: incident 42/);
+    assert.equal(buildStackReview({ ...base, gate: gateRun(PROCEED), jump: { from: 10, to: 25, nextStage: 25 } }).decision.status, "pass");
   });
 
   it("ROLLBACK shows the criterion hit and the immediate-rollback command", () => {
@@ -195,7 +232,7 @@ describe("CI pull-request comment", () => {
     assert.match(!mismatch.ok ? mismatch.problem : "", /said PROCEED but exited 3 \(expected 0\)/);
     const noVerdict = readGateRun({ exitCode: 0, stdout: JSON.stringify({ verdict: "GO" }) });
     assert.match(!noVerdict.ok ? noVerdict.problem : "", /no valid verdict \(verdict:/);
-    assert.equal(gateDecision("prod", noVerdict, []).status, "blocked");
+    assert.equal(gateDecision("prod", noVerdict, undefined).status, "blocked");
     const usage = readGateRun({ exitCode: 2, stdout: "", stderr: "error: required option '--stack <stack>' not specified" });
     assert.match(!usage.ok ? usage.problem : "", /called wrongly \(exit 2, usage\): error: required option/);
   });
@@ -271,8 +308,8 @@ describe("CI pull-request comment", () => {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    const run = (args: string[], env: Record<string, string>) =>
-      execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "cli/pr-comment.ts"), ...args], {
+    const run = (args: string[], env: Record<string, string>, more: string[] = []) =>
+      execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "cli/pr-comment.ts"), ...args, ...more], {
         cwd: dir,
         env: { ...process.env, ...env },
         encoding: "utf8",
@@ -284,9 +321,10 @@ describe("CI pull-request comment", () => {
       const out = run(
         ["--stack", "prod", "--changes", "changes.json", "--preview-outcome", "success", "--gate-json", "gate.json", "--gate-exit", "3",
           "--secret-env", "ROLLOUT_DATABASE_URL", "--out", "comment.md", "--github-output", "gh.txt"],
-        { PREVIEW_OUTPUT: PREVIEW + "\nurl=postgres://u:pw-in-preview@h/db\n", PR_LABELS: JSON.stringify([OVERRIDE_LABEL]), ROLLOUT_DATABASE_URL: "postgres://u:pw-in-preview@h/db" },
+        { PREVIEW_OUTPUT: PREVIEW + "\nurl=postgres://u:pw-in-preview@h/db\n", PR_AUTHOR: "pr-author", ROLLOUT_DATABASE_URL: "postgres://u:pw-in-preview@h/db" },
+        ["--timeline", path.join(__dirname, "fixtures/timeline-labeled.json")],
       );
-      assert.match(out, /gate says WAIT; passing because the pull request has the "rollout-override" label/);
+      assert.match(out, /gate says WAIT; passing because the "rollout-override" label was applied by reviewer-b/);
       const md = fs.readFileSync(path.join(dir, "comment.md"), "utf8");
       assert.ok(!md.includes("pw-in-preview"));
       assert.match(md, /CANARY_PERCENTAGE=25/);
@@ -295,15 +333,15 @@ describe("CI pull-request comment", () => {
       assert.match(gh, /^verdict=WAIT$/m);
     });
 
-    it("rejects a stack that is not in the change, and malformed labels, with a clear message", function () {
+    it("rejects a stack that is not in the change, and a timeline without the author, with a clear message", function () {
       this.timeout(60_000);
       assert.throws(
         () => run(["--stack", "staging", "--changes", "changes.json", "--out", "c.md"], {}),
         (e: { status?: number; stderr?: string }) => e.status === 1 && /stack "staging" is not among the changed stacks in changes\.json: prod/.test(e.stderr ?? ""),
       );
       assert.throws(
-        () => run(["--stack", "prod", "--changes", "changes.json", "--out", "c.md"], { PR_LABELS: '{"a":1}' }),
-        (e: { status?: number; stderr?: string }) => e.status === 1 && /PR_LABELS must be a JSON array of label names/.test(e.stderr ?? ""),
+        () => run(["--stack", "prod", "--changes", "changes.json", "--out", "c.md", "--timeline", path.join(__dirname, "fixtures/timeline-labeled.json")], { PR_AUTHOR: "" }),
+        (e: { status?: number; stderr?: string }) => e.status === 1 && /--timeline needs the pull request's author in PR_AUTHOR/.test(e.stderr ?? ""),
       );
       assert.throws(
         () => run(["--stack", "prod", "--changes", "changes.json", "--gate-exit", "x", "--out", "c.md"], {}),

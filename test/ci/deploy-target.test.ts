@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { deployRunnerVariable, deployTarget } from "../../ci/deployTarget";
-import { StackFileError } from "../../stack/stackFile";
+import { StackFileError } from "../../stack/stackFileError";
 
 const ROOT = path.resolve(__dirname, "../..");
 

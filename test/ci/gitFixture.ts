@@ -45,7 +45,10 @@ export function twoCommits(base: Record<string, string>, head: Record<string, st
   const commit = (files: Record<string, string | null>, message: string) => {
     for (const [f, text] of Object.entries(files)) {
       if (text === null) fs.rmSync(path.join(dir, f), { force: true });
-      else fs.writeFileSync(path.join(dir, f), text);
+      else {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), text);
+      }
     }
     git(dir, "add", "-A");
     git(dir, "commit", "-q", "--allow-empty", "-m", message);

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { detectChanges } from "../../ci/detect";
-import { StackFileError } from "../../stack/stackFile";
+import { StackFileError } from "../../stack/stackFileError";
 import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 import { GIT_ENV } from "./gitFixture";
 

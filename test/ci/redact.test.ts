@@ -195,7 +195,6 @@ describe("the PR comment: every quoted place goes through the one redaction", ()
       preview: { outcome: "success", output: preview },
       gate: { exitCode: 4, stdout: JSON.stringify(gateJson), stderr: "" },
       gateConfigNote: `read with ${DB_URL}`,
-      labels: [],
       secrets,
     });
     for (const s of leaked) assert.ok(!r.markdown.includes(s), `${s} in:\n${r.markdown}`);

@@ -57,7 +57,6 @@ describe("PR comment: the rollout report's charts", () => {
       reasons: ["canary 10 -> 25"],
       canarySummary: "10% -> 25%",
       raised: false,
-      labels: [],
       secrets: ["s3cr3t-value"],
       report: { json: JSON.stringify({ ...REPORT, stages: [{ ...REPORT.stages[1], label: "s3cr3t-value" }] }), url: URL },
     });

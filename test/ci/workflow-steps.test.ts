@@ -1,11 +1,13 @@
 /**
- * The pull-request workflow's gate and review steps, run for real: their
- * `run:` scripts, read from .github/workflows/pull-request.yml, executed by
+ * The rollout-review workflow's gate and review steps (the trusted review
+ * job), run for real: their `run:` scripts, read from
+ * .github/workflows/rollout-review.yml, executed by
  * bash with the environment GitHub would give them, against a real migrated
  * PostgreSQL seeded with a rollout record and traffic. This is the contract
  * between `npx rollout gate --json` (cli/rollout.ts) and the comment builder,
  * checked end to end: PROCEED passes, WAIT blocks (and the enforce step
- * fails), an override label passes, a missing secret and an unreachable
+ * fails), an override label applied by a reviewer passes (read from the
+ * pull request's timeline) and one the author applied does not, a missing secret and an unreachable
  * database block with a clear message, and no password reaches the comment.
  */
 import { strict as assert } from "node:assert";
@@ -27,11 +29,11 @@ interface Step {
   name?: string;
   run?: string;
 }
-const workflow = parse(fs.readFileSync(path.join(ROOT, ".github/workflows/pull-request.yml"), "utf8")) as {
-  jobs: { preview: { steps: Step[] } };
+const workflow = parse(fs.readFileSync(path.join(ROOT, ".github/workflows/rollout-review.yml"), "utf8")) as {
+  jobs: { review: { steps: Step[] } };
 };
 const stepRun = (pick: (s: Step) => boolean): string => {
-  const s = workflow.jobs.preview.steps.find(pick);
+  const s = workflow.jobs.review.steps.find(pick);
   assert.ok(s?.run, "step not found");
   assert.doesNotMatch(s.run, /\$\{\{/, "a run block with ${{ }} could not be run as is");
   return s.run;
@@ -92,8 +94,16 @@ function bash(script: string, env: NodeJS.ProcessEnv) {
   return spawnSync("bash", ["-e", "-c", script], { cwd: ROOT, env, encoding: "utf8" });
 }
 
-/** Gate-config step, gate step, then review step, as the workflow runs them. */
-function gateAndReview(env: NodeJS.ProcessEnv, labels: string[] = []) {
+/** A timeline where `login` applied the override label (GitHub's `labeled` event shape). */
+function timeline(login: string | undefined): string {
+  return JSON.stringify(login ? [{ id: 1, event: "labeled", actor: { login, type: "User" }, label: { name: "rollout-override" }, created_at: "2026-12-01T10:00:00Z" }] : []);
+}
+
+/** Gate-config step, gate step, then review step, as the workflow runs them. `labeledBy`: who applied the override label. */
+function gateAndReview(env: NodeJS.ProcessEnv, labeledBy?: string) {
+  fs.mkdirSync(path.join(env.RUNNER_TEMP!, "plan"), { recursive: true });
+  fs.writeFileSync(path.join(env.RUNNER_TEMP!, "plan", "preview.txt"), PREVIEW);
+  fs.writeFileSync(path.join(env.RUNNER_TEMP!, "timeline.json"), timeline(labeledBy));
   const config = bash(GATE_CONFIG, env);
   assert.equal(config.status, 0, `gate-config step failed: ${config.stderr}`);
   const gateConfigNote = outputs(env.GITHUB_OUTPUT!).note;
@@ -102,11 +112,10 @@ function gateAndReview(env: NodeJS.ProcessEnv, labels: string[] = []) {
   const gateExit = outputs(env.GITHUB_OUTPUT!).exit;
   const review = bash(REVIEW, {
     ...env,
-    PREVIEW_OUTPUT: PREVIEW,
     PREVIEW_OUTCOME: "success",
     GATE_EXIT: gateExit,
     GATE_CONFIG_NOTE: gateConfigNote,
-    PR_LABELS: JSON.stringify(labels),
+    PR_AUTHOR: "pr-author",
     RUN_URL: "https://github.com/acme/valuecanvas/actions/runs/1",
   });
   assert.equal(review.status, 0, `review step failed: ${review.stderr}`);
@@ -115,8 +124,8 @@ function gateAndReview(env: NodeJS.ProcessEnv, labels: string[] = []) {
   return { gateExit, out, comment };
 }
 
-describe("[pg] pull-request workflow: gate and review steps run for real", function () {
-  this.timeout(180_000);
+describe("[pg] rollout-review workflow: gate and review steps run for real", function () {
+  this.timeout(600_000);
   let proceedUrl: string;
   let waitUrl: string;
   const temps: string[] = [];
@@ -162,20 +171,26 @@ describe("[pg] pull-request workflow: gate and review steps run for real", funct
     assert.notEqual(out.status, "blocked");
   });
 
-  it("WAIT although the pull request lowers gate.soakHours to 1: the base branch's 48 h apply; the check is blocked and the enforce step fails with the reason; the override label lets it pass", () => {
+  it("WAIT although the pull request lowers gate.soakHours to 1: the base branch's 48 h apply; the check is blocked and the enforce step fails with the reason; the override label lets it pass only when a reviewer applied it", () => {
     const { env } = fresh();
     const { gateExit, out, comment } = gateAndReview({ ...env, ROLLOUT_DATABASE_URL: waitUrl });
     assert.equal(gateExit, "3");
     assert.equal(out.status, "blocked");
     assert.match(comment, /⏳ \*\*WAIT\*\*/);
-    assert.match(comment, /need 36\.\d h more/);
+    assert.match(comment, /need 3\d\.\d h more/); // 36 h less the seconds a loaded machine took since the seeding
     const enforce = bash(ENFORCE, { ...env, MESSAGE: out.message });
     assert.equal(enforce.status, 1);
     assert.match(enforce.stdout, /::error title=rollout gate::prod: gate says WAIT; the check fails/);
 
     const second = fresh();
-    const overridden = gateAndReview({ ...second.env, ROLLOUT_DATABASE_URL: waitUrl }, ["rollout-override"]);
+    const overridden = gateAndReview({ ...second.env, ROLLOUT_DATABASE_URL: waitUrl }, "reviewer-b");
     assert.equal(overridden.out.status, "overridden");
+    assert.match(overridden.comment, /applied by reviewer-b \(not the author, pr-author\)/);
+
+    const third = fresh();
+    const self = gateAndReview({ ...third.env, ROLLOUT_DATABASE_URL: waitUrl }, "pr-author");
+    assert.equal(self.out.status, "blocked");
+    assert.match(self.out.message, /applied by the pull request's author \(pr-author\), so it does not count/);
   });
 
   it("a missing repository secret blocks with the secret's name", () => {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { plan } from "../../cli/plan";
-import { StackFileError } from "../../stack/stackFile";
+import { StackFileError } from "../../stack/stackFileError";
 import { CLEAN, HOSTILE_PROJECT_FILES, HOSTILE_STACKS } from "../support/hostileStacks";
 
 describe("npm run plan refuses hostile stack files", () => {

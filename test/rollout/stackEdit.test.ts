@@ -8,7 +8,8 @@ import { editStackText } from "../../stack/splice";
 import { editStack } from "../../stack/stackEdit";
 import { StackEditError } from "../../stack/stackEditError";
 import { writeFileAtomic } from "../../stack/writeStack";
-import { StackFileError, listStacks, loadStack, readStackFile } from "../../stack/stackFile";
+import { listStacks, loadStack, readStackFile } from "../../stack/stackFile";
+import { StackFileError } from "../../stack/stackFileError";
 import { STAGES, nextStage } from "../../core/stages";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");

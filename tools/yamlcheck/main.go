@@ -13,6 +13,19 @@
 //
 // "text" is the string the program receives (secure values stay encrypted:
 // no decrypter is used); "value" is the structured value.
+//
+// With --dirs, each input line is a project folder and the output says which
+// files Pulumi's loader reads there (the differential
+// test/program/project-files-differential.test.ts compares it with
+// stack/projectFiles.ts):
+//
+//	yamlcheck --dirs --stacks prod,staging < list-of-folders
+//	{"dir": ..., "ok": true, "project": "Pulumi.json", "main": ..., "runtime": ..., "options": {...}, "stackConfigDir": ..., "stacks": {"prod": "Pulumi.prod.json"}}
+//
+// The project file is found with workspace.DetectProjectPathFrom (the
+// search the CLI runs from its working folder) and each stack file's name
+// with workspace.DetectProjectStackPath, run in that folder; a stack file
+// that does not exist is left out of "stacks".
 package main
 
 import (
@@ -21,8 +34,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 )
 
@@ -83,9 +99,92 @@ func load(project *workspace.Project, path string) (r result) {
 	return r
 }
 
+type dirResult struct {
+	Dir            string            `json:"dir"`
+	OK             bool              `json:"ok"`
+	Error          string            `json:"error,omitempty"`
+	Project        string            `json:"project,omitempty"`
+	Main           string            `json:"main,omitempty"`
+	Runtime        string            `json:"runtime,omitempty"`
+	Options        map[string]any    `json:"options,omitempty"`
+	StackConfigDir string            `json:"stackConfigDir,omitempty"`
+	Stacks         map[string]string `json:"stacks"`
+}
+
+// readDir reports which files Pulumi reads as the project and the stack files in dir.
+func readDir(dir string, stacks []string) (r dirResult) {
+	r = dirResult{Dir: dir, Stacks: map[string]string{}}
+	defer func() {
+		if p := recover(); p != nil {
+			r = dirResult{Dir: dir, Error: fmt.Sprintf("panic: %v", p), Stacks: map[string]string{}}
+		}
+	}()
+	back, err := os.Getwd()
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	defer func() { _ = os.Chdir(back) }()
+	if err := os.Chdir(dir); err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	projPath, err := workspace.DetectProjectPathFrom(".")
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	abs, _ := filepath.Abs(".")
+	rel, err := filepath.Rel(abs, projPath)
+	if err != nil {
+		rel = projPath
+	}
+	r.Project = rel
+	proj, err := workspace.LoadProject(projPath)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Main = proj.Main
+	r.Runtime = proj.Runtime.Name()
+	r.Options = proj.Runtime.Options()
+	r.StackConfigDir = proj.StackConfigDir
+	for _, s := range stacks {
+		_, p, err := workspace.DetectProjectStackPath(tokens.QName(s))
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		if _, err := os.Stat(p); err == nil {
+			if rp, err := filepath.Rel(abs, p); err == nil {
+				p = rp
+			}
+			r.Stacks[s] = p
+		}
+	}
+	r.OK = true
+	return r
+}
+
 func main() {
 	projectPath := flag.String("project", "Pulumi.yaml", "the project file (its name namespaces bare config keys, as the CLI does)")
+	dirs := flag.Bool("dirs", false, "read project folders (one a line) and print which files Pulumi reads there")
+	stackList := flag.String("stacks", "prod", "with --dirs: the stacks whose files to look for, comma-separated")
 	flag.Parse()
+	if *dirs {
+		in := bufio.NewScanner(os.Stdin)
+		out := json.NewEncoder(os.Stdout)
+		for in.Scan() {
+			if in.Text() == "" {
+				continue
+			}
+			if err := out.Encode(readDir(in.Text(), strings.Split(*stackList, ","))); err != nil {
+				fmt.Fprintf(os.Stderr, "yamlcheck: %v\n", err)
+				os.Exit(2)
+			}
+		}
+		return
+	}
 	project, err := workspace.LoadProject(*projectPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "yamlcheck: %v\n", err)

@@ -1,0 +1,31 @@
+/**
+ * docs/ci.md's trust-boundary picture parses with the real Mermaid parser
+ * (Debian's chromium, as README's diagrams) and shows each job with whose
+ * code and which secret it runs.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { closeSharedBrowser, requireChromium, validateMermaid } from "../support/browser";
+
+const DOC = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "ci.md"), "utf8");
+const blocks = [...DOC.matchAll(/^```mermaid\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+
+describe("docs/ci.md: the trust boundary picture", function () {
+  this.timeout(120_000);
+  after(closeSharedBrowser);
+
+  it("names every job, whose code it runs and its secret", () => {
+    assert.equal(blocks.length, 1);
+    for (const part of ["pull_request_target", "BASE", "decide", "preview", "review", "PULUMI_PREVIEW_TOKEN", "MONITORING_DATABASE_URL", "PULUMI_ACCESS_TOKEN", "no secret"]) {
+      assert.ok(blocks[0].includes(part), part);
+    }
+  });
+
+  it("parses, and a broken copy is refused", async function () {
+    requireChromium(this);
+    const r = await validateMermaid(blocks[0]);
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    assert.equal((await validateMermaid(blocks[0].replace("-->", "-->>>"))).ok, false);
+  });
+});
