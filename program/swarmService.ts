@@ -66,3 +66,13 @@ export async function readSwarmService(t: DockerTarget, service: string): Promis
   const tasks = ids.length === 0 ? [] : (JSON.parse(await cli(t, ["inspect", "--type", "task", ...ids]).catch(() => "[]")) as SwarmTaskView[]);
   return { service: s, tasks };
 }
+
+/** The services carrying a label (`key=value`): the app service is auto-named, so `rollout status` finds it by its role label. */
+export async function findServices(t: DockerTarget, label: string): Promise<string[]> {
+  if (t.kind !== "cli") {
+    const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+    const list = (await engineGet(t, `/services?filters=${filters}`)) as Array<{ ID: string; Spec?: { Name?: string } }>;
+    return list.map((s) => s.Spec?.Name ?? s.ID);
+  }
+  return (await cli(t, ["service", "ls", "--filter", `label=${label}`, "--format", "{{.Name}}"])).split("\n").filter(Boolean);
+}

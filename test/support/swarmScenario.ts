@@ -28,6 +28,29 @@ import { evaluateStack } from "./program";
 import { Task, hostnamesOf, runningTasks, settledTasks, tasksOf, updateStatus, waitConverged } from "./service";
 import { ServiceInputs, replicasOf, serviceUpdateArgs } from "./serviceSpec";
 import { ServiceRollbackError, StartedStack, applyAppChange, declaredService, startDevStack } from "./stack";
+import { RolloutWaitInputs, waitRolledOut } from "../../components/rolloutWait";
+import { RolloutVerdict, judgeRollout } from "../../core/rollout";
+import { dockerTarget } from "../../core/swarmCheck";
+import { readSwarmService } from "../../program/swarmService";
+
+/** The wait after the service failed (components/rolloutWait.ts): `pulumi up` fails with it. */
+export class RolloutWaitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RolloutWaitError";
+  }
+}
+
+/** The engine the tests use, found as the program finds it (DOCKER_CONTEXT, DOCKER_HOST, the local socket). */
+export const testEngine = () => dockerTarget({ context: process.env.DOCKER_CONTEXT, host: process.env.DOCKER_HOST, tlsVerify: process.env.DOCKER_TLS_VERIFY });
+
+/** The program's RolloutWait inputs for this evaluation, pointed at the real service and engine. */
+export function declaredWait(ev: Evaluation, service: string): RolloutWaitInputs {
+  const r = ev.resources.find((x) => x.type === "pulumi-nodejs:dynamic/rollout:RolloutWait");
+  if (!r) throw new Error("the program declares no RolloutWait after the app service");
+  const i = r.inputs as unknown as RolloutWaitInputs;
+  return { ...i, serviceId: service, target: testEngine() };
+}
 
 const tag = (k: string) => imageByKey(k).tag;
 
@@ -94,6 +117,13 @@ export interface ChangeResult {
   toMs: number;
   /** Date.now() when the update was sent (to compare with the engine's timestamps). */
   startedAtWallMs: number;
+  /** Seconds until the provider's converge returned (where `pulumi up` returned before issue 22). */
+  convergedSeconds: number;
+  /** What Swarm's records said at that moment (core/rollout.ts judgeRollout): "waiting" means it returned before the rollout. */
+  atConverge: RolloutVerdict | undefined;
+  /** The wait after the service, when it ran: what it concluded (undefined when the service step itself failed). */
+  rolledOut: string | undefined;
+  /** ServiceRollbackError (the provider's converge) or RolloutWaitError (the wait after the service). */
   error: Error | undefined;
   before: Task[];
   after: Task[];
@@ -165,15 +195,29 @@ export class SwarmScenario {
     const fromMs = this.load.now();
     const startedAtWallMs = Date.now();
     let error: Error | undefined;
+    let convergedMs = 0;
+    let atConverge: RolloutVerdict | undefined;
+    let rolledOut: string | undefined;
     try {
       await applyAppChange(this.scope, this.stack, this.ev, next, { log: this.opts.log });
+      convergedMs = this.load.now();
+      // `pulumi up` goes on to the wait after the service (components/rolloutWait.ts); first, what Swarm says now.
+      const wait = declaredWait(next, this.stack.service);
+      const seen = await readSwarmService(wait.target, this.stack.service);
+      atConverge = judgeRollout({ expected: wait.expected, service: seen.service, tasks: seen.tasks, soakSeconds: wait.soakSeconds, nowMs: Date.now() });
+      try {
+        rolledOut = await waitRolledOut(wait, this.opts.log);
+      } catch (e) {
+        throw new RolloutWaitError((e as Error).message);
+      }
       this.ev = next;
       this.sets = { ...this.sets, ...sets };
     } catch (e) {
-      if (!(e instanceof ServiceRollbackError)) throw e;
+      if (!(e instanceof ServiceRollbackError) && !(e instanceof RolloutWaitError)) throw e;
       error = e;
     }
     const toMs = this.load.now();
+    if (!convergedMs) convergedMs = toMs;
     await sleep(TAIL_MS);
     const after = await settledTasks(this.stack.service, replicasOf(this.spec));
     const w = windowStats(within(this.load.samples, fromMs, toMs + TAIL_MS));
@@ -190,11 +234,17 @@ export class SwarmScenario {
       fromMs,
       toMs,
       startedAtWallMs,
+      convergedSeconds: round2((convergedMs - fromMs) / 1000),
+      atConverge,
+      rolledOut,
       error,
       before,
       after,
     };
-    this.log(`${label.from} → ${label.to}: ${w.failed} failed of ${w.requests}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms (steady ${steady.p50Ms}/${steady.p99Ms}), ${r.seconds} s${error ? `; ${error.message}` : ""}`);
+    this.log(
+      `${label.from} → ${label.to}: ${w.failed} failed of ${w.requests}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms (steady ${steady.p50Ms}/${steady.p99Ms}), ${r.seconds} s ` +
+        `(the provider's converge returned at ${r.convergedSeconds} s: ${atConverge ? (atConverge.kind === "waiting" ? `not rolled out, ${atConverge.reason}` : atConverge.kind) : "failed"})${error ? `; ${error.message}` : ""}`,
+    );
     return r;
   }
 
@@ -229,7 +279,7 @@ export class SwarmScenario {
     return {
       requests: r.requests,
       failed: r.failed,
-      rolledBack: r.error instanceof ServiceRollbackError && us?.State === "rollback_completed",
+      rolledBack: (r.error instanceof ServiceRollbackError || r.error instanceof RolloutWaitError) && us?.State === "rollback_completed",
       oldTasksKeptServing,
       seconds: r.seconds,
       change: r,
@@ -266,6 +316,7 @@ export class SwarmScenario {
     const since = us?.StartedAt;
     await dockerOk(["service", "update", ...serviceUpdateArgs(resource, bad, good).flags, this.stack.service], { timeoutMs: 120_000 });
     await waitConverged(this.stack.service, good, { rollingUpdate: true, since, log: this.opts.log });
+    await waitRolledOut(declaredWait(this.ev, this.stack.service), this.opts.log);
     await sleep(TAIL_MS);
     return { requests: w.requests, failed: w.failed, rolledBack: us?.State?.startsWith("rollback") ?? false, oldTasksKeptServing: kept, seconds };
   }
