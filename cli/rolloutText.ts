@@ -11,7 +11,7 @@ import type { Assessment } from "../db/assessment";
 import { LiveViews } from "../db/rolloutStore";
 import { DrillResult } from "../drill/drill";
 import { EditResult } from "../stack/stackEdit";
-import type { SwarmRunning } from "../core/rollout";
+import { RECOVERY_AFTER_ROLLBACK, SwarmRunning } from "../core/rollout";
 
 /** What Swarm runs (`rollout status`), or why it could not be asked; the records above are then all there is. */
 export function formatSwarm(s: { engine: string; services: SwarmRunning[] } | { engine: string; unreachable: string }): string {
@@ -20,7 +20,7 @@ export function formatSwarm(s: { engine: string; services: SwarmRunning[] } | { 
   let out = "";
   for (const r of s.services) {
     out += `swarm (${s.engine}): service ${r.service}, last update ${r.updateState ?? "none"}${r.updateMessage ? `: ${r.updateMessage}` : ""}\n`;
-    if (r.rolledBack) out += `  Swarm rolled back the last update: the service runs the previous spec (revert the config, then \`pulumi up --refresh\`: RUNBOOK.md)\n`;
+    if (r.rolledBack) out += `  Swarm rolled back the last update: the service runs the previous spec (${RECOVERY_AFTER_ROLLBACK}: docs/RUNBOOK.md)\n`;
     for (const i of r.images) out += `  image ${i.image}: ${i.tasks} task(s) running\n`;
     for (const f of r.flags) out += `  ${Object.entries(f.values).map(([k, v]) => `${k}=${v}`).join(" ") || "(no rollout env)"}: ${f.tasks} task(s)\n`;
     if (r.images.length === 0) out += "  no task running\n";

@@ -142,6 +142,9 @@ export function judgeRollout(a: {
   return { kind: "rolledOut", summary: `${running.length} of ${expected.replicas} tasks run ${service.Spec.TaskTemplate.ContainerSpec?.Image ?? "?"} for at least ${a.soakSeconds} s${state ? ` (update ${state})` : ""}` };
 }
 
+/** The recovery after Swarm rolled an update back (docs/RUNBOOK.md says it in these words; test/rollout/workflow.test.ts checks). */
+export const RECOVERY_AFTER_ROLLBACK = "revert the config, then `pulumi up --refresh`";
+
 /** What runs, for `rollout status`: the tasks' images and flags, and what Swarm says of the last update. */
 export interface SwarmRunning {
   service: string;
