@@ -15,6 +15,7 @@ import { RolloutExpectation, SwarmServiceView, SwarmTaskView, judgeRollout, swar
 import { ROLLOUT_SOAK_SECONDS, updatePolicy } from "../../core/swarm";
 import { RolloutWaitInputs, rolloutWaitProvider } from "../../components/rolloutWait";
 import { withSerializedProvider } from "../support/serializedProvider";
+import { migrationProvider } from "../../components/database";
 
 const NOW = Date.parse("2026-12-07T12:00:00Z");
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -161,5 +162,15 @@ describe("the RolloutWait provider as the SDK serializes it, against an engine",
     const i: RolloutWaitInputs = { serviceId: "s", target: { kind: "cli", context: "c" }, expected, soakSeconds: 30, timeoutSeconds: 600, pollSeconds: 2 };
     assert.equal((await rolloutWaitProvider.diff("s", { ...i, summary: "x" }, i)).changes, false);
     assert.equal((await rolloutWaitProvider.diff("s", { ...i, summary: "x" }, { ...i, expected: { ...expected, replicas: 4 } })).changes, true);
+  });
+});
+
+describe("nothing before the service waits on the database for a rollback (issue 22, fact 6)", () => {
+  it("the migrations resource's diff on unchanged SQL decides from the hash alone: it never connects (an unreachable database answers at once)", async () => {
+    assert.ok(migrationProvider.diff);
+    const unreachable = "postgres://admin:pw@127.0.0.1:1/postgres";
+    const olds = { sqlHash: "h1", files: ["0001_agent_sessions.sql"], migrationsDir: "sql", applied: ["0001_agent_sessions.sql"] };
+    const d = await migrationProvider.diff("m", olds, { databaseUrl: unreachable, sqlHash: "h1", files: ["0001_agent_sessions.sql"], migrationsDir: "sql" });
+    assert.equal(d.changes, false);
   });
 });

@@ -60,6 +60,7 @@ export const SCENARIO_IMAGES = {
   postgres: tag("postgres"),
   "reference-app": tag("reference-app"),
   "reference-app-bad": tag("reference-app-bad"),
+  "reference-app-dies": tag("reference-app-dies"),
 };
 
 /** The dev stack's config for the scenario: the local images, 3 replicas, both flags on at 0 %. */
@@ -117,6 +118,10 @@ export interface ChangeResult {
   toMs: number;
   /** Date.now() when the update was sent (to compare with the engine's timestamps). */
   startedAtWallMs: number;
+  /** Load clock when the new config was applied: before the program's evaluation under the mock runtime. */
+  configAppliedMs: number;
+  /** The program's evaluation (mock runtime) of the new config, in seconds: before the service update. */
+  evaluationSeconds: number;
   /** Seconds until the provider's converge returned (where `pulumi up` returned before issue 22). */
   convergedSeconds: number;
   /** What Swarm's records said at that moment (core/rollout.ts judgeRollout): "waiting" means it returned before the rollout. */
@@ -190,7 +195,9 @@ export class SwarmScenario {
    */
   async change(label: { from: string; to: string }, sets: Record<string, string>): Promise<ChangeResult> {
     const steady = await this.steady();
+    const configAppliedMs = this.load.now();
     const next = await evaluateStack("dev", { sets: { ...this.sets, ...sets } });
+    const evaluationSeconds = round2((this.load.now() - configAppliedMs) / 1000);
     const before = await runningTasks(this.stack.service);
     const fromMs = this.load.now();
     const startedAtWallMs = Date.now();
@@ -234,6 +241,8 @@ export class SwarmScenario {
       fromMs,
       toMs,
       startedAtWallMs,
+      configAppliedMs,
+      evaluationSeconds,
       convergedSeconds: round2((convergedMs - fromMs) / 1000),
       atConverge,
       rolledOut,
@@ -249,9 +258,11 @@ export class SwarmScenario {
   }
 
   /** The guide's immediate rollback (both flags off) from the stage in force, with its time to effect. */
-  async immediateRollback(): Promise<ChangeResult & { secondsToEffect: number; containersCreatedS: number[]; containersStartedS: number[] }> {
+  async immediateRollback(): Promise<ChangeResult & { secondsToEffect: number; secondsFromConfig: number; containersCreatedS: number[]; containersStartedS: number[] }> {
     const r = await this.change({ from: `${this.sets.canaryPercentage} % flags on`, to: "flags off" }, { enableStatelessOrchestration: "false", enableSafeJsonParser: "false" });
     const secondsToEffect = secondsUntilNone(this.load.samples, r.fromMs, (s) => s.flagsOn === true);
+    // From the moment the new config was applied, the program's evaluation included (issue 22, fact 6).
+    const secondsFromConfig = secondsUntilNone(this.load.samples, r.configAppliedMs, (s) => s.flagsOn === true);
     // Where the time went: when the new tasks' containers were created and started (the engine's clock).
     const ids = r.after.map((t) => t.containerId!).filter(Boolean);
     const times = ids.length > 0 ? (await dockerOk(["inspect", "--format", "{{.Created}} {{.State.StartedAt}}", ...ids])).split("\n") : [];
@@ -259,9 +270,9 @@ export class SwarmScenario {
     const created = times.map((l) => rel(l.split(" ")[0]));
     const started = times.map((l) => rel(l.split(" ")[1]));
     this.log(
-      `immediate rollback: no request reached a flags-on replica ${secondsToEffect} s after the update started; the new containers were created at ${created.join(", ")} s and started at ${started.join(", ")} s`,
+      `immediate rollback: no request reached a flags-on replica ${secondsToEffect} s after the update started, ${secondsFromConfig} s after the config was applied (evaluation ${r.evaluationSeconds} s); the new containers were created at ${created.join(", ")} s and started at ${started.join(", ")} s`,
     );
-    return { ...r, secondsToEffect, containersCreatedS: created, containersStartedS: started };
+    return { ...r, secondsToEffect, secondsFromConfig, containersCreatedS: created, containersStartedS: started };
   }
 
   /**
@@ -292,7 +303,8 @@ export class SwarmScenario {
    * declared spec restored (and converged) outside the measurement.
    */
   async control(seconds: number): Promise<ReleaseResult> {
-    const good = this.spec;
+    // The last spec that rolled out (after a failed release the stack records the failed one, as the provider's state does).
+    const good = declaredService(this.ev).spec;
     const oldHosts = new Set(await hostnamesOf((await runningTasks(this.stack.service)).map((t) => t.containerId!)));
     const c = good.taskSpec.containerSpec;
     const bad: ServiceInputs = {
@@ -317,6 +329,7 @@ export class SwarmScenario {
     await dockerOk(["service", "update", ...serviceUpdateArgs(resource, bad, good).flags, this.stack.service], { timeoutMs: 120_000 });
     await waitConverged(this.stack.service, good, { rollingUpdate: true, since, log: this.opts.log });
     await waitRolledOut(declaredWait(this.ev, this.stack.service), this.opts.log);
+    this.stack.serviceSpec = good;
     await sleep(TAIL_MS);
     return { requests: w.requests, failed: w.failed, rolledBack: us?.State?.startsWith("rollback") ?? false, oldTasksKeptServing: kept, seconds };
   }
