@@ -17,7 +17,7 @@ import { DevPostgres } from "./components/devPostgres";
 import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX, rolloutLabels } from "./program/labels";
 import { Monitoring } from "./components/monitoring";
-import { deployTarget, requireSwarmManager } from "./program/swarmManager";
+import { requireSwarmManager, rolloutWaitTarget } from "./program/swarmManager";
 import { RolloutRecord } from "./components/rolloutRecord";
 import { RolloutWait } from "./components/rolloutWait";
 
@@ -85,7 +85,7 @@ const rolledOut = new RolloutWait(
   "app-rollout",
   {
     serviceId: app.serviceId,
-    target: deployTarget(),
+    target: rolloutWaitTarget(),
     expected: { image: config.appImage, labels: rolloutLabels(rolloutEnv), replicas: config.appReplicas },
     soakSeconds: ROLLOUT_SOAK_SECONDS,
     timeoutSeconds: ROLLOUT_WAIT_TIMEOUT_SECONDS,

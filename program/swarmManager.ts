@@ -24,6 +24,16 @@ export function deployTarget(env: NodeJS.ProcessEnv = process.env): DockerTarget
   });
 }
 
+/** deployTarget for the rollout wait: a bad setting stops the program with its message alone (a RunError). */
+export function rolloutWaitTarget(env: NodeJS.ProcessEnv = process.env): DockerTarget {
+  try {
+    return deployTarget(env);
+  } catch (err) {
+    if (err instanceof DockerTargetError) throw new pulumi.RunError(`the Docker engine the rollout wait reads: ${err.message}`);
+    throw err;
+  }
+}
+
 /** Throws a RunError (the message alone, no stack) when this deploy's engine is not a Swarm manager. */
 export function requireSwarmManager(env: NodeJS.ProcessEnv = process.env): void {
   if (!swarmCheckApplies({ dryRun: pulumi.runtime.isDryRun(), mocked: isMockRuntime() })) return;
