@@ -4,9 +4,11 @@
  *
  * The harness waits as the provider's convergeConfig does (test/support/service.ts: every slot has a
  * running task, old ones included, or a `completed` that may be stale), then runs the program's
- * RolloutWait (components/rolloutWait.ts), as `pulumi up` runs the resources after the service. On the
- * program before issue 22 there was no wait, and Swarm's 10 s monitor let a release dying 12 s after
- * start crash-loop: both tests below failed there.
+ * RolloutWait (components/rolloutWait.ts), as `pulumi up` runs the resources after the service. The
+ * program before issue 22 declared no wait (the scenario then fails: "the program declares no
+ * RolloutWait"), and its 10 s monitor let a release dying 12 s after start crash-loop (the real engine's
+ * finding; not re-run here). Under heavy machine load the dev PostgreSQL can crash-recover (seen:
+ * backends killed by SIGPIPE from outside), and then every change fails: read the log before the verdict.
  */
 import { strict as assert } from "node:assert";
 import { requireImages, DockerScope } from "../support/docker";
