@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./core/stages";
-import { updatePolicy } from "./core/swarm";
+import { ROLLOUT_SOAK_SECONDS, ROLLOUT_WAIT_TIMEOUT_SECONDS, updatePolicy } from "./core/swarm";
 import { forcedSkipReason } from "./core/transitions";
 import { stackFilePath } from "./stack/stackFile";
 import { loadStackConfig } from "./program/stackConfig";
@@ -17,8 +17,9 @@ import { DevPostgres } from "./components/devPostgres";
 import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX, rolloutLabels } from "./program/labels";
 import { Monitoring } from "./components/monitoring";
-import { requireSwarmManager } from "./program/swarmManager";
+import { requireSwarmManager, rolloutWaitTarget } from "./program/swarmManager";
 import { RolloutRecord } from "./components/rolloutRecord";
+import { RolloutWait } from "./components/rolloutWait";
 
 const { stack, config, secrets } = loadStackConfig();
 // Before anything is registered: a real deploy stops at once unless the engine is a Swarm manager.
@@ -78,6 +79,20 @@ const app = new App(
   { dependsOn: [database.migration] },
 );
 
+// `pulumi up` succeeds only once Swarm reports this update rolled out (docs/swarm.md): the
+// provider's converge returns as soon as every slot has a running task, old ones included.
+const rolledOut = new RolloutWait(
+  "app-rollout",
+  {
+    serviceId: app.serviceId,
+    target: rolloutWaitTarget(),
+    expected: { image: config.appImage, labels: rolloutLabels(rolloutEnv), replicas: config.appReplicas },
+    soakSeconds: ROLLOUT_SOAK_SECONDS,
+    timeoutSeconds: ROLLOUT_WAIT_TIMEOUT_SECONDS,
+  },
+  { dependsOn: [app] },
+);
+
 const proxy = new EdgeProxy("edge", {
   image: config.proxyImage,
   networkName: network.name,
@@ -101,9 +116,9 @@ const monitoring = config.monitoring.enabled
   : undefined;
 
 // One monitoring.rollout_events row per up that changes the stage or the flags,
-// written only once the app service has converged on that stage (every task
-// healthy): an update Swarm rolled back fails the up and records nothing, and
-// the next up records the change.
+// written only once Swarm reports the stage rolled out (the wait above): an
+// update Swarm rolled back fails the up and records nothing, and the next up
+// records the change.
 new RolloutRecord(
   "rollout",
   {
@@ -118,7 +133,7 @@ new RolloutRecord(
     // `rollout advance --force` leaves its reason as a comment in the stack file.
     reason: readSkipReason(),
   },
-  { dependsOn: [database.migration, app] },
+  { dependsOn: [database.migration, rolledOut] },
 );
 
 function readSkipReason(): string | undefined {

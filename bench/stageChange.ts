@@ -7,9 +7,12 @@
  * code the [docker] suite runs:
  *
  *   stage 0 → 10 → 25 → 50 → 75 → 100 → 0, then 0 → 50 and the guide's
- *   immediate rollback (both flags off) from 50 %; then a bad image (listens,
- *   answers 500, fails its health check); then the control (the same bad image
- *   stop-first, all at once, failure action continue); then 3 → 5 → 3 replicas;
+ *   immediate rollback (both flags off) from 50 %, timed from the update and from
+ *   the moment the config was applied (evaluation included); then a bad image
+ *   (listens, answers 500, fails its health check); then a release that dies 12 s
+ *   after start (must be rolled back inside the soak, 0 failed); then the control
+ *   (the same bad image stop-first, all at once, failure action continue); then
+ *   3 → 5 → 3 replicas and 3 → 4 → 3 with the tasks kept counted;
  *   then the one-time cut-over's only interruption: the edge proxy replaced
  *   delete-first (published on a free loopback port so the load keeps its address).
  *
@@ -28,11 +31,26 @@ import { freeLoopbackPort } from "../db/embeddedPostgres";
 import { DockerScope, docker, engineVersion } from "../test/support/docker";
 import { SWARM_INIT_COMMAND, swarmState } from "../test/support/swarm";
 import { ChangeResult, ProxyReplacementResult, ReleaseResult, SCENARIO_IMAGES, SwarmScenario } from "../test/support/swarmScenario";
+import { updateStatus } from "../test/support/service";
 
 type ChangeEntry = Pick<ChangeResult, "from" | "to" | "requests" | "failed" | "p50Ms" | "p99Ms" | "steadyP50Ms" | "steadyP99Ms" | "seconds">;
 export interface StageChangeBench {
   changes: ChangeEntry[];
-  immediateRollback: { requests: number; failed: number; secondsToEffect: number };
+  immediateRollback: {
+    requests: number;
+    failed: number;
+    secondsToEffect: number;
+    /** From the moment the new config was applied (program evaluation under the mock runtime included) to the last flags-on answer (issue 22, fact 6). */
+    secondsFromConfig: number;
+    evaluationSeconds: number;
+    /** When the provider's converge returned, and when `up` (with the wait after the service) did, from the update. */
+    convergedSeconds: number;
+    upSeconds: number;
+  };
+  /** A replica change 3 → 4 → 3: how many of the tasks that ran before each step still run after it. */
+  replicaChange: Array<{ from: string; to: string; tasksBefore: number; tasksKept: number; requests: number; failed: number }>;
+  /** A release whose tasks die 12 s after start (healthy first): Swarm must roll it back inside the soak (goal: 0 failed). */
+  diesAfter12s: { requests: number; failed: number; rolledBack: boolean; upFailed: boolean; error: string | undefined; seconds: number };
   badRelease: ReleaseResult;
   control: ReleaseResult;
   /** The cut-over's one interruption (docs/swarm.md): not part of the round trip's goal. */
@@ -40,6 +58,8 @@ export interface StageChangeBench {
 }
 
 const json = process.argv.includes("--json");
+/** Only the pieces issue 22 added (a stage change to have flags on, the immediate rollback, the release dying at 12 s, 3 → 4 → 3): about 5 min instead of the whole run. */
+const only22 = process.argv.includes("--issue22");
 const say = (l: string) => (json ? process.stderr : process.stdout).write(`${l}\n`);
 const entry = (r: ChangeResult): ChangeEntry => ({ from: r.from, to: r.to, requests: r.requests, failed: r.failed, p50Ms: r.p50Ms, p99Ms: r.p99Ms, steadyP50Ms: r.steadyP50Ms, steadyP99Ms: r.steadyP99Ms, seconds: r.seconds });
 
@@ -60,21 +80,35 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {
     const sc = await SwarmScenario.start(scope, { connections: 16, users: 400, maxSeconds: 1800, maxRequests: 5_000_000, steadySeconds: 5, proxyLoopbackPort: await freeLoopbackPort(), log: say });
+    if (only22) return await issue22Pieces(sc);
     const changes: ChangeResult[] = [];
     const stages = ["0", "10", "25", "50", "75", "100", "0", "50"];
     for (let i = 1; i < stages.length; i++) changes.push(await sc.change({ from: `stage ${stages[i - 1]}`, to: `stage ${stages[i]}` }, { canaryPercentage: stages[i] }));
     const ir = await sc.immediateRollback();
     const bad = await sc.badRelease();
+    const dies = await sc.change({ from: "good image", to: "dies 12 s after start" }, { appImage: SCENARIO_IMAGES["reference-app-dies"] });
+    const diesUs = await updateStatus(sc.stack.service);
     const control = await sc.control(25);
     changes.push(await sc.change({ from: "3 replicas", to: "5 replicas" }, { appReplicas: "5" }));
     changes.push(await sc.change({ from: "5 replicas", to: "3 replicas" }, { appReplicas: "3" }));
+    const replicaChange = await replicaSteps(sc);
     const proxyReplacement = await sc.proxyReplacement();
     const { samples, rows: check } = await sc.stopAndCheckRows();
     const ok = check.ok;
     const rowsOk = check.okWithOneRow === ok && check.writtenTwice === 0 && check.rowsOfFailed === 0 && check.unknownRows === 0;
     const result: StageChangeBench = {
       changes: changes.map(entry),
-      immediateRollback: { requests: ir.requests, failed: ir.failed, secondsToEffect: ir.secondsToEffect },
+      immediateRollback: {
+        requests: ir.requests,
+        failed: ir.failed,
+        secondsToEffect: ir.secondsToEffect,
+        secondsFromConfig: ir.secondsFromConfig,
+        evaluationSeconds: ir.evaluationSeconds,
+        convergedSeconds: ir.convergedSeconds,
+        upSeconds: ir.seconds,
+      },
+      replicaChange,
+      diesAfter12s: { requests: dies.requests, failed: dies.failed, rolledBack: diesUs?.State === "rollback_completed", upFailed: dies.error !== undefined, error: dies.error?.message, seconds: dies.seconds },
       badRelease: { requests: bad.requests, failed: bad.failed, rolledBack: bad.rolledBack, oldTasksKeptServing: bad.oldTasksKeptServing, seconds: bad.seconds },
       control,
       cutOver: { proxyReplacement },
@@ -95,6 +129,37 @@ async function main(): Promise<number> {
   }
 }
 
+/** 3 → 4 → 3 replicas, counting the tasks each step keeps. */
+async function replicaSteps(sc: SwarmScenario): Promise<StageChangeBench["replicaChange"]> {
+  const out: StageChangeBench["replicaChange"] = [];
+  for (const [from, to] of [["3", "4"], ["4", "3"]]) {
+    const r = await sc.change({ from: `${from} replicas`, to: `${to} replicas` }, { appReplicas: to });
+    const before = new Set(r.before.map((t) => t.id));
+    out.push({ from: r.from, to: r.to, tasksBefore: before.size, tasksKept: r.after.filter((t) => before.has(t.id)).length, requests: r.requests, failed: r.failed });
+  }
+  return out;
+}
+
+/** `--issue22`: the pieces issue 22 added, alone; written to out/bench/stage-change-issue22.json. */
+async function issue22Pieces(sc: SwarmScenario): Promise<number> {
+  await sc.change({ from: "stage 0", to: "stage 10" }, { canaryPercentage: "10" });
+  const ir = await sc.immediateRollback();
+  const dies = await sc.change({ from: "good image", to: "dies 12 s after start" }, { appImage: SCENARIO_IMAGES["reference-app-dies"] });
+  const diesUs = await updateStatus(sc.stack.service);
+  const replicaChange = await replicaSteps(sc);
+  const result = {
+    immediateRollback: { requests: ir.requests, failed: ir.failed, secondsToEffect: ir.secondsToEffect, secondsFromConfig: ir.secondsFromConfig, evaluationSeconds: ir.evaluationSeconds, convergedSeconds: ir.convergedSeconds, upSeconds: ir.seconds },
+    diesAfter12s: { requests: dies.requests, failed: dies.failed, rolledBack: diesUs?.State === "rollback_completed", upFailed: dies.error !== undefined, error: dies.error?.message, seconds: dies.seconds },
+    replicaChange,
+    loadAverage: os.loadavg()[0],
+  };
+  const out = path.join(__dirname, "..", "out", "bench");
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, "stage-change-issue22.json"), JSON.stringify(result, null, 2) + "\n");
+  process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  return dies.failed === 0 && result.diesAfter12s.rolledBack ? 0 : 1;
+}
+
 function render(r: StageChangeBench, machine: string, totals: { requests: number; ok: number; rows: number; rowsOk: boolean }): string {
   const lines = [
     "# Stage-change benchmark (the app as a Swarm service)",
@@ -110,7 +175,13 @@ function render(r: StageChangeBench, machine: string, totals: { requests: number
     `| bad image (declared service) | ${r.badRelease.requests} | ${r.badRelease.failed} | ${r.badRelease.rolledBack} | ${r.badRelease.oldTasksKeptServing} | ${r.badRelease.seconds} |`,
     `| control (stop-first, all at once, continue) | ${r.control.requests} | ${r.control.failed} | ${r.control.rolledBack} | ${r.control.oldTasksKeptServing} | ${r.control.seconds} |`,
     "",
-    `Immediate rollback (both flags off from 50 %, parallelism 0): ${r.immediateRollback.failed} failed of ${r.immediateRollback.requests}; no request reached a flags-on replica ${r.immediateRollback.secondsToEffect} s after the update started (goal ≤ 15 s).`,
+    `Immediate rollback (both flags off from 50 %, parallelism 0): ${r.immediateRollback.failed} failed of ${r.immediateRollback.requests}; no request reached a flags-on replica ${r.immediateRollback.secondsToEffect} s after the update started, ${r.immediateRollback.secondsFromConfig} s after the new config was applied (the program's evaluation under the mock runtime, ${r.immediateRollback.evaluationSeconds} s, included; goal ≤ 15 s). The provider's converge returned at ${r.immediateRollback.convergedSeconds} s, \`up\` (the wait after the service, soak included) at ${r.immediateRollback.upSeconds} s.`,
+    "",
+    "| replica change | tasks before | tasks kept | requests | failed |",
+    "|---|---:|---:|---:|---:|",
+    ...r.replicaChange.map((c) => `| ${c.from} → ${c.to} | ${c.tasksBefore} | ${c.tasksKept} | ${c.requests} | ${c.failed} |`),
+    "",
+    `A release dying 12 s after start (healthy first): ${r.diesAfter12s.failed} failed of ${r.diesAfter12s.requests} (goal 0); rolled back by Swarm: ${r.diesAfter12s.rolledBack}; \`up\` failed: ${r.diesAfter12s.upFailed}${r.diesAfter12s.error ? ` (${r.diesAfter12s.error})` : ""}; ${r.diesAfter12s.seconds} s.`,
     "",
     `Cut-over (the edge proxy replaced delete-first, the one step on the serving path): ${r.cutOver.proxyReplacement.failed} failed of ${r.cutOver.proxyReplacement.requests}; ${r.cutOver.proxyReplacement.secondsWithoutService} s without service; ${r.cutOver.proxyReplacement.seconds} s from the old proxy's stop until the new one was healthy.`,
     "",

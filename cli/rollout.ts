@@ -35,10 +35,14 @@ import { editStack } from "../stack/stackEdit";
 import { StackEditError } from "../stack/stackEditError";
 import { loadStack } from "../stack/stackFile";
 import { StackFileError } from "../stack/stackFileError";
-import { STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
+import { ENV_NAMES, STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
-import { formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
+import { formatDrill, formatEdit, formatHeader, formatSwarm, formatViews } from "./rolloutText";
+import { DEFAULT_DOCKER_HOST, dockerTarget } from "../core/swarmCheck";
+import { swarmRunning } from "../core/rollout";
+import { findServices, readSwarmService } from "../program/swarmService";
+import { LABEL_PREFIX } from "../program/labels";
 import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
@@ -297,9 +301,34 @@ interface Outcome {
   json: Record<string, unknown>;
 }
 
+/**
+ * What Swarm runs for this stack (issue 22, fact 4): the engine found as the program finds it (the stack's
+ * `docker:context` / `docker:host`, else DOCKER_CONTEXT / DOCKER_HOST, else the local socket), the app
+ * service by its role label, its tasks read by program/swarmService.ts and interpreted by core/rollout.ts.
+ */
+async function readSwarm(allConfig: Record<string, unknown>): Promise<Parameters<typeof formatSwarm>[0]> {
+  const str = (k: string) => (typeof allConfig[k] === "string" ? (allConfig[k] as string) : undefined);
+  let engine = str("docker:context") ?? process.env.DOCKER_CONTEXT ?? str("docker:host") ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_HOST;
+  try {
+    const t = dockerTarget({ context: str("docker:context") ?? process.env.DOCKER_CONTEXT, host: str("docker:host") ?? process.env.DOCKER_HOST, tlsVerify: process.env.DOCKER_TLS_VERIFY });
+    engine = t.kind === "cli" ? (t.context ? `context ${t.context}` : (t.host ?? engine)) : t.host;
+    const names = await findServices(t, `${LABEL_PREFIX}/role=app`);
+    const services = [];
+    for (const n of names) {
+      const { service, tasks } = await readSwarmService(t, n);
+      services.push(swarmRunning(service, tasks, ROLLOUT_ENV));
+    }
+    return { engine, services };
+  } catch (e) {
+    return { engine, unreachable: (e as Error).message };
+  }
+}
+const ROLLOUT_ENV = [ENV_NAMES.canaryPercentage, ENV_NAMES.statelessOrchestration, ENV_NAMES.safeJsonParser];
+
 async function runStatus(o: DbOptions): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const a = await assess(o, cfg, true);
+  const swarm = await readSwarm(sc.allConfig);
   let text = formatHeader(a, o.stack);
   text += `history (newest first):\n`;
   for (const e of a.history.slice(0, 5)) {
@@ -308,8 +337,9 @@ async function runStatus(o: DbOptions): Promise<Outcome> {
   if (a.history.length === 0) text += "  (none)\n";
   if (a.views) text += formatViews(a.views);
   text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
+  text += formatSwarm(swarm);
   text += formatGate(a.gate, "gate's");
-  return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a } };
+  return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a, swarm } };
 }
 
 async function runGate(o: DbOptions): Promise<Outcome> {

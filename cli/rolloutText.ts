@@ -11,6 +11,22 @@ import type { Assessment } from "../db/assessment";
 import { LiveViews } from "../db/rolloutStore";
 import { DrillResult } from "../drill/drill";
 import { EditResult } from "../stack/stackEdit";
+import { RECOVERY_AFTER_ROLLBACK, SwarmRunning } from "../core/rollout";
+
+/** What Swarm runs (`rollout status`), or why it could not be asked; the records above are then all there is. */
+export function formatSwarm(s: { engine: string; services: SwarmRunning[] } | { engine: string; unreachable: string }): string {
+  if ("unreachable" in s) return `swarm: no engine reachable at ${s.engine} (${s.unreachable}); what runs is unknown: the records above are what the last successful \`pulumi up\` wrote\n`;
+  if (s.services.length === 0) return `swarm: no app service on the engine at ${s.engine}\n`;
+  let out = "";
+  for (const r of s.services) {
+    out += `swarm (${s.engine}): service ${r.service}, last update ${r.updateState ?? "none"}${r.updateMessage ? `: ${r.updateMessage}` : ""}\n`;
+    if (r.rolledBack) out += `  Swarm rolled back the last update: the service runs the previous spec (${RECOVERY_AFTER_ROLLBACK}: docs/RUNBOOK.md)\n`;
+    for (const i of r.images) out += `  image ${i.image}: ${i.tasks} task(s) running\n`;
+    for (const f of r.flags) out += `  ${Object.entries(f.values).map(([k, v]) => `${k}=${v}`).join(" ") || "(no rollout env)"}: ${f.tasks} task(s)\n`;
+    if (r.images.length === 0) out += "  no task running\n";
+  }
+  return out;
+}
 
 export function formatHeader(a: Assessment, stack: string): string {
   const since = a.deployedSince

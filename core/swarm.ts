@@ -64,8 +64,20 @@ export interface UpdatePolicy {
   maxFailureRatio: string;
 }
 
+/**
+ * The soak: how long after it starts a task must keep running before its update counts as good.
+ * Swarm's `monitor` starts when an updated task reports running (with a health check: once it is
+ * healthy, a few seconds after its start), so a task that dies inside `ROLLOUT_SOAK_SECONDS` of its
+ * start dies inside the monitor, counts as a failed update (`maxFailureRatio` 0) and Swarm rolls
+ * the update back. With the old 10 s, a release dying 12 s after start crash-looped with `up`
+ * green (issue 22, fact 3). The wait after the service (components/rolloutWait.ts) asks the same
+ * soak of every running task, so `up` returns only once Swarm could still have rolled back no more.
+ */
+export const ROLLOUT_SOAK_SECONDS = 30;
+
 export function updatePolicy(state: RolloutState): UpdatePolicy {
-  return { order: "start-first", parallelism: updateParallelism(state), failureAction: "rollback", monitor: "10s", delay: "1s", maxFailureRatio: "0" };
+  // Go's short form ("30s", "1m"): what the provider reads back (issue 22, fact 1).
+  return { order: "start-first", parallelism: updateParallelism(state), failureAction: "rollback", monitor: `${ROLLOUT_SOAK_SECONDS}s`, delay: "1s", maxFailureRatio: "0" };
 }
 
 /**
@@ -77,14 +89,29 @@ export function updatePolicy(state: RolloutState): UpdatePolicy {
 export const ROLLBACK_POLICY = { order: "start-first", parallelism: ALL_AT_ONCE, failureAction: "pause", monitor: "5s", delay: "0s", maxFailureRatio: "0" } as const;
 
 /**
- * The service's `convergeConfig`: `pulumi up` waits until every task runs the
- * declared spec, and fails ("update rolled back due to failure") on a rollback.
- * The timeout covers the slowest legitimate update: appReplicas tasks one at a
- * time, each about startPeriod + monitor, and a rollback after it.
+ * The service's `convergeConfig`. The provider's converge is satisfied as soon as
+ * every slot has *a* running task (old ones included) or it reads
+ * `UpdateState: completed`, which can be the previous update's (issue 22, fact 3):
+ * it does NOT mean "rolled out". It is kept for what it does catch (a rollback that
+ * completes while it polls: "service rollback completed: rollback completed"); the
+ * wait that means "rolled out" is components/rolloutWait.ts, after the service, with
+ * its own timeout (ROLLOUT_WAIT_TIMEOUT_SECONDS). This timeout covers the slowest
+ * legitimate update: appReplicas tasks one at a time, each about startPeriod + monitor.
  */
 export const CONVERGE_POLICY = { delay: "2s", timeout: "10m" } as const;
 
-/** Swarm's restart policy for a task that exits or fails its health check. */
+/** How long the rollout wait (components/rolloutWait.ts) waits for Swarm to report the update rolled out. */
+export const ROLLOUT_WAIT_TIMEOUT_SECONDS = 600;
+
+/**
+ * Swarm's restart policy for a task that exits or fails its health check: restart
+ * it, always, after 5 s. It does not hide a dying task from the update: the task
+ * that died is `failed` (or `complete`) and Swarm's updater counts that inside
+ * `monitor` whatever the restart policy does afterwards; the restart only keeps
+ * the slot serving meanwhile. `condition: any` (not `on-failure`) so that a task
+ * that exits 0 is restarted too; no `maxAttempts`, so a slot never stays empty
+ * after a crash outside an update (the app's own fault, which the alerts see).
+ */
 export const RESTART_POLICY = { condition: "any", delay: "5s", maxAttempts: 0, window: "0s" } as const;
 
 /**

@@ -7,23 +7,38 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { DockerInfoError, readSwarmInfo } from "./dockerInfo";
-import { DockerTargetError, dockerTarget, swarmCheckApplies, swarmProblem } from "../core/swarmCheck";
+import { DockerTarget, DockerTargetError, dockerTarget, swarmCheckApplies, swarmProblem } from "../core/swarmCheck";
 
 /** True under `pulumi.runtime.setMocks` (offline/evaluate.ts, unit tests). */
 export function isMockRuntime(): boolean {
   return pulumi.runtime.getMonitor() instanceof MockMonitor;
 }
 
+/** The engine this deploy's docker provider uses: the stack's `docker:context` / `DOCKER_CONTEXT`, else `docker:host` / `DOCKER_HOST`, else the local socket. */
+export function deployTarget(env: NodeJS.ProcessEnv = process.env): DockerTarget {
+  const docker = new pulumi.Config("docker");
+  return dockerTarget({
+    context: docker.get("context") ?? env.DOCKER_CONTEXT,
+    host: docker.get("host") ?? env.DOCKER_HOST,
+    tlsVerify: env.DOCKER_TLS_VERIFY,
+  });
+}
+
+/** deployTarget for the rollout wait: a bad setting stops the program with its message alone (a RunError). */
+export function rolloutWaitTarget(env: NodeJS.ProcessEnv = process.env): DockerTarget {
+  try {
+    return deployTarget(env);
+  } catch (err) {
+    if (err instanceof DockerTargetError) throw new pulumi.RunError(`the Docker engine the rollout wait reads: ${err.message}`);
+    throw err;
+  }
+}
+
 /** Throws a RunError (the message alone, no stack) when this deploy's engine is not a Swarm manager. */
 export function requireSwarmManager(env: NodeJS.ProcessEnv = process.env): void {
   if (!swarmCheckApplies({ dryRun: pulumi.runtime.isDryRun(), mocked: isMockRuntime() })) return;
-  const docker = new pulumi.Config("docker");
   try {
-    const target = dockerTarget({
-      context: docker.get("context") ?? env.DOCKER_CONTEXT,
-      host: docker.get("host") ?? env.DOCKER_HOST,
-      tlsVerify: env.DOCKER_TLS_VERIFY,
-    });
+    const target = deployTarget(env);
     const problem = swarmProblem(readSwarmInfo(target), target);
     if (problem) throw new pulumi.RunError(problem);
   } catch (err) {

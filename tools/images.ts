@@ -141,6 +141,14 @@ export const IMAGES: readonly ImageDef[] = [
     contexts: ["images/reference-app-bad"],
     purpose: "a bad release of the reference app (listens, answers 500 on every path, fails its health check): the rollback tests and bench",
   },
+  {
+    kind: "dockerfile",
+    key: "reference-app-dies",
+    tag: `${LOCAL_NAMESPACE}/reference-app:dies12`,
+    dockerfile: "images/reference-app-dies/Dockerfile",
+    contexts: ["images/reference-app-dies"],
+    purpose: "a release of the reference app that turns healthy, then dies 12 s after start: the soak's tests and bench (issue 22)",
+  },
 ];
 
 export class ImagesError extends Error {

@@ -52,8 +52,8 @@ describe("local images: the list", () => {
       .sort();
     assert.ok(imageKeys.length >= 6, imageKeys.join(","));
     assert.deepEqual(built.flatMap((d) => (d.configKey ? [d.configKey] : [])).sort(), imageKeys);
-    // The only image without a config key is the reference app's bad release, which tests release on purpose.
-    assert.deepEqual(built.filter((d) => !d.configKey).map((d) => d.key), ["reference-app-bad"]);
+    // The only images without a config key are the reference app's bad releases, which tests release on purpose.
+    assert.deepEqual(built.filter((d) => !d.configKey).map((d) => d.key), ["reference-app-bad", "reference-app-dies"]);
     for (const line of configCommands("dev")) {
       const [c] = extractCommands("x.md", "```bash\n" + line + "\n```\n");
       assert.equal(checkPulumiConfigSet(parsePulumiConfigSet(c.args), ROOT), undefined, line);

@@ -37,7 +37,7 @@ describe("npm run plan", function () {
     const r = await runCli(["--stack", "prod", "--set", "enableStatelessOrchestration=true", "--set", "enableSafeJsonParser=true", "--json"]);
     assert.equal(r.code, 0, r.err);
     const base = JSON.parse(r.out) as { changes: Array<{ name: string; changes: Array<{ input: string; before: unknown; after: unknown }> }> };
-    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app", "rollout-event"]);
+    assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app", "app-rollout-wait", "rollout-event"]);
     const env = base.changes.find((x) => x.name === "app")?.changes.find((x) => x.input === "taskSpec.containerSpec.env");
     assert.deepEqual([env?.before, env?.after], ["[secret]", "[secret]"]);
   });
@@ -48,7 +48,9 @@ describe("npm run plan", function () {
     assert.match(text, /- \{"label":"valuecanvas\.rollout\/canary_percentage","value":"10"\}/);
     assert.match(text, /\+ \{"label":"valuecanvas\.rollout\/canary_percentage","value":"25"\}/);
     assert.match(text, /~ pulumi-nodejs:dynamic\/rollout:RolloutEvent rollout-event\n    canaryPercentage: 10 => 25\n/);
-    assert.match(text, /2 resources would change\./);
+    // The wait that makes up mean "rolled out" (components/rolloutWait.ts) waits for the new stage.
+    assert.match(text, /~ pulumi-nodejs:dynamic\/rollout:RolloutWait app-rollout-wait\n    expected\.labels\.valuecanvas\.rollout\/canary_percentage: "10" => "25"\n/);
+    assert.match(text, /3 resources would change\./);
   });
 
   const bad: Array<[string[], number, RegExp]> = [

@@ -23,10 +23,13 @@ Changes from valuecanvas:canaryPercentage=25:
       + {"label":"valuecanvas.rollout/canary_percentage","value":"25"}
     taskSpec.containerSpec.env: [secret] (changed)
 
+~ pulumi-nodejs:dynamic/rollout:RolloutWait app-rollout-wait
+    expected.labels.valuecanvas.rollout/canary_percentage: "10" => "25"
+
 ~ pulumi-nodejs:dynamic/rollout:RolloutEvent rollout-event
     canaryPercentage: 10 => 25
 
-2 resources would change.
+3 resources would change.
 `;
 
 const GOLDEN_IMMEDIATE_ROLLBACK = `${HEADER}warning: valuecanvas:canaryPercentage is 10 but both flags are off: the percentage has no effect and every user is on the legacy path (the guide's immediate rollback: flags turned off, percentage left as it was)
@@ -42,11 +45,15 @@ Changes from valuecanvas:enableStatelessOrchestration=false, valuecanvas:enableS
     taskSpec.containerSpec.env: [secret] (changed)
     updateConfig.parallelism: 1 => 0
 
+~ pulumi-nodejs:dynamic/rollout:RolloutWait app-rollout-wait
+    expected.labels.valuecanvas.rollout/enable_safe_json_parser: "true" => "false"
+    expected.labels.valuecanvas.rollout/enable_stateless_orchestration: "true" => "false"
+
 ~ pulumi-nodejs:dynamic/rollout:RolloutEvent rollout-event
     enableSafeJsonParser: true => false
     enableStatelessOrchestration: true => false
 
-2 resources would change.
+3 resources would change.
 `;
 
 /** `ev` with the app service's inputs edited (for inputs no config key reaches, such as the static container-spec labels). */

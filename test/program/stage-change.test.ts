@@ -20,6 +20,8 @@ import { PROJECT_DIR, SERVICE, appService, envOf, evaluateStack, labelsOf, servi
 
 /** Resources allowed to change with the stage besides the app service: the rollout record (issue 5). */
 const RECORD_TYPES = /RolloutRecord|RolloutEvent/;
+/** The wait after the service (components/rolloutWait.ts): it follows every change of what the service runs. */
+const WAIT_TYPES = /RolloutWait/;
 
 const STAGE_LABEL = rolloutLabelName(ENV_NAMES.canaryPercentage);
 
@@ -33,6 +35,8 @@ function withoutStage(ev: Evaluation) {
       const env = (inputs.taskSpec as { containerSpec?: { env?: Record<string, string> } } | undefined)?.containerSpec?.env;
       if (env) delete env[ENV_NAMES.canaryPercentage];
       if (Array.isArray(inputs.labels)) inputs.labels = (inputs.labels as Array<{ label: string }>).filter((l) => l.label !== STAGE_LABEL);
+      const waited = (inputs.expected as { labels?: Record<string, string> } | undefined)?.labels;
+      if (WAIT_TYPES.test(r.type) && waited) delete waited[STAGE_LABEL];
       return canonical({ type: r.type, name: r.name, parent: r.parent, inputs, secret: r.secretInputs, options: r.options });
     })
     .sort();
@@ -76,7 +80,7 @@ describe("stage changes", function () {
       const a = evals.get(s)!;
       const b = evals.get(n)!;
       assert.deepEqual(withoutStage(a), withoutStage(b));
-      const changes = diffEvaluations(a, b).filter((c) => !RECORD_TYPES.test(c.type));
+      const changes = diffEvaluations(a, b).filter((c) => !RECORD_TYPES.test(c.type) && !WAIT_TYPES.test(c.type));
       assert.deepEqual(changes.map((c) => c.name), [appService(b).name], "exactly the app service changes");
       const [c] = changes;
       assert.equal(c.action, "update");
@@ -99,17 +103,26 @@ describe("stage changes", function () {
     assert.deepEqual(rec[0].changes.map((c) => [c.input, c.before, c.after]), [["canaryPercentage", 25, 50]]);
   });
 
-  it("the rollout record is written only after the app service has converged (and the migration)", () => {
+  it("the wait after the service follows the stage: it waits for exactly the service labels the stage change moves", () => {
+    const w = diffEvaluations(evals.get(25)!, evals.get(50)!).filter((c) => WAIT_TYPES.test(c.type));
+    assert.equal(w.length, 1);
+    assert.equal(w[0].replace, undefined, "in place");
+    assert.deepEqual(w[0].changes.map((x) => [x.input, x.before, x.after]), [[`expected.labels.${STAGE_LABEL}`, "25", "50"]]);
+  });
+
+  it("the rollout record is written only after Swarm reports the stage rolled out (and the migration)", () => {
     const rec = evals.get(10)!.resources.find((r) => r.type === "valuecanvas:rollout:RolloutRecord");
     assert.ok(rec, "the program declares a RolloutRecord");
-    assert.deepEqual(rec.options.dependsOn, ["pulumi-nodejs:dynamic/database:Migrations::database-migrations", "valuecanvas:app:App::app"]);
+    assert.deepEqual(rec.options.dependsOn, ["pulumi-nodejs:dynamic/database:Migrations::database-migrations", "valuecanvas:rollout:RolloutWait::app-rollout"]);
+    const wait = evals.get(10)!.resources.find((r) => r.type === "valuecanvas:rollout:RolloutWait");
+    assert.deepEqual(wait?.options.dependsOn, ["valuecanvas:app:App::app"], "the wait comes after the service");
   });
 
   it("a round trip 0 → 100 → 0 restores identical inputs", async () => {
     const first = evals.get(0)!;
     const back = await evaluateStack("prod", { sets: { ...flagsOn, canaryPercentage: "0" } });
     assert.deepEqual(diffEvaluations(first, back), []);
-    const changed = diffEvaluations(evals.get(100)!, back).filter((c) => !RECORD_TYPES.test(c.type));
+    const changed = diffEvaluations(evals.get(100)!, back).filter((c) => !RECORD_TYPES.test(c.type) && !WAIT_TYPES.test(c.type));
     assert.deepEqual(changed.map((c) => c.name), [appService(back).name]);
   });
 });

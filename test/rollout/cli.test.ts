@@ -170,6 +170,26 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     assert.equal((j.json.exposure as { flagged: boolean }).flagged, false);
   });
 
+  it("status says so when no Docker engine is reachable, and shows what the records say (issue 22, fact 4)", async () => {
+    const url = await seeded({ stage: 10 });
+    const saved = process.env.DOCKER_HOST;
+    const savedContext = process.env.DOCKER_CONTEXT;
+    process.env.DOCKER_HOST = `unix://${path.join(os.tmpdir(), "no-such-docker-engine.sock")}`;
+    delete process.env.DOCKER_CONTEXT;
+    try {
+      const r = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /deployed: {3}10% \(flags on\)/);
+      assert.match(r.stdout, /swarm: no engine reachable at unix:\/\/.*no-such-docker-engine\.sock \(.*\); what runs is unknown: the records above are what the last successful `pulumi up` wrote/);
+      const j = await rolloutJson("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.match(String((j.json.swarm as { unreachable?: string }).unreachable), /no-such-docker-engine/);
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+      if (savedContext !== undefined) process.env.DOCKER_CONTEXT = savedContext;
+    }
+  });
+
   it("status exits 0 whatever the verdict, and its text never claims an exit code it does not exit with (issue 13, item 7)", async () => {
     for (const [seed, verdict, code] of [
       [{ stage: 10, soakHours: SOAK - 1 }, "WAIT", 3],

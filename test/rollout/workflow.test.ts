@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { alertRules } from "../../core/alerts";
 import { testConfig } from "../alerts/support";
 import { rollout, stackCopies } from "./support";
+import { RECOVERY_AFTER_ROLLBACK } from "../../core/rollout";
+import { formatSwarm } from "../../cli/rolloutText";
 
 const RUNBOOK = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "RUNBOOK.md"), "utf8");
 
@@ -45,6 +47,26 @@ describe("printed hints follow the RUNBOOK's workflow (issue 13 §3 item 3)", fu
   let dir: string;
   beforeEach(() => (dir = stackCopies()));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("after Swarm rolled an update back: the RUNBOOK's recovery is to revert the config, then pulumi up --refresh, and rollout status says the same (issue 22, fact 4)", () => {
+    const heading = "### When `pulumi up` failed: Swarm rolled the update back";
+    const at = RUNBOOK.indexOf(heading);
+    assert.ok(at >= 0, heading);
+    const section = RUNBOOK.slice(at, RUNBOOK.indexOf("\n### ", at + heading.length));
+    assert.ok(section.includes(`**${RECOVERY_AFTER_ROLLBACK}**`), "the recovery, in the words rollout status prints");
+    assert.match(section, /`pulumi up --stack prod --refresh`/);
+    const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1].split("\n").filter(Boolean));
+    assert.deepEqual(blocks[0], ["npx rollout status --stack prod"], "first see what runs");
+    assert.deepEqual(verbs(blocks[1]), ["git switch -c", "git push", "gh pr create"]);
+    assert.ok(blocks[1].some((l) => l.startsWith("git revert ")), "the config is reverted by a reviewed revert");
+    const status = formatSwarm({
+      engine: "unix:///var/run/docker.sock",
+      services: [{ service: "app-1", images: [{ image: "app:1", tasks: 3 }], flags: [], updateState: "rollback_completed", updateMessage: "rollback completed", rolledBack: true }],
+    });
+    assert.match(status, /Swarm rolled back the last update/);
+    assert.ok(status.includes(RECOVERY_AFTER_ROLLBACK), status);
+    assert.match(status, /image app:1: 3 task\(s\) running/);
+  });
 
   it("rollback --immediate prints the RUNBOOK's immediate rollback after the edit: branch, commit, push, pull request", async () => {
     const r = await rollout("rollback", "--stack", "dev", "--project-dir", dir, "--immediate", "--dry-run");

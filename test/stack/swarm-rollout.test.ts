@@ -72,7 +72,8 @@ describe("the app as a Swarm service, under load [docker]", function () {
   it("a bad release (health check never passes) is rolled back by Swarm: `up` fails, 0 failed requests, the old tasks serve throughout", async () => {
     const r = await sc.badRelease();
     assert.ok(r.change.error, "the update fails, as pulumi up does");
-    assert.match(r.change.error.message, /service rollback completed/);
+    // The provider's converge may return first (every slot has a running task); the wait after the service then fails with Swarm's words.
+    assert.match(r.change.error.message, /service rollback completed|Swarm rolled the update back/);
     assert.equal(r.rolledBack, true);
     assert.deepEqual(r.change.window.failures, [], `${r.failed} of ${r.requests} failed`);
     // Swarm's rollback sometimes replaces the one slot it was updating (parallelism 1) with a new task of

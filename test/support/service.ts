@@ -3,10 +3,15 @@
  * provider 5.2.0 does (issue 15): `docker service create` with the declared
  * spec, then, for a change, an in-place `docker service update` of only the
  * changed fields (test/support/serviceSpec.ts builds both argument lists),
- * and then waits as the provider's `convergeConfig` makes `pulumi up` wait:
- * every `delay`, until the update has completed and the declared number of
- * tasks run, failing with the provider's "service rollback completed" when
- * Swarm rolled the update back, and after `timeout`.
+ * and then waits as the provider's `convergeConfig` makes `pulumi up` wait
+ * (its `resourceDockerServiceUpdateRefreshFunc`, issue 22 fact 3): every
+ * `delay`, until every slot has *a* running task, old ones included, or it
+ * reads `UpdateState: completed`, which can be the previous update's. That is
+ * NOT "rolled out": the program's RolloutWait (components/rolloutWait.ts) is
+ * what waits for that, and SwarmScenario runs it after this, as `pulumi up`
+ * does. It fails with the provider's "service rollback completed" when it
+ * reads Swarm's rollback, and after `timeout`. A failed update leaves the
+ * state the provider leaves: the new spec recorded (test/support/stack.ts).
  *
  * It exercises the declared resource on a real Swarm; it is not `pulumi up`:
  * no provider, no state, no diff engine (the change is computed from two
@@ -114,10 +119,11 @@ export interface Converged {
 }
 
 /**
- * Wait as the provider's convergeConfig does: poll every `delay` until the rolling update (when
- * `since` says one was started after that UpdateStatus.StartedAt) has completed and `replicas`
- * tasks run. Throws ServiceRollbackError on a rollback, and an error on a paused update or after
- * `timeout`.
+ * Wait as the provider's convergeConfig does: poll every `delay` until every slot has a running task
+ * (old ones included) or UpdateStatus says `completed` (whichever update it belongs to). Throws
+ * ServiceRollbackError when it reads a completed rollback, an error on a paused update or after
+ * `timeout`. `rollingUpdate` and `since` are kept for callers and no longer change the wait: the
+ * provider knows neither.
  */
 export async function waitConverged(service: string, spec: ServiceInputs, opts: { rollingUpdate: boolean; since?: string; log?: (l: string) => void }): Promise<Converged> {
   const t0 = Date.now();
@@ -127,19 +133,12 @@ export async function waitConverged(service: string, spec: ServiceInputs, opts: 
   const deadline = t0 + converge.timeoutMs;
   for (;;) {
     const us = await updateStatus(service);
-    const fresh = us !== undefined && us.StartedAt !== opts.since;
-    let pending: string | undefined;
-    if (opts.rollingUpdate && !fresh) pending = "the rolling update to start";
-    else if (opts.rollingUpdate && us) {
-      if (us.State === "rollback_completed") throw new ServiceRollbackError(service, us.State, us.Message ?? "");
-      if (us.State === "paused" || us.State === "rollback_paused") throw new Error(`service ${service}: update ${us.State}: ${us.Message ?? ""}`);
-      if (us.State !== "completed") pending = `the update (${us.State}: ${us.Message ?? ""})`;
-    }
-    if (!pending) {
-      const running = (await runningTasks(service)).length;
-      if (running === want) return { seconds: (Date.now() - t0) / 1000, updateState: us?.State };
-      pending = `${want} running tasks (${running} now)`;
-    }
+    if (us?.State === "rollback_completed") throw new ServiceRollbackError(service, us.State, us.Message ?? "");
+    if (us?.State === "paused" || us?.State === "rollback_paused") throw new Error(`service ${service}: update ${us.State}: ${us.Message ?? ""}`);
+    if (us?.State === "completed") return { seconds: (Date.now() - t0) / 1000, updateState: us.State };
+    const slots = new Set((await runningTasks(service)).map((t) => t.slot));
+    if (slots.size >= want) return { seconds: (Date.now() - t0) / 1000, updateState: us?.State };
+    const pending = `every slot to have a running task (${slots.size} of ${want}; update ${us?.State ?? "none"})`;
     if (Date.now() + converge.delayMs > deadline) {
       throw new Error(`service ${service}: did not converge within ${converge.timeoutMs / 1000} s (convergeConfig.timeout): waiting for ${pending}`);
     }

@@ -192,16 +192,22 @@ export interface AppliedChange {
  * Apply a change of the app from the declared `current` to `next`: the in-place `docker service
  * update` the provider makes, waited on as its convergeConfig says. Rejects with
  * ServiceRollbackError when Swarm rolled the update back (`pulumi up` fails so); the stack then
- * keeps the spec it had.
+ * records the new spec anyway, as the provider's state does after a failed update.
  */
 export async function applyAppChange(scope: DockerScope, stack: StartedStack, current: Evaluation, next: Evaluation, opts: StartOptions = {}): Promise<AppliedChange> {
   void scope;
-  void current; // the spec the service was last given is the stack's (so a rolled-back change is not the base of the next one)
+  void current; // the spec the service was last given is the stack's (after a failed update, the failed one, as in the provider's state)
   const declared = declaredService(next);
   const spec = withImage(declared.spec, opts);
   const before = stack.appContainers;
-  const u = await updateService(stack.service, declared.resource.name, stack.serviceSpec, spec, opts.log);
-  stack.serviceSpec = spec;
+  let u;
+  try {
+    u = await updateService(stack.service, declared.resource.name, stack.serviceSpec, spec, opts.log);
+  } finally {
+    // As the provider leaves its state after a failed update too: the new spec recorded as the service's
+    // outputs (issue 22, fact 4), so the next change is diffed against it, not against what Swarm runs.
+    stack.serviceSpec = spec;
+  }
   stack.appContainers = (await runningTasks(stack.service)).map((t) => t.containerId!).filter(Boolean);
   return { changed: u.changed, flags: u.flags, converged: u.converged, before, after: stack.appContainers };
 }

@@ -28,6 +28,29 @@ import { evaluateStack } from "./program";
 import { Task, hostnamesOf, runningTasks, settledTasks, tasksOf, updateStatus, waitConverged } from "./service";
 import { ServiceInputs, replicasOf, serviceUpdateArgs } from "./serviceSpec";
 import { ServiceRollbackError, StartedStack, applyAppChange, declaredService, startDevStack } from "./stack";
+import { RolloutWaitInputs, waitRolledOut } from "../../components/rolloutWait";
+import { RolloutVerdict, judgeRollout } from "../../core/rollout";
+import { dockerTarget } from "../../core/swarmCheck";
+import { readSwarmService } from "../../program/swarmService";
+
+/** The wait after the service failed (components/rolloutWait.ts): `pulumi up` fails with it. */
+export class RolloutWaitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RolloutWaitError";
+  }
+}
+
+/** The engine the tests use, found as the program finds it (DOCKER_CONTEXT, DOCKER_HOST, the local socket). */
+export const testEngine = () => dockerTarget({ context: process.env.DOCKER_CONTEXT, host: process.env.DOCKER_HOST, tlsVerify: process.env.DOCKER_TLS_VERIFY });
+
+/** The program's RolloutWait inputs for this evaluation, pointed at the real service and engine. */
+export function declaredWait(ev: Evaluation, service: string): RolloutWaitInputs {
+  const r = ev.resources.find((x) => x.type === "pulumi-nodejs:dynamic/rollout:RolloutWait");
+  if (!r) throw new Error("the program declares no RolloutWait after the app service");
+  const i = r.inputs as unknown as RolloutWaitInputs;
+  return { ...i, serviceId: service, target: testEngine() };
+}
 
 const tag = (k: string) => imageByKey(k).tag;
 
@@ -37,6 +60,7 @@ export const SCENARIO_IMAGES = {
   postgres: tag("postgres"),
   "reference-app": tag("reference-app"),
   "reference-app-bad": tag("reference-app-bad"),
+  "reference-app-dies": tag("reference-app-dies"),
 };
 
 /** The dev stack's config for the scenario: the local images, 3 replicas, both flags on at 0 %. */
@@ -94,6 +118,17 @@ export interface ChangeResult {
   toMs: number;
   /** Date.now() when the update was sent (to compare with the engine's timestamps). */
   startedAtWallMs: number;
+  /** Load clock when the new config was applied: before the program's evaluation under the mock runtime. */
+  configAppliedMs: number;
+  /** The program's evaluation (mock runtime) of the new config, in seconds: before the service update. */
+  evaluationSeconds: number;
+  /** Seconds until the provider's converge returned (where `pulumi up` returned before issue 22). */
+  convergedSeconds: number;
+  /** What Swarm's records said at that moment (core/rollout.ts judgeRollout): "waiting" means it returned before the rollout. */
+  atConverge: RolloutVerdict | undefined;
+  /** The wait after the service, when it ran: what it concluded (undefined when the service step itself failed). */
+  rolledOut: string | undefined;
+  /** ServiceRollbackError (the provider's converge) or RolloutWaitError (the wait after the service). */
   error: Error | undefined;
   before: Task[];
   after: Task[];
@@ -160,20 +195,36 @@ export class SwarmScenario {
    */
   async change(label: { from: string; to: string }, sets: Record<string, string>): Promise<ChangeResult> {
     const steady = await this.steady();
+    const configAppliedMs = this.load.now();
     const next = await evaluateStack("dev", { sets: { ...this.sets, ...sets } });
+    const evaluationSeconds = round2((this.load.now() - configAppliedMs) / 1000);
     const before = await runningTasks(this.stack.service);
     const fromMs = this.load.now();
     const startedAtWallMs = Date.now();
     let error: Error | undefined;
+    let convergedMs = 0;
+    let atConverge: RolloutVerdict | undefined;
+    let rolledOut: string | undefined;
     try {
       await applyAppChange(this.scope, this.stack, this.ev, next, { log: this.opts.log });
+      convergedMs = this.load.now();
+      // `pulumi up` goes on to the wait after the service (components/rolloutWait.ts); first, what Swarm says now.
+      const wait = declaredWait(next, this.stack.service);
+      const seen = await readSwarmService(wait.target, this.stack.service);
+      atConverge = judgeRollout({ expected: wait.expected, service: seen.service, tasks: seen.tasks, soakSeconds: wait.soakSeconds, nowMs: Date.now() });
+      try {
+        rolledOut = await waitRolledOut(wait, this.opts.log);
+      } catch (e) {
+        throw new RolloutWaitError((e as Error).message);
+      }
       this.ev = next;
       this.sets = { ...this.sets, ...sets };
     } catch (e) {
-      if (!(e instanceof ServiceRollbackError)) throw e;
+      if (!(e instanceof ServiceRollbackError) && !(e instanceof RolloutWaitError)) throw e;
       error = e;
     }
     const toMs = this.load.now();
+    if (!convergedMs) convergedMs = toMs;
     await sleep(TAIL_MS);
     const after = await settledTasks(this.stack.service, replicasOf(this.spec));
     const w = windowStats(within(this.load.samples, fromMs, toMs + TAIL_MS));
@@ -190,18 +241,28 @@ export class SwarmScenario {
       fromMs,
       toMs,
       startedAtWallMs,
+      configAppliedMs,
+      evaluationSeconds,
+      convergedSeconds: round2((convergedMs - fromMs) / 1000),
+      atConverge,
+      rolledOut,
       error,
       before,
       after,
     };
-    this.log(`${label.from} → ${label.to}: ${w.failed} failed of ${w.requests}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms (steady ${steady.p50Ms}/${steady.p99Ms}), ${r.seconds} s${error ? `; ${error.message}` : ""}`);
+    this.log(
+      `${label.from} → ${label.to}: ${w.failed} failed of ${w.requests}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms (steady ${steady.p50Ms}/${steady.p99Ms}), ${r.seconds} s ` +
+        `(the provider's converge returned at ${r.convergedSeconds} s: ${atConverge ? (atConverge.kind === "waiting" ? `not rolled out, ${atConverge.reason}` : atConverge.kind) : "failed"})${error ? `; ${error.message}` : ""}`,
+    );
     return r;
   }
 
   /** The guide's immediate rollback (both flags off) from the stage in force, with its time to effect. */
-  async immediateRollback(): Promise<ChangeResult & { secondsToEffect: number; containersCreatedS: number[]; containersStartedS: number[] }> {
+  async immediateRollback(): Promise<ChangeResult & { secondsToEffect: number; secondsFromConfig: number; containersCreatedS: number[]; containersStartedS: number[] }> {
     const r = await this.change({ from: `${this.sets.canaryPercentage} % flags on`, to: "flags off" }, { enableStatelessOrchestration: "false", enableSafeJsonParser: "false" });
     const secondsToEffect = secondsUntilNone(this.load.samples, r.fromMs, (s) => s.flagsOn === true);
+    // From the moment the new config was applied, the program's evaluation included (issue 22, fact 6).
+    const secondsFromConfig = secondsUntilNone(this.load.samples, r.configAppliedMs, (s) => s.flagsOn === true);
     // Where the time went: when the new tasks' containers were created and started (the engine's clock).
     const ids = r.after.map((t) => t.containerId!).filter(Boolean);
     const times = ids.length > 0 ? (await dockerOk(["inspect", "--format", "{{.Created}} {{.State.StartedAt}}", ...ids])).split("\n") : [];
@@ -209,9 +270,9 @@ export class SwarmScenario {
     const created = times.map((l) => rel(l.split(" ")[0]));
     const started = times.map((l) => rel(l.split(" ")[1]));
     this.log(
-      `immediate rollback: no request reached a flags-on replica ${secondsToEffect} s after the update started; the new containers were created at ${created.join(", ")} s and started at ${started.join(", ")} s`,
+      `immediate rollback: no request reached a flags-on replica ${secondsToEffect} s after the update started, ${secondsFromConfig} s after the config was applied (evaluation ${r.evaluationSeconds} s); the new containers were created at ${created.join(", ")} s and started at ${started.join(", ")} s`,
     );
-    return { ...r, secondsToEffect, containersCreatedS: created, containersStartedS: started };
+    return { ...r, secondsToEffect, secondsFromConfig, containersCreatedS: created, containersStartedS: started };
   }
 
   /**
@@ -229,7 +290,7 @@ export class SwarmScenario {
     return {
       requests: r.requests,
       failed: r.failed,
-      rolledBack: r.error instanceof ServiceRollbackError && us?.State === "rollback_completed",
+      rolledBack: (r.error instanceof ServiceRollbackError || r.error instanceof RolloutWaitError) && us?.State === "rollback_completed",
       oldTasksKeptServing,
       seconds: r.seconds,
       change: r,
@@ -242,7 +303,8 @@ export class SwarmScenario {
    * declared spec restored (and converged) outside the measurement.
    */
   async control(seconds: number): Promise<ReleaseResult> {
-    const good = this.spec;
+    // The last spec that rolled out (after a failed release the stack records the failed one, as the provider's state does).
+    const good = declaredService(this.ev).spec;
     const oldHosts = new Set(await hostnamesOf((await runningTasks(this.stack.service)).map((t) => t.containerId!)));
     const c = good.taskSpec.containerSpec;
     const bad: ServiceInputs = {
@@ -266,6 +328,8 @@ export class SwarmScenario {
     const since = us?.StartedAt;
     await dockerOk(["service", "update", ...serviceUpdateArgs(resource, bad, good).flags, this.stack.service], { timeoutMs: 120_000 });
     await waitConverged(this.stack.service, good, { rollingUpdate: true, since, log: this.opts.log });
+    await waitRolledOut(declaredWait(this.ev, this.stack.service), this.opts.log);
+    this.stack.serviceSpec = good;
     await sleep(TAIL_MS);
     return { requests: w.requests, failed: w.failed, rolledBack: us?.State?.startsWith("rollback") ?? false, oldTasksKeptServing: kept, seconds };
   }
