@@ -73,20 +73,23 @@ $fn$;
 
 REVOKE ALL ON FUNCTION monitoring.prune_session_spans() FROM PUBLIC;
 
--- Seconds of [f, l) inside the minute starting at m (0 when none).
+-- Seconds of [f, l) inside the minute starting at m (0 when none). No SET
+-- clause, so that PostgreSQL inlines it (a SET costs a configuration save and
+-- restore per call); its body uses built-in operators only.
 CREATE OR REPLACE FUNCTION monitoring.span_seconds_in_minute(f timestamptz, l timestamptz, m timestamptz)
 RETURNS numeric
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT greatest(0::numeric, EXTRACT(EPOCH FROM (least(l, m + interval '1 minute') - greatest(f, m))))
 $fn$;
 
 -- Merge [p_first, p_last) into the session's span of version p_version and
 -- add what changed to active_minute. Idempotent: a range already inside the
--- span changes nothing.
+-- span changes nothing. Two statements in the common case (a session's next
+-- request): the span's update, returning its old bounds, and one upsert of
+-- the minutes whose figures change.
 CREATE OR REPLACE FUNCTION monitoring.merge_session_span(p_session text, p_version text, p_first timestamptz, p_last timestamptz)
 RETURNS void
 LANGUAGE plpgsql
@@ -97,38 +100,37 @@ DECLARE
   origin constant timestamptz := timestamptz '2000-01-01 00:00:00+00';
   f0 timestamptz; l0 timestamptz; f1 timestamptz; l1 timestamptz;
   fresh boolean := false;
-  created boolean := false;
-  c boolean;
-  d record;
+  created boolean;
 BEGIN
   LOOP
-    SELECT s.first_at, s.last_at INTO f0, l0
-      FROM monitoring.session_spans AS s
+    UPDATE monitoring.session_spans AS s
+       SET first_at = least(o.first_at, p_first), last_at = greatest(o.last_at, p_last)
+      FROM (SELECT x.first_at, x.last_at FROM monitoring.session_spans AS x
+             WHERE x.session_id = p_session AND x.version = p_version FOR UPDATE) AS o
      WHERE s.session_id = p_session AND s.version = p_version
-       FOR UPDATE;
+       AND (p_first < o.first_at OR p_last > o.last_at)
+    RETURNING o.first_at, o.last_at, s.first_at, s.last_at INTO f0, l0, f1, l1;
     EXIT WHEN FOUND;
     INSERT INTO monitoring.session_spans (session_id, version, first_at, last_at)
     VALUES (p_session, p_version, p_first, p_last)
     ON CONFLICT (session_id, version) DO NOTHING;
     IF FOUND THEN
       fresh := true;
+      -- An empty span before: [p_first, p_first).
+      f1 := p_first; l1 := p_last; f0 := p_first; l0 := p_first;
       EXIT;
     END IF;
-  END LOOP;
-  IF fresh THEN
-    -- An empty span before: [p_first, p_first).
-    f1 := p_first; l1 := p_last; f0 := p_first; l0 := p_first;
-  ELSE
-    f1 := least(f0, p_first); l1 := greatest(l0, p_last);
-    IF f1 = f0 AND l1 = l0 THEN
+    -- The span exists: it already holds the range unless it grew meanwhile.
+    PERFORM 1 FROM monitoring.session_spans AS x
+      WHERE x.session_id = p_session AND x.version = p_version
+        AND x.first_at <= p_first AND x.last_at >= p_last;
+    IF FOUND THEN
       RETURN;
     END IF;
-    UPDATE monitoring.session_spans AS s SET first_at = f1, last_at = l1
-     WHERE s.session_id = p_session AND s.version = p_version;
-  END IF;
+  END LOOP;
   -- Only minutes around the moved bounds can change: those between the old
   -- and new first_at, and between the old and new last_at.
-  FOR d IN
+  WITH d AS (
     SELECT x.m,
            (monitoring.span_seconds_in_minute(f1, l1, x.m) > 0)::int - (monitoring.span_seconds_in_minute(f0, l0, x.m) > 0)::int AS d_active,
            monitoring.span_seconds_in_minute(f1, l1, x.m) - monitoring.span_seconds_in_minute(f0, l0, x.m) AS d_busy,
@@ -138,17 +140,18 @@ BEGIN
         UNION
         SELECT generate_series(date_bin('1 minute', least(l0, l1), origin), date_bin('1 minute', greatest(l0, l1), origin), interval '1 minute')
       ) AS x
-  LOOP
-    CONTINUE WHEN d.d_active = 0 AND d.d_busy = 0 AND d.d_started = 0;
+  ), up AS (
     INSERT INTO monitoring.active_minute AS a (minute, version, shard, active, busy_seconds, started)
-    VALUES (d.m, p_version, pg_backend_pid(), d.d_active, d.d_busy, d.d_started)
+    SELECT d.m, p_version, pg_backend_pid(), d.d_active, d.d_busy, d.d_started
+      FROM d
+     WHERE d.d_active <> 0 OR d.d_busy <> 0 OR d.d_started <> 0
     ON CONFLICT (minute, version, shard)
-    DO UPDATE SET active = a.active + d.d_active,
-                  busy_seconds = a.busy_seconds + d.d_busy,
-                  started = a.started + d.d_started
-    RETURNING (a.xmax = 0) INTO c;
-    created := created OR c;
-  END LOOP;
+    DO UPDATE SET active = a.active + EXCLUDED.active,
+                  busy_seconds = a.busy_seconds + EXCLUDED.busy_seconds,
+                  started = a.started + EXCLUDED.started
+    RETURNING (a.xmax = 0) AS created
+  )
+  SELECT coalesce(bool_or(up.created), false) INTO created FROM up;
   -- Once per new (minute, version, backend) row: drop what no window reads.
   IF created AND pg_try_advisory_xact_lock(hashtextextended('valuecanvas.monitoring.prune_session_spans', 0)) THEN
     PERFORM monitoring.prune_session_spans();
