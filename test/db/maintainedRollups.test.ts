@@ -14,7 +14,8 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { Client } from "pg";
-import { migratedDatabase } from "./dbHelpers";
+import { migrate } from "../../db/migrate";
+import { copyMigrations, freshDatabase, migratedDatabase, migrationNames } from "./dbHelpers";
 
 interface Req {
   session: number;
@@ -181,6 +182,29 @@ describe("[pg] maintained monitoring state equals its row-by-row definition (pro
       );
     } finally {
       await c.query("COMMIT");
+    }
+  });
+
+  it("the batched backfill (0041) of rows written before 0040 gives the same state as the trigger, and the trigger continues it", async () => {
+    const db = await freshDatabase();
+    try {
+      const before = copyMigrations(migrationNames().findIndex((n) => n.startsWith("0040")));
+      await migrate({ databaseUrl: db.url, dir: before });
+      const rows = fc.sample(fc.array(reqArb, { minLength: 40, maxLength: 40 }), { numRuns: 1, seed: 23 })[0];
+      await load(db.client, rows.slice(0, 30));
+      await migrate({ databaseUrl: db.url });
+      await load(db.client, rows.slice(30));
+      await db.client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      try {
+        assert.deepEqual(await lines(db.client, "SELECT session_id, version, first_at, last_at FROM monitoring.session_spans"), await lines(db.client, SPANS_DEF_NAMED));
+        assert.deepEqual(await lines(db.client, MINUTES_KEPT), await lines(db.client, MINUTES_DEF));
+        const covered = (await db.client.query<{ ok: boolean }>("SELECT covered_from <= now() - interval '23 hours' AS ok FROM monitoring.rollup_coverage WHERE name = 'session_spans'")).rows[0];
+        assert.equal(covered.ok, true, "the coverage starts 24 hours before the backfill");
+      } finally {
+        await db.client.query("COMMIT");
+      }
+    } finally {
+      await db.client.end();
     }
   });
 });
