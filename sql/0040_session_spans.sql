@@ -85,67 +85,91 @@ AS $fn$
   SELECT greatest(0::numeric, EXTRACT(EPOCH FROM (least(l, m + interval '1 minute') - greatest(f, m))))
 $fn$;
 
--- Merge [p_first, p_last) into the session's span of version p_version and
--- add what changed to active_minute. Idempotent: a range already inside the
--- span changes nothing. Two statements in the common case (a session's next
--- request): the span's update, returning its old bounds, and one upsert of
--- the minutes whose figures change.
+-- Merge ranges into spans, set-based: element i of the arrays merges
+-- [p_first[i], p_last[i]) into the span (p_session[i], p_version[i]), and
+-- what changed is added to active_minute, each touched minute row once per
+-- call however many rows the statement wrote (a bulk load or a restore
+-- updates each minute row once, not once per row). Idempotent: a range
+-- already inside its span changes nothing.
 --
--- Called only by the trigger function below (and EXECUTE revoked from
--- PUBLIC), which runs as the owner with its own search_path: so neither
--- this nor merge_row_span is SECURITY DEFINER or carries a SET clause, each
--- of which costs a configuration save and restore per call, three per write.
-CREATE OR REPLACE FUNCTION monitoring.merge_session_span(p_session text, p_version text, p_first timestamptz, p_last timestamptz)
+-- Concurrency: first an empty placeholder span is inserted for every key that
+-- has none (in key order; ON CONFLICT DO NOTHING waits for a concurrent
+-- insert of the same key), then every key's span row is locked in key order
+-- (FOR UPDATE, which under READ COMMITTED reads the latest committed bounds),
+-- and the deltas are computed from the locked bounds. Two writers of
+-- different sessions touch different span rows and different active_minute
+-- rows (shard: the backend pid); two writers of one session queue on its span
+-- rows, in the same order (no deadlock).
+--
+-- Called by the triggers below and by 0041's backfill only (EXECUTE revoked
+-- from PUBLIC); it runs as its caller, the owner, under the caller's
+-- search_path (the triggers are SECURITY DEFINER with their own), so it
+-- carries no SET clause: each costs a configuration save and restore per call.
+CREATE OR REPLACE FUNCTION monitoring.merge_spans(p_session text[], p_version text[], p_first timestamptz[], p_last timestamptz[])
 RETURNS void
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
   origin constant timestamptz := timestamptz '2000-01-01 00:00:00+00';
-  f0 timestamptz; l0 timestamptz; f1 timestamptz; l1 timestamptz;
-  fresh boolean := false;
+  fresh_s text[];
+  fresh_v text[];
   created boolean;
 BEGIN
-  LOOP
-    UPDATE monitoring.session_spans AS s
-       SET first_at = least(o.first_at, p_first), last_at = greatest(o.last_at, p_last)
-      FROM (SELECT x.first_at, x.last_at FROM monitoring.session_spans AS x
-             WHERE x.session_id = p_session AND x.version = p_version FOR UPDATE) AS o
-     WHERE s.session_id = p_session AND s.version = p_version
-       AND (p_first < o.first_at OR p_last > o.last_at)
-    RETURNING o.first_at, o.last_at, s.first_at, s.last_at INTO f0, l0, f1, l1;
-    EXIT WHEN FOUND;
+  WITH inp AS (
+    SELECT u.s, u.v, min(u.f) AS pf
+      FROM unnest(p_session, p_version, p_first, p_last) AS u(s, v, f, l)
+     GROUP BY u.s, u.v
+  ), ins AS (
     INSERT INTO monitoring.session_spans (session_id, version, first_at, last_at)
-    VALUES (p_session, p_version, p_first, p_last)
-    ON CONFLICT (session_id, version) DO NOTHING;
-    IF FOUND THEN
-      fresh := true;
-      -- An empty span before: [p_first, p_first).
-      f1 := p_first; l1 := p_last; f0 := p_first; l0 := p_first;
-      EXIT;
-    END IF;
-    -- The span exists: it already holds the range unless it grew meanwhile.
-    PERFORM 1 FROM monitoring.session_spans AS x
-      WHERE x.session_id = p_session AND x.version = p_version
-        AND x.first_at <= p_first AND x.last_at >= p_last;
-    IF FOUND THEN
-      RETURN;
-    END IF;
-  END LOOP;
-  -- Only minutes around the moved bounds can change: those between the old
-  -- and new first_at, and between the old and new last_at.
-  WITH d AS (
-    SELECT x.m,
-           (monitoring.span_seconds_in_minute(f1, l1, x.m) > 0)::int - (monitoring.span_seconds_in_minute(f0, l0, x.m) > 0)::int AS d_active,
-           monitoring.span_seconds_in_minute(f1, l1, x.m) - monitoring.span_seconds_in_minute(f0, l0, x.m) AS d_busy,
-           (x.m = date_bin('1 minute', f1, origin))::int - (NOT fresh AND x.m = date_bin('1 minute', f0, origin))::int AS d_started
-      FROM (
-        SELECT generate_series(date_bin('1 minute', least(f0, f1), origin), date_bin('1 minute', greatest(f0, f1), origin), interval '1 minute') AS m
-        UNION
-        SELECT generate_series(date_bin('1 minute', least(l0, l1), origin), date_bin('1 minute', greatest(l0, l1), origin), interval '1 minute')
-      ) AS x
+    SELECT inp.s, inp.v, inp.pf, inp.pf FROM inp ORDER BY inp.s, inp.v
+    ON CONFLICT (session_id, version) DO NOTHING
+    RETURNING session_id, version
+  )
+  SELECT coalesce(array_agg(ins.session_id), '{}'), coalesce(array_agg(ins.version), '{}') INTO fresh_s, fresh_v FROM ins;
+
+  WITH inp AS (
+    SELECT u.s, u.v, min(u.f) AS pf, max(u.l) AS pl
+      FROM unnest(p_session, p_version, p_first, p_last) AS u(s, v, f, l)
+     GROUP BY u.s, u.v
+  ), cur AS (
+    SELECT x.session_id, x.version, x.first_at, x.last_at
+      FROM monitoring.session_spans AS x
+      JOIN inp ON x.session_id = inp.s AND x.version = inp.v
+     ORDER BY x.session_id, x.version
+       FOR UPDATE OF x
+  ), fr AS (
+    SELECT f.s, f.v FROM unnest(fresh_s, fresh_v) AS f(s, v)
+  ), n AS (
+    SELECT inp.s, inp.v, fr.s IS NOT NULL AS fresh,
+           cur.first_at AS f0, cur.last_at AS l0,
+           least(cur.first_at, inp.pf) AS f1,
+           CASE WHEN fr.s IS NOT NULL THEN inp.pl ELSE greatest(cur.last_at, inp.pl) END AS l1
+      FROM inp
+      JOIN cur ON cur.session_id = inp.s AND cur.version = inp.v
+      LEFT JOIN fr ON fr.s = inp.s AND fr.v = inp.v
+  ), ch AS (
+    SELECT * FROM n WHERE n.fresh OR n.f1 <> n.f0 OR n.l1 <> n.l0
+  ), sp AS (
+    UPDATE monitoring.session_spans AS x SET first_at = ch.f1, last_at = ch.l1
+      FROM ch
+     WHERE x.session_id = ch.s AND x.version = ch.v
+  ), d AS (
+    -- Only minutes around the moved bounds can change: those between the
+    -- old and new first_at, and between the old and new last_at.
+    SELECT ch.v, x.m,
+           sum((monitoring.span_seconds_in_minute(ch.f1, ch.l1, x.m) > 0)::int - (monitoring.span_seconds_in_minute(ch.f0, ch.l0, x.m) > 0)::int) AS d_active,
+           sum(monitoring.span_seconds_in_minute(ch.f1, ch.l1, x.m) - monitoring.span_seconds_in_minute(ch.f0, ch.l0, x.m)) AS d_busy,
+           sum((x.m = date_bin('1 minute', ch.f1, origin))::int - (NOT ch.fresh AND x.m = date_bin('1 minute', ch.f0, origin))::int) AS d_started
+      FROM ch
+     CROSS JOIN LATERAL (
+       SELECT generate_series(date_bin('1 minute', least(ch.f0, ch.f1), origin), date_bin('1 minute', greatest(ch.f0, ch.f1), origin), interval '1 minute') AS m
+       UNION
+       SELECT generate_series(date_bin('1 minute', least(ch.l0, ch.l1), origin), date_bin('1 minute', greatest(ch.l0, ch.l1), origin), interval '1 minute')
+     ) AS x
+     GROUP BY ch.v, x.m
   ), up AS (
     INSERT INTO monitoring.active_minute AS a (minute, version, shard, active, busy_seconds, started)
-    SELECT d.m, p_version, pg_backend_pid(), d.d_active, d.d_busy, d.d_started
+    SELECT d.m, d.v, pg_backend_pid(), d.d_active, d.d_busy, d.d_started
       FROM d
      WHERE d.d_active <> 0 OR d.d_busy <> 0 OR d.d_started <> 0
     ON CONFLICT (minute, version, shard)
@@ -162,28 +186,12 @@ BEGIN
 END
 $fn$;
 
-REVOKE ALL ON FUNCTION monitoring.merge_session_span(text, text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION monitoring.merge_spans(text[], text[], timestamptz[], timestamptz[]) FROM PUBLIC;
 
--- A row's contribution: [created_at, end) into its version's and 'All''s span.
-CREATE OR REPLACE FUNCTION monitoring.merge_row_span(p_session text, p_metadata jsonb, p_created timestamptz, p_updated timestamptz)
-RETURNS void
-LANGUAGE plpgsql
-AS $fn$
-DECLARE
-  row_end timestamptz;
-BEGIN
-  IF p_session IS NULL OR p_created IS NULL OR NOT isfinite(p_created) OR p_created <= now() - interval '8 days' THEN
-    RETURN;
-  END IF;
-  row_end := CASE WHEN monitoring.session_duration_seconds(p_created, p_updated) IS NULL THEN p_created ELSE p_updated END;
-  PERFORM monitoring.merge_session_span(p_session,
-    CASE WHEN p_metadata ->> 'useStateless' = 'true' THEN 'New' ELSE 'Legacy' END, p_created, row_end);
-  PERFORM monitoring.merge_session_span(p_session, 'All', p_created, row_end);
-END
-$fn$;
-
-REVOKE ALL ON FUNCTION monitoring.merge_row_span(text, jsonb, timestamptz, timestamptz) FROM PUBLIC;
-
+-- Statement-level triggers with transition tables: one merge per statement.
+-- A row contributes [created_at, end) to its session's 'All' span and its
+-- version's span; rows without a session_id or with an infinite created_at,
+-- and rows created 8 days ago or earlier, contribute nothing.
 CREATE OR REPLACE FUNCTION monitoring.maintain_session_spans()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -195,12 +203,15 @@ BEGIN
     TRUNCATE monitoring.session_spans, monitoring.active_minute;
     RETURN NULL;
   END IF;
-  IF TG_OP = 'UPDATE' AND OLD.session_id IS NOT DISTINCT FROM NEW.session_id
-     AND OLD.created_at IS NOT DISTINCT FROM NEW.created_at AND OLD.updated_at IS NOT DISTINCT FROM NEW.updated_at
-     AND (OLD.metadata ->> 'useStateless' = 'true') IS NOT DISTINCT FROM (NEW.metadata ->> 'useStateless' = 'true') THEN
-    RETURN NULL;
-  END IF;
-  PERFORM monitoring.merge_row_span(NEW.session_id::text, NEW.metadata, NEW.created_at, NEW.updated_at);
+  PERFORM monitoring.merge_spans(array_agg(k.s), array_agg(k.v), array_agg(k.f), array_agg(k.l))
+     FROM (
+       SELECT r.session_id::text AS s, v.v, r.created_at AS f,
+              CASE WHEN monitoring.session_duration_seconds(r.created_at, r.updated_at) IS NULL THEN r.created_at ELSE r.updated_at END AS l
+         FROM new_rows AS r
+        CROSS JOIN LATERAL (VALUES ('All'), (CASE WHEN r.metadata ->> 'useStateless' = 'true' THEN 'New' ELSE 'Legacy' END)) AS v(v)
+        WHERE r.session_id IS NOT NULL AND isfinite(r.created_at) AND r.created_at > now() - interval '8 days'
+     ) AS k
+   HAVING count(*) > 0;
   RETURN NULL;
 END
 $fn$;
@@ -208,8 +219,14 @@ $fn$;
 REVOKE ALL ON FUNCTION monitoring.maintain_session_spans() FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER agent_sessions_session_spans
-  AFTER INSERT OR UPDATE ON public.agent_sessions
-  FOR EACH ROW EXECUTE FUNCTION monitoring.maintain_session_spans();
+  AFTER INSERT ON public.agent_sessions
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION monitoring.maintain_session_spans();
+
+CREATE OR REPLACE TRIGGER agent_sessions_session_spans_update
+  AFTER UPDATE ON public.agent_sessions
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION monitoring.maintain_session_spans();
 
 CREATE OR REPLACE TRIGGER agent_sessions_session_spans_truncate
   AFTER TRUNCATE ON public.agent_sessions
