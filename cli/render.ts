@@ -18,8 +18,8 @@ import { AlertReceiverSecrets, MonitoringFiles, SECRET_PLACEHOLDERS, renderMonit
 import { ConfigError } from "../core/config";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { StackFileError, readStackFile, stackConfigOf } from "../stack/stackFile";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const PROJECT_DIR = path.join(__dirname, "..");
 
 export class RenderArgumentError extends Error {
   constructor(message: string) {

@@ -19,31 +19,39 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError } from "../core/config";
-import { RolloutConfig } from "../core/configSchema";
-import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
+import type { RolloutConfig } from "../core/configSchema";
+import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject } from "../core/injects";
 import { GateInputError, VERDICT_EXIT_CODES } from "../core/gate";
 import { formatGate } from "../core/gateText";
-import { DatabaseError, LiveViews, connect } from "../db/rolloutStore";
-import { Assessment, assessStack, judgeStage } from "../db/assessment";
-import { MigrationError } from "../db/migrate";
-import { renderReportHtml } from "../core/report/html";
-import { RolloutReport, stageSummaries } from "../core/report/model";
-import { readRolloutReport } from "../db/reportData";
-import { RefusedError, planAdvance, planRollback } from "../core/transitions";
-import { editStack } from "../stack/stackEdit";
-import { StackEditError } from "../stack/stackEditError";
-import { StackFileError, loadStack } from "../stack/stackFile";
+import type { LiveViews } from "../db/rolloutStore";
+import type { Assessment } from "../db/assessment";
+import type { RolloutReport } from "../core/report/model";
 import { STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
 import { formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
-import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
 import { NamedError } from "../core/namedError";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const PROJECT_DIR = path.join(__dirname, "..");
+// What a command needs to run (the database, the stack editor, the drill, the report) is loaded when it runs,
+// not to parse the command line: `rollout --help` and a usage error answer without loading them (bench/cli.ts).
+const load = {
+  store: (): typeof import("../db/rolloutStore") => require("../db/rolloutStore") as typeof import("../db/rolloutStore"),
+  assessment: (): typeof import("../db/assessment") => require("../db/assessment") as typeof import("../db/assessment"),
+  reportData: (): typeof import("../db/reportData") => require("../db/reportData") as typeof import("../db/reportData"),
+  reportHtml: (): typeof import("../core/report/html") => require("../core/report/html") as typeof import("../core/report/html"),
+  reportModel: (): typeof import("../core/report/model") => require("../core/report/model") as typeof import("../core/report/model"),
+  transitions: (): typeof import("../core/transitions") => require("../core/transitions") as typeof import("../core/transitions"),
+  stackEdit: (): typeof import("../stack/stackEdit") => require("../stack/stackEdit") as typeof import("../stack/stackEdit"),
+  stackFile: (): typeof import("../stack/stackFile") => require("../stack/stackFile") as typeof import("../stack/stackFile"),
+  drill: (): typeof import("../drill/drill") => require("../drill/drill") as typeof import("../drill/drill"),
+  sandbox: (): typeof import("../drill/sandbox") => require("../drill/sandbox") as typeof import("../drill/sandbox"),
+  config: (): typeof import("../core/config") => require("../core/config") as typeof import("../core/config"),
+  stackEditError: (): typeof import("../stack/stackEditError") => require("../stack/stackEditError") as typeof import("../stack/stackEditError"),
+  migrate: (): typeof import("../db/migrate") => require("../db/migrate") as typeof import("../db/migrate"),
+};
 
 /** Exit codes (README "rollout"): each verdict has its own. */
 export const EXIT = {
@@ -251,14 +259,15 @@ function databaseUrlOf(o: DbOptions): string {
 }
 
 /** The rollout report's data: every recorded stage, judged as `rollout gate` judges it, printed as it prints it. */
-function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
-  return readRolloutReport(c, {
+function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRolloutReport"]>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
+  const { judgeStage } = load.assessment();
+  return load.reportData().readRolloutReport(c, {
     stack,
     asOf,
     thresholds: cfg.thresholds,
     soakHours: cfg.gate.soakHours,
     configured: { stage: cfg.canaryPercentage, flags: rolloutState(cfg) },
-    judge: (s) => {
+    judge: (s: Parameters<typeof judgeStage>[1]) => {
       const g = judgeStage(cfg, s);
       return { verdict: g.verdict, evidence: formatGate(g) };
     },
@@ -268,15 +277,15 @@ function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, c
 /** Write the report's HTML (creating the folder); the JSON summary for --json and the PR comment. */
 function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, renderReportHtml(r));
-  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: stageSummaries(r) };
+  fs.writeFileSync(file, load.reportHtml().renderReportHtml(r));
+  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: load.reportModel().stageSummaries(r) };
 }
 
 /** Everything status/gate/advance need, from the database the options name (db/assessment.ts). */
 async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Promise<Assessment & { views?: LiveViews }> {
-  const c = await connect(databaseUrlOf(o));
+  const c = await load.store().connect(databaseUrlOf(o));
   try {
-    return await assessStack(c, o.stack, cfg, withViews);
+    return await load.assessment().assessStack(c, o.stack, cfg, withViews);
   } finally {
     await c.end().catch(() => undefined);
   }
@@ -297,7 +306,7 @@ interface Outcome {
 }
 
 async function runStatus(o: DbOptions): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const a = await assess(o, cfg, true);
   let text = formatHeader(a, o.stack);
   text += `history (newest first):\n`;
@@ -312,7 +321,7 @@ async function runStatus(o: DbOptions): Promise<Outcome> {
 }
 
 async function runGate(o: DbOptions): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const a = await assess(o, cfg, false);
   let text = formatHeader(a, o.stack) + formatGate(a.gate);
   // The hint names the same stack files the gate read: a sandbox's scratch copy, not this project's.
@@ -335,10 +344,11 @@ export function commitCommands(stack: string, file: string, message: string, bra
 }
 
 async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const actor = process.env.GIT_AUTHOR_NAME ?? process.env.USER;
   // Refuse a bad request (a skip without --force) before touching the database.
   // The note's texts (reason, actor) are checked here too, so a bad one fails before any database work.
+  const { planAdvance } = load.transitions();
   planAdvance(cfg, { to: o.to, force: o.force, reason: o.reason, actor });
   const a = await assess(o, cfg, false);
   if (a.deployedFromRecords && !sameState(a.configured, a.deployed)) {
@@ -348,7 +358,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
     const text = formatHeader(a, o.stack) + formatGate(a.gate) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
     return { exitCode: a.gate.exitCode, text, json: { command: "advance", stack: o.stack, advanced: false, verdict: a.gate.verdict, gate: a.gate, notes: a.notes } };
   }
-  const r = editStack(
+  const r = load.stackEdit().editStack(
     o.projectDir ?? PROJECT_DIR,
     o.stack,
     (c) => planAdvance(c, { to: o.to, force: o.force, reason: o.reason, actor, date: a.asOf.toISOString().slice(0, 10) }),
@@ -365,7 +375,8 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
 }
 
 function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
-  const r = editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
+  const { planRollback } = load.transitions();
+  const r = load.stackEdit().editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
   const file = path.basename(r.file);
   const text = formatEdit(
     r,
@@ -379,15 +390,15 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
 }
 
 async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
-  const c = await connect(databaseUrlOf(o));
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const c = await load.store().connect(databaseUrlOf(o));
   let summary: Record<string, unknown>;
   try {
     summary = writeReport(o.out, await readReport(c, o.stack, cfg));
   } finally {
     await c.end().catch(() => undefined);
   }
-  const stages = summary.stages as ReturnType<typeof stageSummaries>;
+  const stages = summary.stages as ReturnType<ReturnType<typeof load.reportModel>["stageSummaries"]>;
   let text = `wrote ${o.out}: ${stages.length} stage${stages.length === 1 ? "" : "s"} of stack ${o.stack}\n`;
   for (const s of stages) text += `  ${s.label}: ${s.verdict}\n`;
   for (const n of summary.notes as string[]) text += `note: ${n}\n`;
@@ -395,9 +406,9 @@ async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
 }
 
 async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["options"], io: Io): Promise<Outcome> {
-  const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { sc, cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   let report: Record<string, unknown> | undefined;
-  const r = await runDrill({
+  const r = await load.drill().runDrill({
     stackFile: { file: sc.file, text: sc.text },
     thresholds: cfg.thresholds,
     gate: cfg.gate,
@@ -440,6 +451,8 @@ async function rehearse(cmds: TryCommand[], projectDir: string, url: string): Pr
 }
 
 async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
+  const { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } = load.sandbox();
+  const { RefusedError } = load.transitions();
   const dir = sandboxDir();
   if (o.stop) {
     let r;
@@ -455,7 +468,7 @@ async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
     return { exitCode: EXIT.ok, text, json: { command: "sandbox", action: "stop", dir, stoppedPid: r.stoppedPid, stack: r.state?.stack ?? null } };
   }
   // Everything that can be refused is checked before anything is made.
-  const { cfg } = loadStack(PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(PROJECT_DIR, o.stack);
   const existing = readSandbox(dir);
   if (existing) {
     const pid = await sandboxPostmaster(dir);
@@ -516,9 +529,33 @@ async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
   };
 }
 
+/**
+ * The exit code of an error: 2 for a usage error or a refused request, 1 otherwise. An error class is looked
+ * up only when its module is loaded (the command that threw it has loaded it), so an error loads nothing more.
+ */
 function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || err instanceof RefusedError || err instanceof InvalidArgumentError) return EXIT.usage;
+  if (err instanceof UsageError || err instanceof InvalidArgumentError) return EXIT.usage;
+  if (wasLoaded("../core/transitions") && err instanceof load.transitions().RefusedError) return EXIT.usage;
   return EXIT.error;
+}
+
+/** Whether a module has been loaded: an error of its class can only come from a module that is. */
+function wasLoaded(id: string): boolean {
+  return require.cache[require.resolve(id)] !== undefined;
+}
+
+/** An error the commands raise on purpose (its message is the whole story), not a bug (whose stack is shown). */
+function isKnownError(err: unknown): boolean {
+  if (err instanceof StateError || err instanceof UsageError || err instanceof GateInputError) return true;
+  return (
+    (wasLoaded("../stack/stackFile") && err instanceof load.stackFile().StackFileError) ||
+    (wasLoaded("../core/config") && err instanceof load.config().ConfigError) ||
+    (wasLoaded("../db/rolloutStore") && err instanceof load.store().DatabaseError) ||
+    (wasLoaded("../stack/stackEditError") && err instanceof load.stackEditError().StackEditError) ||
+    (wasLoaded("../db/migrate") && err instanceof load.migrate().MigrationError) ||
+    (wasLoaded("../core/transitions") && err instanceof load.transitions().RefusedError) ||
+    (wasLoaded("../drill/sandbox") && err instanceof load.sandbox().SandboxError)
+  );
 }
 
 /** Run a command line; returns the exit code. Prints to `io`. */
@@ -573,17 +610,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);
     return outcome.exitCode;
   } catch (err) {
-    const known =
-      err instanceof StackFileError ||
-      err instanceof ConfigError ||
-      err instanceof DatabaseError ||
-      err instanceof StackEditError ||
-      err instanceof MigrationError ||
-      err instanceof StateError ||
-      err instanceof UsageError ||
-      err instanceof RefusedError ||
-      err instanceof GateInputError ||
-      err instanceof SandboxError;
+    const known = isKnownError(err);
     const code = exitCodeOf(err);
     const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
     io.err(`rollout ${inv.command}: ${message}\n`);

@@ -4,6 +4,7 @@
  */
 import { configKeyDocs } from "../core/configIntrospect";
 import { CONFIG_NAMESPACE } from "../core/configSchema";
+import { PROJECT_DIR } from "../program/projectDir";
 
 function showDefault(v: unknown): string {
   if (v === undefined) return "";
@@ -35,6 +36,6 @@ if (require.main === module) {
   // npm run docs:config: rewrite the README's config reference from the schema.
   const fs = require("node:fs") as typeof import("node:fs");
   const path = require("node:path") as typeof import("node:path");
-  const file = path.join(__dirname, "..", "docs", "config.md");
+  const file = path.join(PROJECT_DIR, "docs", "config.md");
   fs.writeFileSync(file, withReference(fs.readFileSync(file, "utf8")));
 }
