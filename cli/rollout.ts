@@ -22,14 +22,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { RolloutConfig } from "../core/configSchema";
 import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject } from "../core/injects";
 import { GateInputError, VERDICT_EXIT_CODES } from "../core/gate";
-import { formatGate } from "../core/gateText";
+import { formatGate, formatGateVerbose } from "../core/gateText";
 import type { LiveViews } from "../db/rolloutStore";
 import type { Assessment } from "../db/assessment";
 import type { RolloutReport } from "../core/report/model";
-import { STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
+import { STAGES, Stage, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
-import { formatDrill, formatEdit, formatHeader, formatViews } from "./rolloutText";
+import { formatDrill, formatEdit, formatHeader, formatStatus } from "./rolloutText";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
 import { NamedError } from "../core/namedError";
@@ -79,6 +79,8 @@ interface CommonOptions {
 }
 interface DbOptions extends CommonOptions {
   databaseUrl?: string;
+  /** status, gate, advance: the full text. */
+  verbose?: boolean;
 }
 export type Invocation =
   | { command: "status"; options: DbOptions }
@@ -144,7 +146,7 @@ export function createRolloutCli(): Command {
   const root = new Command("rollout")
     .description("Gate each canary stage on evidence, advance and roll back through stack config, rehearse the rollout locally")
     .exitOverride()
-    .showHelpAfterError()
+    .showHelpAfterError(helpHint(undefined))
     .addHelpText(
       "after",
       `\nExit codes: 0 PROCEED (or success), 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.\nStart with: npx rollout drill`,
@@ -159,20 +161,22 @@ export function createRolloutCli(): Command {
       .option("--project-dir <path>", "folder with the Pulumi.<stack>.yaml files (default: this project's folder)")
       .option("--json", "print one JSON object on stdout", false);
   const db = (c: Command) => c.option("--database-url <url>", DB_URL_HELP);
+  const verbose = (c: Command) =>
+    c.option("--verbose", "also print every bound with its confidence, the α plan, the looks (status: the history and the 24 h views too)", false);
 
-  db(common(root.command("status").description("Configured and deployed stage, live metrics by version, exposure check, verdict"))).action(
+  verbose(db(common(root.command("status").description("Configured and deployed stage, live metrics by version, exposure check, verdict")))).action(
     (o: DbOptions) => record({ command: "status", options: o }),
   );
 
-  db(
+  verbose(db(
     common(
       root
         .command("gate")
         .description("Evaluate the guide's criteria for the deployed stage; the verdict is the exit code (0 PROCEED, 3 WAIT, 4 PAUSE, 5 ROLLBACK)"),
     ),
-  ).action((o: DbOptions) => record({ command: "gate", options: o }));
+  )).action((o: DbOptions) => record({ command: "gate", options: o }));
 
-  db(common(root.command("advance").description("Run the gate; on PROCEED write the next stage into Pulumi.<stack>.yaml (as `pulumi config set` would)")))
+  verbose(db(common(root.command("advance").description("Run the gate; on PROCEED write the next stage into Pulumi.<stack>.yaml (as `pulumi config set` would)"))))
     .option("--to <stage>", `target stage (default: the next one); one of ${STAGES.join(", ")}`, parseStage)
     .option("--force", "allow skipping stages (requires --reason; the reason is recorded in the stack file)", false)
     .option("--reason <text>", "why a stage is skipped (with --force)")
@@ -237,7 +241,20 @@ export function createRolloutCli(): Command {
     .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
     .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
 
+  // A usage error is its line and where the help is, not the whole help (issue 24).
+  for (const sub of root.commands) sub.showHelpAfterError(helpHint(sub.name()));
   return strictCli(root);
+}
+
+/** The line after a usage error: where to read the command's help. */
+export function helpHint(command: string | undefined): string {
+  return `run 'rollout ${command === undefined ? "" : `${command} `}--help'`;
+}
+
+/** The subcommand a command line names (its first word that is one), for a usage error's hint and JSON. */
+function commandOf(cli: Command, argv: string[]): string | undefined {
+  const names = new Set(cli.commands.map((c) => c.name()));
+  return argv.slice(2).find((a) => names.has(a));
 }
 
 // ---------------------------------------------------------------------------
@@ -269,7 +286,7 @@ function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRollou
     configured: { stage: cfg.canaryPercentage, flags: rolloutState(cfg) },
     judge: (s: Parameters<typeof judgeStage>[1]) => {
       const g = judgeStage(cfg, s);
-      return { verdict: g.verdict, evidence: formatGate(g) };
+      return { verdict: g.verdict, evidence: formatGateVerbose(g) };
     },
   });
 }
@@ -307,23 +324,15 @@ interface Outcome {
 
 async function runStatus(o: DbOptions): Promise<Outcome> {
   const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
-  const a = await assess(o, cfg, true);
-  let text = formatHeader(a, o.stack);
-  text += `history (newest first):\n`;
-  for (const e of a.history.slice(0, 5)) {
-    text += `  ${e.createdAt.toISOString()}  ${e.fromStage === null ? "(first record)" : `${e.fromStage}%`} -> ${e.toStage}% (${flagText(e.flags)})${e.actor ? ` by ${e.actor}` : ""}${e.gitCommit ? ` at ${e.gitCommit.slice(0, 12)}` : ""}${e.imageDigest ? ` image ${e.imageDigest.slice(0, 19)}` : ""}${e.reason ? `: ${e.reason}` : ""}\n`;
-  }
-  if (a.history.length === 0) text += "  (none)\n";
-  if (a.views) text += formatViews(a.views);
-  text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
-  text += formatGate(a.gate, "gate's");
+  const a = await assess(o, cfg, o.verbose === true || o.json);
+  const text = formatStatus(a, o.stack, o.verbose === true);
   return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a } };
 }
 
 async function runGate(o: DbOptions): Promise<Outcome> {
   const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const a = await assess(o, cfg, false);
-  let text = formatHeader(a, o.stack) + formatGate(a.gate);
+  let text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true);
   // The hint names the same stack files the gate read: a sandbox's scratch copy, not this project's.
   const target = shellCommand(["--stack", o.stack, ...(o.projectDir === undefined ? [] : ["--project-dir", o.projectDir])]);
   if (a.gate.suggestedCommand) text += `next: npx ${a.gate.suggestedCommand} ${target}\n`;
@@ -355,7 +364,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
     throw new StateError(`${a.notes.join("; ")}. Apply or revert that change before advancing again`);
   }
   if (a.gate.verdict !== "PROCEED") {
-    const text = formatHeader(a, o.stack) + formatGate(a.gate) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
+    const text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
     return { exitCode: a.gate.exitCode, text, json: { command: "advance", stack: o.stack, advanced: false, verdict: a.gate.verdict, gate: a.gate, notes: a.notes } };
   }
   const r = load.stackEdit().editStack(
@@ -366,7 +375,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
   );
   const file = path.basename(r.file);
   const msg = `rollout(${o.stack}): ${r.plan.summary}${o.force ? ` (forced: ${o.reason})` : ""}`;
-  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
+  const text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
   return {
     exitCode: EXIT.ok,
     text,
@@ -567,14 +576,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     cli.parse(argv);
   } catch (err) {
+    const command = commandOf(cli, argv) ?? null;
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok; // --help, --version
-      if (wantsJson) io.out(toJson({ ok: false, exitCode: EXIT.usage, error: { type: "UsageError", message: err.message } }));
+      if (wantsJson) io.out(toJson({ ok: false, exitCode: EXIT.usage, command, error: { type: "UsageError", message: err.message } }));
       return EXIT.usage;
     }
     const code = exitCodeOf(err);
-    io.err(`rollout: ${(err as Error).message}\n`);
-    if (wantsJson) io.out(toJson({ ok: false, exitCode: code, error: { type: (err as Error).name, message: (err as Error).message } }));
+    io.err(`rollout${command === null ? "" : ` ${command}`}: ${(err as Error).message}\n${code === EXIT.usage ? `${helpHint(command ?? undefined)}\n` : ""}`);
+    if (wantsJson) io.out(toJson({ ok: false, exitCode: code, command, error: { type: (err as Error).name, message: (err as Error).message } }));
     return code;
   }
   const inv = parsedInvocation(cli);
@@ -613,7 +623,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const known = isKnownError(err);
     const code = exitCodeOf(err);
     const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-    io.err(`rollout ${inv.command}: ${message}\n`);
+    io.err(`rollout ${inv.command}: ${message}\n${err instanceof UsageError ? `${helpHint(inv.command)}\n` : ""}`);
     if (inv.options.json) io.out(toJson({ ok: false, exitCode: code, command: inv.command, error: { type: (err as Error).name ?? "Error", message } }));
     return code;
   }

@@ -463,7 +463,7 @@ export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questi
       ? `${a.questions} questions share it (${a.perQuestion.toPrecision(3)} each)`
       : `${a.comparison === null ? "no comparison at this stage; " : `the comparison's lower bound spends ${a.comparison.toPrecision(3)} here; `}the guide's ${a.questions} absolute lower bounds over the rollout ${a.perQuestion.toPrecision(3)} each`;
   const proceed = a.proceed === undefined ? "" : `; against a false PROCEED: α shared by ${a.stages} stages, every upper bound of the stage at ${a.proceed.toPrecision(3)}`;
-  return `confidence ${c} over the whole rollout for each kind of error (α ${a.rollout}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
+  return `confidence ${c} over the whole rollout for each kind of error (α ${Number(a.rollout.toPrecision(3))}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
 }
 
 const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
