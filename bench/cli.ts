@@ -63,7 +63,14 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** Whether dist/ still matches the sources, asked of a new process (bin/load.cjs caches its answer in this one). */
+function stillFresh(): boolean {
+  return spawnSync(process.execPath, ["-e", `process.exit(require(${JSON.stringify(path.join(ROOT, "bin", "load.cjs"))}).distIsFresh() ? 0 : 1)`]).status === 0;
+}
+
 function measure(c: Case, tsNode: boolean): { wall: number; cpu: number | null } {
+  // A source edited during the run would make the "compiled" runs fall back to ts-node: refuse to time that.
+  if (!tsNode && !stillFresh()) throw new Error("dist/ no longer matches the sources (a file was edited during the run): npm run build, then run again");
   const ts: Timing[] = [];
   for (let i = 0; i < RUNS; i++) {
     ts.push(once(c, tsNode));
