@@ -83,7 +83,7 @@ describe("the shipped entry points (compiled)", function () {
       const fromSources = await evaluateProgram({ stack: "staging", config, secretKeys, keepMachinery: true });
       process.env.ROLLOUT_TS_NODE = "0";
       const compiled = await evaluateProgram({ stack: "staging", config, secretKeys, keepMachinery: true });
-      assert.ok(require.cache[path.join(ROOT, "dist", "index.js")] !== undefined, "the compiled program was not loaded");
+      assert.ok(require.cache[path.join(ROOT, "dist", "components", "app.js")] !== undefined, "the compiled program was not loaded (evaluate drops the entry module itself from the cache, not its imports)");
       assert.deepEqual(compiled.resources, fromSources.resources);
       assert.ok(compiled.resources.some((r) => typeof r.inputs.__provider === "string"), "no dynamic provider's code was compared");
     } finally {
