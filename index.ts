@@ -20,6 +20,7 @@ import { Monitoring } from "./components/monitoring";
 import { requireSwarmManager, rolloutWaitTarget } from "./program/swarmManager";
 import { RolloutRecord } from "./components/rolloutRecord";
 import { RolloutWait } from "./components/rolloutWait";
+import { PROJECT_DIR } from "./program/projectDir";
 
 const { stack, config, secrets } = loadStackConfig();
 // Before anything is registered: a real deploy stops at once unless the engine is a Swarm manager.
@@ -138,7 +139,7 @@ new RolloutRecord(
 
 function readSkipReason(): string | undefined {
   try {
-    return forcedSkipReason(fs.readFileSync(stackFilePath(__dirname, stack), "utf8"), config.canaryPercentage);
+    return forcedSkipReason(fs.readFileSync(stackFilePath(PROJECT_DIR, stack), "utf8"), config.canaryPercentage);
   } catch {
     return undefined; // no stack file here (config from elsewhere): nothing recorded
   }

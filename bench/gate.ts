@@ -1,6 +1,6 @@
 /**
  * `npm run bench:gate`: seeded, in-memory simulation of whole rollouts, run
- * through today's z-test gate (core/gate-legacy.ts) and the always-valid gate
+ * through today's z-test gate (bench/gateLegacy.ts) and the always-valid gate
  * (core/gate.ts) side by side, with continuous looks. Figures: docs/gate.md.
  *
  *   npm run bench:gate                       # 2,000 rollouts per scenario
@@ -34,7 +34,7 @@ import * as os from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseConfig } from "../core/config";
 import { GateInput, HOUR_MS, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../core/gate";
-import { evaluateLegacyGate } from "../core/gate-legacy";
+import { evaluateLegacyGate } from "./gateLegacy";
 import { fixedHorizonRequests, normalCdf, normalQuantile } from "../core/sequential";
 import { STAGES, Stage } from "../core/stages";
 import { LEGACY_PROFILE, NEW_PROFILE, seededRandom } from "../drill/traffic";

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The `rollout` bin (package.json "bin"): runs cli/rollout.ts through ts-node,
-// transpile-only (types are checked by `npm run typecheck`, not at run time).
+// The `rollout` bin (package.json "bin"): runs cli/rollout.ts, compiled (dist/) when the build matches the
+// sources, else through ts-node (bin/load.cjs).
 "use strict";
-const path = require("node:path");
-require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
-require("../cli/rollout.ts").runMain(process.argv);
+require(require("./load.cjs").entryFile("cli/rollout")).runMain(process.argv);

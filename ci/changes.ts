@@ -25,7 +25,18 @@ export const PROGRAM_ENTRY = "index.ts";
  * the project file, the dependencies and the build settings. A trailing "/"
  * means a directory. Stack files are per stack and handled apart.
  */
-export const PROGRAM_DATA: readonly string[] = ["sql/", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json"];
+export const PROGRAM_DATA: readonly string[] = [
+  "sql/",
+  "Pulumi.yaml",
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+  // The compiled program's shim and its build (stack/projectFiles.ts COMPILED_MAIN): what runs is built by these.
+  "bin/program.cjs",
+  "bin/load.cjs",
+  "tools/build.cjs",
+  "tsconfig.build.json",
+];
 
 /**
  * The paths whose change affects every stack, derived from the tree's own

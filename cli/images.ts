@@ -31,8 +31,9 @@ import {
   localBasesOf,
   mirrorFromAptSources,
 } from "../tools/images";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_DIR;
 /** Never hashed as context files (not sources of an image; a .dockerignore should leave them out). */
 const SKIPPED_DIRS = new Set(["node_modules", ".git"]);
 

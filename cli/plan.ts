@@ -6,7 +6,6 @@
  * config change alters. Exit codes: 0 ok, 1 invalid stack file or config,
  * 2 bad arguments.
  */
-import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
 import { exitWithMain } from "./runScript";
@@ -26,8 +25,8 @@ import {
 } from "../offline/plan";
 import { StackConfig, programConfig, readStackFile, stackConfigOf } from "../stack/stackFile";
 import { StackFileError } from "../stack/stackFileError";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const PROJECT_DIR = path.join(__dirname, "..");
 
 export interface PlanOptions {
   stack: string;

@@ -19,8 +19,8 @@ import { ConfigError } from "../core/config";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { readStackFile, stackConfigOf } from "../stack/stackFile";
 import { StackFileError } from "../stack/stackFileError";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const PROJECT_DIR = path.join(__dirname, "..");
 
 export class RenderArgumentError extends Error {
   constructor(message: string) {

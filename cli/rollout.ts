@@ -19,36 +19,44 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError } from "../core/config";
-import { RolloutConfig } from "../core/configSchema";
-import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject, runDrill } from "../drill/drill";
+import type { RolloutConfig } from "../core/configSchema";
+import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, INJECTS, Inject } from "../core/injects";
 import { GateInputError, VERDICT_EXIT_CODES } from "../core/gate";
-import { formatGate } from "../core/gateText";
-import { DatabaseError, LiveViews, connect } from "../db/rolloutStore";
-import { Assessment, assessStack, judgeStage } from "../db/assessment";
-import { MigrationError } from "../db/migrate";
-import { renderReportHtml } from "../core/report/html";
-import { RolloutReport, stageSummaries } from "../core/report/model";
-import { readRolloutReport } from "../db/reportData";
-import { RefusedError, planAdvance, planRollback } from "../core/transitions";
-import { editStack } from "../stack/stackEdit";
-import { StackEditError } from "../stack/stackEditError";
-import { loadStack } from "../stack/stackFile";
-import { StackFileError } from "../stack/stackFileError";
-import { ENV_NAMES, STAGES, Stage, flagText, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
+import { formatGate, formatGateVerbose } from "../core/gateText";
+import type { LiveViews } from "../db/rolloutStore";
+import type { Assessment } from "../db/assessment";
+import type { RolloutReport } from "../core/report/model";
+import { ENV_NAMES, STAGES, Stage, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
-import { formatDrill, formatEdit, formatHeader, formatSwarm, formatViews } from "./rolloutText";
+import { formatDrill, formatEdit, formatHeader, formatStatus, formatSwarm } from "./rolloutText";
 import { DEFAULT_DOCKER_HOST, dockerTarget } from "../core/swarmCheck";
 import { swarmRunning } from "../core/rollout";
-import { findServices, readSwarmService } from "../program/swarmService";
 import { LABEL_PREFIX } from "../program/labels";
-import { SandboxError, STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } from "../drill/sandbox";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
 import { shellCommand } from "../core/shell";
 import { NamedError } from "../core/namedError";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const PROJECT_DIR = path.join(__dirname, "..");
+// What a command needs to run (the database, the stack editor, the drill, the report) is loaded when it runs,
+// not to parse the command line: `rollout --help` and a usage error answer without loading them (bench/cli.ts).
+const load = {
+  store: (): typeof import("../db/rolloutStore") => require("../db/rolloutStore") as typeof import("../db/rolloutStore"),
+  assessment: (): typeof import("../db/assessment") => require("../db/assessment") as typeof import("../db/assessment"),
+  reportData: (): typeof import("../db/reportData") => require("../db/reportData") as typeof import("../db/reportData"),
+  reportHtml: (): typeof import("../core/report/html") => require("../core/report/html") as typeof import("../core/report/html"),
+  reportModel: (): typeof import("../core/report/model") => require("../core/report/model") as typeof import("../core/report/model"),
+  transitions: (): typeof import("../core/transitions") => require("../core/transitions") as typeof import("../core/transitions"),
+  stackEdit: (): typeof import("../stack/stackEdit") => require("../stack/stackEdit") as typeof import("../stack/stackEdit"),
+  stackFile: (): typeof import("../stack/stackFile") => require("../stack/stackFile") as typeof import("../stack/stackFile"),
+  stackFileError: (): typeof import("../stack/stackFileError") => require("../stack/stackFileError") as typeof import("../stack/stackFileError"),
+  drill: (): typeof import("../drill/drill") => require("../drill/drill") as typeof import("../drill/drill"),
+  sandbox: (): typeof import("../drill/sandbox") => require("../drill/sandbox") as typeof import("../drill/sandbox"),
+  config: (): typeof import("../core/config") => require("../core/config") as typeof import("../core/config"),
+  stackEditError: (): typeof import("../stack/stackEditError") => require("../stack/stackEditError") as typeof import("../stack/stackEditError"),
+  migrate: (): typeof import("../db/migrate") => require("../db/migrate") as typeof import("../db/migrate"),
+  swarmService: (): typeof import("../program/swarmService") => require("../program/swarmService") as typeof import("../program/swarmService"),
+};
 
 /** Exit codes (README "rollout"): each verdict has its own. */
 export const EXIT = {
@@ -76,6 +84,8 @@ interface CommonOptions {
 }
 interface DbOptions extends CommonOptions {
   databaseUrl?: string;
+  /** status, gate, advance: the full text. */
+  verbose?: boolean;
 }
 export type Invocation =
   | { command: "status"; options: DbOptions }
@@ -141,7 +151,7 @@ export function createRolloutCli(): Command {
   const root = new Command("rollout")
     .description("Gate each canary stage on evidence, advance and roll back through stack config, rehearse the rollout locally")
     .exitOverride()
-    .showHelpAfterError()
+    .showHelpAfterError(helpHint(undefined))
     .addHelpText(
       "after",
       `\nExit codes: 0 PROCEED (or success), 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.\nStart with: npx rollout drill`,
@@ -156,20 +166,22 @@ export function createRolloutCli(): Command {
       .option("--project-dir <path>", "folder with the Pulumi.<stack>.yaml files (default: this project's folder)")
       .option("--json", "print one JSON object on stdout", false);
   const db = (c: Command) => c.option("--database-url <url>", DB_URL_HELP);
+  const verbose = (c: Command) =>
+    c.option("--verbose", "also print every bound with its confidence, the α plan, the looks (status: the history and the 24 h views too)", false);
 
-  db(common(root.command("status").description("Configured and deployed stage, live metrics by version, exposure check, verdict"))).action(
+  verbose(db(common(root.command("status").description("Configured and deployed stage, live metrics by version, exposure check, verdict")))).action(
     (o: DbOptions) => record({ command: "status", options: o }),
   );
 
-  db(
+  verbose(db(
     common(
       root
         .command("gate")
         .description("Evaluate the guide's criteria for the deployed stage; the verdict is the exit code (0 PROCEED, 3 WAIT, 4 PAUSE, 5 ROLLBACK)"),
     ),
-  ).action((o: DbOptions) => record({ command: "gate", options: o }));
+  )).action((o: DbOptions) => record({ command: "gate", options: o }));
 
-  db(common(root.command("advance").description("Run the gate; on PROCEED write the next stage into Pulumi.<stack>.yaml (as `pulumi config set` would)")))
+  verbose(db(common(root.command("advance").description("Run the gate; on PROCEED write the next stage into Pulumi.<stack>.yaml (as `pulumi config set` would)"))))
     .option("--to <stage>", `target stage (default: the next one); one of ${STAGES.join(", ")}`, parseStage)
     .option("--force", "allow skipping stages (requires --reason; the reason is recorded in the stack file)", false)
     .option("--reason <text>", "why a stage is skipped (with --force)")
@@ -234,7 +246,20 @@ export function createRolloutCli(): Command {
     .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
     .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
 
+  // A usage error is its line and where the help is, not the whole help (issue 24).
+  for (const sub of root.commands) sub.showHelpAfterError(helpHint(sub.name()));
   return strictCli(root);
+}
+
+/** The line after a usage error: where to read the command's help. */
+export function helpHint(command: string | undefined): string {
+  return `run 'rollout ${command === undefined ? "" : `${command} `}--help'`;
+}
+
+/** The subcommand a command line names (its first word that is one), for a usage error's hint and JSON. */
+function commandOf(cli: Command, argv: string[]): string | undefined {
+  const names = new Set(cli.commands.map((c) => c.name()));
+  return argv.slice(2).find((a) => names.has(a));
 }
 
 // ---------------------------------------------------------------------------
@@ -256,16 +281,17 @@ function databaseUrlOf(o: DbOptions): string {
 }
 
 /** The rollout report's data: every recorded stage, judged as `rollout gate` judges it, printed as it prints it. */
-function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
-  return readRolloutReport(c, {
+function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRolloutReport"]>[0], stack: string, cfg: RolloutConfig, asOf?: Date): Promise<RolloutReport> {
+  const { judgeStage } = load.assessment();
+  return load.reportData().readRolloutReport(c, {
     stack,
     asOf,
     thresholds: cfg.thresholds,
     soakHours: cfg.gate.soakHours,
     configured: { stage: cfg.canaryPercentage, flags: rolloutState(cfg) },
-    judge: (s) => {
+    judge: (s: Parameters<typeof judgeStage>[1]) => {
       const g = judgeStage(cfg, s);
-      return { verdict: g.verdict, evidence: formatGate(g) };
+      return { verdict: g.verdict, evidence: formatGateVerbose(g) };
     },
   });
 }
@@ -273,15 +299,15 @@ function readReport(c: Parameters<typeof readRolloutReport>[0], stack: string, c
 /** Write the report's HTML (creating the folder); the JSON summary for --json and the PR comment. */
 function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, renderReportHtml(r));
-  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: stageSummaries(r) };
+  fs.writeFileSync(file, load.reportHtml().renderReportHtml(r));
+  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: load.reportModel().stageSummaries(r) };
 }
 
 /** Everything status/gate/advance need, from the database the options name (db/assessment.ts). */
 async function assess(o: DbOptions, cfg: RolloutConfig, withViews: boolean): Promise<Assessment & { views?: LiveViews }> {
-  const c = await connect(databaseUrlOf(o));
+  const c = await load.store().connect(databaseUrlOf(o));
   try {
-    return await assessStack(c, o.stack, cfg, withViews);
+    return await load.assessment().assessStack(c, o.stack, cfg, withViews);
   } finally {
     await c.end().catch(() => undefined);
   }
@@ -312,6 +338,7 @@ async function readSwarm(allConfig: Record<string, unknown>): Promise<Parameters
   try {
     const t = dockerTarget({ context: str("docker:context") ?? process.env.DOCKER_CONTEXT, host: str("docker:host") ?? process.env.DOCKER_HOST, tlsVerify: process.env.DOCKER_TLS_VERIFY });
     engine = t.kind === "cli" ? (t.context ? `context ${t.context}` : (t.host ?? engine)) : t.host;
+    const { findServices, readSwarmService } = load.swarmService();
     const names = await findServices(t, `${LABEL_PREFIX}/role=app`);
     const services = [];
     for (const n of names) {
@@ -326,26 +353,17 @@ async function readSwarm(allConfig: Record<string, unknown>): Promise<Parameters
 const ROLLOUT_ENV = [ENV_NAMES.canaryPercentage, ENV_NAMES.statelessOrchestration, ENV_NAMES.safeJsonParser];
 
 async function runStatus(o: DbOptions): Promise<Outcome> {
-  const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
-  const a = await assess(o, cfg, true);
+  const { sc, cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const a = await assess(o, cfg, o.verbose === true || o.json);
   const swarm = await readSwarm(sc.allConfig);
-  let text = formatHeader(a, o.stack);
-  text += `history (newest first):\n`;
-  for (const e of a.history.slice(0, 5)) {
-    text += `  ${e.createdAt.toISOString()}  ${e.fromStage === null ? "(first record)" : `${e.fromStage}%`} -> ${e.toStage}% (${flagText(e.flags)})${e.actor ? ` by ${e.actor}` : ""}${e.gitCommit ? ` at ${e.gitCommit.slice(0, 12)}` : ""}${e.imageDigest ? ` image ${e.imageDigest.slice(0, 19)}` : ""}${e.reason ? `: ${e.reason}` : ""}\n`;
-  }
-  if (a.history.length === 0) text += "  (none)\n";
-  if (a.views) text += formatViews(a.views);
-  text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
-  text += formatSwarm(swarm);
-  text += formatGate(a.gate, "gate's");
+  const text = formatStatus(a, o.stack, o.verbose === true, swarm);
   return { exitCode: EXIT.ok, text, json: { command: "status", stack: o.stack, ...a, swarm } };
 }
 
 async function runGate(o: DbOptions): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const a = await assess(o, cfg, false);
-  let text = formatHeader(a, o.stack) + formatGate(a.gate);
+  let text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true);
   // The hint names the same stack files the gate read: a sandbox's scratch copy, not this project's.
   const target = shellCommand(["--stack", o.stack, ...(o.projectDir === undefined ? [] : ["--project-dir", o.projectDir])]);
   if (a.gate.suggestedCommand) text += `next: npx ${a.gate.suggestedCommand} ${target}\n`;
@@ -366,20 +384,21 @@ export function commitCommands(stack: string, file: string, message: string, bra
 }
 
 async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   const actor = process.env.GIT_AUTHOR_NAME ?? process.env.USER;
   // Refuse a bad request (a skip without --force) before touching the database.
   // The note's texts (reason, actor) are checked here too, so a bad one fails before any database work.
+  const { planAdvance } = load.transitions();
   planAdvance(cfg, { to: o.to, force: o.force, reason: o.reason, actor });
   const a = await assess(o, cfg, false);
   if (a.deployedFromRecords && !sameState(a.configured, a.deployed)) {
     throw new StateError(`${a.notes.join("; ")}. Apply or revert that change before advancing again`);
   }
   if (a.gate.verdict !== "PROCEED") {
-    const text = formatHeader(a, o.stack) + formatGate(a.gate) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
+    const text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
     return { exitCode: a.gate.exitCode, text, json: { command: "advance", stack: o.stack, advanced: false, verdict: a.gate.verdict, gate: a.gate, notes: a.notes } };
   }
-  const r = editStack(
+  const r = load.stackEdit().editStack(
     o.projectDir ?? PROJECT_DIR,
     o.stack,
     (c) => planAdvance(c, { to: o.to, force: o.force, reason: o.reason, actor, date: a.asOf.toISOString().slice(0, 10) }),
@@ -387,7 +406,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
   );
   const file = path.basename(r.file);
   const msg = `rollout(${o.stack}): ${r.plan.summary}${o.force ? ` (forced: ${o.reason})` : ""}`;
-  const text = formatHeader(a, o.stack) + formatGate(a.gate) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
+  const text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
   return {
     exitCode: EXIT.ok,
     text,
@@ -396,7 +415,8 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
 }
 
 function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
-  const r = editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
+  const { planRollback } = load.transitions();
+  const r = load.stackEdit().editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
   const file = path.basename(r.file);
   const text = formatEdit(
     r,
@@ -410,15 +430,15 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
 }
 
 async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
-  const { cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
-  const c = await connect(databaseUrlOf(o));
+  const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const c = await load.store().connect(databaseUrlOf(o));
   let summary: Record<string, unknown>;
   try {
     summary = writeReport(o.out, await readReport(c, o.stack, cfg));
   } finally {
     await c.end().catch(() => undefined);
   }
-  const stages = summary.stages as ReturnType<typeof stageSummaries>;
+  const stages = summary.stages as ReturnType<ReturnType<typeof load.reportModel>["stageSummaries"]>;
   let text = `wrote ${o.out}: ${stages.length} stage${stages.length === 1 ? "" : "s"} of stack ${o.stack}\n`;
   for (const s of stages) text += `  ${s.label}: ${s.verdict}\n`;
   for (const n of summary.notes as string[]) text += `note: ${n}\n`;
@@ -426,9 +446,9 @@ async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
 }
 
 async function runDrillCommand(o: Extract<Invocation, { command: "drill" }>["options"], io: Io): Promise<Outcome> {
-  const { sc, cfg } = loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
+  const { sc, cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
   let report: Record<string, unknown> | undefined;
-  const r = await runDrill({
+  const r = await load.drill().runDrill({
     stackFile: { file: sc.file, text: sc.text },
     thresholds: cfg.thresholds,
     gate: cfg.gate,
@@ -471,6 +491,7 @@ async function rehearse(cmds: TryCommand[], projectDir: string, url: string): Pr
 }
 
 async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
+  const { STATE_FILE, readSandbox, sandboxDir, sandboxPostmaster, startSandbox, stopSandbox } = load.sandbox();
   const dir = sandboxDir();
   if (o.stop) {
     const r = await stopSandbox(dir);
@@ -486,7 +507,7 @@ async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
     return { exitCode: EXIT.ok, text, json };
   }
   // Everything that can be refused is checked before anything is made.
-  const { cfg } = loadStack(PROJECT_DIR, o.stack);
+  const { cfg } = load.stackFile().loadStack(PROJECT_DIR, o.stack);
   const existing = readSandbox(dir);
   if (existing) {
     const pid = await sandboxPostmaster(dir);
@@ -547,9 +568,33 @@ async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
   };
 }
 
+/**
+ * The exit code of an error: 2 for a usage error or a refused request, 1 otherwise. An error class is looked
+ * up only when its module is loaded (the command that threw it has loaded it), so an error loads nothing more.
+ */
 function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || err instanceof RefusedError || err instanceof InvalidArgumentError) return EXIT.usage;
+  if (err instanceof UsageError || err instanceof InvalidArgumentError) return EXIT.usage;
+  if (wasLoaded("../core/transitions") && err instanceof load.transitions().RefusedError) return EXIT.usage;
   return EXIT.error;
+}
+
+/** Whether a module has been loaded: an error of its class can only come from a module that is. */
+function wasLoaded(id: string): boolean {
+  return require.cache[require.resolve(id)] !== undefined;
+}
+
+/** An error the commands raise on purpose (its message is the whole story), not a bug (whose stack is shown). */
+function isKnownError(err: unknown): boolean {
+  if (err instanceof StateError || err instanceof UsageError || err instanceof GateInputError) return true;
+  return (
+    (wasLoaded("../stack/stackFileError") && err instanceof load.stackFileError().StackFileError) ||
+    (wasLoaded("../core/config") && err instanceof load.config().ConfigError) ||
+    (wasLoaded("../db/rolloutStore") && err instanceof load.store().DatabaseError) ||
+    (wasLoaded("../stack/stackEditError") && err instanceof load.stackEditError().StackEditError) ||
+    (wasLoaded("../db/migrate") && err instanceof load.migrate().MigrationError) ||
+    (wasLoaded("../core/transitions") && err instanceof load.transitions().RefusedError) ||
+    (wasLoaded("../drill/sandbox") && err instanceof load.sandbox().SandboxError)
+  );
 }
 
 /** Run a command line; returns the exit code. Prints to `io`. */
@@ -561,14 +606,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     cli.parse(argv);
   } catch (err) {
+    const command = commandOf(cli, argv) ?? null;
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok; // --help, --version
-      if (wantsJson) io.out(toJson({ ok: false, exitCode: EXIT.usage, error: { type: "UsageError", message: err.message } }));
+      if (wantsJson) io.out(toJson({ ok: false, exitCode: EXIT.usage, command, error: { type: "UsageError", message: err.message } }));
       return EXIT.usage;
     }
     const code = exitCodeOf(err);
-    io.err(`rollout: ${(err as Error).message}\n`);
-    if (wantsJson) io.out(toJson({ ok: false, exitCode: code, error: { type: (err as Error).name, message: (err as Error).message } }));
+    io.err(`rollout${command === null ? "" : ` ${command}`}: ${(err as Error).message}\n${code === EXIT.usage ? `${helpHint(command ?? undefined)}\n` : ""}`);
+    if (wantsJson) io.out(toJson({ ok: false, exitCode: code, command, error: { type: (err as Error).name, message: (err as Error).message } }));
     return code;
   }
   const inv = parsedInvocation(cli);
@@ -604,20 +650,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);
     return outcome.exitCode;
   } catch (err) {
-    const known =
-      err instanceof StackFileError ||
-      err instanceof ConfigError ||
-      err instanceof DatabaseError ||
-      err instanceof StackEditError ||
-      err instanceof MigrationError ||
-      err instanceof StateError ||
-      err instanceof UsageError ||
-      err instanceof RefusedError ||
-      err instanceof GateInputError ||
-      err instanceof SandboxError;
+    const known = isKnownError(err);
     const code = exitCodeOf(err);
     const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-    io.err(`rollout ${inv.command}: ${message}\n`);
+    io.err(`rollout ${inv.command}: ${message}\n${err instanceof UsageError ? `${helpHint(inv.command)}\n` : ""}`);
     if (inv.options.json) io.out(toJson({ ok: false, exitCode: code, command: inv.command, error: { type: (err as Error).name ?? "Error", message } }));
     return code;
   }

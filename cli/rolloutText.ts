@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import { HOUR_MS } from "../core/gate";
-import { n2, table } from "../core/plainText";
+import { formatGate } from "../core/gateText";
+import { n2, shortTime, table } from "../core/plainText";
 import { flagText, flagsOn } from "../core/stages";
 import type { Assessment } from "../db/assessment";
 import { LiveViews } from "../db/rolloutStore";
@@ -28,9 +29,11 @@ export function formatSwarm(s: { engine: string; services: SwarmRunning[] } | { 
   return out;
 }
 
-export function formatHeader(a: Assessment, stack: string): string {
+/** The stack, what its file configures and what is deployed since when; times to the minute unless `verbose`. */
+export function formatHeader(a: Assessment, stack: string, verbose = false): string {
+  const at = (d: Date) => (verbose ? d.toISOString() : shortTime(d));
   const since = a.deployedSince
-    ? `since ${a.deployedSince.toISOString()} (${((a.asOf.getTime() - a.deployedSince.getTime()) / HOUR_MS).toFixed(1)} h)`
+    ? `since ${at(a.deployedSince)} (${((a.asOf.getTime() - a.deployedSince.getTime()) / HOUR_MS).toFixed(1)} h)`
     : "(no rollout record)";
   let s = `stack ${stack}\n`;
   s += `configured: ${a.configured.canaryPercentage}% (${flagText(a.configured)}) in Pulumi.${stack}.yaml\n`;
@@ -39,11 +42,39 @@ export function formatHeader(a: Assessment, stack: string): string {
   return s;
 }
 
+/** One rollout record in a line: when, the stage change, the flags, who, at which commit and image, why. */
+export function formatRecord(e: Assessment["history"][number], verbose = false): string {
+  return `${verbose ? e.createdAt.toISOString() : shortTime(e.createdAt)}  ${e.fromStage === null ? "(first record)" : `${e.fromStage}%`} -> ${e.toStage}% (${flagText(e.flags)})` +
+    `${e.actor ? ` by ${e.actor}` : ""}${e.gitCommit ? ` at ${e.gitCommit.slice(0, 12)}` : ""}${verbose && e.imageDigest ? ` image ${e.imageDigest.slice(0, 19)}` : ""}${e.reason ? `: ${e.reason}` : ""}`;
+}
+
+/**
+ * `rollout status`: the header, the last change, the exposure and the gate, about 25 lines; `verbose`
+ * adds the history, the 24 h views by version and the gate's full text.
+ */
+export function formatStatus(a: Assessment & { views?: LiveViews }, stack: string, verbose: boolean, swarm?: Parameters<typeof formatSwarm>[0]): string {
+  let text = formatHeader(a, stack, verbose);
+  if (verbose) {
+    text += `history (newest first):\n`;
+    for (const e of a.history.slice(0, 5)) text += `  ${formatRecord(e, true)}\n`;
+    if (a.history.length === 0) text += "  (none)\n";
+    if (a.views) text += formatViews(a.views);
+  } else {
+    text += a.history.length === 0 ? "last change: (no rollout record)\n" : `last change: ${formatRecord(a.history[0])}\n`;
+  }
+  text += `exposure: ${a.exposure.message}${a.exposure.flagged ? " [FLAGGED]" : ""}\n`;
+  if (swarm) text += formatSwarm(swarm);
+  return text + formatGate(a.gate, "gate's", verbose);
+}
+
 export function formatViews(v: LiveViews): string {
   const block = (title: string, rows: Record<string, string | number | null>[]) => {
     if (rows.length === 0) return `${title}: no rows\n`;
     const cols = Object.keys(rows[0]);
-    const body = table([cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? "-")))]);
+    // A unit on every number: the views name it in the column (error_rate_pct, p95_seconds).
+    const cell = (c: string, v: string | number | null | undefined) =>
+      v === null || v === undefined ? "-" : typeof v === "number" && c.endsWith("_pct") ? `${v}%` : typeof v === "number" && c.endsWith("_seconds") ? `${v} s` : String(v);
+    const body = table([cols, ...rows.map((r) => cols.map((c) => cell(c, r[c])))]);
     return `${title}:\n` + body.split("\n").filter(Boolean).map((l) => `  ${l}\n`).join("");
   };
   return block("error rate by version (24 h)", v.errorRateByVersion) + block("latency by version (24 h)", v.latencyByVersion) + block("session isolation (24 h)", v.sessionIsolation);

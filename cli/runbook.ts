@@ -7,8 +7,9 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { renderRunbook } from "../tools/runbook";
 import { runScript } from "./runScript";
+import { PROJECT_DIR } from "../program/projectDir";
 
-const FILE = path.join(__dirname, "..", "docs", "RUNBOOK.md");
+const FILE = path.join(PROJECT_DIR, "docs", "RUNBOOK.md");
 
 export function createRunbookCli(): Command {
   return new Command("docs:runbook")

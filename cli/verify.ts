@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
 import { formatOutcome, formatProgress, runChecks, summarize, verifyChecks } from "../tools/verify";
+import { PROJECT_DIR } from "../program/projectDir";
 
 interface Opts {
   skipTests?: boolean;
@@ -27,7 +28,7 @@ export function createVerifyCli(): Command {
     .option("--skip-tests", "do not run npm test (CI runs it separately; the test suite runs verify this way)")
     .option("--only <ids...>", "run only these checks (see --list); `stack` selects every stack:<name> check")
     .option("--skip <ids...>", "leave these checks out")
-    .option("--project-dir <dir>", "the project to verify", path.resolve(__dirname, ".."))
+    .option("--project-dir <dir>", "the project to verify", PROJECT_DIR)
     .option("--list", "list the checks and exit")
     .action(async (opts: Opts) => {
       const projectDir = path.resolve(opts.projectDir);

@@ -20,6 +20,7 @@ import * as random from "@pulumi/random";
 import type { MonitoringDatabaseConfig } from "../core/configSchema";
 import { ROLE_GRANTS, ROLE_NAMES, ROLE_SETTINGS, RoleKey } from "../core/grants";
 import { loadMigrations, migrate, migrationsHash } from "../db/migrate";
+import { PROJECT_DIR } from "../program/projectDir";
 
 export interface DatabaseArgs {
   /** How the Pulumi engine's host reaches the database as admin (dev: 127.0.0.1 + published port). */
@@ -151,7 +152,7 @@ export class Database extends pulumi.ComponentResource {
     const { admin } = args;
 
     const migrationsDir = args.migrationsDir ?? "sql";
-    const absDir = path.resolve(path.join(__dirname, ".."), migrationsDir);
+    const absDir = path.resolve(PROJECT_DIR, migrationsDir);
     const adminUrl = postgresUrl(admin.user, admin.password, admin.host, admin.port, admin.database, admin.sslmode);
     const migration = new Migrations(
       `${name}-migrations`,

@@ -463,7 +463,7 @@ export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questi
       ? `${a.questions} questions share it (${a.perQuestion.toPrecision(3)} each)`
       : `${a.comparison === null ? "no comparison at this stage; " : `the comparison's lower bound spends ${a.comparison.toPrecision(3)} here; `}the guide's ${a.questions} absolute lower bounds over the rollout ${a.perQuestion.toPrecision(3)} each`;
   const proceed = a.proceed === undefined ? "" : `; against a false PROCEED: α shared by ${a.stages} stages, every upper bound of the stage at ${a.proceed.toPrecision(3)}`;
-  return `confidence ${c} over the whole rollout for each kind of error (α ${a.rollout}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
+  return `confidence ${c} over the whole rollout for each kind of error (α ${Number(a.rollout.toPrecision(3))}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
 }
 
 const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
@@ -544,6 +544,119 @@ export function decide(kind: Criterion["kind"], op: Criterion["op"], lo: number,
   return allTrue ? "failed" : allFalse ? "met" : "undecided";
 }
 
+/** What decides the verdict: the judged criteria and the checks beside them. */
+interface VerdictInput {
+  results: CriterionResult[];
+  m: StageMetrics;
+  gate: GateConfig;
+  shortfall: Shortfall;
+  exposure: ExposureCheck;
+  elapsed: number | null;
+  soakOk: boolean;
+  volumeShort: boolean;
+  contaminationNonFinite: boolean;
+  problems: string[];
+}
+
+/**
+ * The verdict, strongest first (ROLLBACK, PAUSE, WAIT, PROCEED: the header of this file), and its reasons;
+ * with the criteria that were hit, for the next step.
+ */
+function verdictOf(v: VerdictInput): { verdict: Verdict; reasons: string[]; rollbackHits: CriterionResult[]; pauseHits: CriterionResult[]; successFails: CriterionResult[] } {
+  const { results, m, gate, shortfall, exposure, elapsed, soakOk, volumeShort, contaminationNonFinite, problems } = v;
+  const hit = (kind: Criterion["kind"]) => results.filter((r) => r.kind === kind && r.status === "failed");
+  const reasons: string[] = [];
+  let verdict: Verdict;
+  const rollbackHits = hit("rollback");
+  const pauseHits = hit("pause");
+  const successFails = hit("success");
+  const successOpen = results.filter((r) => r.kind === "success" && (r.status === "undecided" || r.status === "insufficient-data"));
+
+  if (contaminationNonFinite) {
+    reasons.push(`the contamination count is ${String(m.contaminationCount)}, not a finite number: treated as contamination`);
+    reasons.push(...problems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
+  }
+  if (rollbackHits.length > 0) {
+    verdict = "ROLLBACK";
+    reasons.push(...rollbackHits.map((r) => `rollback criterion hit: ${r.statement}`));
+  } else if (pauseHits.length > 0 || successFails.length > 0) {
+    verdict = "PAUSE";
+    reasons.push(...pauseHits.map((r) => `pause criterion hit: ${r.statement}`));
+    reasons.push(...successFails.map((r) => `success criterion fails: ${r.statement}`));
+  } else if (volumeShort || successOpen.length > 0 || !soakOk || exposure.flagged) {
+    verdict = "WAIT";
+    if (shortfall.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${gate.minNewRequests} (need ${shortfall.requests} more)`);
+    if (shortfall.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${gate.minNewUsers} (need ${shortfall.users} more)`);
+    if (shortfall.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${gate.minLegacyRequests} (need ${shortfall.legacyRequests} more)`);
+    if (shortfall.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${gate.minLegacyUsers} (need ${shortfall.legacyUsers} more)`);
+    if (exposure.flagged) reasons.push(`exposure: ${exposure.message}; the gate waits until the observed share matches the configured one`);
+    if (!soakOk) {
+      reasons.push(
+        elapsed === null
+          ? `the stage's start is unknown (no rollout record for it); soak time needed: ${gate.soakHours} h`
+          : `soaked ${elapsed.toFixed(1)} h of ${gate.soakHours} h (need ${(gate.soakHours - elapsed).toFixed(1)} h more)`,
+      );
+    }
+    reasons.push(...successOpen.filter((r) => r.status === "undecided").map((r) => `not shown yet: ${r.statement}`));
+  } else {
+    verdict = "PROCEED";
+    reasons.push(...results.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
+    reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${gate.soakHours} h`);
+  }
+
+  return { verdict, reasons, rollbackHits, pauseHits, successFails };
+}
+
+/** Requests and users still missing on each judged path, and whether each path has its minimum volume. */
+function volumeShortfall(m: StageMetrics, gate: GateConfig, needsNew: boolean, needsLegacy: boolean): { shortfall: Shortfall; volumeOk: { new: boolean; legacy: boolean } } {
+  const shortfall: Shortfall = {};
+  if (needsNew) {
+    if (m.new.requests < gate.minNewRequests) shortfall.requests = gate.minNewRequests - m.new.requests;
+    if (m.new.users < gate.minNewUsers) shortfall.users = gate.minNewUsers - m.new.users;
+  }
+  if (needsLegacy) {
+    if (m.legacy.requests < gate.minLegacyRequests) shortfall.legacyRequests = gate.minLegacyRequests - m.legacy.requests;
+    if (m.legacy.users < gate.minLegacyUsers) shortfall.legacyUsers = gate.minLegacyUsers - m.legacy.users;
+  }
+  const volumeOk = { new: shortfall.requests === undefined && shortfall.users === undefined, legacy: shortfall.legacyRequests === undefined && shortfall.legacyUsers === undefined };
+  return { shortfall, volumeOk };
+}
+
+/**
+ * The command a verdict suggests, or advice where there is nothing to run. What `rollout rollback` accepts
+ * (core/transitions.ts planRollback): `--immediate` while a flag is on; plain `rollback` while the effective
+ * percentage (the judged stage) is above 0.
+ */
+function nextStep(
+  verdict: Verdict,
+  input: Pick<GateInput, "stage" | "flags">,
+  stage: Stage,
+  hits: { rollbackHits: CriterionResult[]; pauseHits: CriterionResult[]; successFails: CriterionResult[] },
+): { suggestedCommand: string | null; advice: string | null } {
+  const next = nextStage(stage) ?? null;
+  const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
+  const prev = previousStage(stage);
+  let suggestedCommand: string | null = null;
+  let advice: string | null = null;
+  if (verdict === "ROLLBACK") {
+    if (anyFlagOn) suggestedCommand = "rollout rollback --immediate";
+    else advice = nothingToRollBackAdvice(`both flags are already off (deployed ${input.stage}%, effective 0%)`, hits.rollbackHits);
+  } else if (verdict === "PAUSE") {
+    if (prev !== undefined) suggestedCommand = "rollout rollback";
+    else advice = nothingToRollBackAdvice(`the new path already serves nobody (deployed ${input.stage}%, effective 0%)`, [...hits.pauseHits, ...hits.successFails]);
+  } else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
+  return { suggestedCommand, advice };
+}
+
+/** What a stage's gate judges, in one sentence (the full text's "judged:" line). */
+function appliesText(phase: StageCriteria["phase"], stage: Stage, marginPct: number): string {
+  return phase === "baseline"
+    ? `stage ${stage}% (flags off): no new-path traffic, so only the legacy baseline (error rate and p95) and contamination are judged; the new-vs-legacy comparison does not apply`
+    : phase === "full"
+      ? `stage ${stage}%: no legacy traffic, so the new path is judged on the guide's absolute targets and pause/rollback lines, and contamination; the comparison with legacy does not apply`
+      : `stage ${stage}%: new vs legacy error rate (non-inferiority, margin ${pp(marginPct)}), the guide's absolute lines, p95 as the share of slow requests, and contamination`;
+}
+
 export function evaluateGate(input: GateInput): GateResult {
   const problems = metricProblems(input);
   const { metrics: m, thresholds, gate } = input;
@@ -560,16 +673,7 @@ export function evaluateGate(input: GateInput): GateResult {
   const effPct = effectivePercentage({ canaryPercentage: input.stage, enableStatelessOrchestration: input.flags.enableStatelessOrchestration, enableSafeJsonParser: input.flags.enableSafeJsonParser });
   const exposure = exposureCheck(effPct, m, gate.exposureTolerancePct, gate.minNewUsers);
 
-  const shortfall: Shortfall = {};
-  if (needsNew) {
-    if (m.new.requests < gate.minNewRequests) shortfall.requests = gate.minNewRequests - m.new.requests;
-    if (m.new.users < gate.minNewUsers) shortfall.users = gate.minNewUsers - m.new.users;
-  }
-  if (needsLegacy) {
-    if (m.legacy.requests < gate.minLegacyRequests) shortfall.legacyRequests = gate.minLegacyRequests - m.legacy.requests;
-    if (m.legacy.users < gate.minLegacyUsers) shortfall.legacyUsers = gate.minLegacyUsers - m.legacy.users;
-  }
-  const volumeOk = { new: shortfall.requests === undefined && shortfall.users === undefined, legacy: shortfall.legacyRequests === undefined && shortfall.legacyUsers === undefined };
+  const { shortfall, volumeOk } = volumeShortfall(m, gate, needsNew, needsLegacy);
 
   // α: fixed by the stages' criteria and the config, not by the data (alphaPlan).
   const all = [...crit.rollback, ...crit.pause, ...crit.success];
@@ -716,68 +820,22 @@ export function evaluateGate(input: GateInput): GateResult {
   const soakOk = elapsed !== null && elapsed >= gate.soakHours;
   if (!soakOk) shortfall.soakHours = elapsed === null ? gate.soakHours : gate.soakHours - elapsed;
 
-  const hit = (kind: Criterion["kind"]) => results.filter((r) => r.kind === kind && r.status === "failed");
-  const reasons: string[] = [];
-  let verdict: Verdict;
-  const rollbackHits = hit("rollback");
-  const pauseHits = hit("pause");
-  const successFails = hit("success");
-  const successOpen = results.filter((r) => r.kind === "success" && (r.status === "undecided" || r.status === "insufficient-data"));
-  const volumeShort = (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy);
-
-  if (contaminationNonFinite) {
-    reasons.push(`the contamination count is ${String(m.contaminationCount)}, not a finite number: treated as contamination`);
-    reasons.push(...problems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
-  }
-  if (rollbackHits.length > 0) {
-    verdict = "ROLLBACK";
-    reasons.push(...rollbackHits.map((r) => `rollback criterion hit: ${r.statement}`));
-  } else if (pauseHits.length > 0 || successFails.length > 0) {
-    verdict = "PAUSE";
-    reasons.push(...pauseHits.map((r) => `pause criterion hit: ${r.statement}`));
-    reasons.push(...successFails.map((r) => `success criterion fails: ${r.statement}`));
-  } else if (volumeShort || successOpen.length > 0 || !soakOk || exposure.flagged) {
-    verdict = "WAIT";
-    if (shortfall.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${gate.minNewRequests} (need ${shortfall.requests} more)`);
-    if (shortfall.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${gate.minNewUsers} (need ${shortfall.users} more)`);
-    if (shortfall.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${gate.minLegacyRequests} (need ${shortfall.legacyRequests} more)`);
-    if (shortfall.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${gate.minLegacyUsers} (need ${shortfall.legacyUsers} more)`);
-    if (exposure.flagged) reasons.push(`exposure: ${exposure.message}; the gate waits until the observed share matches the configured one`);
-    if (!soakOk) {
-      reasons.push(
-        elapsed === null
-          ? `the stage's start is unknown (no rollout record for it); soak time needed: ${gate.soakHours} h`
-          : `soaked ${elapsed.toFixed(1)} h of ${gate.soakHours} h (need ${(gate.soakHours - elapsed).toFixed(1)} h more)`,
-      );
-    }
-    reasons.push(...successOpen.filter((r) => r.status === "undecided").map((r) => `not shown yet: ${r.statement}`));
-  } else {
-    verdict = "PROCEED";
-    reasons.push(...results.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
-    reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${gate.soakHours} h`);
-  }
+  const { verdict, reasons, rollbackHits, pauseHits, successFails } = verdictOf({
+    results,
+    m,
+    gate,
+    shortfall,
+    exposure,
+    elapsed,
+    soakOk,
+    volumeShort: (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy),
+    contaminationNonFinite,
+    problems,
+  });
 
   const next = nextStage(stage) ?? null;
-  // What `rollout rollback` accepts (core/transitions.ts planRollback): `--immediate` while a flag is on;
-  // plain `rollback` while the effective percentage (the judged stage) is above 0.
-  const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
-  const prev = previousStage(stage);
-  let suggestedCommand: string | null = null;
-  let advice: string | null = null;
-  if (verdict === "ROLLBACK") {
-    if (anyFlagOn) suggestedCommand = "rollout rollback --immediate";
-    else advice = nothingToRollBackAdvice(`both flags are already off (deployed ${input.stage}%, effective 0%)`, rollbackHits);
-  } else if (verdict === "PAUSE") {
-    if (prev !== undefined) suggestedCommand = "rollout rollback";
-    else advice = nothingToRollBackAdvice(`the new path already serves nobody (deployed ${input.stage}%, effective 0%)`, [...pauseHits, ...successFails]);
-  } else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
-
-  const applies =
-    phase === "baseline"
-      ? `stage ${stage}% (flags off): no new-path traffic, so only the legacy baseline (error rate and p95) and contamination are judged; the new-vs-legacy comparison does not apply`
-      : phase === "full"
-        ? `stage ${stage}%: no legacy traffic, so the new path is judged on the guide's absolute targets and pause/rollback lines, and contamination; the comparison with legacy does not apply`
-        : `stage ${stage}%: new vs legacy error rate (non-inferiority, margin ${pp(marginPct)}), the guide's absolute lines, p95 as the share of slow requests, and contamination`;
+  const { suggestedCommand, advice } = nextStep(verdict, input, stage, { rollbackHits, pauseHits, successFails });
+  const applies = appliesText(phase, stage, marginPct);
 
   return {
     verdict,

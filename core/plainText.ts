@@ -11,3 +11,13 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => pad(c, widths[i])).join("  ").trimEnd()).join("\n") + "\n";
 }
 
+
+/** A time to the minute, in UTC, for the short text: "2026-12-01 06:00 UTC" (the JSON keeps full ISO times). */
+export const shortTime = (d: Date) => `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+
+/** A later time of the same day without its date ("12:00 UTC"), else in full: the end of a window after its start. */
+export const shortTimeAfter = (d: Date, start: Date) =>
+  d.toISOString().slice(0, 10) === start.toISOString().slice(0, 10) ? `${d.toISOString().slice(11, 16)} UTC` : shortTime(d);
+
+/** A count with thousands separators ("12,345"), the same whatever the machine's locale. */
+export const count = (n: number) => (Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",") : String(n));

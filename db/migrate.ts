@@ -43,12 +43,14 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client, DatabaseError } from "pg";
+import { PROJECT_DIR } from "../program/projectDir";
 
-/** The repository's migrations directory. */
-export const DEFAULT_MIGRATIONS_DIR = path.resolve(__dirname, "..", "sql");
+/** The repository's migrations directory (found from the sources and from the build in dist/ alike). */
+export const DEFAULT_MIGRATIONS_DIR = path.join(PROJECT_DIR, "sql");
 
 /**
- * `dir`, or the repository's sql/. Computed when called, so that code the SDK
+ * `dir`, or the repository's sql/ as seen from the sources (the compiled callers, drill/drill.ts, pass
+ * DEFAULT_MIGRATIONS_DIR). Computed when called, so that code the SDK
  * serializes (the migration's dynamic provider) carries no machine path.
  */
 function dirOrDefault(dir: string | undefined): string {

@@ -20,7 +20,7 @@ import { connect, databaseNow, insertEvent, readHistory, readGateMetrics, redact
 import { GateResult, Verdict } from "../core/gate";
 import { judgeStage } from "../db/assessment";
 import { HOUR_MS } from "../core/gate";
-import { migrate } from "../db/migrate";
+import { DEFAULT_MIGRATIONS_DIR, migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embeddedPostgres";
 import { ConfigChange, planAdvance } from "../core/transitions";
 import { editStackText } from "../stack/splice";
@@ -35,19 +35,8 @@ import {
   onNewPath,
   seededRandom,
 } from "./traffic";
+import { DEFAULT_INJECT_STAGE, EXPECTED_VERDICT, Inject } from "../core/injects";
 
-export const INJECTS = ["error-spike", "latency", "contamination"] as const;
-export type Inject = (typeof INJECTS)[number];
-
-/** The verdict each injected fault must produce. */
-export const EXPECTED_VERDICT: Readonly<Record<Inject, Verdict>> = Object.freeze({
-  "error-spike": "PAUSE",
-  latency: "PAUSE",
-  contamination: "ROLLBACK",
-});
-
-/** The stage where a fault is injected unless told otherwise: the first gradual stage. */
-export const DEFAULT_INJECT_STAGE: Stage = STAGES[2];
 
 export interface DrillOptions {
   thresholds: Thresholds;
@@ -218,7 +207,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
 
   let client: Client | undefined;
   try {
-    const applied = await step("applying migrations", progress, () => migrate({ databaseUrl: url }));
+    const applied = await step("applying migrations", progress, () => migrate({ databaseUrl: url, dir: DEFAULT_MIGRATIONS_DIR }));
     notes.push(`migrations applied: ${applied.applied.length}`);
     client = await connect(url);
     const c = client;

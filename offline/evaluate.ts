@@ -10,6 +10,10 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Evaluation, EvaluatedResource, resourceKey } from "./evaluation";
+import { PROJECT_DIR } from "../program/projectDir";
+
+/** bin/load.cjs, by its path from the project's folder: the same file from the sources and from dist/. */
+const binLoad = (): typeof import("../bin/load.cjs") => require(path.join(PROJECT_DIR, "bin", "load.cjs")) as typeof import("../bin/load.cjs");
 
 export type { Evaluation, EvaluatedResource } from "./evaluation";
 
@@ -18,12 +22,13 @@ export interface EvaluateInput {
   /** Namespaced config (`valuecanvas:canaryPercentage` → "25"), structured values JSON-encoded. */
   config: Record<string, string>;
   secretKeys?: string[];
-  /** The program's entry module; default: the project's index.ts. */
+  /** Keep the machinery's inputs (a dynamic provider's serialized code, `__provider`) instead of hiding them. */
+  keepMachinery?: boolean;
+  /** The program's entry module; default: what Pulumi runs (bin/program.cjs): dist/index.js when built, else index.ts. */
   program?: string;
 }
 
 export const PROJECT_NAME = "valuecanvas";
-const DEFAULT_PROGRAM = path.join(__dirname, "..", "index.ts");
 /** Inputs that are machinery, not configuration (a dynamic provider's serialized code). */
 const HIDDEN_INPUTS = new Set(["__provider"]);
 
@@ -140,7 +145,7 @@ async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
         const inputs: Record<string, unknown> = {};
         const secretPaths: string[] = [];
         for (const [k, v] of Object.entries(args.inputs as Record<string, unknown>)) {
-          if (HIDDEN_INPUTS.has(k)) continue;
+          if (HIDDEN_INPUTS.has(k) && input.keepMachinery !== true) continue;
           inputs[k] = unwrapSecrets(v, k, secretPaths).value;
         }
         registered.set(resourceKey(args), { type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths });
@@ -156,7 +161,7 @@ async function evaluateOnce(input: EvaluateInput): Promise<Evaluation> {
   );
   pulumi.runtime.setAllConfig(input.config, input.secretKeys ?? []);
 
-  const program = input.program ?? DEFAULT_PROGRAM;
+  const program = input.program ?? binLoad().entryFile("index");
   const resolved = require.resolve(program);
   delete require.cache[resolved];
 

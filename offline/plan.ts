@@ -11,6 +11,7 @@ import { SecretStatus } from "../stack/stackFile";
 
 export { SECRET_MASK } from "../core/redact";
 import { SECRET_MASK } from "../core/redact";
+import { ALL_AT_ONCE } from "../core/swarm";
 
 export interface PlannedResource {
   type: string;
@@ -328,6 +329,17 @@ export function formatResources(h: PlanHeader, resources: PlannedResource[], out
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Why an input changes when the change that moves it says nothing of it, in one line: the update's
+ * parallelism follows the declared state (core/swarm.ts updateParallelism).
+ */
+export function changeNote(input: string, after: unknown): string | undefined {
+  if (input !== "updateConfig.parallelism") return undefined;
+  return after === ALL_AT_ONCE
+    ? "all tasks at once: with both flags off above 0 %, Swarm swaps every task together, as the flags-off rollback needs"
+    : "one task at a time again: the all-at-once swap is only for both flags off above 0 % (the flags-off rollback)";
+}
+
 export function formatChanges(h: PlanHeader, sets: ConfigSet[], changes: ResourceChange[]): string {
   const lines = headerLines(h);
   lines.push("", `Changes from ${shownSets(sets).map((s) => `${CONFIG_NAMESPACE}:${s.path}=${s.value}`).join(", ")}:`);
@@ -347,6 +359,8 @@ export function formatChanges(h: PlanHeader, sets: ConfigSet[], changes: Resourc
         for (const x of ch.before) if (!inAfter.has(canonical(x))) lines.push(`      - ${showValue(x)}`);
         for (const x of ch.after) if (!inBefore.has(canonical(x))) lines.push(`      + ${showValue(x)}`);
       } else lines.push(`    ${ch.input}: ${showValue(ch.before)} => ${showValue(ch.after)}${forces}`);
+      const why = changeNote(ch.input, ch.after);
+      if (why !== undefined) lines.push(`      (${why})`);
     }
   }
   const n = changes.length;

@@ -76,7 +76,21 @@ const PROJECT_KEY_PROBLEMS: Record<string, string> = {
  * loads a module nobody imports; `typescript: false` loads main as
  * JavaScript; `tsconfig`, `packagemanager` change the build or install).
  */
-const RUNTIME_OPTIONS: Readonly<Record<string, readonly unknown[]>> = { typescript: [true] };
+const RUNTIME_OPTIONS: Readonly<Record<string, readonly unknown[]>> = { typescript: [true, false] };
+
+/**
+ * The one JavaScript `main:` accepted: the shipped shim that runs the
+ * compiled program (issue 22: no TypeScript compilation when `up` starts).
+ * It loads `dist/index.js`, built by `npm ci` from COMPILED_SOURCE and what it
+ * imports (tools/build.cjs, tsconfig.build.json), or COMPILED_SOURCE itself
+ * through ts-node when the build is stale (bin/load.cjs). So CI derives the
+ * program code from COMPILED_SOURCE, and the shim and its build are program
+ * data (ci/changes.ts PROGRAM_DATA). It needs `typescript: false` (Pulumi
+ * must not register ts-node around a .cjs), and `typescript: false` needs it.
+ */
+export const COMPILED_MAIN = "bin/program.cjs";
+/** The TypeScript source COMPILED_MAIN runs, compiled or not. */
+export const COMPILED_SOURCE = "index.ts";
 
 /** What the project file says about the program: the module Pulumi loads. */
 export interface ProjectInfo {
@@ -112,18 +126,28 @@ export function checkProjectFile(file: string, text: string): ProjectInfo {
     if (problem) throw new StackFileError(`${file}: the key "${k}" is not accepted: ${problem}`);
     if (!(PROJECT_KEYS as readonly string[]).includes(k)) throw new StackFileError(`${file}: unknown key "${k}": allowed ${PROJECT_KEYS.join(", ")}`);
   }
-  checkRuntime(file, project.runtime);
+  const typescript = checkRuntime(file, project.runtime);
   const main = project.main;
+  if (main === COMPILED_MAIN) {
+    if (typescript !== false) {
+      throw new StackFileError(`${file}: main: ${COMPILED_MAIN} needs runtime.options.typescript: false (it is JavaScript that runs the compiled ${COMPILED_SOURCE})`);
+    }
+    return { main };
+  }
   if (main !== undefined && (typeof main !== "string" || !MAIN_RE.test(main))) {
     throw new StackFileError(
-      `${file}: main: ${JSON.stringify(main)} is not accepted: allowed a relative path to a .ts file without "." or ".." segments (e.g. index.ts), so CI can derive the program code from what it loads`,
+      `${file}: main: ${JSON.stringify(main)} is not accepted: allowed ${COMPILED_MAIN} (the compiled program) or a relative path to a .ts file without "." or ".." segments (e.g. index.ts), so CI can derive the program code from what it loads`,
     );
+  }
+  if (typescript === false) {
+    throw new StackFileError(`${file}: runtime.options.typescript: false is accepted only with main: ${COMPILED_MAIN}: Pulumi would load ${JSON.stringify(main ?? "the package's main")} as JavaScript, which CI's program-code set does not follow`);
   }
   return { main: main as string | undefined };
 }
 
-function checkRuntime(file: string, runtime: unknown): void {
-  if (runtime === "nodejs") return;
+/** Checks the runtime; returns `runtime.options.typescript` as set (undefined when not set). */
+function checkRuntime(file: string, runtime: unknown): boolean | undefined {
+  if (runtime === "nodejs") return undefined;
   if (typeof runtime !== "object" || runtime === null || Array.isArray(runtime)) {
     throw new StackFileError(`${file}: runtime: ${JSON.stringify(runtime)} is not accepted: allowed nodejs`);
   }
@@ -132,7 +156,7 @@ function checkRuntime(file: string, runtime: unknown): void {
     if (k !== "name" && k !== "options") throw new StackFileError(`${file}: runtime.${k} is not accepted: allowed runtime.name and runtime.options`);
   }
   if (r.name !== "nodejs") throw new StackFileError(`${file}: runtime.name: ${JSON.stringify(r.name)} is not accepted: allowed nodejs`);
-  if (r.options === undefined || r.options === null) return;
+  if (r.options === undefined || r.options === null) return undefined;
   if (typeof r.options !== "object" || Array.isArray(r.options)) throw new StackFileError(`${file}: runtime.options must be a mapping`);
   for (const [k, v] of Object.entries(r.options as Record<string, unknown>)) {
     const allowed = RUNTIME_OPTIONS[k];
@@ -145,6 +169,8 @@ function checkRuntime(file: string, runtime: unknown): void {
       throw new StackFileError(`${file}: runtime.options.${k}: ${JSON.stringify(v)} is not accepted: allowed ${allowed.map((a) => JSON.stringify(a)).join(" | ")}`);
     }
   }
+  const ts = (r.options as Record<string, unknown>).typescript;
+  return typeof ts === "boolean" ? ts : undefined;
 }
 
 /**
@@ -153,6 +179,7 @@ function checkRuntime(file: string, runtime: unknown): void {
  * it), else `index.ts`. Throws when that is not a .ts file.
  */
 export function programEntry(project: ProjectInfo, packageJsonText: string | undefined): string {
+  if (project.main === COMPILED_MAIN) return COMPILED_SOURCE;
   if (project.main !== undefined) return project.main;
   if (packageJsonText !== undefined) {
     let pkgMain: unknown;

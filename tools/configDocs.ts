@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configKeyDocs } from "../core/configIntrospect";
 import { CONFIG_NAMESPACE } from "../core/configSchema";
+import { PROJECT_DIR } from "../program/projectDir";
 
 function showDefault(v: unknown): string {
   if (v === undefined) return "";
@@ -50,7 +51,7 @@ export function writeConfigReference(file: string, shown: string): string {
 
 if (require.main === module) {
   try {
-    process.stdout.write(writeConfigReference(path.join(__dirname, "..", "docs", "config.md"), "docs/config.md"));
+    process.stdout.write(writeConfigReference(path.join(PROJECT_DIR, "docs", "config.md"), "docs/config.md"));
   } catch (err) {
     process.stderr.write(`docs:config: ${(err as Error).message}\n`);
     process.exitCode = 1;

@@ -107,7 +107,7 @@ describe("commands in the README and every page in docs/", () => {
 
   it("a wrong rollout line is caught by the real CLI (the check can fail)", () => {
     assert.match(checkRollout(["gate"]) ?? "", /required option '--stack <name>' not specified/);
-    assert.match(checkRollout(["gate", "--stack", "prod", "--verbose"]) ?? "", /unknown option '--verbose'/);
+    assert.match(checkRollout(["gate", "--stack", "prod", "--loud"]) ?? "", /unknown option '--loud'/);
     assert.match(checkRollout(["advance", "--stack", "prod", "--to", "33"]) ?? "", /"33" is not a stage; allowed: 0, 10, 25, 50, 75, 100/);
     assert.match(checkRollout(["advance", "--stack", "prod", "--force"]) ?? "", /--force needs --reason/);
     assert.match(checkRollout(["drill", "--inject", "meteor"]) ?? "", /Allowed choices are error-spike, latency, contamination/);

@@ -44,6 +44,7 @@ Changes from valuecanvas:enableStatelessOrchestration=false, valuecanvas:enableS
       + {"label":"valuecanvas.rollout/enable_safe_json_parser","value":"false"}
     taskSpec.containerSpec.env: [secret] (changed)
     updateConfig.parallelism: 1 => 0
+      (all tasks at once: with both flags off above 0 %, Swarm swaps every task together, as the flags-off rollback needs)
 
 ~ pulumi-nodejs:dynamic/rollout:RolloutWait app-rollout-wait
     expected.labels.valuecanvas.rollout/enable_safe_json_parser: "true" => "false"

@@ -94,7 +94,7 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
       const second = await gate(url);
       assert.equal(second.g?.looks, 2);
       assert.equal(second.g?.looksNote, null);
-      const text = await rollout("gate", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      const text = await rollout("gate", "--stack", "prod", "--project-dir", dir, "--database-url", url, "--verbose");
       assert.match(text.stdout, /looks so far at this stage: 3 \(this one included; the bounds do not depend on it\)/);
       await withClient(url, (c) => seedRecord(c, "prod", 25, true, 1, 10));
       assert.equal((await gate(url)).g?.looks, 1);
@@ -163,9 +163,12 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
     assert.match(r.stdout, /configured: 0% \(flags off\) in Pulumi\.prod\.yaml/);
     assert.match(r.stdout, /deployed: {3}10% \(flags on\) since .* \(48\.0 h\)/);
     assert.match(r.stdout, /not applied yet|says 0%/);
-    assert.match(r.stdout, /error rate by version \(24 h\)/);
+    assert.doesNotMatch(r.stdout, /error rate by version \(24 h\)/, "the 24 h views are --verbose's");
     assert.match(r.stdout, /exposure: 10\.0% of \d+ distinct users on the new path, configured 10%/);
     assert.match(r.stdout, /verdict: PROCEED/);
+    const v = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", url, "--verbose");
+    assert.match(v.stdout, /history \(newest first\):/);
+    assert.match(v.stdout, /error rate by version \(24 h\)/);
     const j = await rolloutJson("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
     assert.equal((j.json.exposure as { flagged: boolean }).flagged, false);
   });
@@ -383,7 +386,7 @@ describe("rollout CLI: parsing", () => {
     cli.parse(["node", "rollout", "advance", "--stack", "prod", "--to", "25", "--force", "--reason", "tested"]);
     assert.deepEqual(parsedInvocation(cli), {
       command: "advance",
-      options: { stack: "prod", json: false, to: 25, force: true, reason: "tested", dryRun: false },
+      options: { stack: "prod", json: false, verbose: false, to: 25, force: true, reason: "tested", dryRun: false },
     });
     const d = createRolloutCli();
     d.parse(["node", "rollout", "drill", "--inject", "latency"]);

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { parseConfig } from "../../core/config";
 import { COMPARISON_ALPHA_SHARE, FIRST_COMPARISON_ALPHA_SHARE, GateInput, GateInputError, LatencyCount, P95_TAIL_PCT, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds, proportionBound } from "../../core/gate";
 import { betaBinomialCS, betaPriorFor } from "../../core/sequential";
-import { evaluateLegacyGate } from "../../core/gate-legacy";
+import { evaluateLegacyGate } from "../../bench/gateLegacy";
 import { RefusedError, planRollback } from "../../core/transitions";
 import { Flags, GUIDE_THRESHOLDS, STAGES, Stage, nextStage } from "../../core/stages";
 

@@ -9,10 +9,10 @@
  *
  * Pure: no database, no Pulumi, no clock.
  */
-import type { GateConfig } from "./configSchema";
-import type { GateInput, PathMetrics, StageMetrics, Verdict } from "./gate";
-import { HOUR_MS, judgedStage, metricValue } from "./gate";
-import { Criterion, compare, criteriaFor } from "./stages";
+import type { GateConfig } from "../core/configSchema";
+import type { GateInput, PathMetrics, StageMetrics, Verdict } from "../core/gate";
+import { HOUR_MS, judgedStage, metricValue } from "../core/gate";
+import { Criterion, compare, criteriaFor } from "../core/stages";
 
 /** The z-test's figures. */
 export interface ProportionTest {

@@ -1,0 +1,128 @@
+/**
+ * Golden tests of what `rollout gate` and `rollout status` print, short and `--verbose`, on fixed data
+ * (core/gateText.ts, cli/rolloutText.ts): the text is pinned in test/rollout/golden/*.txt. After an
+ * intended change of wording, `UPDATE_GOLDEN=1 npx mocha test/rollout/gate-text.test.ts` rewrites them;
+ * review the diff. The short text's shape is checked on its own: about 25 lines, at most 100 characters,
+ * a unit on every decimal number.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { GateResult, LatencyCount, PathMetrics, evaluateGate } from "../../core/gate";
+import { formatGate } from "../../core/gateText";
+import { formatStatus } from "../../cli/rolloutText";
+import type { Assessment } from "../../db/assessment";
+import type { LiveViews } from "../../db/rolloutStore";
+import { loadStack } from "../../stack/stackFile";
+
+const GOLDEN = path.join(__dirname, "golden");
+const PROD = loadStack(path.join(__dirname, "..", ".."), "prod").cfg;
+const ON = { enableStatelessOrchestration: true, enableSafeJsonParser: true };
+const START = new Date("2026-12-01T06:00:00Z");
+const AS_OF = new Date("2026-12-01T12:00:00Z");
+
+function latency(n: number, slowShare: number): LatencyCount[] {
+  return [1, 2, 3, 5].map((t) => ({ thresholdSeconds: t, timed: n, over: t >= 3 ? Math.round(n * slowShare) : Math.round(n * 0.3) }));
+}
+function path_(requests: number, errors: number, users: number, p95: number, slowShare: number): PathMetrics {
+  return { requests, errors, users, avgSeconds: p95 / 2.4, p95Seconds: p95, latency: latency(requests, slowShare) };
+}
+
+/** Stage 25 %, soaked 6 h of the guide's 48 h, the new path healthy: WAIT. And the same with a 4.3 % new-path error rate: PAUSE. */
+const CASES: Record<string, GateResult> = {
+  wait: evaluateGate({
+    stage: 25,
+    flags: ON,
+    stageStartedAt: START,
+    asOf: AS_OF,
+    metrics: { windowStart: START, windowEnd: AS_OF, new: path_(2812, 12, 640, 1.9, 0.014), legacy: path_(8436, 160, 1900, 2.1, 0.024), contaminationCount: 0 },
+    thresholds: PROD.thresholds,
+    gate: PROD.gate,
+    looks: 3,
+  }),
+  pause: evaluateGate({
+    stage: 25,
+    flags: ON,
+    stageStartedAt: START,
+    asOf: AS_OF,
+    metrics: { windowStart: START, windowEnd: AS_OF, new: path_(2812, 121, 640, 1.9, 0.014), legacy: path_(8436, 160, 1900, 2.1, 0.024), contaminationCount: 0 },
+    thresholds: PROD.thresholds,
+    gate: PROD.gate,
+    looks: 3,
+  }),
+};
+
+function assessment(g: GateResult): Assessment & { views: LiveViews } {
+  const state = { canaryPercentage: 25 as const, ...ON };
+  return {
+    configured: state,
+    deployed: state,
+    deployedFromRecords: true,
+    deployedSince: START,
+    asOf: AS_OF,
+    gate: g,
+    exposure: g.exposure,
+    notes: [],
+    history: [
+      { id: 2, stack: "prod", fromStage: 10, toStage: 25, flags: ON, actor: "dana", gitCommit: "0123456789abcdef0123", imageDigest: "sha256:00112233445566778899", reason: null, createdAt: START },
+      { id: 1, stack: "prod", fromStage: 0, toStage: 10, flags: ON, actor: "dana", gitCommit: "fedcba98765432100000", imageDigest: null, reason: null, createdAt: new Date("2026-11-28T06:00:00Z") },
+    ] as unknown as Assessment["history"],
+    views: {
+      errorRateByVersion: [{ version: "new", requests: 2812, errors: 12, error_rate_pct: 0.43 }],
+      latencyByVersion: [{ version: "new", p95_seconds: 1.9 }],
+      sessionIsolation: [{ contaminated_sessions: 0 }],
+    },
+  };
+}
+
+const TEXTS: Record<string, () => string> = {
+  "gate-wait": () => formatGate(CASES.wait),
+  "gate-wait-verbose": () => formatGate(CASES.wait, "own", true),
+  "gate-pause": () => formatGate(CASES.pause),
+  "gate-pause-verbose": () => formatGate(CASES.pause, "own", true),
+  "status-wait": () => formatStatus(assessment(CASES.wait), "prod", false),
+  "status-wait-verbose": () => formatStatus(assessment(CASES.wait), "prod", true),
+};
+
+describe("gate and status text (golden)", () => {
+  it("the fixed data give the verdicts the goldens are about", () => {
+    assert.equal(CASES.wait.verdict, "WAIT");
+    assert.equal(CASES.pause.verdict, "PAUSE");
+  });
+
+  for (const [name, text] of Object.entries(TEXTS)) {
+    it(`${name} is the text in golden/${name}.txt`, () => {
+      const file = path.join(GOLDEN, `${name}.txt`);
+      const got = text();
+      if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(file, got);
+      assert.equal(got, fs.readFileSync(file, "utf8"));
+    });
+  }
+
+  for (const name of ["gate-wait", "gate-pause", "status-wait"]) {
+    it(`${name}: about 25 lines of at most 100 characters, a unit on every decimal number`, () => {
+      const lines = TEXTS[name]().trimEnd().split("\n");
+      assert.ok(lines.length <= 27, `${lines.length} lines`);
+      for (const l of lines) assert.ok([...l].length <= 100, `${[...l].length} characters: ${l}`);
+      for (const l of lines) {
+        // A decimal number is followed by its unit: %, pp, s or h (times of day have no decimal point).
+        for (const m of l.matchAll(/\d+\.\d+(?![\d.])(?!\s?(?:%|pp\b|s\b|h\b))/g)) assert.fail(`"${m[0]}" has no unit in: ${l}`);
+      }
+      assert.doesNotMatch(TEXTS[name](), /always-valid bounds|α /);
+    });
+  }
+
+  it("each criterion is one line saying met, not yet or breached, in the short text", () => {
+    const lines = TEXTS["gate-pause"]().split("\n");
+    for (const c of CASES.pause.criteria) {
+      const hits = lines.filter((l) => l.includes(c.description.replace(/\s*\([^)]*\)\s*$/, "") + ":"));
+      assert.ok(hits.length >= 1, c.description);
+      assert.match(hits[0], /^ {2}(met|not yet|breached) /);
+    }
+    assert.ok(lines.some((l) => /^ {2}breached +pause +Error rate > 2%: lower bound \d+\.\d\d% \(est\. 4\.30%\)$/.test(l)), lines.join("\n"));
+  });
+
+  it("the α plan reads as a rounded number, never as 0.050000000000000044", () => {
+    assert.match(TEXTS["gate-wait-verbose"](), /\(α 0\.05\)/);
+  });
+});
