@@ -20,6 +20,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { goShortSeconds } from "../core/goDuration";
 import { HealthCheckProbe, httpHealthCheckTest } from "../core/healthCheck";
 import { APP_ENV_NAMES, ENV_NAMES } from "../core/stages";
 import {
@@ -89,7 +90,9 @@ export class App extends pulumi.ComponentResource {
             healthcheck: { tests: httpHealthCheckTest(args.healthCheckProbe, args.port, args.healthCheckPath), ...APP_HEALTH_CHECK },
             // Let in-flight requests finish: the task left the DNS before it is stopped.
             stopSignal: "SIGTERM",
-            stopGracePeriod: `${APP_STOP_GRACE_SECONDS}s`,
+            stopGracePeriod: goShortSeconds(APP_STOP_GRACE_SECONDS),
+            // What the provider reads back for a spec without sysctls: declared, so a preview after `up` has no `+ sysctl` line.
+            sysctl: {},
           },
           networksAdvanceds: [{ id: args.networkId, aliases: [args.alias] }],
           restartPolicy: { ...RESTART_POLICY },

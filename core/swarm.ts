@@ -4,6 +4,7 @@
  * emergency. Pure: no Pulumi import, no I/O. components/app.ts declares the
  * service from these values; docs/swarm.md explains them.
  */
+import { goShortSeconds } from "./goDuration";
 import { RolloutState, isImmediateRollbackState } from "./stages";
 
 /**
@@ -20,8 +21,11 @@ import { RolloutState, isImmediateRollbackState } from "./stages";
  * test/stack/swarm-rollout.test.ts). A healthy task passes its first check
  * long before, so this does not slow a good update; it only delays the
  * rollback of a release that never gets healthy to about 70 s.
+ *
+ * Every duration is in the provider's read-back form (core/goDuration.ts): it
+ * reads 60 s back as "1m", and "60s" would show as a change on every preview.
  */
-export const APP_HEALTH_CHECK = { interval: "3s", timeout: "3s", retries: 3, startPeriod: "60s" } as const;
+export const APP_HEALTH_CHECK = { interval: goShortSeconds(3), timeout: goShortSeconds(3), retries: 3, startPeriod: goShortSeconds(60) } as const;
 
 /**
  * Seconds Docker waits after SIGTERM before it kills a task. The reference app

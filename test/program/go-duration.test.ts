@@ -8,10 +8,12 @@
  */
 import { strict as assert } from "node:assert";
 import { GoDurationError, goDurationString, goShortDuration, goShortSeconds, isGoShortDuration, parseGoDuration } from "../../core/goDuration";
+import { SERVICE_DURATION_KEYS, diffEvaluations } from "../../offline/plan";
+import type { Evaluation } from "../../offline/evaluation";
 import { appService, evaluateStack } from "../support/program";
 
-/** The service inputs the provider types as Go durations (docker provider 5.2.0's ServiceArgs). */
-const DURATION_KEYS = new Set(["interval", "timeout", "startPeriod", "stopGracePeriod", "delay", "monitor", "window"]);
+/** The service inputs the provider types as Go durations (offline/plan.ts, one list for the plan and this test). */
+const DURATION_KEYS = new Set(SERVICE_DURATION_KEYS);
 
 interface Leaf {
   path: string;
@@ -106,5 +108,27 @@ describe("Go durations in the provider's read-back form (core/goDuration.ts)", (
     }
     // health check (3), stop grace, restart (2), update (2), rollback (2), converge (2), per variant.
     assert.ok(checked >= 12 * variants.length, `checked ${checked} durations`);
+  });
+
+  it("the offline plan compares a service as the provider reads it back: a duration's other spelling and an empty map are no change", async function () {
+    this.timeout(60_000);
+    const ev = await evaluateStack("dev");
+    const svc = appService(ev);
+    const respelled = (inputs: Record<string, unknown>): Record<string, unknown> => {
+      const copy = JSON.parse(JSON.stringify(inputs)) as { taskSpec: { containerSpec: Record<string, unknown> & { healthcheck: Record<string, unknown> } }; convergeConfig: Record<string, unknown> };
+      copy.taskSpec.containerSpec.healthcheck.startPeriod = "60s";
+      copy.taskSpec.containerSpec.stopGracePeriod = "30000ms";
+      copy.convergeConfig.timeout = "600s";
+      // What the provider reads back for a spec without sysctls, whichever of the two the declaration has.
+      copy.taskSpec.containerSpec.sysctl = copy.taskSpec.containerSpec.sysctl === undefined ? {} : undefined;
+      return copy;
+    };
+    const other: Evaluation = { ...ev, resources: ev.resources.map((r) => (r === svc ? { ...r, inputs: respelled(r.inputs) } : r)) };
+    assert.deepEqual(diffEvaluations(ev, other), []);
+    assert.deepEqual(diffEvaluations(other, ev), []);
+    // A real change of a duration still shows.
+    const longer: Evaluation = { ...ev, resources: ev.resources.map((r) => (r === svc ? { ...r, inputs: { ...respelled(r.inputs), convergeConfig: { delay: "2s", timeout: "11m" } } } : r)) };
+    const [c] = diffEvaluations(ev, longer);
+    assert.deepEqual(c.changes.map((x) => [x.input, x.before, x.after]), [["convergeConfig.timeout", "10m", "11m"]]);
   });
 });

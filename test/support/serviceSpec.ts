@@ -28,7 +28,7 @@ export interface ServiceCreateOptions {
 const TRANSLATED = {
   service: ["name", "labels", "mode", "endpointSpec", "updateConfig", "rollbackConfig", "convergeConfig", "taskSpec"],
   taskSpec: ["containerSpec", "networksAdvanceds", "restartPolicy"],
-  containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args"],
+  containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args", "sysctl"],
 } as const;
 
 function refuseUntranslated(resource: string, where: string, o: object | undefined, known: readonly string[]): void {
@@ -42,6 +42,8 @@ export function checkTranslated(resource: string, s: ServiceInputs): void {
   refuseUntranslated(resource, "", s, TRANSLATED.service);
   refuseUntranslated(resource, "taskSpec.", s.taskSpec, TRANSLATED.taskSpec);
   refuseUntranslated(resource, "taskSpec.containerSpec.", s.taskSpec.containerSpec, TRANSLATED.containerSpec);
+  const sysctl = s.taskSpec.containerSpec.sysctl;
+  if (sysctl && Object.keys(sysctl).length > 0) throw new Error(`${resource}: taskSpec.containerSpec.sysctl: only an empty map is translated`);
   const mode = s.mode;
   if (mode?.global) throw new Error(`${resource}: mode.global: only a replicated service is translated`);
   for (const n of s.taskSpec.networksAdvanceds ?? []) {
