@@ -81,8 +81,17 @@ export function updatePolicy(state: RolloutState): UpdatePolicy {
 export const ROLLBACK_POLICY = { order: "start-first", parallelism: ALL_AT_ONCE, failureAction: "pause", monitor: "5s", delay: "0s", maxFailureRatio: "0" } as const;
 
 /**
+ * Swarm's UpdateStatus message once it has rolled an update back. (While the
+ * rollback runs it says "update rolled back due to failure"; nobody reads that
+ * after `up`.)
+ */
+export const SWARM_ROLLBACK_COMPLETED = "rollback completed";
+/** What a failed `pulumi up` says when Swarm rolled the update back: the provider's words around Swarm's (issue 22 fact 5). */
+export const ROLLBACK_UP_ERROR = `service rollback completed: ${SWARM_ROLLBACK_COMPLETED}`;
+
+/**
  * The service's `convergeConfig`: `pulumi up` waits until every task runs the
- * declared spec, and fails ("update rolled back due to failure") on a rollback.
+ * declared spec, and fails (ROLLBACK_UP_ERROR) on a rollback.
  * The timeout covers the slowest legitimate update: appReplicas tasks one at a
  * time, each about startPeriod + monitor, and a rollback after it.
  */

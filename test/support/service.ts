@@ -5,7 +5,7 @@
  * changed fields (test/support/serviceSpec.ts builds both argument lists),
  * and then waits as the provider's `convergeConfig` makes `pulumi up` wait:
  * every `delay`, until the update has completed and the declared number of
- * tasks run, failing with the provider's "service rollback completed" when
+ * tasks run, failing with the provider's "service rollback completed: <Swarm's message>" when
  * Swarm rolled the update back, and after `timeout`.
  *
  * It exercises the declared resource on a real Swarm; it is not `pulumi up`:
@@ -19,7 +19,9 @@ import { ServiceInputs, convergeOf, replicasOf, serviceCreateArgs, serviceUpdate
 /** `pulumi up` failed because Swarm rolled the update back (the provider's error, and the service's state). */
 export class ServiceRollbackError extends Error {
   constructor(readonly service: string, readonly updateState: string, readonly updateMessage: string) {
-    super(`service ${service}: service rollback completed: ${updateMessage}`);
+    // The provider's words exactly (what a failed `pulumi up` prints under the service's URN): once Swarm's
+    // rollback has completed, its message is "rollback completed" (core/swarm.ts ROLLBACK_UP_ERROR).
+    super(`service rollback completed: ${updateMessage}`);
     this.name = "ServiceRollbackError";
   }
 }
