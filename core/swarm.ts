@@ -107,3 +107,19 @@ export const RESTART_POLICY = { condition: "any", delay: "5s", maxAttempts: 0, w
  * DNS only while it is healthy.
  */
 export const ENDPOINT_MODE = "dnsrr";
+
+/**
+ * The app's secrets reach its tasks as Docker secret files, never through the
+ * env or the command line (issue 21 finding 5): `docker service inspect`,
+ * `docker inspect` of a task and /proc/<pid>/environ show neither. The app
+ * reads each through its `*_FILE` variable (docs/reference-app.md).
+ */
+export const APP_SECRET_FILES = { databaseUrl: "/run/secrets/database_url" } as const;
+/** A secret file is readable by its owner only. */
+export const SECRET_FILE_MODE = 0o400;
+/**
+ * The uid and gid the app's tasks run as, which own its secret files (Docker
+ * writes them root-owned otherwise, and a 0400 file would be unreadable). The
+ * service sets the user, so it does not depend on what the image's USER is.
+ */
+export const APP_RUN_AS = { uid: "10001", gid: "10001" } as const;

@@ -88,8 +88,8 @@ describe("the declared app service as docker CLI arguments", function () {
     const c = base.spec.taskSpec.containerSpec;
     const withLabels: ServiceInputs = { ...base.spec, taskSpec: { ...base.spec.taskSpec, containerSpec: { ...c, labels: [...(c.labels ?? []), { label: "x", value: "1" }] } } };
     assert.throws(() => serviceUpdateArgs("app", base.spec, withLabels), /app: taskSpec\.containerSpec\.labels changed .*the provider replaces the service/);
-    const withUser: ServiceInputs = { ...base.spec, taskSpec: { ...base.spec.taskSpec, containerSpec: { ...c, user: "root" } } };
-    assert.throws(() => serviceCreateArgs("app", withUser, { networks }), /app: taskSpec\.containerSpec\.user is declared but not translated/);
+    const withHostname: ServiceInputs = { ...base.spec, taskSpec: { ...base.spec.taskSpec, containerSpec: { ...c, hostname: "x" } } };
+    assert.throws(() => serviceCreateArgs("app", withHostname, { networks }), /app: taskSpec\.containerSpec\.hostname is declared but not translated/);
     assert.throws(() => serviceCreateArgs("app", base.spec, { networks: {} }), /has no real network/);
   });
 

@@ -28,7 +28,7 @@ export interface ServiceCreateOptions {
 const TRANSLATED = {
   service: ["name", "labels", "mode", "endpointSpec", "updateConfig", "rollbackConfig", "convergeConfig", "taskSpec"],
   taskSpec: ["containerSpec", "networksAdvanceds", "restartPolicy"],
-  containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args", "sysctl"],
+  containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args", "sysctl", "user", "secrets"],
 } as const;
 
 function refuseUntranslated(resource: string, where: string, o: object | undefined, known: readonly string[]): void {
@@ -101,6 +101,20 @@ function networkFlags(resource: string, s: ServiceInputs, opts: ServiceCreateOpt
   return out;
 }
 
+type SecretRef = NonNullable<ContainerSpecInputs["secrets"]>[number];
+
+/** `--secret` / `--secret-add` value: the CLI's long form (a secret name holds no comma or '='). */
+function secretMount(resource: string, x: SecretRef): string {
+  const source = x.secretName ?? x.secretId;
+  if (!source) throw new Error(`${resource}: taskSpec.containerSpec.secrets[]: no secretName or secretId`);
+  const parts = [`source=${source}`, `target=${x.fileName}`];
+  if (x.fileUid !== undefined) parts.push(`uid=${x.fileUid}`);
+  if (x.fileGid !== undefined) parts.push(`gid=${x.fileGid}`);
+  // The CLI reads mode as octal.
+  if (x.fileMode !== undefined) parts.push(`mode=${x.fileMode.toString(8).padStart(4, "0")}`);
+  return parts.join(",");
+}
+
 function stopFlags(c: ContainerSpecInputs): string[] {
   const out: string[] = [];
   if (c.stopSignal !== undefined) out.push("--stop-signal", c.stopSignal);
@@ -128,6 +142,8 @@ export function serviceCreateArgs(resource: string, s: ServiceInputs, opts: Serv
   flags.push(...networkFlags(resource, s, opts));
   if (c.healthcheck) flags.push(...healthFlags(resource, c.healthcheck as Healthcheck));
   flags.push(...stopFlags(c));
+  if (c.user !== undefined) flags.push("--user", c.user);
+  for (const x of c.secrets ?? []) flags.push("--secret", secretMount(resource, x));
   flags.push(...restartFlags(s.taskSpec.restartPolicy));
   flags.push(...policyFlags("update", s.updateConfig));
   flags.push(...policyFlags("rollback", s.rollbackConfig));
@@ -203,6 +219,19 @@ export function serviceUpdateArgs(resource: string, before: ServiceInputs, after
   if (!same(b.stopSignal, a.stopSignal) || !same(b.stopGracePeriod, a.stopGracePeriod)) {
     flags.push(...stopFlags(a));
     changed.push("taskSpec.containerSpec.stopSignal/stopGracePeriod");
+    rolling = true;
+  }
+  if (!same(b.user, a.user)) {
+    if (a.user === undefined) throw new Error(`${resource}: taskSpec.containerSpec.user removed: not translated`);
+    flags.push("--user", a.user);
+    changed.push("taskSpec.containerSpec.user");
+    rolling = true;
+  }
+  if (!same(b.secrets, a.secrets)) {
+    // A set, updated in place by the provider: every old mount out, every new one in (one update, one rolling restart).
+    for (const x of b.secrets ?? []) flags.push("--secret-rm", String(x.secretName ?? x.secretId));
+    for (const x of a.secrets ?? []) flags.push("--secret-add", secretMount(resource, x));
+    changed.push("taskSpec.containerSpec.secrets");
     rolling = true;
   }
   if (!same(before.taskSpec.restartPolicy, after.taskSpec.restartPolicy)) {
