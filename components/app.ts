@@ -20,6 +20,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { envCommand } from "../core/appCommand";
 import { goShortSeconds } from "../core/goDuration";
 import { HealthCheckProbe, httpHealthCheckTest } from "../core/healthCheck";
 import { APP_ENV_NAMES } from "../core/stages";
@@ -47,8 +48,10 @@ export interface AppArgs {
   healthCheckPath: string;
   /** The HTTP client in the app image that probes it (core/healthCheck.ts). */
   healthCheckProbe: HealthCheckProbe;
-  /** Plain environment: the rollout flags and percentage, and the stack's extra env. Never a secret. */
+  /** The app's settings (its environment): the rollout flags and percentage, and the stack's extra env. Never a secret. */
   env: Record<string, string>;
+  /** The command the app image runs (config appCommand): run after `/usr/bin/env` sets the settings. */
+  command: readonly string[];
   /** The app role's connection string (a secret): given to the tasks as a Docker secret file, never in the env. */
   databaseUrl: pulumi.Output<string>;
   /** The overlay network's id (not its name: the deprecated `name` field makes refresh + preview show a replacement). */
@@ -84,7 +87,9 @@ export class App extends pulumi.ComponentResource {
       { data: pulumi.secret(args.databaseUrl.apply((url) => Buffer.from(url, "utf8").toString("base64"))), labels: containerLabels("app") },
       { parent: this, deleteBeforeReplace: false },
     );
-    const env: Record<string, string> = { ...plainEnv, [APP_ENV_NAMES.databaseUrlFile]: APP_SECRET_FILES.databaseUrl };
+    // The settings as an ordered list, not the task env: the provider sends the env in a random order on every
+    // update, so a replica or label change would restart every task (issue 22 fact 2; core/appCommand.ts).
+    const settings: Record<string, string> = { ...plainEnv, [APP_ENV_NAMES.databaseUrlFile]: APP_SECRET_FILES.databaseUrl };
 
     const service = new docker.Service(
       name,
@@ -95,7 +100,7 @@ export class App extends pulumi.ComponentResource {
         taskSpec: {
           containerSpec: {
             image: args.image,
-            env,
+            args: envCommand(settings, args.command),
             secrets: [
               {
                 secretId: databaseUrlSecret.id,

@@ -121,6 +121,13 @@ function inputLeaves(r: EvaluatedResource): Map<string, Leaf> {
   const out = new Map<string, Leaf>();
   for (const [k, v] of Object.entries(r.inputs)) leaves(v, k, r.secretPaths, out);
   if (r.type === SERVICE) {
+    // The app's settings are words of args (core/appCommand.ts): compared word by word, so a stage change shows
+    // as the one setting that changed, not as two whole command lines.
+    const args = out.get(SERVICE_ARGS);
+    if (args && !args.secret && Array.isArray(args.value)) {
+      out.delete(SERVICE_ARGS);
+      args.value.forEach((w, i) => out.set(`${SERVICE_ARGS}.${i}`, { value: w, secret: false }));
+    }
     for (const [path, leaf] of out) {
       const v = readBackForm(path, leaf.value);
       if (v === undefined) out.delete(path);
@@ -129,6 +136,8 @@ function inputLeaves(r: EvaluatedResource): Map<string, Leaf> {
   }
   return out;
 }
+
+const SERVICE_ARGS = "taskSpec.containerSpec.args";
 
 /** The service inputs docker provider 5.2.0 types as Go durations (ServiceArgs): the last segment of their paths. */
 export const SERVICE_DURATION_KEYS: readonly string[] = ["interval", "timeout", "startPeriod", "stopGracePeriod", "delay", "monitor", "window"];

@@ -6,12 +6,14 @@
  *
  * This mirrors what docker provider 5.2.0 sends for a Service (issue 15's
  * "provider facts"): env, the image (a plain string), the replica count and the
- * service's own labels change in place; a change of the container-spec labels,
- * the networks or the command makes the provider replace the service, which
+ * service's own labels change in place, and so do `args` and the secret mounts
+ * (no ForceNew in the provider's schema); a change of the container-spec labels
+ * or the networks makes the provider replace the service, which
  * this harness does not mimic: it refuses such a change, naming the field.
  * Every declared input this file does not translate is refused too, so a new
  * field in components/app.ts cannot be silently dropped.
  */
+import { shellCommand } from "../../core/shell";
 import { Healthcheck, healthFlags } from "./declared";
 import type { ServiceInputs } from "./program";
 
@@ -178,7 +180,6 @@ export function serviceUpdateArgs(resource: string, before: ServiceInputs, after
   for (const [path, x, y] of [
     ["taskSpec.containerSpec.labels", containerSpecLabels(before), containerSpecLabels(after)],
     ["taskSpec.networksAdvanceds", before.taskSpec.networksAdvanceds, after.taskSpec.networksAdvanceds],
-    ["taskSpec.containerSpec.args", b.args, a.args],
     ["endpointSpec", before.endpointSpec, after.endpointSpec],
     ["name", before.name, after.name],
   ] as const) {
@@ -219,6 +220,13 @@ export function serviceUpdateArgs(resource: string, before: ServiceInputs, after
   if (!same(b.stopSignal, a.stopSignal) || !same(b.stopGracePeriod, a.stopGracePeriod)) {
     flags.push(...stopFlags(a));
     changed.push("taskSpec.containerSpec.stopSignal/stopGracePeriod");
+    rolling = true;
+  }
+  // args: a list the provider updates in place (no ForceNew in its schema); the CLI reads --args as shell words.
+  if (!same(b.args, a.args)) {
+    if (!a.args || a.args.length === 0) throw new Error(`${resource}: taskSpec.containerSpec.args removed: not translated`);
+    flags.push("--args", shellCommand(a.args));
+    changed.push("taskSpec.containerSpec.args");
     rolling = true;
   }
   if (!same(b.user, a.user)) {
