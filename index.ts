@@ -71,6 +71,7 @@ const app = new App(
     healthCheckPath: config.appHealthCheckPath,
     healthCheckProbe: config.appHealthCheckProbe,
     env: { ...config.appExtraEnv, ...rolloutEnv },
+    command: config.appCommand,
     databaseUrl: database.appDatabaseUrl,
     networkId: network.id,
     alias: APP_ALIAS,

@@ -20,10 +20,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { envCommand } from "../core/appCommand";
+import { goShortSeconds } from "../core/goDuration";
 import { HealthCheckProbe, httpHealthCheckTest } from "../core/healthCheck";
-import { APP_ENV_NAMES, ENV_NAMES } from "../core/stages";
+import { APP_ENV_NAMES } from "../core/stages";
 import {
   APP_HEALTH_CHECK,
+  APP_RUN_AS,
+  APP_SECRET_FILES,
+  SECRET_FILE_MODE,
   APP_STOP_GRACE_SECONDS,
   CONVERGE_POLICY,
   ENDPOINT_MODE,
@@ -43,9 +48,11 @@ export interface AppArgs {
   healthCheckPath: string;
   /** The HTTP client in the app image that probes it (core/healthCheck.ts). */
   healthCheckProbe: HealthCheckProbe;
-  /** Plain environment: the rollout flags and percentage, and the stack's extra env. */
+  /** The app's settings (its environment): the rollout flags and percentage, and the stack's extra env. Never a secret. */
   env: Record<string, string>;
-  /** The app role's connection string (a secret). */
+  /** The command the app image runs (config appCommand): run after `/usr/bin/env` sets the settings. */
+  command: readonly string[];
+  /** The app role's connection string (a secret): given to the tasks as a Docker secret file, never in the env. */
   databaseUrl: pulumi.Output<string>;
   /** The overlay network's id (not its name: the deprecated `name` field makes refresh + preview show a replacement). */
   networkId: pulumi.Input<string>;
@@ -70,8 +77,19 @@ export class App extends pulumi.ComponentResource {
       [APP_ENV_NAMES.port]: String(args.port),
       [APP_ENV_NAMES.healthCheckPath]: args.healthCheckPath,
     };
-    // DATABASE_URL carries the app role's password, so the env as a whole is a secret.
-    const env = pulumi.secret(args.databaseUrl.apply((url) => ({ ...plainEnv, [ENV_NAMES.databaseUrl]: url })));
+    // The app role's URL carries its password: a Docker secret, read by the app through DATABASE_URL_FILE
+    // (issue 21 finding 5). A secret is immutable, so a new URL replaces it: Pulumi auto-names it (a new name on
+    // every replacement, no digest of the password in a name), creates the new one first, updates the service in
+    // place to it (secrets are a set updated in place by the provider: a start-first rolling update), and deletes
+    // the old one last, once no task uses it.
+    const databaseUrlSecret = new docker.Secret(
+      `${name}-database-url`,
+      { data: pulumi.secret(args.databaseUrl.apply((url) => Buffer.from(url, "utf8").toString("base64"))), labels: containerLabels("app") },
+      { parent: this, deleteBeforeReplace: false },
+    );
+    // The settings as an ordered list, not the task env: the provider sends the env in a random order on every
+    // update, so a replica or label change would restart every task (issue 22 fact 2; core/appCommand.ts).
+    const settings: Record<string, string> = { ...plainEnv, [APP_ENV_NAMES.databaseUrlFile]: APP_SECRET_FILES.databaseUrl };
 
     const service = new docker.Service(
       name,
@@ -82,14 +100,28 @@ export class App extends pulumi.ComponentResource {
         taskSpec: {
           containerSpec: {
             image: args.image,
-            env,
+            args: envCommand(settings, args.command),
+            secrets: [
+              {
+                secretId: databaseUrlSecret.id,
+                secretName: databaseUrlSecret.name,
+                fileName: APP_SECRET_FILES.databaseUrl,
+                fileUid: APP_RUN_AS.uid,
+                fileGid: APP_RUN_AS.gid,
+                fileMode: SECRET_FILE_MODE,
+              },
+            ],
+            // The owner of the secret files: the image's USER would not be.
+            user: `${APP_RUN_AS.uid}:${APP_RUN_AS.gid}`,
             // Static: a change here replaces the whole service.
             labels: containerLabels("app"),
             // Exec form: the probe gets the URL as one argument, no shell reads it.
             healthcheck: { tests: httpHealthCheckTest(args.healthCheckProbe, args.port, args.healthCheckPath), ...APP_HEALTH_CHECK },
             // Let in-flight requests finish: the task left the DNS before it is stopped.
             stopSignal: "SIGTERM",
-            stopGracePeriod: `${APP_STOP_GRACE_SECONDS}s`,
+            stopGracePeriod: goShortSeconds(APP_STOP_GRACE_SECONDS),
+            // What the provider reads back for a spec without sysctls: declared, so a preview after `up` has no `+ sysctl` line.
+            sysctl: {},
           },
           networksAdvanceds: [{ id: args.networkId, aliases: [args.alias] }],
           restartPolicy: { ...RESTART_POLICY },

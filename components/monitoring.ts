@@ -3,8 +3,8 @@
  * stack's private network, each running the files core/alerts renders from the
  * stack config (uploaded into the container). Thin: the logic is in core/alerts.
  *
- * - The exporter's DSN and the rendered alertmanager.yml (receivers' secrets)
- *   are Pulumi secrets; the alertmanager.yml with real secrets exists only
+ * - The exporter's password (a 0400 file, never its env) and the rendered
+ *   alertmanager.yml (receivers' secrets) are Pulumi secrets; the alertmanager.yml with real secrets exists only
  *   inside a secret Output.
  * - UIs are published only when `monitoring.publishUis`, on
  *   `monitoring.bindAddress` (loopback by default). The exporter never is.
@@ -20,7 +20,7 @@ import {
   MONITORING_FILE_NAMES,
   MonitoringFiles,
   exporterArgs,
-  exporterDsn,
+  exporterSource,
   renderAlertmanagerConfig,
   renderMonitoringFiles,
 } from "../core/alerts";
@@ -39,7 +39,8 @@ export interface MonitoringArgs {
 
 /** In-container paths and ports (the upstream images' defaults). */
 export const MONITORING_CONTAINER = {
-  exporter: { dir: "/etc/postgres_exporter", port: 9187 },
+  /** uid 65534: the user the exporter image runs as (nobody, images/postgres-exporter/Dockerfile, as upstream's); it owns the password file. */
+  exporter: { dir: "/etc/postgres_exporter", port: 9187, uid: "65534", passwordFile: "/etc/postgres_exporter/password" },
   prometheus: { dir: "/etc/prometheus", dataDir: "/prometheus", port: 9090 },
   alertmanager: { dir: "/etc/alertmanager", dataDir: "/alertmanager", port: 9093 },
 } as const;
@@ -97,18 +98,31 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         image: image("exporter", m.exporterImage).imageId,
         command: exporterArgs(`${ex.dir}/${MONITORING_FILE_NAMES.exporterQueries}`, `:${ex.port}`),
-        envs: pulumi.secret(
+        // The password is a 0400 file owned by the exporter's user, read through DATA_SOURCE_PASS_FILE: it is in
+        // no env (`docker inspect`, /proc/<pid>/environ). Host, port, database and user are not secrets.
+        // (unsecret: derived from the secret URL, but without its password, so a preview shows it.)
+        envs: pulumi.unsecret(
+          args.monitoringDatabaseUrl.apply((url) => {
+            const src = exporterSource(url);
+            return [
+              `DATA_SOURCE_URI=${src.uri}`,
+              `DATA_SOURCE_USER=${src.user}`,
+              `DATA_SOURCE_PASS_FILE=${ex.passwordFile}`,
+              ...Object.entries(EXPORTER_ENV).map(([k, v]) => `${k}=${v}`),
+            ];
+          }),
+        ),
+        uploads: pulumi.secret(
           args.monitoringDatabaseUrl.apply((url) => [
-            `DATA_SOURCE_NAME=${exporterDsn(url)}`,
-            ...Object.entries(EXPORTER_ENV).map(([k, v]) => `${k}=${v}`),
+            { file: `${ex.dir}/${MONITORING_FILE_NAMES.exporterQueries}`, content: files[MONITORING_FILE_NAMES.exporterQueries] },
+            { file: ex.passwordFile, content: exporterSource(url).password, owner: ex.uid, group: ex.uid, permissions: "0400" },
           ]),
         ),
-        uploads: [{ file: `${ex.dir}/${MONITORING_FILE_NAMES.exporterQueries}`, content: files[MONITORING_FILE_NAMES.exporterQueries] }],
         networksAdvanced: net(MONITORING_ALIASES.exporter),
         labels: containerLabels("monitoring-exporter"),
         restart: "unless-stopped",
       },
-      replaceOpts(["envs"]),
+      replaceOpts(["uploads"]),
     );
 
     const pr = MONITORING_CONTAINER.prometheus;

@@ -165,6 +165,29 @@ const extraEnvField = field(
   },
 );
 
+/**
+ * The reference app image's command (reference-app/Dockerfile's CMD): appCommand's default. The program runs
+ * the app as `/usr/bin/env NAME=VALUE … <appCommand>` (components/app.ts, docs/swarm.md), so it must know the
+ * command the image would run.
+ */
+export const REFERENCE_APP_COMMAND: readonly string[] = ["/usr/bin/node", "/opt/reference-app/reference-app/src/main.js"];
+const appCommandField = field(
+  "the app image's command as a list of strings (its ENTRYPOINT then its CMD), the first an absolute path, e.g. [\"/usr/bin/node\", \"/app/main.js\"]; at most 64 words, none empty or holding a NUL",
+  (v) => {
+    let x = v;
+    if (typeof x === "string" && x.trim().startsWith("[")) {
+      try {
+        x = JSON.parse(x);
+      } catch {
+        return undefined;
+      }
+    }
+    if (!Array.isArray(x) || x.length === 0 || x.length > 64) return undefined;
+    if (!x.every((w): w is string => typeof w === "string" && w !== "" && !w.includes("\0"))) return undefined;
+    return x[0].startsWith("/") ? [...x] : undefined;
+  },
+);
+
 // The alert receivers' URLs (Alertmanager's pagerduty_configs.url and slack_configs.api_url).
 // A receiver URL carries alerts (and, for PagerDuty, the routing key in the body): https, a host,
 // no user:password part, no #fragment. Plain http only to a host the stack names in
@@ -334,6 +357,7 @@ export const configSchema = z.strictObject({
     .describe("one of wget, curl: the HTTP client the app image has; the health check runs it without a shell, the URL one argument (core/healthCheck.ts)")
     .default("wget"),
   appExtraEnv: group(extraEnvField).default({}),
+  appCommand: appCommandField.default([...REFERENCE_APP_COMMAND]),
   proxyImage: imageField.default("nginx:1.27.3-alpine"),
   proxyPort: portField.default(8080),
   proxyBindAddress: bindAddressField.default("0.0.0.0"),

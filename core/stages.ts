@@ -27,6 +27,8 @@ export const ENV_NAMES = {
 export const APP_ENV_NAMES = {
   port: "APP_PORT",
   healthCheckPath: "APP_HEALTH_CHECK_PATH",
+  /** The file the app reads DATABASE_URL from (a Docker secret; the `*_FILE` convention): the deploy never puts the URL in the env. */
+  databaseUrlFile: "DATABASE_URL_FILE",
 } as const;
 
 /** Env names the program owns; a stack's extra environment may not override them. */

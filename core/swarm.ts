@@ -4,6 +4,7 @@
  * emergency. Pure: no Pulumi import, no I/O. components/app.ts declares the
  * service from these values; docs/swarm.md explains them.
  */
+import { goShortSeconds } from "./goDuration";
 import { RolloutState, isImmediateRollbackState } from "./stages";
 
 /**
@@ -20,8 +21,11 @@ import { RolloutState, isImmediateRollbackState } from "./stages";
  * test/stack/swarm-rollout.test.ts). A healthy task passes its first check
  * long before, so this does not slow a good update; it only delays the
  * rollback of a release that never gets healthy to about 70 s.
+ *
+ * Every duration is in the provider's read-back form (core/goDuration.ts): it
+ * reads 60 s back as "1m", and "60s" would show as a change on every preview.
  */
-export const APP_HEALTH_CHECK = { interval: "3s", timeout: "3s", retries: 3, startPeriod: "60s" } as const;
+export const APP_HEALTH_CHECK = { interval: goShortSeconds(3), timeout: goShortSeconds(3), retries: 3, startPeriod: goShortSeconds(60) } as const;
 
 /**
  * Seconds Docker waits after SIGTERM before it kills a task. The reference app
@@ -89,6 +93,15 @@ export function updatePolicy(state: RolloutState): UpdatePolicy {
 export const ROLLBACK_POLICY = { order: "start-first", parallelism: ALL_AT_ONCE, failureAction: "pause", monitor: "5s", delay: "0s", maxFailureRatio: "0" } as const;
 
 /**
+ * Swarm's UpdateStatus message once it has rolled an update back. (While the
+ * rollback runs it says "update rolled back due to failure"; nobody reads that
+ * after `up`.)
+ */
+export const SWARM_ROLLBACK_COMPLETED = "rollback completed";
+/** What a failed `pulumi up` says when Swarm rolled the update back: the provider's words around Swarm's (issue 22 fact 5). */
+export const ROLLBACK_UP_ERROR = `service rollback completed: ${SWARM_ROLLBACK_COMPLETED}`;
+
+/**
  * The service's `convergeConfig`. The provider's converge is satisfied as soon as
  * every slot has *a* running task (old ones included) or it reads
  * `UpdateState: completed`, which can be the previous update's (issue 22, fact 3):
@@ -121,3 +134,19 @@ export const RESTART_POLICY = { condition: "any", delay: "5s", maxAttempts: 0, w
  * DNS only while it is healthy.
  */
 export const ENDPOINT_MODE = "dnsrr";
+
+/**
+ * The app's secrets reach its tasks as Docker secret files, never through the
+ * env or the command line (issue 21 finding 5): `docker service inspect`,
+ * `docker inspect` of a task and /proc/<pid>/environ show neither. The app
+ * reads each through its `*_FILE` variable (docs/reference-app.md).
+ */
+export const APP_SECRET_FILES = { databaseUrl: "/run/secrets/database_url" } as const;
+/** A secret file is readable by its owner only. */
+export const SECRET_FILE_MODE = 0o400;
+/**
+ * The uid and gid the app's tasks run as, which own its secret files (Docker
+ * writes them root-owned otherwise, and a 0400 file would be unreadable). The
+ * service sets the user, so it does not depend on what the image's USER is.
+ */
+export const APP_RUN_AS = { uid: "10001", gid: "10001" } as const;

@@ -72,6 +72,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "docker:index/volume:Volume":
     case "docker:index/container:Container":
     case "docker:index/service:Service":
+    case "docker:index/secret:Secret":
       return { ...inputs, name: inputs.name ?? `${name}-mock` };
     default:
       return inputs;

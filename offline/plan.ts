@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS, objectInput } from "../core/configSchema";
 import { showSetting } from "../core/configSecrets";
+import { isGoShortDuration, goShortDuration, parseGoDuration } from "../core/goDuration";
 import { Evaluation, EvaluatedResource, resourceKey } from "./evaluation";
 import { SecretStatus } from "../stack/stackFile";
 
@@ -120,7 +121,46 @@ function leaves(v: unknown, at: string, secretPaths: readonly string[], out: Map
 function inputLeaves(r: EvaluatedResource): Map<string, Leaf> {
   const out = new Map<string, Leaf>();
   for (const [k, v] of Object.entries(r.inputs)) leaves(v, k, r.secretPaths, out);
+  if (r.type === SERVICE) {
+    // The app's settings are words of args (core/appCommand.ts): compared word by word, so a stage change shows
+    // as the one setting that changed, not as two whole command lines.
+    const args = out.get(SERVICE_ARGS);
+    if (args && !args.secret && Array.isArray(args.value)) {
+      out.delete(SERVICE_ARGS);
+      args.value.forEach((w, i) => out.set(`${SERVICE_ARGS}.${i}`, { value: w, secret: false }));
+    }
+    for (const [path, leaf] of out) {
+      const v = readBackForm(path, leaf.value);
+      if (v === undefined) out.delete(path);
+      else out.set(path, { ...leaf, value: v });
+    }
+  }
   return out;
+}
+
+const SERVICE_ARGS = "taskSpec.containerSpec.args";
+
+/** The service inputs docker provider 5.2.0 types as Go durations (ServiceArgs): the last segment of their paths. */
+export const SERVICE_DURATION_KEYS: readonly string[] = ["interval", "timeout", "startPeriod", "stopGracePeriod", "delay", "monitor", "window"];
+
+/**
+ * A service input leaf as the provider reads it back (issue 22 fact 1), so that
+ * a no-op compares clean: a Go duration in its short form (core/goDuration.ts),
+ * and an empty map or null as no value (Terraform's model, which the provider
+ * follows, holds no empty map: `sysctl: {}` and no `sysctl` read back alike).
+ */
+function readBackForm(path: string, v: unknown): unknown {
+  if (v === null || (isPlainObject(v) && Object.keys(v).length === 0)) return undefined;
+  const key = path.slice(path.lastIndexOf(".") + 1);
+  if (typeof v === "string" && SERVICE_DURATION_KEYS.includes(key) && !isGoShortDuration(v)) {
+    try {
+      parseGoDuration(v);
+    } catch {
+      return v; // not a duration: compared as written (the provider refuses it at `up`)
+    }
+    return goShortDuration(v);
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------------------

@@ -184,6 +184,26 @@ export function exporterDsn(monitoringUrl: string, statementTimeoutMs = EXPORTER
   return u.toString();
 }
 
+/** The exporter's connection in the parts its `DATA_SOURCE_*` settings take, so the password can be a file. */
+export interface ExporterSource {
+  /** DATA_SOURCE_URI: host:port/database?parameters, no user or password. */
+  uri: string;
+  /** DATA_SOURCE_USER. */
+  user: string;
+  /** What the DATA_SOURCE_PASS_FILE file holds: a secret. */
+  password: string;
+}
+
+/**
+ * exporterDsn split for the exporter's `DATA_SOURCE_URI` + `DATA_SOURCE_USER` + `DATA_SOURCE_PASS_FILE`
+ * (prometheus-postgres-exporter 0.11, Debian's, reads them when DATA_SOURCE_NAME is unset and builds
+ * `postgresql://user:pass@uri`, escaping user and password itself): the password leaves the env.
+ */
+export function exporterSource(monitoringUrl: string, statementTimeoutMs = EXPORTER_STATEMENT_TIMEOUT_MS): ExporterSource {
+  const u = new URL(exporterDsn(monitoringUrl, statementTimeoutMs));
+  return { uri: `${u.host}${u.pathname}${u.search}`, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+}
+
 /**
  * Environment for the exporter: only the custom queries and the exporter's own
  * health (the monitoring role reads the views and nothing else). Set through

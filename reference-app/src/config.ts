@@ -1,6 +1,6 @@
 /**
  * The reference app's configuration, read from its environment. Pure: the
- * caller passes the environment. Every bad value is reported at once, naming
+ * caller passes the environment (and the file reader for DATABASE_URL_FILE). Every bad value is reported at once, naming
  * the variable, its value (never DATABASE_URL's: it carries the password) and
  * what is allowed.
  */
@@ -38,7 +38,36 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const HOST_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|::|::1|localhost)$/;
 
-export function parseConfig(env: Env): AppConfig {
+/** Reads a file's text (main.ts passes fs.readFileSync; tests pass a map). Throws when it cannot. */
+export type ReadFile = (path: string) => string;
+
+const noFiles: ReadFile = (p) => {
+  throw new Error(`no file reader given (reading ${p})`);
+};
+
+/**
+ * The database URL: from the file DATABASE_URL_FILE names (a Docker secret: what the deploy gives, so the
+ * password is in no env, no `docker inspect` and no /proc/<pid>/environ), or from DATABASE_URL for a local
+ * run (the drill, the tests, a developer's shell), where there is no Docker secret. Both set is refused:
+ * which one wins would be a guess. A trailing newline in the file (an editor's, `echo`'s) is dropped.
+ */
+function databaseUrlOf(env: Env, readFile: ReadFile, problems: string[]): string {
+  const file = env[APP_ENV_NAMES.databaseUrlFile];
+  if (file === undefined) return env[ENV_NAMES.databaseUrl] ?? "";
+  if (env[ENV_NAMES.databaseUrl] !== undefined) {
+    problems.push(`${APP_ENV_NAMES.databaseUrlFile}=${JSON.stringify(file)} and ${ENV_NAMES.databaseUrl} are both set: set only one (the file, in a deploy)`);
+    return "";
+  }
+  try {
+    return readFile(file).replace(/\r?\n$/, "");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    problems.push(`${APP_ENV_NAMES.databaseUrlFile}=${JSON.stringify(file)}: cannot read the file (${code ?? (err as Error).message}); expected a readable file holding postgres://user:password@host:port/database`);
+    return "";
+  }
+}
+
+export function parseConfig(env: Env, readFile: ReadFile = noFiles): AppConfig {
   const problems: string[] = [];
   const show = (name: string) => (env[name] === undefined ? `${name} (unset)` : `${name}=${JSON.stringify(env[name])}`);
 
@@ -64,16 +93,20 @@ export function parseConfig(env: Env): AppConfig {
   if (pctText !== undefined && /^\d{1,3}$/.test(pctText) && isStage(Number(pctText))) canaryPercentage = Number(pctText) as Stage;
   else problems.push(`${show(ENV_NAMES.canaryPercentage)}: expected one of the stages ${STAGES.join(", ")}`);
 
-  const databaseUrl = env[ENV_NAMES.databaseUrl] ?? "";
+  const problemsBeforeUrl = problems.length;
+  const databaseUrl = databaseUrlOf(env, readFile, problems);
+  const urlFrom = env[APP_ENV_NAMES.databaseUrlFile] !== undefined ? `${ENV_NAMES.databaseUrl} (from ${APP_ENV_NAMES.databaseUrlFile})` : ENV_NAMES.databaseUrl;
+  // A file that could not be read is reported once, by databaseUrlOf.
+  const fileProblem = problems.length > problemsBeforeUrl;
   let urlOk = false;
   try {
     urlOk = ["postgres:", "postgresql:"].includes(new URL(databaseUrl).protocol);
   } catch {
     urlOk = false;
   }
-  if (!urlOk) {
+  if (!urlOk && !fileProblem) {
     problems.push(
-      `${ENV_NAMES.databaseUrl}: ${databaseUrl === "" ? "unset or empty" : "not a postgres:// or postgresql:// URL"} (value not shown: it carries a password); expected postgres://user:password@host:port/database`,
+      `${urlFrom}: ${databaseUrl === "" ? "unset or empty" : "not a postgres:// or postgresql:// URL"} (value not shown: it carries a password); expected postgres://user:password@host:port/database`,
     );
   }
 

@@ -3,6 +3,7 @@
  * Exit codes: 0 stopped cleanly; 1 failed, or had to cut requests short at
  * the deadline; 2 invalid configuration.
  */
+import * as fs from "node:fs";
 import { ConfigError, parseConfig } from "./config";
 import { EXIT_DEADLINE_MS } from "./contract";
 import { ReferenceApp, jsonLogger } from "./server";
@@ -10,7 +11,10 @@ import { ReferenceApp, jsonLogger } from "./server";
 function main(): void {
   let app: ReferenceApp;
   try {
-    app = new ReferenceApp(parseConfig(process.env), jsonLogger);
+    app = new ReferenceApp(
+      parseConfig(process.env, (p) => fs.readFileSync(p, "utf8")),
+      jsonLogger,
+    );
   } catch (err) {
     if (err instanceof ConfigError) {
       jsonLogger("error", err.message, { problems: err.problems });

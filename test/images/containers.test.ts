@@ -236,7 +236,7 @@ describe("local images honour their contracts [docker]", function () {
       assert.equal(await dockerOk(["exec", c, "id", "-un"]), "nobody");
     });
 
-    it("the exporter starts with the declared flags, env and query file, reads DATA_SOURCE_NAME, and serves /metrics", async () => {
+    it("the exporter starts with the declared flags, env and files, reads its password from the 0400 DATA_SOURCE_PASS_FILE (no secret in its env), and serves /metrics", async () => {
       const pw = "exporter-test-pw";
       const pg = await scope.start("exporterpg", ["--network", net, "--network-alias", "exporterdb", "--env", `POSTGRES_PASSWORD=${pw}`, "--health-cmd", "pg_isready -U postgres", "--health-interval", "1s"], {
         image: tagOf("postgres"),
@@ -244,10 +244,20 @@ describe("local images honour their contracts [docker]", function () {
       await waitHealthy(pg, 120_000);
       const spec = containerSpec(containerByRole(ev, "monitoring-exporter"), { networks, publish: "ephemeral", alsoPublish: [MONITORING_CONTAINER.exporter.port] });
       assert.ok(spec.command.some((a) => a.startsWith("--extend.query-path=")));
-      // The declared DSN is the mock runtime's; point it at this test's database, keep the rest of the env.
-      const args = spec.createArgs.map((a) => (a.startsWith("DATA_SOURCE_NAME=") ? `DATA_SOURCE_NAME=postgresql://postgres:${pw}@exporterdb:5432/postgres?sslmode=disable` : a));
+      // The declared connection is the mock runtime's; point it at this test's database, keep the rest of the env and files.
+      assert.ok(!spec.createArgs.some((a) => a.startsWith("DATA_SOURCE_NAME=")), "no DSN (with its password) in the env");
+      const ex = MONITORING_CONTAINER.exporter;
+      assert.ok(spec.createArgs.includes(`DATA_SOURCE_PASS_FILE=${ex.passwordFile}`));
+      const args = spec.createArgs.map((a) =>
+        a.startsWith("DATA_SOURCE_URI=") ? "DATA_SOURCE_URI=exporterdb:5432/postgres?sslmode=disable" : a.startsWith("DATA_SOURCE_USER=") ? "DATA_SOURCE_USER=postgres" : a,
+      );
       assert.ok(args.some((a) => a === "PG_EXPORTER_DISABLE_DEFAULT_METRICS=true"));
-      const c = await scope.start("exporter", args, { image: spec.image, command: spec.command, uploads: spec.uploads });
+      const passFile = spec.uploads.find((u) => u.file === ex.passwordFile);
+      assert.deepEqual([passFile?.owner, passFile?.permissions], [ex.uid, "0400"]);
+      const uploads = spec.uploads.map((u) => (u === passFile ? { ...u, content: pw } : u));
+      const c = await scope.start("exporter", args, { image: spec.image, command: spec.command, uploads });
+      // Owner-only, owned by the user the exporter runs as.
+      assert.equal(await dockerOk(["exec", c, "stat", "-c", "%a %u", ex.passwordFile]), `400 ${ex.uid}`);
       const port = await publishedPort(c, MONITORING_CONTAINER.exporter.port);
       const metrics = await waitFor("exporter /metrics with pg_up 1", 60_000, async () => {
         const r = await httpGet(`http://127.0.0.1:${port}/metrics`);

@@ -42,7 +42,12 @@ describe("the declared app service as docker CLI arguments", function () {
     assert.deepEqual(flagValues(f, "--endpoint-mode"), ["dnsrr"]);
     assert.ok(flagValues(f, "--label").includes(`${rolloutLabelName(ENV_NAMES.canaryPercentage)}=10`));
     assert.ok(flagValues(f, "--container-label").length > 0);
-    assert.ok(flagValues(f, "--env").includes(`${ENV_NAMES.canaryPercentage}=10`));
+    // The settings are the ordered args (/usr/bin/env NAME=VALUE … <command>), not the env; the URL is a secret file.
+    assert.deepEqual(flagValues(f, "--env"), []);
+    assert.ok(c.args.includes(`${ENV_NAMES.canaryPercentage}=10`));
+    assert.equal(c.args[0], "/usr/bin/env");
+    assert.deepEqual(flagValues(f, "--user"), ["10001:10001"]);
+    assert.deepEqual(flagValues(f, "--secret"), ["source=app-database-url-mock,target=/run/secrets/database_url,uid=10001,gid=10001,mode=0400"]);
     assert.deepEqual(flagValues(f, "--network"), ["name=real-net,alias=app"]);
     // The exec-form check is one shell-quoted argv (the CLI only makes CMD-SHELL checks).
     const hc = base.spec.taskSpec.containerSpec.healthcheck!;
@@ -58,11 +63,14 @@ describe("the declared app service as docker CLI arguments", function () {
     assert.equal(c.image, SETS.appImage);
   });
 
-  it("a stage change is an in-place update of the env and the rollout label only", async () => {
+  it("a stage change is an in-place update of the args (the settings) and the rollout label only", async () => {
     const next = await spec({ canaryPercentage: "25" });
     const u = serviceUpdateArgs(base.resource.name, base.spec, next.spec);
-    assert.deepEqual(u.changed.sort(), ["labels", "taskSpec.containerSpec.env"]);
-    assert.deepEqual(u.flags, ["--detach", "--no-resolve-image", "--env-add", `${ENV_NAMES.canaryPercentage}=25`, "--label-add", `${rolloutLabelName(ENV_NAMES.canaryPercentage)}=25`]);
+    assert.deepEqual(u.changed.sort(), ["labels", "taskSpec.containerSpec.args"]);
+    const args = flagValues(u.flags, "--args");
+    assert.equal(args.length, 1);
+    assert.ok(args[0].startsWith("/usr/bin/env ") && args[0].includes(` ${ENV_NAMES.canaryPercentage}=25 `), args[0]);
+    assert.deepEqual(flagValues(u.flags, "--label-add"), [`${rolloutLabelName(ENV_NAMES.canaryPercentage)}=25`]);
     assert.equal(u.rollingUpdate, true);
   });
 
@@ -88,8 +96,8 @@ describe("the declared app service as docker CLI arguments", function () {
     const c = base.spec.taskSpec.containerSpec;
     const withLabels: ServiceInputs = { ...base.spec, taskSpec: { ...base.spec.taskSpec, containerSpec: { ...c, labels: [...(c.labels ?? []), { label: "x", value: "1" }] } } };
     assert.throws(() => serviceUpdateArgs("app", base.spec, withLabels), /app: taskSpec\.containerSpec\.labels changed .*the provider replaces the service/);
-    const withUser: ServiceInputs = { ...base.spec, taskSpec: { ...base.spec.taskSpec, containerSpec: { ...c, user: "root" } } };
-    assert.throws(() => serviceCreateArgs("app", withUser, { networks }), /app: taskSpec\.containerSpec\.user is declared but not translated/);
+    const withHostname: ServiceInputs = { ...base.spec, taskSpec: { ...base.spec.taskSpec, containerSpec: { ...c, hostname: "x" } } };
+    assert.throws(() => serviceCreateArgs("app", withHostname, { networks }), /app: taskSpec\.containerSpec\.hostname is declared but not translated/);
     assert.throws(() => serviceCreateArgs("app", base.spec, { networks: {} }), /has no real network/);
   });
 

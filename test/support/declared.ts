@@ -37,6 +37,10 @@ interface Volume {
 export interface Upload {
   file: string;
   content: string;
+  /** Numeric uid / gid and octal mode ("0400"), as the provider's upload sets them. */
+  owner?: string;
+  group?: string;
+  permissions?: string;
 }
 
 /**
@@ -143,7 +147,7 @@ export function containerSpec(r: EvaluatedResource, opts: SpecOptions): Containe
     image: String(i.image),
     createArgs: args,
     command: ((i.command as string[] | undefined) ?? []).map(String),
-    uploads: ((i.uploads as Upload[] | undefined) ?? []).map((u) => ({ file: u.file, content: u.content })),
+    uploads: ((i.uploads as Upload[] | undefined) ?? []).map((u) => ({ file: u.file, content: u.content, owner: u.owner, group: u.group, permissions: u.permissions })),
     extraNetworks: nets.slice(1).map(real),
     resource: r,
   };

@@ -97,6 +97,7 @@ export class DockerScope {
   private readonly containers: string[] = [];
   private readonly networks: string[] = [];
   private readonly volumes: string[] = [];
+  private readonly secrets: string[] = [];
   constructor(readonly prefix: string) {}
 
   name(what: string): string {
@@ -124,6 +125,14 @@ export class DockerScope {
     return n;
   }
 
+  /** A Swarm secret holding `data` (given on stdin: never on a command line); removed by cleanup after the services. */
+  async secret(what: string, data: string): Promise<string> {
+    const n = this.name(what);
+    this.secrets.push(n);
+    await dockerOk(["secret", "create", ...labelFlags(), n, "-"], { input: data });
+    return n;
+  }
+
   async volume(what = "vol"): Promise<string> {
     const n = this.name(what);
     this.volumes.push(n);
@@ -138,7 +147,7 @@ export class DockerScope {
   async start(
     what: string,
     createArgs: readonly string[],
-    opts: { image: string; command?: readonly string[]; uploads?: Array<{ file: string; content: string }>; networks?: Array<{ name: string; aliases?: string[] }> },
+    opts: { image: string; command?: readonly string[]; uploads?: UploadFile[]; networks?: Array<{ name: string; aliases?: string[] }> },
   ): Promise<string> {
     const n = this.name(what);
     this.containers.push(n);
@@ -160,13 +169,26 @@ export class DockerScope {
     const services = this.services.splice(0);
     if (services.length > 0) await removeServices(services);
     for (const c of this.containers.splice(0)) await docker(["rm", "-f", "-v", c]);
+    for (const x of this.secrets.splice(0)) await docker(["secret", "rm", x]);
     for (const n of this.networks.splice(0)) await docker(["network", "rm", n]);
     for (const v of this.volumes.splice(0)) await docker(["volume", "rm", "-f", v]);
   }
 }
 
-/** Copy files into a (created, not necessarily started) container, creating their directories. */
-export async function copyFiles(container: string, files: ReadonlyArray<{ file: string; content: string }>): Promise<void> {
+/** A file to copy into a container; owner, group (numeric ids) and permissions (octal) as the provider's upload sets them. */
+export interface UploadFile {
+  file: string;
+  content: string;
+  owner?: string;
+  group?: string;
+  permissions?: string;
+}
+
+/**
+ * Copy files into a (created, not necessarily started) container, creating their directories. Each file
+ * gets its declared mode and owner (`docker cp -a` keeps them; without an owner a file is root's, mode 0644).
+ */
+export async function copyFiles(container: string, files: readonly UploadFile[]): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vct-upload-"));
   try {
     for (const f of files) {
@@ -174,9 +196,21 @@ export async function copyFiles(container: string, files: ReadonlyArray<{ file: 
       const p = path.join(dir, f.file);
       fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
       fs.writeFileSync(p, f.content, { mode: 0o644 });
+      if (f.permissions !== undefined) {
+        if (!/^0?[0-7]{3}$/.test(f.permissions)) throw new Error(`upload ${f.file}: permissions ${JSON.stringify(f.permissions)}: expected an octal mode such as 0400`);
+        fs.chmodSync(p, parseInt(f.permissions, 8));
+      }
+      if (f.owner !== undefined || f.group !== undefined) {
+        const id = (v: string | undefined, what: string) => {
+          if (v === undefined) return 0;
+          if (!/^\d+$/.test(v)) throw new Error(`upload ${f.file}: ${what} ${JSON.stringify(v)}: expected a numeric id`);
+          return Number(v);
+        };
+        fs.chownSync(p, id(f.owner, "owner"), id(f.group, "group"));
+      }
     }
-    // Each top-level directory separately, so that "/" itself is never rewritten.
-    for (const top of fs.readdirSync(dir)) await dockerOk(["cp", path.join(dir, top), `${container}:/`]);
+    // Each top-level directory separately, so that "/" itself is never rewritten; -a keeps each file's owner and mode.
+    for (const top of fs.readdirSync(dir)) await dockerOk(["cp", "-a", path.join(dir, top), `${container}:/`]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 import * as path from "node:path";
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import { parseEnvCommand } from "../../core/appCommand";
 import { RawConfig } from "../../core/configSchema";
 import { Evaluation, EvaluatedResource, evaluateProgram } from "../../offline/evaluate";
 import { ConfigSet, applySets } from "../../offline/plan";
@@ -48,9 +49,15 @@ export function serviceInputs(r: EvaluatedResource): ServiceInputs {
   return r.inputs as unknown as ServiceInputs;
 }
 
-/** A container's env ("K=V" strings) or a service's task env (a map), as a map. */
+/**
+ * A container's env ("K=V" strings), or what a service's task runs with: its env map and the settings its
+ * `/usr/bin/env NAME=VALUE … <command>` args set (core/appCommand.ts), as a map.
+ */
 export function envOf(r: EvaluatedResource): Record<string, string> {
-  if (r.type === SERVICE) return { ...(serviceInputs(r).taskSpec.containerSpec.env ?? {}) };
+  if (r.type === SERVICE) {
+    const c = serviceInputs(r).taskSpec.containerSpec;
+    return { ...(c.env ?? {}), ...(parseEnvCommand(c.args)?.settings ?? {}) };
+  }
   const envs = (r.inputs.envs as string[] | undefined) ?? [];
   return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }

@@ -13,10 +13,15 @@
  * reads Swarm's rollback, and after `timeout`. A failed update leaves the
  * state the provider leaves: the new spec recorded (test/support/stack.ts).
  *
+ * Like the provider, every update re-sends the task env in a new order (the provider builds it from a
+ * Go map: issue 22 fact 2), so an env of two or more entries restarts every task on any update, a replica
+ * or label change included (resendEnvShuffled).
+ *
  * It exercises the declared resource on a real Swarm; it is not `pulumi up`:
  * no provider, no state, no diff engine (the change is computed from two
  * evaluations), no replacement of the service.
  */
+import * as http from "node:http";
 import type { DockerScope } from "./docker";
 import { docker, dockerOk } from "./docker";
 import { ServiceInputs, convergeOf, replicasOf, serviceCreateArgs, serviceUpdateArgs } from "./serviceSpec";
@@ -24,7 +29,9 @@ import { ServiceInputs, convergeOf, replicasOf, serviceCreateArgs, serviceUpdate
 /** `pulumi up` failed because Swarm rolled the update back (the provider's error, and the service's state). */
 export class ServiceRollbackError extends Error {
   constructor(readonly service: string, readonly updateState: string, readonly updateMessage: string) {
-    super(`service ${service}: service rollback completed: ${updateMessage}`);
+    // The provider's words exactly (what a failed `pulumi up` prints under the service's URN): once Swarm's
+    // rollback has completed, its message is "rollback completed" (core/swarm.ts ROLLBACK_UP_ERROR).
+    super(`service rollback completed: ${updateMessage}`);
     this.name = "ServiceRollbackError";
   }
 }
@@ -177,6 +184,67 @@ export async function updateService(service: string, resource: string, before: S
   if (u.flags.length === 0) return { changed: [], flags: [], converged: { seconds: 0, updateState: (await updateStatus(service))?.State } };
   const since = (await updateStatus(service))?.StartedAt;
   await dockerOk(["service", "update", ...u.flags, service], { timeoutMs: 120_000 });
-  const converged = await waitConverged(service, after, { rollingUpdate: u.rollingUpdate, since, log });
-  return { changed: u.changed, flags: u.flags, converged };
+  // The provider sends the whole spec on every update, its env built from a Go map: a new order each time.
+  const shuffled = await resendEnvShuffled(service);
+  if (shuffled) log?.(`service ${service}: the env re-sent in a new order, as the provider does`);
+  const converged = await waitConverged(service, after, { rollingUpdate: u.rollingUpdate || shuffled, since, log });
+  return { changed: shuffled ? [...u.changed, "taskSpec.containerSpec.env (order)"] : u.changed, flags: u.flags, converged };
+}
+
+/** The engine's API socket (DOCKER_HOST when it is a unix socket, else the default one). */
+function engineSocket(): string {
+  const h = process.env.DOCKER_HOST;
+  if (h === undefined || h === "") return "/var/run/docker.sock";
+  if (h.startsWith("unix://")) return h.slice("unix://".length);
+  throw new Error(`DOCKER_HOST=${h}: the harness re-sends a service's spec through the engine's API on a unix socket only`);
+}
+
+function engineRequest(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      { socketPath: engineSocket(), method, path, headers: data === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }, timeout: 60_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer from the engine in 60 s`)));
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+
+/** A permutation of `xs` that differs from it (for two or more distinct items). */
+export function anotherOrder<T>(xs: readonly T[], random: () => number = Math.random): T[] {
+  if (new Set(xs).size < 2) return [...xs];
+  for (;;) {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    if (out.some((x, i) => x !== xs[i])) return out;
+  }
+}
+
+/**
+ * What docker provider 5.2.0 does on every update of a service (issue 22 fact 2): it sends the whole spec,
+ * `ContainerSpec.Env` built from a Go map, so in a new order. The `docker service update` above changed only
+ * the changed fields and kept the env's order; this re-sends the service's spec with its env in another order
+ * (the engine's API: the CLI cannot choose an order). Swarm compares task templates including the env's order:
+ * with two or more entries it is a new template and a rolling restart of every task. Returns whether it did.
+ */
+export async function resendEnvShuffled(service: string): Promise<boolean> {
+  const got = await engineRequest("GET", `/services/${encodeURIComponent(service)}`);
+  if (got.status !== 200) throw new Error(`GET /services/${service}: ${got.status} ${got.text}`);
+  const svc = JSON.parse(got.text) as { ID: string; Version: { Index: number }; Spec: { TaskTemplate: { ContainerSpec: { Env?: string[] } } } };
+  const env = svc.Spec.TaskTemplate.ContainerSpec.Env ?? [];
+  if (new Set(env).size < 2) return false;
+  svc.Spec.TaskTemplate.ContainerSpec.Env = anotherOrder(env);
+  const put = await engineRequest("POST", `/services/${svc.ID}/update?version=${svc.Version.Index}`, svc.Spec);
+  if (put.status !== 200) throw new Error(`POST /services/${service}/update: ${put.status} ${put.text}`);
+  return true;
 }

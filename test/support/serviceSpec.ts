@@ -6,12 +6,14 @@
  *
  * This mirrors what docker provider 5.2.0 sends for a Service (issue 15's
  * "provider facts"): env, the image (a plain string), the replica count and the
- * service's own labels change in place; a change of the container-spec labels,
- * the networks or the command makes the provider replace the service, which
+ * service's own labels change in place, and so do `args` and the secret mounts
+ * (no ForceNew in the provider's schema); a change of the container-spec labels
+ * or the networks makes the provider replace the service, which
  * this harness does not mimic: it refuses such a change, naming the field.
  * Every declared input this file does not translate is refused too, so a new
  * field in components/app.ts cannot be silently dropped.
  */
+import { shellCommand } from "../../core/shell";
 import { Healthcheck, healthFlags } from "./declared";
 import type { ServiceInputs } from "./program";
 
@@ -28,7 +30,7 @@ export interface ServiceCreateOptions {
 const TRANSLATED = {
   service: ["name", "labels", "mode", "endpointSpec", "updateConfig", "rollbackConfig", "convergeConfig", "taskSpec"],
   taskSpec: ["containerSpec", "networksAdvanceds", "restartPolicy"],
-  containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args"],
+  containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args", "sysctl", "user", "secrets"],
 } as const;
 
 function refuseUntranslated(resource: string, where: string, o: object | undefined, known: readonly string[]): void {
@@ -42,6 +44,8 @@ export function checkTranslated(resource: string, s: ServiceInputs): void {
   refuseUntranslated(resource, "", s, TRANSLATED.service);
   refuseUntranslated(resource, "taskSpec.", s.taskSpec, TRANSLATED.taskSpec);
   refuseUntranslated(resource, "taskSpec.containerSpec.", s.taskSpec.containerSpec, TRANSLATED.containerSpec);
+  const sysctl = s.taskSpec.containerSpec.sysctl;
+  if (sysctl && Object.keys(sysctl).length > 0) throw new Error(`${resource}: taskSpec.containerSpec.sysctl: only an empty map is translated`);
   const mode = s.mode;
   if (mode?.global) throw new Error(`${resource}: mode.global: only a replicated service is translated`);
   for (const n of s.taskSpec.networksAdvanceds ?? []) {
@@ -99,6 +103,20 @@ function networkFlags(resource: string, s: ServiceInputs, opts: ServiceCreateOpt
   return out;
 }
 
+type SecretRef = NonNullable<ContainerSpecInputs["secrets"]>[number];
+
+/** `--secret` / `--secret-add` value: the CLI's long form (a secret name holds no comma or '='). */
+function secretMount(resource: string, x: SecretRef): string {
+  const source = x.secretName ?? x.secretId;
+  if (!source) throw new Error(`${resource}: taskSpec.containerSpec.secrets[]: no secretName or secretId`);
+  const parts = [`source=${source}`, `target=${x.fileName}`];
+  if (x.fileUid !== undefined) parts.push(`uid=${x.fileUid}`);
+  if (x.fileGid !== undefined) parts.push(`gid=${x.fileGid}`);
+  // The CLI reads mode as octal.
+  if (x.fileMode !== undefined) parts.push(`mode=${x.fileMode.toString(8).padStart(4, "0")}`);
+  return parts.join(",");
+}
+
 function stopFlags(c: ContainerSpecInputs): string[] {
   const out: string[] = [];
   if (c.stopSignal !== undefined) out.push("--stop-signal", c.stopSignal);
@@ -126,6 +144,8 @@ export function serviceCreateArgs(resource: string, s: ServiceInputs, opts: Serv
   flags.push(...networkFlags(resource, s, opts));
   if (c.healthcheck) flags.push(...healthFlags(resource, c.healthcheck as Healthcheck));
   flags.push(...stopFlags(c));
+  if (c.user !== undefined) flags.push("--user", c.user);
+  for (const x of c.secrets ?? []) flags.push("--secret", secretMount(resource, x));
   flags.push(...restartFlags(s.taskSpec.restartPolicy));
   flags.push(...policyFlags("update", s.updateConfig));
   flags.push(...policyFlags("rollback", s.rollbackConfig));
@@ -160,7 +180,6 @@ export function serviceUpdateArgs(resource: string, before: ServiceInputs, after
   for (const [path, x, y] of [
     ["taskSpec.containerSpec.labels", containerSpecLabels(before), containerSpecLabels(after)],
     ["taskSpec.networksAdvanceds", before.taskSpec.networksAdvanceds, after.taskSpec.networksAdvanceds],
-    ["taskSpec.containerSpec.args", b.args, a.args],
     ["endpointSpec", before.endpointSpec, after.endpointSpec],
     ["name", before.name, after.name],
   ] as const) {
@@ -201,6 +220,26 @@ export function serviceUpdateArgs(resource: string, before: ServiceInputs, after
   if (!same(b.stopSignal, a.stopSignal) || !same(b.stopGracePeriod, a.stopGracePeriod)) {
     flags.push(...stopFlags(a));
     changed.push("taskSpec.containerSpec.stopSignal/stopGracePeriod");
+    rolling = true;
+  }
+  // args: a list the provider updates in place (no ForceNew in its schema); the CLI reads --args as shell words.
+  if (!same(b.args, a.args)) {
+    if (!a.args || a.args.length === 0) throw new Error(`${resource}: taskSpec.containerSpec.args removed: not translated`);
+    flags.push("--args", shellCommand(a.args));
+    changed.push("taskSpec.containerSpec.args");
+    rolling = true;
+  }
+  if (!same(b.user, a.user)) {
+    if (a.user === undefined) throw new Error(`${resource}: taskSpec.containerSpec.user removed: not translated`);
+    flags.push("--user", a.user);
+    changed.push("taskSpec.containerSpec.user");
+    rolling = true;
+  }
+  if (!same(b.secrets, a.secrets)) {
+    // A set, updated in place by the provider: every old mount out, every new one in (one update, one rolling restart).
+    for (const x of b.secrets ?? []) flags.push("--secret-rm", String(x.secretName ?? x.secretId));
+    for (const x of a.secrets ?? []) flags.push("--secret-add", secretMount(resource, x));
+    changed.push("taskSpec.containerSpec.secrets");
     rolling = true;
   }
   if (!same(before.taskSpec.restartPolicy, after.taskSpec.restartPolicy)) {

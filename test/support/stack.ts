@@ -34,6 +34,7 @@ const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
 const VOLUME = "docker:index/volume:Volume";
 const NETWORK = "docker:index/network:Network";
+const SECRET = "docker:index/secret:Secret";
 
 /** The mock runtime names a resource without a `name` input `<resource name>-mock` (offline/evaluate.ts). */
 const mockName = (r: EvaluatedResource) => String(r.inputs.name ?? `${r.name}-mock`);
@@ -56,6 +57,8 @@ export interface StartedStack {
   appContainers: string[];
   /** The migrations the runner applied. */
   migrations: string[];
+  /** The real Swarm secrets made for the declared docker.Secrets, by declared resource name and data. */
+  secrets: Map<string, string>;
 }
 
 export interface StartOptions {
@@ -103,6 +106,30 @@ async function applyGrant(admin: Client, r: EvaluatedResource): Promise<void> {
 export function declaredService(ev: Evaluation): { resource: EvaluatedResource; spec: ServiceInputs } {
   const r = appService(ev);
   return { resource: r, spec: serviceInputs(r) };
+}
+
+/**
+ * Make the real Swarm secrets `ev` declares (one per declared resource and data: new data is a new secret, as the
+ * provider replaces an immutable secret) and point the spec's secret mounts at them. The mock runtime names a
+ * declared secret `<name>-mock` and its id `<name>-id`.
+ */
+async function withSecrets(scope: DockerScope, ev: Evaluation, spec: ServiceInputs, known: Map<string, string>): Promise<ServiceInputs> {
+  const real = new Map<string, string>();
+  for (const r of ev.resources.filter((x) => x.type === SECRET)) {
+    const data = Buffer.from(String(r.inputs.data), "base64").toString("utf8");
+    const key = `${r.name}\0${data}`;
+    if (!known.has(key)) known.set(key, await scope.secret(r.name, data));
+    real.set(mockName(r), known.get(key)!);
+    real.set(`${r.name}-id`, known.get(key)!);
+  }
+  const c = spec.taskSpec.containerSpec;
+  if (!c.secrets || c.secrets.length === 0) return spec;
+  const secrets = c.secrets.map((x) => {
+    const n = real.get(String(x.secretName ?? x.secretId));
+    if (!n) throw new Error(`secret mount ${JSON.stringify(x.secretName ?? x.secretId)} names no declared docker.Secret`);
+    return { ...x, secretId: n, secretName: n };
+  });
+  return { ...spec, taskSpec: { ...spec.taskSpec, containerSpec: { ...c, secrets } } };
 }
 
 function withImage(spec: ServiceInputs, opts: StartOptions): ServiceInputs {
@@ -153,7 +180,8 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
 
   // 3. the app's Swarm service, converged
   const declared = declaredService(ev);
-  const spec = withImage(declared.spec, opts);
+  const secrets = new Map<string, string>();
+  const spec = await withSecrets(scope, ev, withImage(declared.spec, opts), secrets);
   const svc = await createService(scope, declared.resource.name, spec, networks, log);
   const appContainers = (await runningTasks(svc.name)).map((t) => t.containerId!).filter(Boolean);
   log(`app service ${svc.name}: ${appContainers.length} tasks running after ${svc.converged.seconds.toFixed(1)} s`);
@@ -174,6 +202,7 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
     containers,
     appContainers,
     migrations: m.applied,
+    secrets,
   };
 }
 
@@ -198,7 +227,7 @@ export async function applyAppChange(scope: DockerScope, stack: StartedStack, cu
   void scope;
   void current; // the spec the service was last given is the stack's (after a failed update, the failed one, as in the provider's state)
   const declared = declaredService(next);
-  const spec = withImage(declared.spec, opts);
+  const spec = await withSecrets(scope, next, withImage(declared.spec, opts), stack.secrets);
   const before = stack.appContainers;
   let u;
   try {
