@@ -60,7 +60,14 @@ describe("hostile pull requests through the trusted decision path: each blocked 
   });
 
   it("BLOCKED: Pulumi.yaml re-pointing main: outside, or adding runtime options that load other code", () => {
-    for (const project of [REAL("Pulumi.yaml").replace("main: index.ts", "main: ../x.ts"), REAL("Pulumi.yaml").replace("typescript: true", "typescript: true\n    nodeargs: --require ./x.js")]) {
+    const real = REAL("Pulumi.yaml");
+    const variants = [
+      real.replace(/^main: .*$/m, "main: ../x.ts"),
+      real.replace(/^main: .*$/m, "main: bin/other.cjs"),
+      real.replace(/typescript: (true|false)/, "typescript: $1\n    nodeargs: --require ./x.js"),
+    ];
+    for (const v of variants) assert.notEqual(v, real, "each variant edits the real project file");
+    for (const project of variants) {
       assert.throws(() => decide({ base: { "Pulumi.prod.yaml": gateStackFile(0) }, head: { "Pulumi.yaml": project } }), StackFileError);
     }
   });

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { detectChanges } from "../../ci/detect";
-import { checkPulumiFileNames, pulumiNameProblem } from "../../stack/projectFiles";
+import { COMPILED_MAIN, COMPILED_SOURCE, checkPulumiFileNames, checkProjectFile, programEntry, pulumiNameProblem } from "../../stack/projectFiles";
 import { loadStack, readStackFile } from "../../stack/stackFile";
 import { StackFileError } from "../../stack/stackFileError";
 import { PROJECT_DIRS, PROJECT_YAML, STACK_AT, writeProjectDirs } from "../support/projectDirs";
@@ -99,6 +99,46 @@ describe("project files: only Pulumi.yaml and Pulumi.<stack>.yaml, everywhere (i
       await assert.rejects(plan({ stack: "prod", projectDir: root, set: [], json: false }), (e: Error) => e instanceof StackFileError && /Pulumi\.prod\.json is not allowed/.test(e.message));
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the compiled program's main: (issue 22 with issue 21's project-file rule)", () => {
+  const project = (main: string | undefined, typescript: boolean | undefined) =>
+    ["name: valuecanvas", "runtime:", "  name: nodejs", ...(typescript === undefined ? [] : ["  options:", `    typescript: ${typescript}`]), ...(main === undefined ? [] : [`main: ${main}`]), ""].join("\n");
+
+  it("the repository's Pulumi.yaml is accepted, and CI derives the program code from the source the shim runs", () => {
+    const info = checkProjectFile("Pulumi.yaml", fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    assert.equal(info.main, COMPILED_MAIN);
+    assert.equal(programEntry(info, undefined), COMPILED_SOURCE);
+    assert.equal(programEntry(checkProjectFile("p", project("index.ts", true)), undefined), "index.ts");
+  });
+
+  it("typescript: false only with the shim, and the shim only with typescript: false; no other JavaScript main", () => {
+    const refused: [string | undefined, boolean | undefined, RegExp][] = [
+      ["index.ts", false, /typescript: false is accepted only with main: bin\/program\.cjs/],
+      [undefined, false, /typescript: false is accepted only with main: bin\/program\.cjs/],
+      [COMPILED_MAIN, true, /needs runtime\.options\.typescript: false/],
+      [COMPILED_MAIN, undefined, /needs runtime\.options\.typescript: false/],
+      ["bin/other.cjs", false, /main: "bin\/other\.cjs" is not accepted: allowed bin\/program\.cjs/],
+      ["dist/index.js", false, /main: "dist\/index\.js" is not accepted/],
+    ];
+    for (const [main, ts, re] of refused) {
+      assert.throws(() => checkProjectFile("Pulumi.yaml", project(main, ts)), (e: Error) => e instanceof StackFileError && re.test(e.message), `${main} / typescript ${ts}`);
+    }
+    assert.doesNotThrow(() => checkProjectFile("Pulumi.yaml", project(COMPILED_MAIN, false)));
+  });
+
+  it("a change to the shim or its build alone is a program change for every stack", () => {
+    for (const f of ["bin/program.cjs", "bin/load.cjs", "tools/build.cjs", "tsconfig.build.json"]) {
+      const { dir, base, head } = twoCommits({ "Pulumi.prod.yaml": gateStackFile(0), [f]: "// built\n" }, { [f]: "// built differently\n" });
+      try {
+        const d = detectChanges(dir, base, head);
+        assert.deepEqual(d.programFiles, [f], f);
+        assert.deepEqual(d.stacks.map((s) => s.stack), ["prod"], f);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
 });

@@ -44,7 +44,7 @@ export const PROJECT_DIRS: readonly ProjectDir[] = [
   { name: "main: outside the repository", files: { "Pulumi.yaml": PROJECT_YAML.replace("main: index.ts", "main: ../elsewhere/index.ts"), "Pulumi.prod.yaml": STACK_AT(0) }, refused: /main: "\.\.\/elsewhere\/index\.ts" is not accepted/ },
   { name: "main: a folder", files: { "Pulumi.yaml": PROJECT_YAML.replace("main: index.ts", "main: program/"), "Pulumi.prod.yaml": STACK_AT(0) }, refused: /main: "program\/" is not accepted/ },
   { name: "runtime.options.nodeargs (loads a module nobody imports)", files: { "Pulumi.yaml": PROJECT_YAML.replace("typescript: true", "typescript: true\n    nodeargs: --require ./evil.js"), "Pulumi.prod.yaml": STACK_AT(0) }, refused: /runtime\.options\.nodeargs is not accepted/ },
-  { name: "runtime.options.typescript false", files: { "Pulumi.yaml": PROJECT_YAML.replace("typescript: true", "typescript: false"), "Pulumi.prod.yaml": STACK_AT(0) }, refused: /runtime\.options\.typescript: false is not accepted/ },
+  { name: "runtime.options.typescript false", files: { "Pulumi.yaml": PROJECT_YAML.replace("typescript: true", "typescript: false"), "Pulumi.prod.yaml": STACK_AT(0) }, refused: /runtime\.options\.typescript: false is accepted only with main: bin\/program\.cjs/ },
   { name: "runtime python", files: { "Pulumi.yaml": "name: valuecanvas\nruntime: python\n", "Pulumi.prod.yaml": STACK_AT(0) }, refused: /runtime: "python" is not accepted/ },
   { name: "plain runtime: nodejs and no main", files: { "Pulumi.yaml": "name: valuecanvas\nruntime: nodejs\n", "Pulumi.prod.yaml": STACK_AT(0), "Pulumi.staging.yaml": STACK_AT(10) } },
 ];
