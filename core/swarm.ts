@@ -81,7 +81,7 @@ export const ROLLOUT_SOAK_SECONDS = 30;
 
 export function updatePolicy(state: RolloutState): UpdatePolicy {
   // Go's short form ("30s", "1m"): what the provider reads back (issue 22, fact 1).
-  return { order: "start-first", parallelism: updateParallelism(state), failureAction: "rollback", monitor: `${ROLLOUT_SOAK_SECONDS}s`, delay: "1s", maxFailureRatio: "0" };
+  return { order: "start-first", parallelism: updateParallelism(state), failureAction: "rollback", monitor: goShortSeconds(ROLLOUT_SOAK_SECONDS), delay: goShortSeconds(1), maxFailureRatio: "0" };
 }
 
 /**

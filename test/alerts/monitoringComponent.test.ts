@@ -64,15 +64,17 @@ describe("Monitoring component (Pulumi mock runtime)", function () {
     assert.ok((exporter.inputs.command as string[]).some((a) => a.startsWith("--extend.query-path=")));
   });
 
-  it("keeps the exporter DSN and alertmanager.yml secret, and no secret appears in any plain input or label", async () => {
+  it("keeps the exporter's password file and alertmanager.yml secret, and no secret appears in any plain input or label", async () => {
     const ev = await evaluate({});
     const exporter = byName(ev, "-exporter");
     const am = byName(ev, "-alertmanager");
-    assert.ok(exporter.secretInputs.includes("envs"), "exporter envs are secret");
+    // Issue 21 finding 5: the exporter's env holds no password; it reads it from a 0400 file (DATA_SOURCE_PASS_FILE).
+    assert.ok(exporter.secretInputs.includes("uploads"), "exporter uploads (the password file) are secret");
+    assert.ok(!JSON.stringify(exporter.inputs.envs).includes(DB_PASSWORD), "no password in the exporter's env");
+    assert.ok(uploads(exporter).some((u) => u.content.includes(DB_PASSWORD)), "the password file carries the real password");
     assert.ok(am.secretInputs.includes("uploads"), "alertmanager uploads are secret");
     const amYml = uploads(am)[0].content;
     assert.ok(amYml.includes(PD_KEY) && amYml.includes(SLACK_URL), "the deployed file carries the real receivers");
-    assert.ok((exporter.inputs.envs as string[])[0].includes(DB_PASSWORD));
     for (const r of ev.resources) {
       for (const [k, v] of Object.entries(r.inputs)) {
         if (r.secretInputs.includes(k)) continue;

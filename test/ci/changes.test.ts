@@ -333,8 +333,8 @@ describe("CI change decisions (pure)", () => {
     ]);
     const program = programPaths(files);
     assert.deepEqual(program, [
-      "Pulumi.yaml", "components/app.ts", "index.ts", "lib/a.ts", "lib/data.json", "lib/lazy/index.ts", "lib/req.ts", "lib/sideEffect.ts",
-      "lib/types.ts", "package-lock.json", "package.json", "sql/", "tsconfig.json",
+      "Pulumi.yaml", "bin/load.cjs", "bin/program.cjs", "components/app.ts", "index.ts", "lib/a.ts", "lib/data.json", "lib/lazy/index.ts", "lib/req.ts", "lib/sideEffect.ts",
+      "lib/types.ts", "package-lock.json", "package.json", "sql/", "tools/build.cjs", "tsconfig.build.json", "tsconfig.json",
     ]);
     for (const p of ["index.ts", "lib/types.ts", "sql/001.sql", "package.json", "package-lock.json", "Pulumi.yaml", "tsconfig.json"]) {
       assert.equal(isProgramPath(p, program), true, p);
