@@ -17,7 +17,7 @@ export function criterionWord(c: Pick<CriterionResult, "status">): "met" | "not 
 
 /** The number with its unit: a rate in %, a difference of rates in pp (signed). */
 function withUnit(v: number, unit: "%" | "pp"): string {
-  return unit === "pp" ? `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(2)} pp` : `${v.toFixed(2)}%`;
+  return unit === "pp" ? `${v >= 0 ? "+" : "−"}${n2(Math.abs(v), " pp")}` : n2(v, "%");
 }
 
 /** The criterion's short label: its guide description without the parenthetical. */

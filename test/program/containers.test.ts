@@ -58,8 +58,11 @@ describe("containers", function () {
 
     it(`${stack}: secret-bearing properties are secret and no secret is in a label or plain input`, async () => {
       const ev = await evaluateStack(stack);
-      assert.deepEqual(appService(ev).secretInputs, ["taskSpec"]);
-      assert.deepEqual(appService(ev).secretPaths, ["taskSpec.containerSpec.env"], "the env, at the leaf: the rest of taskSpec is plain");
+      // Issue 21 finding 5: the database URL is a Docker secret (its data secret), so the service holds no secret at all.
+      assert.deepEqual(appService(ev).secretInputs, [], "the service's inputs are all plain");
+      const dockerSecrets = ev.resources.filter((r) => r.type === "docker:index/secret:Secret");
+      assert.equal(dockerSecrets.length, 1, "one Docker secret: the app's database URL");
+      assert.deepEqual(dockerSecrets[0].secretPaths, ["data"], "its data, at the leaf");
       const placeholders = SECRET_KEYS.map((k) => secretPlaceholder(`valuecanvas:${k}`));
       const leaks: string[] = [];
       for (const r of ev.resources) {
@@ -71,8 +74,13 @@ describe("containers", function () {
     });
   }
 
-  it("prod: the app connects with a secret DATABASE_URL", async () => {
+  it("prod: the app connects with the database URL from its Docker secret, not from its env", async () => {
     const ev = await evaluateStack("prod");
-    assert.ok(serviceInputs(appService(ev)).taskSpec.containerSpec.env?.DATABASE_URL?.startsWith("postgres"), "DATABASE_URL set");
+    const spec = serviceInputs(appService(ev)).taskSpec.containerSpec;
+    assert.equal(spec.env?.DATABASE_URL, undefined, "no DATABASE_URL in the env");
+    const secret = ev.resources.find((r) => r.type === "docker:index/secret:Secret");
+    assert.ok(secret, "the Docker secret");
+    assert.ok(Buffer.from(String(secret.inputs.data), "base64").toString("utf8").startsWith("postgres"), "it holds a postgres URL");
+    assert.equal((spec.secrets ?? []).length, 1, "mounted in the task");
   });
 });
