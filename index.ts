@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./core/stages";
+import { splitExtraEnv } from "./core/appCommand";
 import { ROLLOUT_SOAK_SECONDS, ROLLOUT_WAIT_TIMEOUT_SECONDS, updatePolicy } from "./core/swarm";
 import { forcedSkipReason } from "./core/transitions";
 import { stackFilePath } from "./stack/stackFile";
@@ -62,6 +63,8 @@ const database = new Database(
 );
 
 const rolloutEnv = appEnv(config);
+// No secret on the task's command line (issue 21 finding 5): a secret-looking extra setting becomes a Docker secret file.
+const extraEnv = splitExtraEnv(config.appExtraEnv, Object.keys(rolloutEnv));
 const app = new App(
   "app",
   {
@@ -70,7 +73,8 @@ const app = new App(
     port: config.appPort,
     healthCheckPath: config.appHealthCheckPath,
     healthCheckProbe: config.appHealthCheckProbe,
-    env: { ...config.appExtraEnv, ...rolloutEnv },
+    env: { ...extraEnv.plain, ...rolloutEnv },
+    secretEnv: extraEnv.secret,
     command: config.appCommand,
     databaseUrl: database.appDatabaseUrl,
     networkId: network.id,

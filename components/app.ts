@@ -20,7 +20,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { envCommand } from "../core/appCommand";
+import { envCommand, secretSettingFile } from "../core/appCommand";
 import { goShortSeconds } from "../core/goDuration";
 import { HealthCheckProbe, httpHealthCheckTest } from "../core/healthCheck";
 import { APP_ENV_NAMES } from "../core/stages";
@@ -54,6 +54,8 @@ export interface AppArgs {
   command: readonly string[];
   /** The app role's connection string (a secret): given to the tasks as a Docker secret file, never in the env. */
   databaseUrl: pulumi.Output<string>;
+  /** Extra settings that may hold a secret (core/appCommand.ts splitExtraEnv): each a Docker secret file, the app given `<NAME>_FILE`. */
+  secretEnv: Record<string, string>;
   /** The overlay network's id (not its name: the deprecated `name` field makes refresh + preview show a replacement). */
   networkId: pulumi.Input<string>;
   /** Alias every task answers to on the network; the proxy routes to it. */
@@ -90,6 +92,26 @@ export class App extends pulumi.ComponentResource {
     // The settings as an ordered list, not the task env: the provider sends the env in a random order on every
     // update, so a replica or label change would restart every task (issue 22 fact 2; core/appCommand.ts).
     const settings: Record<string, string> = { ...plainEnv, [APP_ENV_NAMES.databaseUrlFile]: APP_SECRET_FILES.databaseUrl };
+    const secretFile = (secret: docker.Secret, fileName: string) => ({
+      secretId: secret.id,
+      secretName: secret.name,
+      fileName,
+      fileUid: APP_RUN_AS.uid,
+      fileGid: APP_RUN_AS.gid,
+      fileMode: SECRET_FILE_MODE,
+    });
+    // A secret extra setting: a Docker secret like the URL, the app given <NAME>_FILE (sorted: a stable list).
+    const extraSecrets = Object.keys(args.secretEnv)
+      .sort()
+      .map((k) => {
+        settings[`${k}_FILE`] = secretSettingFile(k);
+        const s = new docker.Secret(
+          `${name}-env-${k}`,
+          { data: pulumi.secret(Buffer.from(args.secretEnv[k], "utf8").toString("base64")), labels: containerLabels("app") },
+          { parent: this, deleteBeforeReplace: false },
+        );
+        return secretFile(s, secretSettingFile(k));
+      });
 
     const service = new docker.Service(
       name,
@@ -101,16 +123,7 @@ export class App extends pulumi.ComponentResource {
           containerSpec: {
             image: args.image,
             args: envCommand(settings, args.command),
-            secrets: [
-              {
-                secretId: databaseUrlSecret.id,
-                secretName: databaseUrlSecret.name,
-                fileName: APP_SECRET_FILES.databaseUrl,
-                fileUid: APP_RUN_AS.uid,
-                fileGid: APP_RUN_AS.gid,
-                fileMode: SECRET_FILE_MODE,
-              },
-            ],
+            secrets: [secretFile(databaseUrlSecret, APP_SECRET_FILES.databaseUrl), ...extraSecrets],
             // The owner of the secret files: the image's USER would not be.
             user: `${APP_RUN_AS.uid}:${APP_RUN_AS.gid}`,
             // Static: a change here replaces the whole service.

@@ -28,7 +28,9 @@ describe("npm run plan", function () {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /\+ docker:index\/service:Service app  \[in app\]/);
     assert.match(r.out, /\+ docker:index\/container:Container edge/);
-    assert.match(r.out, /taskSpec: \{"containerSpec":\{"env":"\[secret\]",/);
+    // Issue 21 finding 5 / issue 22 fact 2: the settings are a plain, ordered command line; the URL a Docker secret.
+    assert.match(r.out, /taskSpec: \{"containerSpec":\{"args":\["\/usr\/bin\/env","APP_HEALTH_CHECK_PATH=\/health",/);
+    assert.match(r.out, /\+ docker:index\/secret:Secret app-database-url  \[in app\]\n    data: "\[secret\]"/);
     for (const k of SECRET_KEYS) assert.ok(!r.out.includes(secretPlaceholder(`valuecanvas:${k}`)), `${k} never printed`);
     assert.match(r.out, /Secrets not in the stack file .*database\.adminPassword/);
   });
@@ -38,8 +40,14 @@ describe("npm run plan", function () {
     assert.equal(r.code, 0, r.err);
     const base = JSON.parse(r.out) as { changes: Array<{ name: string; changes: Array<{ input: string; before: unknown; after: unknown }> }> };
     assert.deepEqual(base.changes.map((c) => c.name).sort(), ["app", "app-rollout-wait", "rollout-event"]);
-    const env = base.changes.find((x) => x.name === "app")?.changes.find((x) => x.input === "taskSpec.containerSpec.env");
-    assert.deepEqual([env?.before, env?.after], ["[secret]", "[secret]"]);
+    // The flags change in the ordered settings, in plain: a reviewer reads them (no secret is among them).
+    const app = base.changes.find((x) => x.name === "app")?.changes ?? [];
+    const args = app.filter((x) => x.input.startsWith("taskSpec.containerSpec.args.")).map((x) => [x.before, x.after]);
+    assert.deepEqual(args, [
+      ["ENABLE_SAFE_JSON_PARSER=false", "ENABLE_SAFE_JSON_PARSER=true"],
+      ["ENABLE_STATELESS_ORCHESTRATION=false", "ENABLE_STATELESS_ORCHESTRATION=true"],
+    ]);
+    assert.ok(!app.some((x) => x.input.startsWith("taskSpec.containerSpec.env")), "the env does not change");
   });
 
   it("the text diff of a stage change shows the service updated in place and the percentage label moving", async () => {

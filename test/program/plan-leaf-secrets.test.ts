@@ -55,7 +55,9 @@ describe("the offline plan masks secrets at the leaf", function () {
       const listing = formatResources(h, plannedResources(before), maskedOutputs(before));
       const listingJson = JSON.stringify(plannedResources(after));
       assert.match(text, new RegExp(`taskSpec\\.containerSpec\\.image: "[^"]+" => "${image.replace(/[.]/g, "\\.")}"`));
-      assert.match(listing, /taskSpec: \{"containerSpec":\{"env":"\[secret\]","healthcheck"/, "the listing masks the env, shows the rest of taskSpec");
+      // Issue 21 finding 5: the URL is a Docker secret, so the service's taskSpec is plain and the secret's data is masked.
+      assert.match(listing, /taskSpec: \{"containerSpec":\{/, "the listing shows taskSpec");
+      assert.match(listing, /\+ docker:index\/secret:Secret [^\n]*\n(?: {4}[^\n]*\n)*? {4}data: "\[secret\]"/, "the listing masks the Docker secret's data");
       for (const out of [text, json, listing, listingJson]) {
         for (const s of secrets) assert.ok(!out.includes(s), `secret ${JSON.stringify(s.slice(0, 12))}… is not printed`);
       }

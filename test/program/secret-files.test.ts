@@ -11,6 +11,7 @@ import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { APP_ENV_NAMES, ENV_NAMES } from "../../core/stages";
 import { APP_RUN_AS, APP_SECRET_FILES, SECRET_FILE_MODE } from "../../core/swarm";
 import { CONTAINER, SERVICE, appService, envOf, evaluateStack, serviceInputs } from "../support/program";
+import { secretSettingFile, splitExtraEnv } from "../../core/appCommand";
 
 const SECRET = "docker:index/secret:Secret";
 
@@ -99,4 +100,29 @@ describe("no secret in a task's or container's env or command line", function ()
       assert.equal(secret[0].inputs.name, undefined, "auto-named: a new URL makes a new secret beside the old one");
     });
   }
+
+  it("a secret-looking extra setting (appExtraEnv) is a Docker secret file too, the app given <NAME>_FILE, never the value on its command line", async () => {
+    const token = "tok-4444-abcdef";
+    const url = "postgres://rep:Pw-Url-1111@db/reports";
+    const ev = await evaluateStack("dev", { sets: { "appExtraEnv.API_TOKEN": token, "appExtraEnv.REPORTS_URL": url, "appExtraEnv.LOG_LEVEL": "debug" } });
+    const svc = appService(ev);
+    const env = envOf(svc);
+    assert.equal(env.LOG_LEVEL, "debug", "a plain setting stays a setting");
+    assert.equal(env.API_TOKEN, undefined);
+    assert.equal(env.REPORTS_URL, undefined);
+    assert.equal(env.API_TOKEN_FILE, secretSettingFile("API_TOKEN"));
+    assert.equal(env.REPORTS_URL_FILE, secretSettingFile("REPORTS_URL"));
+    for (const line of shown(svc)) for (const s of [token, url, "Pw-Url-1111"]) assert.ok(!line.includes(s), `a secret on the command line: ${line}`);
+    const held = ev.resources.filter((r) => r.type === SECRET).map((r) => Buffer.from(String(r.inputs.data), "base64").toString("utf8"));
+    assert.ok(held.includes(token) && held.includes(url), "each secret setting is held by a Docker secret");
+    for (const r of ev.resources.filter((x) => x.type === SECRET)) assert.ok(r.secretPaths.includes("data"), `${r.name}: data is a Pulumi secret`);
+    const files = (serviceInputs(svc).taskSpec.containerSpec.secrets ?? []).map((m) => [m.fileName, m.fileMode]);
+    assert.deepEqual(files.sort(), [[APP_SECRET_FILES.databaseUrl, SECRET_FILE_MODE], [secretSettingFile("API_TOKEN"), SECRET_FILE_MODE], [secretSettingFile("REPORTS_URL"), SECRET_FILE_MODE]].sort());
+  });
+
+  it("splitExtraEnv: by name or by value, and a <NAME>_FILE that would collide is refused naming both", () => {
+    assert.deepEqual(splitExtraEnv({ LOG_LEVEL: "debug", API_TOKEN: "x", DSN: "postgres://u:p@h/d" }), { plain: { LOG_LEVEL: "debug" }, secret: { API_TOKEN: "x", DSN: "postgres://u:p@h/d" } });
+    assert.throws(() => splitExtraEnv({ API_TOKEN: "x", API_TOKEN_FILE: "/x" }), /valuecanvas:appExtraEnv\.API_TOKEN may hold a secret, so the app gets it as API_TOKEN_FILE .* but API_TOKEN_FILE is set too/);
+    assert.throws(() => splitExtraEnv({ API_TOKEN: "x" }, ["API_TOKEN_FILE"]), /API_TOKEN_FILE is set too/);
+  });
 });

@@ -139,7 +139,7 @@ describe("the rollout record's reason", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vc-reason-"));
     try {
       // A copy of the project's program next to an edited stack file.
-      for (const f of ["index.ts", "Pulumi.prod.yaml"]) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+      for (const f of ["index.ts", "Pulumi.yaml", "Pulumi.prod.yaml"]) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
       // Every source folder (whatever the layout calls them) and sql/; not the tests, docs or dependencies.
       const NOT_PROGRAM = new Set(["node_modules", "test", "docs", "images", "reference-app", "bench", "out"]);
       for (const d of fs.readdirSync(PROJECT_DIR, { withFileTypes: true })) {
