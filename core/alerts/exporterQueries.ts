@@ -254,7 +254,7 @@ const concurrentSessionsQuery: ExporterQuery = {
   cache_seconds: CONCURRENT_SESSIONS_CACHE_SECONDS,
   metrics: [
     { version: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true'), Legacy, or All (every session once)" } },
-    { peak_concurrent: { usage: "GAUGE", description: "Most sessions active in one minute in the last 24 hours, at least the instantaneous peak (guide target: 100+; no alert)" } },
+    { peak_concurrent: { usage: "GAUGE", description: "Most sessions active at one instant in the last 24 hours (guide target: 100+; no alert)" } },
     { avg_concurrent: { usage: "GAUGE", description: "Sessions active on average over the last 24 hours" } },
     { sessions: { usage: "GAUGE", description: "Distinct session_ids with a request in the last 24 hours" } },
   ],

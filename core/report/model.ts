@@ -13,7 +13,7 @@ import { Flags, GUIDE_CONCURRENT_SESSIONS_TARGET, Stage, Thresholds, flagsOn } f
 export interface ConcurrencyFigures {
   /** Distinct session_ids with a request in the window. */
   sessions: number;
-  /** Most sessions active in one minute (at least the instantaneous peak; docs/database.md). */
+  /** Most sessions active at one instant. */
   peak: number;
   peakAt: Date | null;
   /** Sessions active on average over the window. */
