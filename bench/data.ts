@@ -39,7 +39,8 @@ SELECT '${prefix}' || (g / 4)::text,
     SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
            (${startSql}) + (${spanSql}) * (g::float8 / ${n}) AS ts
       FROM generate_series(0, ${n} - 1) AS g
-  ) AS x`; // ts grows with g: generate_series's order is time order (no sort of millions of rows)
+  ) AS x
+ ORDER BY ts`;
 }
 
 /** Load the traffic into an existing agent_sessions table (before migrating, as production has it). */

@@ -95,15 +95,9 @@ export function checksumOf(sql: string): string {
   return createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex");
 }
 
-/**
- * Strip `--` and block comments, and the bodies of dollar-quoted strings (a `DO $do$ ... $do$` block is one
- * statement however many `;` its body holds): good enough to count statements of a one-statement file.
- */
+/** Strip `--` and block comments (good enough to count statements of a one-statement file). */
 function stripComments(sql: string): string {
-  return sql
-    .replace(/\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?\$\1\$/g, " ")
-    .replace(/\/\*[\s\S]*?\*\//g, " ")
-    .replace(/--[^\n]*/g, " ");
+  return sql.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/--[^\n]*/g, " ");
 }
 
 /** Read and validate every migration in `dir`, in order. */

@@ -2,7 +2,7 @@
  * What the rollout report reads from PostgreSQL: the stack's rollout records
  * (one stage per record, up to the next one or now), and per stage the gate's
  * metrics (db/rolloutStore.ts readStageMetrics) and the concurrent sessions
- * (monitoring.concurrent_sessions_in, sql/0040) over the stage's last soak
+ * (monitoring.stage_concurrent_sessions, sql/0020) over the stage's last soak
  * hours — the window `rollout gate` reads. The verdict comes from the caller's
  * `judge` (cli/rollout.ts passes the gate `rollout gate` runs).
  */
@@ -20,12 +20,9 @@ interface ConcurrencyRow {
   avg_concurrent: number | null;
 }
 
-/**
- * Concurrent sessions per version over (since, until]: from the minutes maintained on write (sql/0040, minute
- * resolution) when they cover the window, else row by row (sql/0020): monitoring.concurrent_sessions_in.
- */
+/** Concurrent sessions per version for created_at in (since, until]. */
 export async function readConcurrentSessions(c: ClientBase, since: Date, until: Date): Promise<Concurrency> {
-  const rows = await query<ConcurrencyRow>(c, "select * from monitoring.concurrent_sessions_in($1, $2)", [since, until]);
+  const rows = await query<ConcurrencyRow>(c, "select * from monitoring.stage_concurrent_sessions($1, $2)", [since, until]);
   const out: Concurrency = { new: emptyConcurrency(), legacy: emptyConcurrency(), all: emptyConcurrency() };
   for (const r of rows) {
     const f: ConcurrencyFigures = { sessions: Number(r.sessions), peak: Number(r.peak_concurrent), peakAt: r.peak_at, average: r.avg_concurrent ?? 0 };

@@ -233,10 +233,8 @@ export function renderExporterQueries(alerting: Pick<AlertingConfig, "rawContami
 export const CONCURRENT_SESSIONS_NAMESPACE = "valuecanvas_concurrent_sessions";
 export const CONCURRENT_SESSIONS_VIEW = "monitoring.concurrent_sessions";
 /**
- * The view reads the per-minute active-session counts maintained on write
- * (sql/0040: at most 1,440 minutes x 3 versions x writing backends); the
- * figures move by the minute, so the exporter re-runs it at most every this
- * many seconds.
+ * The view reads the last 24 hours of agent_sessions (no rollup table keeps
+ * it cheap), so the exporter re-runs it at most every this many seconds.
  */
 export const CONCURRENT_SESSIONS_CACHE_SECONDS = 60;
 

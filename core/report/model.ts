@@ -9,7 +9,7 @@
 import { PathMetrics, StageMetrics, errorRatePct } from "../gate";
 import { Flags, GUIDE_CONCURRENT_SESSIONS_TARGET, Stage, Thresholds, flagsOn } from "../stages";
 
-/** One version's concurrent sessions over a window (monitoring.concurrent_sessions_in: maintained minutes, sql/0040, or row by row, sql/0020). */
+/** One version's concurrent sessions over a window (monitoring.stage_concurrent_sessions, sql/0020). */
 export interface ConcurrencyFigures {
   /** Distinct session_ids with a request in the window. */
   sessions: number;
