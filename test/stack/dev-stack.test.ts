@@ -78,7 +78,10 @@ describe("the dev stack on the real engine [docker]", function () {
       await admin.end();
     }
     // The URL exactly as declared (host postgres:5432, the app role's password), from a container on the network.
-    const url = declaredService(ev).spec.taskSpec.containerSpec.env?.[ENV_NAMES.databaseUrl] ?? "";
+    // It is the Docker secret's data (issue 21 finding 5: never in the task's env), base64 as the provider takes it.
+    const secret = ev.resources.find((r) => r.type === "docker:index/secret:Secret" && r.name === "app-database-url");
+    assert.ok(secret, "the app's database URL secret is declared");
+    const url = Buffer.from(String(secret.inputs.data), "base64").toString("utf8");
     const probe = await scope.start("urlprobe", ["--network", stack.network, "--env", `DATABASE_URL=${url}`], {
       image: tag("postgres"),
       command: ["sh", "-c", 'psql "$DATABASE_URL" -tAc "select current_user"'],
@@ -138,8 +141,8 @@ describe("the dev stack on the real engine [docker]", function () {
       stop = true;
       await traffic;
       ev = next;
-      // In place: the service's env and its rollout label, nothing else; every task is a new one.
-      assert.deepEqual(change.changed.sort(), ["labels", "taskSpec.containerSpec.env"]);
+      // In place: the service's settings (its ordered args, issue 22 fact 2) and its rollout label, nothing else; every task is a new one.
+      assert.deepEqual(change.changed.sort(), ["labels", "taskSpec.containerSpec.args"]);
       assert.equal(change.after.length, before.length);
       assert.deepEqual(change.after.filter((c) => before.includes(c)), [], "every task was replaced by the rolling update");
       assert.equal(await dockerOk(["service", "inspect", "--format", `{{index .Spec.Labels "${rolloutLabelName(ENV_NAMES.canaryPercentage)}"}}`, stack.service]), "25");
