@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./core/stages";
-import { splitExtraEnv } from "./core/appCommand";
+import { splitExtraEnv } from "./core/appSecrets";
 import { ROLLOUT_SOAK_SECONDS, ROLLOUT_WAIT_TIMEOUT_SECONDS, updatePolicy } from "./core/swarm";
 import { forcedSkipReason } from "./core/transitions";
 import { stackFilePath } from "./stack/stackFile";

@@ -20,7 +20,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { envCommand, secretSettingFile } from "../core/appCommand";
+import { envCommand } from "../core/appCommand";
+import { secretSettingFile } from "../core/appSecrets";
 import { goShortSeconds } from "../core/goDuration";
 import { HealthCheckProbe, httpHealthCheckTest } from "../core/healthCheck";
 import { APP_ENV_NAMES } from "../core/stages";

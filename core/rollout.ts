@@ -7,6 +7,7 @@
  * `rollout status` (what runs after a failed `up`, fact 4). The reading is
  * program/swarmService.ts.
  */
+import { parseEnvCommand } from "./appCommand";
 
 /** The Engine API's UpdateStatus (absent before the first rolling update and right after a scale). */
 export interface SwarmUpdateStatus {
@@ -150,7 +151,7 @@ export interface SwarmRunning {
   service: string;
   /** Each distinct image among the running tasks, with how many run it. */
   images: Array<{ image: string; tasks: number }>;
-  /** Each distinct flag setting among the running tasks (read from their env), with how many run it. */
+  /** Each distinct flag setting among the running tasks (read from their env and the settings their args set), with how many run it. */
   flags: Array<{ values: Record<string, string>; tasks: number }>;
   updateState: string | undefined;
   updateMessage: string | undefined;
@@ -172,6 +173,8 @@ export function swarmRunning(service: SwarmServiceView, tasks: readonly SwarmTas
       const k = i < 0 ? e : e.slice(0, i);
       if (flagNames.includes(k)) values[k] = i < 0 ? "" : e.slice(i + 1);
     }
+    // The settings the task's args set through /usr/bin/env (issue 22 fact 2: where the flags live now) win, as in the process.
+    for (const [k, v] of Object.entries(parseEnvCommand(t.Spec.ContainerSpec?.Args)?.settings ?? {})) if (flagNames.includes(k)) values[k] = v;
     const key = JSON.stringify(flagNames.map((n) => values[n] ?? null));
     const f = flags.get(key) ?? { values, tasks: 0 };
     f.tasks++;

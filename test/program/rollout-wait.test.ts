@@ -13,6 +13,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { RolloutExpectation, SwarmServiceView, SwarmTaskView, judgeRollout, swarmRunning } from "../../core/rollout";
 import { ROLLOUT_SOAK_SECONDS, updatePolicy } from "../../core/swarm";
+import { envCommand } from "../../core/appCommand";
 import { RolloutWaitInputs, rolloutWaitProvider } from "../../components/rolloutWait";
 import { withSerializedProvider } from "../support/serializedProvider";
 import { migrationProvider } from "../../components/database";
@@ -101,6 +102,13 @@ describe("rolled out, from Swarm's records (core/rollout.ts judgeRollout)", () =
     assert.deepEqual(r.flags, [{ values: { CANARY_PERCENTAGE: "10" }, tasks: 3 }]);
     assert.equal(r.rolledBack, true);
     assert.doesNotMatch(JSON.stringify(r), /s3cret/);
+  });
+
+  it("what runs reads the flags from the settings a task's args set (issue 22 fact 2), as the app's process gets them", () => {
+    const t = task(1, { image: "app:2", pct: "10" });
+    t.Spec.ContainerSpec = { ...t.Spec.ContainerSpec, Image: t.Spec.ContainerSpec?.Image ?? "app:2", Env: [], Args: envCommand({ CANARY_PERCENTAGE: "25", ENABLE_SAFE_JSON_PARSER: "true", OTHER: "x" }, ["/usr/bin/node", "main.js"]) };
+    const r = swarmRunning(service(), [t], ["CANARY_PERCENTAGE", "ENABLE_SAFE_JSON_PARSER"]);
+    assert.deepEqual(r.flags, [{ values: { CANARY_PERCENTAGE: "25", ENABLE_SAFE_JSON_PARSER: "true" }, tasks: 1 }]);
   });
 });
 

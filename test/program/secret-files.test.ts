@@ -11,7 +11,7 @@ import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { APP_ENV_NAMES, ENV_NAMES } from "../../core/stages";
 import { APP_RUN_AS, APP_SECRET_FILES, SECRET_FILE_MODE } from "../../core/swarm";
 import { CONTAINER, SERVICE, appService, envOf, evaluateStack, serviceInputs } from "../support/program";
-import { secretSettingFile, splitExtraEnv } from "../../core/appCommand";
+import { secretSettingFile, splitExtraEnv } from "../../core/appSecrets";
 
 const SECRET = "docker:index/secret:Secret";
 

@@ -25,6 +25,7 @@ import * as http from "node:http";
 import type { DockerScope } from "./docker";
 import { docker, dockerOk } from "./docker";
 import { ServiceInputs, convergeOf, replicasOf, serviceCreateArgs, serviceUpdateArgs } from "./serviceSpec";
+import { parseEnvCommand } from "../../core/appCommand";
 
 /** `pulumi up` failed because Swarm rolled the update back (the provider's error, and the service's state). */
 export class ServiceRollbackError extends Error {
@@ -58,6 +59,7 @@ export interface Task {
   /** The task's container id (undefined before it has one). */
   containerId: string | undefined;
   image: string;
+  /** The environment the app's process gets: the task's env, then the settings its args set through /usr/bin/env (core/appCommand.ts). */
   env: string[];
   error: string | undefined;
 }
@@ -67,7 +69,7 @@ interface TaskJson {
   Slot?: number;
   DesiredState: string;
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-  Spec: { ContainerSpec: { Image: string; Env?: string[] } };
+  Spec: { ContainerSpec: { Image: string; Env?: string[]; Args?: string[] } };
 }
 
 /** Every task of the service Swarm still records (the task history limit bounds the old ones). */
@@ -84,7 +86,7 @@ export async function tasksOf(service: string): Promise<Task[]> {
     state: t.Status.State,
     containerId: t.Status.ContainerStatus?.ContainerID || undefined,
     image: t.Spec.ContainerSpec.Image,
-    env: t.Spec.ContainerSpec.Env ?? [],
+    env: [...(t.Spec.ContainerSpec.Env ?? []), ...Object.entries(parseEnvCommand(t.Spec.ContainerSpec.Args)?.settings ?? {}).map(([k, v]) => `${k}=${v}`)],
     error: t.Status.Err || undefined,
   }));
 }
