@@ -175,8 +175,10 @@ export function swarmRunning(service: SwarmServiceView, tasks: readonly SwarmTas
     }
     // The settings the task's args set through /usr/bin/env (issue 22 fact 2: where the flags live now) win, as in the process.
     for (const [k, v] of Object.entries(parseEnvCommand(t.Spec.ContainerSpec?.Args)?.settings ?? {})) if (flagNames.includes(k)) values[k] = v;
+    // In the caller's order, wherever the task set them (the args are sorted by name).
+    const ordered = Object.fromEntries(flagNames.filter((n) => n in values).map((n) => [n, values[n]]));
     const key = JSON.stringify(flagNames.map((n) => values[n] ?? null));
-    const f = flags.get(key) ?? { values, tasks: 0 };
+    const f = flags.get(key) ?? { values: ordered, tasks: 0 };
     f.tasks++;
     flags.set(key, f);
   }

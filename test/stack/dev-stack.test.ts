@@ -21,6 +21,9 @@ import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, requireImages } from "../support/docker";
 import { requireSwarm } from "../support/swarm";
 import { StartedStack, applyAppChange, declaredService, startDevStack } from "../support/stack";
+import { declaredWait } from "../support/swarmScenario";
+import { waitRolledOut } from "../../components/rolloutWait";
+import { runningTasks } from "../support/service";
 import { evaluateStack } from "../support/program";
 import { replicasOf } from "../support/serviceSpec";
 import { rolloutLabelName } from "../../program/labels";
@@ -138,6 +141,11 @@ describe("the dev stack on the real engine [docker]", function () {
     const traffic = Promise.all(Array.from({ length: 4 }, worker));
     try {
       const change = await applyAppChange(scope, stack, ev, next, appOpts);
+      // The provider's converge may return before Swarm has rolled out (issue 22 fact 3); `pulumi up` goes on to the
+      // program's wait after the service, and so does this test before it counts the tasks.
+      await waitRolledOut(declaredWait(next, stack.service), appOpts.log);
+      change.after = (await runningTasks(stack.service)).map((t) => t.containerId!).filter(Boolean);
+      stack.appContainers = change.after;
       stop = true;
       await traffic;
       ev = next;
