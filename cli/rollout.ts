@@ -30,7 +30,7 @@ import { ENV_NAMES, STAGES, Stage, flagsOn, isStage, rolloutState, sameState } f
 import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
 import { formatDrill, formatEdit, formatHeader, formatStatus, formatSwarm } from "./rolloutText";
-import { DEFAULT_DOCKER_HOST, dockerTarget } from "../core/swarmCheck";
+import { DEFAULT_DOCKER_HOST, dockerTarget, engineSettings } from "../core/swarmCheck";
 import { swarmRunning } from "../core/rollout";
 import { LABEL_PREFIX } from "../program/labels";
 import { DEFAULT_SANDBOX_STAGE, SANDBOX_STAGES, SANDBOX_URL_ENV, STOP_ARGV, TriedCommand, TryCommand, formatSandbox, sandboxCommands, withProjectDir } from "../core/sandboxCommands";
@@ -334,9 +334,10 @@ interface Outcome {
  */
 async function readSwarm(allConfig: Record<string, unknown>): Promise<Parameters<typeof formatSwarm>[0]> {
   const str = (k: string) => (typeof allConfig[k] === "string" ? (allConfig[k] as string) : undefined);
-  let engine = str("docker:context") ?? process.env.DOCKER_CONTEXT ?? str("docker:host") ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_HOST;
+  const settings = engineSettings({ context: str("docker:context"), host: str("docker:host") }, process.env);
+  let engine = settings.context ?? settings.host ?? DEFAULT_DOCKER_HOST;
   try {
-    const t = dockerTarget({ context: str("docker:context") ?? process.env.DOCKER_CONTEXT, host: str("docker:host") ?? process.env.DOCKER_HOST, tlsVerify: process.env.DOCKER_TLS_VERIFY });
+    const t = dockerTarget(settings);
     engine = t.kind === "cli" ? (t.context ? `context ${t.context}` : (t.host ?? engine)) : t.host;
     const { findServices, readSwarmService } = load.swarmService();
     const names = await findServices(t, `${LABEL_PREFIX}/role=app`);

@@ -26,6 +26,16 @@ export class DockerTargetError extends Error {
  * provider reads them. Engines reached over TLS or ssh, and docker contexts,
  * are asked through the docker CLI, which reads their settings itself.
  */
+/**
+ * Which engine a stack deploys to, as the docker provider picks it: the stack's
+ * `docker:context` / `docker:host`, else DOCKER_CONTEXT / DOCKER_HOST (and
+ * DOCKER_TLS_VERIFY). The one rule for the program (program/swarmManager.ts)
+ * and `rollout status` (cli/rollout.ts); `env` is passed in (this module is pure).
+ */
+export function engineSettings(stack: { context?: string; host?: string }, env: Readonly<Record<string, string | undefined>>): { host?: string; context?: string; tlsVerify?: string } {
+  return { context: stack.context ?? env.DOCKER_CONTEXT, host: stack.host ?? env.DOCKER_HOST, tlsVerify: env.DOCKER_TLS_VERIFY };
+}
+
 export function dockerTarget(s: { host?: string; context?: string; tlsVerify?: string }): DockerTarget {
   if (s.context && s.context !== "default") return { kind: "cli", context: s.context };
   const host = s.host && s.host.trim() !== "" ? s.host.trim() : DEFAULT_DOCKER_HOST;

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { DockerInfoError, readSwarmInfo } from "./dockerInfo";
-import { DockerTarget, DockerTargetError, dockerTarget, swarmCheckApplies, swarmProblem } from "../core/swarmCheck";
+import { DockerTarget, DockerTargetError, dockerTarget, engineSettings, swarmCheckApplies, swarmProblem } from "../core/swarmCheck";
 
 /** True under `pulumi.runtime.setMocks` (offline/evaluate.ts, unit tests). */
 export function isMockRuntime(): boolean {
@@ -17,11 +17,7 @@ export function isMockRuntime(): boolean {
 /** The engine this deploy's docker provider uses: the stack's `docker:context` / `DOCKER_CONTEXT`, else `docker:host` / `DOCKER_HOST`, else the local socket. */
 export function deployTarget(env: NodeJS.ProcessEnv = process.env): DockerTarget {
   const docker = new pulumi.Config("docker");
-  return dockerTarget({
-    context: docker.get("context") ?? env.DOCKER_CONTEXT,
-    host: docker.get("host") ?? env.DOCKER_HOST,
-    tlsVerify: env.DOCKER_TLS_VERIFY,
-  });
+  return dockerTarget(engineSettings({ context: docker.get("context"), host: docker.get("host") }, env));
 }
 
 /** deployTarget for the rollout wait: a bad setting stops the program with its message alone (a RunError). */
