@@ -221,23 +221,33 @@ export async function recordGateLook(c: ClientBase, eventId: number): Promise<Ga
 // ---------------------------------------------------------------------------
 // Gate metrics over a window
 
+/** A row of monitoring.stage_metrics as json: counts are numbers; a non-finite double is a string ("NaN", "Infinity"). */
 interface StageRow {
   version: "New" | "Legacy";
-  total_requests: string;
-  errors: string;
-  users: string;
-  avg_duration_seconds: number | null;
-  p95_duration_seconds: number | null;
+  total_requests: number;
+  errors: number;
+  users: number;
+  avg_duration_seconds: number | string | null;
+  p95_duration_seconds: number | string | null;
 }
+
+const seconds = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
 const emptyPath = (): PathMetrics => ({ requests: 0, errors: 0, users: 0, avgSeconds: null, p95Seconds: null });
 
 interface LatencyRow {
   version: "New" | "Legacy";
   threshold_seconds: number;
-  timed: string;
-  over: string;
-  at_least: string;
+  timed: number;
+  over: number;
+  at_least: number;
+}
+
+/** One read of a window: each part as the row set its function returns (json), all from one snapshot. */
+interface WindowRow {
+  paths: StageRow[];
+  latency: LatencyRow[];
+  contamination: string;
 }
 
 /**
@@ -246,25 +256,37 @@ interface LatencyRow {
  * also each path's count of requests slower than each threshold
  * (monitoring.stage_latency_counts, migration 0015), which the gate's p95
  * criteria are judged on.
+ *
+ * The three functions run in ONE statement, so they read one snapshot
+ * (they are STABLE: a STABLE function sees its calling statement's snapshot)
+ * at any isolation level and inside or outside a caller's transaction. Read
+ * as three statements under READ COMMITTED, the requests committed between
+ * them made the parts disagree (e.g. more timed requests than requests),
+ * which the gate rightly refuses to judge.
  */
 export async function readStageMetrics(c: ClientBase, since: Date, until: Date, latencyThresholds: readonly number[] = []): Promise<StageMetrics> {
-  const rows = await query<StageRow>(c, "select * from monitoring.stage_metrics($1, $2)", [since, until]);
-  const out: StageMetrics = { windowStart: since, windowEnd: until, new: emptyPath(), legacy: emptyPath(), contaminationCount: 0 };
-  for (const r of rows) {
+  const [row] = await query<WindowRow>(
+    c,
+    `select (select coalesce(json_agg(m), '[]'::json) from monitoring.stage_metrics($1, $2) as m) as paths,
+            (select coalesce(json_agg(l), '[]'::json) from monitoring.stage_latency_counts($1, $2, $3::double precision[]) as l) as latency,
+            monitoring.stage_contamination($1, $2) as contamination`,
+    [since, until, [...latencyThresholds]],
+  );
+  const out: StageMetrics = { windowStart: since, windowEnd: until, new: emptyPath(), legacy: emptyPath(), contaminationCount: Number(row.contamination) };
+  for (const r of row.paths) {
     const p: PathMetrics = {
       requests: Number(r.total_requests),
       errors: Number(r.errors),
       users: Number(r.users),
-      avgSeconds: r.avg_duration_seconds,
-      p95Seconds: r.p95_duration_seconds,
+      avgSeconds: seconds(r.avg_duration_seconds),
+      p95Seconds: seconds(r.p95_duration_seconds),
     };
     if (r.version === "New") out.new = p;
     else out.legacy = p;
   }
   if (latencyThresholds.length > 0) {
-    const lat = await query<LatencyRow>(c, "select * from monitoring.stage_latency_counts($1, $2, $3::double precision[])", [since, until, [...latencyThresholds]]);
     const byPath: Record<"new" | "legacy", LatencyCount[]> = { new: [], legacy: [] };
-    for (const r of lat) {
+    for (const r of row.latency) {
       byPath[r.version === "New" ? "new" : "legacy"].push({ thresholdSeconds: Number(r.threshold_seconds), timed: Number(r.timed), over: Number(r.over), atLeast: Number(r.at_least) });
     }
     // A path without rows has no requests: zero counts at every threshold.
@@ -272,8 +294,6 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date, 
       out[k].latency = latencyThresholds.map((t) => byPath[k].find((x) => x.thresholdSeconds === t) ?? { thresholdSeconds: t, timed: 0, over: 0, atLeast: 0 });
     }
   }
-  const cont = await query<{ n: string }>(c, "select monitoring.stage_contamination($1, $2) as n", [since, until]);
-  out.contaminationCount = Number(cont[0].n);
   return out;
 }
 

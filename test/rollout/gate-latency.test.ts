@@ -4,6 +4,7 @@ import { latencyThresholds } from "../../core/gate";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { HOUR_MS, gateWindow } from "../../core/gate";
+import { Client } from "pg";
 import { readGateMetrics, readStageMetrics } from "../../db/rolloutStore";
 import { migratedDatabase, seedPath, withClient } from "./support";
 
@@ -78,6 +79,46 @@ describe("[pg] monitoring.stage_latency_counts (migration 0015): the per-thresho
       assert.equal(none.new.requests, 10);
       assert.equal((await readGateMetrics(c, undefined, now, { thresholds: T, soakHours: 4 })).new.requests, 50);
     });
+  });
+
+  it("one window is read from one snapshot: requests committed while it is read (after each statement the reader sends) never make its parts disagree", async () => {
+    const url = await migratedDatabase();
+    await withClient(url, (c) =>
+      withClient(url, async (writer) => {
+        await seedPath(c, { isNew: true, requests: 20, errors: 2, users: 5, seconds: 4, fromHours: 1, prefix: "base-n" });
+        await seedPath(c, { isNew: false, requests: 30, errors: 0, users: 5, seconds: 1, fromHours: 1, prefix: "base-l" });
+        const now = (await c.query<{ now: Date }>("select now() as now")).rows[0].now;
+        // The hostile interleaving, on a real database: after every statement the reader sends, another
+        // connection commits one slow request on each path inside the window (CI's failure: 1 more request
+        // between the read of the requests and the read of the latency counts).
+        let writes = 0;
+        const racing = {
+          query: async (sql: string, params?: unknown[]) => {
+            const r = await c.query(sql, params);
+            writes++;
+            await seedPath(writer, { isNew: true, requests: 1, errors: 1, users: 1, seconds: 9, fromHours: 0.5, prefix: `race-n${writes}` });
+            await seedPath(writer, { isNew: false, requests: 1, errors: 1, users: 1, seconds: 9, fromHours: 0.5, prefix: `race-l${writes}` });
+            return r;
+          },
+        } as unknown as Client;
+        const since = new Date(now.getTime() - 2 * HOUR_MS);
+        const until = new Date(now.getTime() + HOUR_MS);
+        for (let round = 0; round < 3; round++) {
+          const before = writes;
+          const m = await readStageMetrics(racing, since, until, latencyThresholds(T));
+          assert.ok(writes > before, "the interleaved writer ran");
+          for (const [k, base] of [["new", 20], ["legacy", 30]] as const) {
+            const p = m[k];
+            // Each request in the window counted once in every part: all of them are timed.
+            assert.equal(p.requests, base + before, `${k}: the requests committed before the read`);
+            for (const l of p.latency ?? []) assert.equal(l.timed, p.requests, `${k} latency[${l.thresholdSeconds} s]: timed = requests`);
+            assert.equal(p.latency?.find((l) => l.thresholdSeconds === 5)?.over, before, `${k}: the slow ones counted in the same snapshot`);
+          }
+          const g = await readGateMetrics(racing, since, until, { thresholds: T, soakHours: 2 });
+          for (const k of ["new", "legacy"] as const) for (const l of g[k].latency ?? []) assert.equal(l.timed, g[k].requests, `readGateMetrics ${k}: timed = requests`);
+        }
+      }),
+    );
   });
 
   it("rollout gate/status/advance, the drill and the report read the gate's inputs only through readGateMetrics (one window rule, one set of thresholds)", () => {
