@@ -22,6 +22,13 @@ export const DEV_POSTGRES_DB = "postgres";
 
 export const DEV_POSTGRES_PORT = 5432;
 
+/**
+ * The superuser's password reaches the server as a 0400 file owned by the image's postgres user (uid 999,
+ * images/postgres/Dockerfile), read once by initdb through POSTGRES_PASSWORD_FILE: it is in no env
+ * (`docker inspect`, /proc/<pid>/environ) and no command line.
+ */
+export const DEV_POSTGRES_PASSWORD_FILE = { path: "/run/secrets/postgres_password", uid: "999", mode: "0400" } as const;
+
 export class DevPostgres extends pulumi.ComponentResource {
   readonly adminPassword: pulumi.Output<string>;
   readonly hostPort: number;
@@ -44,7 +51,12 @@ export class DevPostgres extends pulumi.ComponentResource {
       name,
       {
         image: image.imageId,
-        envs: pulumi.secret(this.adminPassword.apply((pw) => [`POSTGRES_PASSWORD=${pw}`, `POSTGRES_USER=${DEV_POSTGRES_USER}`, `POSTGRES_DB=${DEV_POSTGRES_DB}`])),
+        envs: [`POSTGRES_PASSWORD_FILE=${DEV_POSTGRES_PASSWORD_FILE.path}`, `POSTGRES_USER=${DEV_POSTGRES_USER}`, `POSTGRES_DB=${DEV_POSTGRES_DB}`],
+        uploads: pulumi.secret(
+          this.adminPassword.apply((pw) => [
+            { file: DEV_POSTGRES_PASSWORD_FILE.path, content: pw, owner: DEV_POSTGRES_PASSWORD_FILE.uid, group: DEV_POSTGRES_PASSWORD_FILE.uid, permissions: DEV_POSTGRES_PASSWORD_FILE.mode },
+          ]),
+        ),
         volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
         ports: [{ internal: DEV_POSTGRES_PORT, external: args.hostPort, ip: this.admin.host }],
         networksAdvanced: [{ name: args.networkName, aliases: [DEV_POSTGRES_ALIAS] }],

@@ -15,7 +15,8 @@ import { PROXY_HEALTH_PATH, PROXY_LISTEN_PORT } from "../../core/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, publishedPort, requireDocker, requireImages, waitFor, waitHealthy } from "../support/docker";
 import { containerByRole, containerSpec, startSpec } from "../support/declared";
-import { evaluateStack } from "../support/program";
+import { envOf, evaluateStack } from "../support/program";
+import { DEV_POSTGRES_PASSWORD_FILE } from "../../components/devPostgres";
 
 const INFRA = ["nginx", "postgres", "prometheus", "alertmanager", "postgres-exporter"] as const;
 const tagOf = (key: string) => imageByKey(key).tag;
@@ -112,10 +113,13 @@ describe("local images honour their contracts [docker]", function () {
       volume = await scope.volume("pgdata");
       const declared = containerByRole(ev, "dev-postgres");
       const spec = containerSpec(declared, { networks, volumes: { [`dev-postgres-data-mock`]: volume }, publish: "ephemeral" });
-      // The declared env carries the mock runtime's password; this test's own values replace it.
-      const env = ["--env", `POSTGRES_PASSWORD=${password}`, "--env", "POSTGRES_USER=owner", "--env", "POSTGRES_DB=appdb"];
+      // The declared env names the password file; the declared upload carries the mock runtime's password, which
+      // this test's own replaces (same path, owner and mode). User and database are this test's too.
+      const env = ["--env", `POSTGRES_PASSWORD_FILE=${envOf(declared).POSTGRES_PASSWORD_FILE}`, "--env", "POSTGRES_USER=owner", "--env", "POSTGRES_DB=appdb"];
       const createArgs = spec.createArgs.filter((a, i, all) => a !== "--env" && all[i - 1] !== "--env");
-      pg = await scope.start("pg", [...createArgs, ...env], { image: spec.image, command: spec.command });
+      const uploads = spec.uploads.map((u) => (u.file === envOf(declared).POSTGRES_PASSWORD_FILE ? { ...u, content: password } : u));
+      assert.equal(uploads.filter((u) => u.content === password).length, 1, "the declared upload at POSTGRES_PASSWORD_FILE");
+      pg = await scope.start("pg", [...createArgs, ...env], { image: spec.image, command: spec.command, uploads });
       await waitHealthy(pg, 120_000);
       port = await publishedPort(pg, 5432);
     });
@@ -144,6 +148,35 @@ describe("local images honour their contracts [docker]", function () {
       const uid = await mainUid(pg);
       assert.notEqual(uid, 0);
       assert.equal(await dockerOk(["exec", pg, "id", "-un", String(uid)]), "postgres");
+    });
+
+    it("the password is in no env: not in `docker inspect`, not in any process's environ; the file is 0400 and the postgres user's (uid 999)", async () => {
+      const inspected = await dockerOk(["inspect", pg]);
+      assert.ok(!inspected.includes(password), "docker inspect shows the password");
+      const environs = await dockerOk(["exec", pg, "sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'"]);
+      assert.match(environs, /POSTGRES_PASSWORD_FILE=/, "the environs were read");
+      assert.ok(!environs.includes(password), "a process's environ holds the password");
+      assert.equal(await dockerOk(["exec", pg, "stat", "-c", "%a %u:%g", DEV_POSTGRES_PASSWORD_FILE.path]), "400 999:999");
+      assert.equal(await dockerOk(["exec", pg, "id", "-u", "postgres"]), DEV_POSTGRES_PASSWORD_FILE.uid);
+    });
+
+    it("refuses POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE together, and a file it cannot read, saying which", async () => {
+      const both = await scope.start("pgboth", ["--env", "POSTGRES_PASSWORD=x", "--env", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password"], {
+        image: tagOf("postgres"),
+        uploads: [{ file: "/run/secrets/postgres_password", content: "y", owner: "999", group: "999", permissions: "0400" }],
+      });
+      const unreadable = await scope.start("pgunreadable", ["--env", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password"], {
+        image: tagOf("postgres"),
+        uploads: [{ file: "/run/secrets/postgres_password", content: "y", owner: "0", group: "0", permissions: "0400" }],
+      });
+      for (const [c, re] of [
+        [both, /both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set/],
+        [unreadable, /POSTGRES_PASSWORD_FILE names \/run\/secrets\/postgres_password, which the user postgres cannot read/],
+      ] as const) {
+        await waitFor("the container to exit", 60_000, async () => ((await dockerOk(["inspect", "--format", "{{.State.Status}}", c])) === "exited" ? true : undefined));
+        assert.match((await docker(["logs", c])).stderr, re);
+        assert.notEqual(await dockerOk(["inspect", "--format", "{{.State.ExitCode}}", c]), "0");
+      }
     });
 
     it("is reachable from another container on the network under its alias postgres:5432", async () => {

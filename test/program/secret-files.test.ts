@@ -3,7 +3,8 @@
  * line. The app's database URL is a Docker secret mounted as a 0400 file owned
  * by the user its tasks run as, read through DATABASE_URL_FILE; the exporter's
  * password is a 0400 file owned by the exporter's user, read through
- * DATA_SOURCE_PASS_FILE. Checked on every stack under the mock runtime, against
+ * DATA_SOURCE_PASS_FILE; the dev PostgreSQL's, a 0400 file read through
+ * POSTGRES_PASSWORD_FILE. Checked on every stack under the mock runtime, against
  * every value the evaluation marks secret.
  */
 import { strict as assert } from "node:assert";
@@ -12,6 +13,7 @@ import { APP_ENV_NAMES, ENV_NAMES } from "../../core/stages";
 import { APP_RUN_AS, APP_SECRET_FILES, SECRET_FILE_MODE } from "../../core/swarm";
 import { CONTAINER, SERVICE, appService, envOf, evaluateStack, serviceInputs } from "../support/program";
 import { secretSettingFile, splitExtraEnv } from "../../core/appSecrets";
+import { DEV_POSTGRES_PASSWORD_FILE } from "../../components/devPostgres";
 
 const SECRET = "docker:index/secret:Secret";
 
@@ -64,11 +66,7 @@ describe("no secret in a task's or container's env or command line", function ()
       const ev = await evaluateStack(stack);
       const secrets = secretValues(ev);
       assert.ok(secrets.length > 0, "the evaluation has secrets to look for");
-      // Not yet: the dev stack's own PostgreSQL (dev only, a random password, published on loopback) still gets
-      // POSTGRES_PASSWORD in its env: the project's postgres image (images/postgres/docker-entrypoint.sh) reads no
-      // POSTGRES_PASSWORD_FILE yet. Named here so the exception is one, visible, and fails when it grows.
-      const NOT_YET = ["dev-postgres"];
-      const runs = ev.resources.filter((r) => (r.type === SERVICE || r.type === CONTAINER) && !NOT_YET.includes(r.name));
+      const runs = ev.resources.filter((r) => r.type === SERVICE || r.type === CONTAINER);
       for (const r of runs) {
         for (const line of shown(r)) {
           for (const s of secrets) assert.ok(!line.includes(s), `${r.name}: a secret is in its env or command line (${line.slice(0, line.indexOf("=") + 1)}…, ${s.length} characters of a secret value)`);
@@ -100,6 +98,22 @@ describe("no secret in a task's or container's env or command line", function ()
       assert.equal(secret[0].inputs.name, undefined, "auto-named: a new URL makes a new secret beside the old one");
     });
   }
+
+  it("dev: its own PostgreSQL gets the superuser's password as a 0400 file owned by the image's postgres user (uid 999), through POSTGRES_PASSWORD_FILE; the upload is a Pulumi secret", async () => {
+    const ev = await evaluateStack("dev");
+    const pg = ev.resources.find((r) => r.type === CONTAINER && r.name === "dev-postgres");
+    assert.ok(pg, "the dev stack declares its PostgreSQL");
+    const env = envOf(pg);
+    assert.equal(env.POSTGRES_PASSWORD, undefined);
+    assert.equal(env.POSTGRES_PASSWORD_FILE, DEV_POSTGRES_PASSWORD_FILE.path);
+    const uploads = (pg.inputs.uploads ?? []) as Array<{ file: string; content: string; owner?: string; group?: string; permissions?: string }>;
+    const file = uploads.find((u) => u.file === DEV_POSTGRES_PASSWORD_FILE.path);
+    assert.ok(file, "the password file is uploaded");
+    assert.deepEqual([file.owner, file.group, file.permissions], ["999", "999", "0400"]);
+    assert.ok(file.content.length >= 32, "the random password");
+    assert.ok(pg.secretPaths.includes("uploads"), "the upload is a Pulumi secret");
+    assert.ok(!pg.secretPaths.some((p) => p.startsWith("envs")), "the env holds no secret, so it need not be one");
+  });
 
   it("a secret-looking extra setting (appExtraEnv) is a Docker secret file too, the app given <NAME>_FILE, never the value on its command line", async () => {
     const token = "tok-4444-abcdef";

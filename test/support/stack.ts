@@ -163,7 +163,10 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
   await waitHealthy(containers[pgSpec.name], waitMs(pgSpec, 120));
   const env = envOf(pgSpec.resource);
   const port = await publishedPort(containers[pgSpec.name], 5432);
-  const adminUrl = `postgres://${encodeURIComponent(env.POSTGRES_USER)}:${encodeURIComponent(env.POSTGRES_PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(env.POSTGRES_DB)}?sslmode=disable`;
+  // The superuser's password is the file the container was given (POSTGRES_PASSWORD_FILE), as the program's admin output is.
+  const passwordFile = pgSpec.uploads.find((u) => u.file === env.POSTGRES_PASSWORD_FILE);
+  if (!passwordFile) throw new Error(`dev-postgres: no upload at POSTGRES_PASSWORD_FILE (${String(env.POSTGRES_PASSWORD_FILE)})`);
+  const adminUrl = `postgres://${encodeURIComponent(env.POSTGRES_USER)}:${encodeURIComponent(passwordFile.content)}@127.0.0.1:${port}/${encodeURIComponent(env.POSTGRES_DB)}?sslmode=disable`;
   log(`dev PostgreSQL healthy on 127.0.0.1:${port}`);
 
   // 2. migrations (the project's runner), then the declared roles and grants
