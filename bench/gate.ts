@@ -33,7 +33,8 @@
 import * as os from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseConfig } from "../core/config";
-import { GateInput, HOUR_MS, LatencyCount, PathMetrics, StageMetrics, Verdict, evaluateGate, latencyThresholds } from "../core/gate";
+import { GateInput, HOUR_MS, LatencyCount, PathMetrics, StageMetrics, Verdict, latencyThresholds } from "../core/gate";
+import { evaluateGate } from "../core/gateText";
 import { evaluateLegacyGate } from "./gateLegacy";
 import { fixedHorizonRequests, normalCdf, normalQuantile } from "../core/sequential";
 import { STAGES, Stage } from "../core/stages";

@@ -9,7 +9,8 @@
  * scrubbed from anything quoted (core/redact.ts).
  */
 import { z } from "zod";
-import { VERDICTS, VERDICT_EXIT_CODES, Verdict, describeAlpha } from "../core/gate";
+import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../core/gate";
+import { describeAlpha } from "../core/gateText";
 import { redact, stripAnsi } from "../core/redact";
 import { reportSection } from "./stageChart";
 import type { OverrideStatus } from "./override";

@@ -25,8 +25,14 @@
  * than 3 s").
  *
  * Impossible metrics (non-finite, negative, errors > requests, …) never give
- * a verdict: `evaluateGate` throws a GateInputError naming each one (the CLI
+ * a verdict: `decideGate` throws a GateInputError naming each one (the CLI
  * exits 1). A non-finite contamination count gives ROLLBACK.
+ *
+ * This module decides: `decideGate` returns numbers and statuses only. Every
+ * sentence about a decision (the criteria's statements, the reasons, what a
+ * stage judges, the advice, the α plan) is core/gateText.ts's, whose
+ * `evaluateGate` is the decision in words that the CLI, the PR comment and
+ * the report all read.
  */
 import type { GateConfig } from "./configSchema";
 import { Interval, betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
@@ -144,7 +150,14 @@ export interface Bound {
   observations: number;
 }
 
-export interface CriterionResult {
+/** Why a criterion was not judged (its status is then "insufficient-data"). */
+export type NotJudged =
+  | { why: "impossible-metrics" }
+  | { why: "below-volume"; path: "new" | "legacy" | "both" }
+  | { why: "no-data"; path: "new" | "legacy"; slowerThanSeconds?: number };
+
+/** One criterion as decided: numbers and a status (core/gateText.ts words it: CriterionResult). */
+export interface CriterionFacts {
   id: string;
   kind: Criterion["kind"];
   description: string;
@@ -157,12 +170,18 @@ export interface CriterionResult {
   status: CriterionStatus;
   /** The always-valid bounds the status was decided on (none for contamination, or without data). */
   bound?: Bound;
+  /** Why it was not judged, when its status is "insufficient-data". */
+  notJudged?: NotJudged;
+}
+
+/** A decided criterion with its sentence (core/gateText.ts). */
+export interface CriterionResult extends Omit<CriterionFacts, "notJudged"> {
   /** One sentence a reviewer can check. */
   statement: string;
 }
 
-/** New vs legacy error rate, non-inferiority with a margin. */
-export interface Comparison {
+/** New vs legacy error rate, non-inferiority with a margin (core/gateText.ts words it: Comparison). */
+export interface ComparisonFacts {
   estimatePp: number;
   lowerPp: number;
   upperPp: number;
@@ -176,6 +195,9 @@ export interface Comparison {
   legacyRequests: number;
   /** within-margin: PROCEED side shown; worse-than-margin: PAUSE; undecided: WAIT. */
   decision: "within-margin" | "worse-than-margin" | "undecided";
+}
+
+export interface Comparison extends ComparisonFacts {
   statement: string;
 }
 
@@ -216,7 +238,8 @@ export interface AlphaSpend {
   perQuestion: number;
 }
 
-export interface GateResult {
+/** The gate's decision: numbers and statuses only (decideGate); core/gateText.ts evaluateGate words it as a GateResult. */
+export interface GateDecision {
   verdict: Verdict;
   exitCode: number;
   /** The stage whose criteria were applied (the effective stage: 0 while a flag is off). */
@@ -226,14 +249,12 @@ export interface GateResult {
   nextStage: Stage | null;
   /** The path the stage's own criteria are about (legacy at 0, new elsewhere). */
   judgedPath: "new" | "legacy";
-  /** What this stage judges and what does not apply, in words. */
-  applies: string;
   soakHoursRequired: number;
   soakHoursElapsed: number | null;
   metrics: StageMetrics;
-  criteria: CriterionResult[];
+  criteria: CriterionFacts[];
   /** New vs legacy error rate, at stages with both paths. */
-  comparison?: Comparison;
+  comparison?: ComparisonFacts;
   alpha: AlphaSpend;
   /** Looks at this stage so far (this one included), or null when the caller does not count. */
   looks: number | null;
@@ -242,8 +263,6 @@ export interface GateResult {
   exposure: ExposureCheck;
   /** What WAIT still needs. */
   needed: Shortfall;
-  /** Plain-language reasons for the verdict, most important first. */
-  reasons: string[];
   /**
    * The `rollout` command that acts on the verdict, one the CLI accepts in the
    * deployed state (core/transitions.ts): never `rollback --immediate` when both
@@ -251,6 +270,24 @@ export interface GateResult {
    * is nothing to run (see `advice`).
    */
   suggestedCommand: string | null;
+  /** Why ROLLBACK or PAUSE has no command to run (the new path already serves nobody), or null. */
+  nothingToRollBack: "flags-already-off" | "new-path-serves-nobody" | null;
+  /** The non-inferiority margin (gate.errorRateMarginPct), in percentage points. */
+  marginPct: number;
+  /** The minimum volume on each judged path (the gate config). */
+  minimums: { newRequests: number; newUsers: number; legacyRequests: number; legacyUsers: number };
+  /** The impossible metrics beside a non-finite contamination count (the only case judged with any). */
+  metricProblems: string[];
+}
+
+/** A decision in words (core/gateText.ts evaluateGate): what `rollout gate --json` prints and every reader shows. */
+export interface GateResult extends Omit<GateDecision, "criteria" | "comparison" | "nothingToRollBack" | "marginPct" | "minimums" | "metricProblems"> {
+  criteria: CriterionResult[];
+  comparison?: Comparison;
+  /** What this stage judges and what does not apply, in words. */
+  applies: string;
+  /** Plain-language reasons for the verdict, most important first. */
+  reasons: string[];
   /** What to do instead when ROLLBACK or PAUSE has no command to run (the flags are already off). */
   advice: string | null;
 }
@@ -262,20 +299,10 @@ export const INVESTIGATION_VIEWS: Readonly<Record<"errors" | "latency" | "contam
   contamination: ["monitoring.session_isolation", "monitoring.contaminated_sessions"],
 });
 
-function viewsFor(metric: Metric): readonly string[] {
+/** The monitoring views to look at for a metric. */
+export function viewsFor(metric: Metric): readonly string[] {
   if (metric === "contaminationCount") return INVESTIGATION_VIEWS.contamination;
   return metric.endsWith("Seconds") ? INVESTIGATION_VIEWS.latency : INVESTIGATION_VIEWS.errors;
-}
-
-/**
- * Advice for a ROLLBACK or PAUSE verdict when the flags are already off (the
- * new path serves nobody): there is nothing to roll back, so say where to look.
- */
-export function nothingToRollBackAdvice(why: string, hit: readonly Pick<CriterionResult, "metric">[]): string {
-  const views = [...new Set(hit.flatMap((r) => viewsFor(r.metric)))];
-  const shown = views.length > 0 ? views : [...INVESTIGATION_VIEWS.errors];
-  const psql = shown.map((v) => `psql "$ROLLOUT_DATABASE_URL" -c 'SELECT * FROM ${v}'`).join("; ");
-  return `${why}: nothing to roll back. Investigate the legacy path: ${psql}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -453,34 +480,6 @@ export function alphaPlan(stage: Stage, thresholds: Thresholds, confidence: numb
 }
 
 /**
- * The α plan in one sentence, for `rollout gate`, `status` and the PR comment (the one formatter).
- * Takes the JSON shape too (older readings may lack `proceed` and `comparison`).
- */
-export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questions" | "perQuestion"> & Partial<Pick<AlphaSpend, "proceed" | "comparison">>): string {
-  const c = `${(100 * (1 - a.rollout)).toFixed(1)}%`;
-  const pause =
-    a.comparison === undefined
-      ? `${a.questions} questions share it (${a.perQuestion.toPrecision(3)} each)`
-      : `${a.comparison === null ? "no comparison at this stage; " : `the comparison's lower bound spends ${a.comparison.toPrecision(3)} here; `}the guide's ${a.questions} absolute lower bounds over the rollout ${a.perQuestion.toPrecision(3)} each`;
-  const proceed = a.proceed === undefined ? "" : `; against a false PROCEED: α shared by ${a.stages} stages, every upper bound of the stage at ${a.proceed.toPrecision(3)}`;
-  return `confidence ${c} over the whole rollout for each kind of error (α ${Number(a.rollout.toPrecision(3))}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
-}
-
-const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
-const pp = (v: number, digits = 2) => `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(digits)} pp`;
-const confText = (c: number) => `${(100 * c).toFixed(2)}% confidence that holds however often this is checked`;
-const bothConfText = (b: Bound) => `lower bound ${(100 * b.lowerConfidence).toFixed(2)}%, upper bound ${(100 * b.upperConfidence).toFixed(2)}% confidence, each holding however often this is checked`;
-/**
- * The confidence a decision rests on: "op line" shown true rests on the upper bound for "<" and "≤" and on
- * the lower bound for ">" and "≥"; shown false on the other one; undecided on both.
- */
-function statusConfText(b: Bound, op: Criterion["op"], shownTrue: boolean | null): string {
-  if (shownTrue === null) return bothConfText(b);
-  const usesLower = (op === ">" || op === ">=") === shownTrue;
-  return `${usesLower ? "lower" : "upper"} bound: ${confText(usesLower ? b.lowerConfidence : b.upperConfidence)}`;
-}
-
-/**
  * The bound on one proportion k of n (an error rate, or the share of timed requests slower than a
  * threshold), in percent, from its beta-binomial interval (a fraction) and the confidences it was built at.
  * The one shape both kinds of proportion criterion report.
@@ -546,65 +545,33 @@ export function decide(kind: Criterion["kind"], op: Criterion["op"], lo: number,
 
 /** What decides the verdict: the judged criteria and the checks beside them. */
 interface VerdictInput {
-  results: CriterionResult[];
-  m: StageMetrics;
-  gate: GateConfig;
-  shortfall: Shortfall;
+  results: CriterionFacts[];
   exposure: ExposureCheck;
-  elapsed: number | null;
   soakOk: boolean;
   volumeShort: boolean;
-  contaminationNonFinite: boolean;
-  problems: string[];
 }
 
 /**
- * The verdict, strongest first (ROLLBACK, PAUSE, WAIT, PROCEED: the header of this file), and its reasons;
- * with the criteria that were hit, for the next step.
+ * The verdict, strongest first (ROLLBACK, PAUSE, WAIT, PROCEED: the header of this file), with the
+ * criteria that were hit, for the next step. (A non-finite contamination count fails the contamination
+ * criteria, so it is a ROLLBACK here too.) core/gateText.ts gives the reasons, in the same order.
  */
-function verdictOf(v: VerdictInput): { verdict: Verdict; reasons: string[]; rollbackHits: CriterionResult[]; pauseHits: CriterionResult[]; successFails: CriterionResult[] } {
-  const { results, m, gate, shortfall, exposure, elapsed, soakOk, volumeShort, contaminationNonFinite, problems } = v;
+function verdictOf(v: VerdictInput): { verdict: Verdict; rollbackHits: CriterionFacts[]; pauseHits: CriterionFacts[]; successFails: CriterionFacts[] } {
+  const { results, exposure, soakOk, volumeShort } = v;
   const hit = (kind: Criterion["kind"]) => results.filter((r) => r.kind === kind && r.status === "failed");
-  const reasons: string[] = [];
-  let verdict: Verdict;
   const rollbackHits = hit("rollback");
   const pauseHits = hit("pause");
   const successFails = hit("success");
   const successOpen = results.filter((r) => r.kind === "success" && (r.status === "undecided" || r.status === "insufficient-data"));
-
-  if (contaminationNonFinite) {
-    reasons.push(`the contamination count is ${String(m.contaminationCount)}, not a finite number: treated as contamination`);
-    reasons.push(...problems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
-  }
-  if (rollbackHits.length > 0) {
-    verdict = "ROLLBACK";
-    reasons.push(...rollbackHits.map((r) => `rollback criterion hit: ${r.statement}`));
-  } else if (pauseHits.length > 0 || successFails.length > 0) {
-    verdict = "PAUSE";
-    reasons.push(...pauseHits.map((r) => `pause criterion hit: ${r.statement}`));
-    reasons.push(...successFails.map((r) => `success criterion fails: ${r.statement}`));
-  } else if (volumeShort || successOpen.length > 0 || !soakOk || exposure.flagged) {
-    verdict = "WAIT";
-    if (shortfall.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${gate.minNewRequests} (need ${shortfall.requests} more)`);
-    if (shortfall.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${gate.minNewUsers} (need ${shortfall.users} more)`);
-    if (shortfall.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${gate.minLegacyRequests} (need ${shortfall.legacyRequests} more)`);
-    if (shortfall.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${gate.minLegacyUsers} (need ${shortfall.legacyUsers} more)`);
-    if (exposure.flagged) reasons.push(`exposure: ${exposure.message}; the gate waits until the observed share matches the configured one`);
-    if (!soakOk) {
-      reasons.push(
-        elapsed === null
-          ? `the stage's start is unknown (no rollout record for it); soak time needed: ${gate.soakHours} h`
-          : `soaked ${elapsed.toFixed(1)} h of ${gate.soakHours} h (need ${(gate.soakHours - elapsed).toFixed(1)} h more)`,
-      );
-    }
-    reasons.push(...successOpen.filter((r) => r.status === "undecided").map((r) => `not shown yet: ${r.statement}`));
-  } else {
-    verdict = "PROCEED";
-    reasons.push(...results.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
-    reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${gate.soakHours} h`);
-  }
-
-  return { verdict, reasons, rollbackHits, pauseHits, successFails };
+  const verdict: Verdict =
+    rollbackHits.length > 0
+      ? "ROLLBACK"
+      : pauseHits.length > 0 || successFails.length > 0
+        ? "PAUSE"
+        : volumeShort || successOpen.length > 0 || !soakOk || exposure.flagged
+          ? "WAIT"
+          : "PROCEED";
+  return { verdict, rollbackHits, pauseHits, successFails };
 }
 
 /** Requests and users still missing on each judged path, and whether each path has its minimum volume. */
@@ -623,41 +590,21 @@ function volumeShortfall(m: StageMetrics, gate: GateConfig, needsNew: boolean, n
 }
 
 /**
- * The command a verdict suggests, or advice where there is nothing to run. What `rollout rollback` accepts
+ * The command a verdict suggests, or why there is nothing to run. What `rollout rollback` accepts
  * (core/transitions.ts planRollback): `--immediate` while a flag is on; plain `rollback` while the effective
  * percentage (the judged stage) is above 0.
  */
-function nextStep(
-  verdict: Verdict,
-  input: Pick<GateInput, "stage" | "flags">,
-  stage: Stage,
-  hits: { rollbackHits: CriterionResult[]; pauseHits: CriterionResult[]; successFails: CriterionResult[] },
-): { suggestedCommand: string | null; advice: string | null } {
+function nextStep(verdict: Verdict, input: Pick<GateInput, "stage" | "flags">, stage: Stage): Pick<GateDecision, "suggestedCommand" | "nothingToRollBack"> {
   const next = nextStage(stage) ?? null;
   const anyFlagOn = input.flags.enableStatelessOrchestration || input.flags.enableSafeJsonParser;
   const prev = previousStage(stage);
-  let suggestedCommand: string | null = null;
-  let advice: string | null = null;
-  if (verdict === "ROLLBACK") {
-    if (anyFlagOn) suggestedCommand = "rollout rollback --immediate";
-    else advice = nothingToRollBackAdvice(`both flags are already off (deployed ${input.stage}%, effective 0%)`, hits.rollbackHits);
-  } else if (verdict === "PAUSE") {
-    if (prev !== undefined) suggestedCommand = "rollout rollback";
-    else advice = nothingToRollBackAdvice(`the new path already serves nobody (deployed ${input.stage}%, effective 0%)`, [...hits.pauseHits, ...hits.successFails]);
-  } else if (verdict === "PROCEED" && next !== null) suggestedCommand = "rollout advance";
-  return { suggestedCommand, advice };
+  if (verdict === "ROLLBACK") return anyFlagOn ? { suggestedCommand: "rollout rollback --immediate", nothingToRollBack: null } : { suggestedCommand: null, nothingToRollBack: "flags-already-off" };
+  if (verdict === "PAUSE") return prev !== undefined ? { suggestedCommand: "rollout rollback", nothingToRollBack: null } : { suggestedCommand: null, nothingToRollBack: "new-path-serves-nobody" };
+  return { suggestedCommand: verdict === "PROCEED" && next !== null ? "rollout advance" : null, nothingToRollBack: null };
 }
 
-/** What a stage's gate judges, in one sentence (the full text's "judged:" line). */
-function appliesText(phase: StageCriteria["phase"], stage: Stage, marginPct: number): string {
-  return phase === "baseline"
-    ? `stage ${stage}% (flags off): no new-path traffic, so only the legacy baseline (error rate and p95) and contamination are judged; the new-vs-legacy comparison does not apply`
-    : phase === "full"
-      ? `stage ${stage}%: no legacy traffic, so the new path is judged on the guide's absolute targets and pause/rollback lines, and contamination; the comparison with legacy does not apply`
-      : `stage ${stage}%: new vs legacy error rate (non-inferiority, margin ${pp(marginPct)}), the guide's absolute lines, p95 as the share of slow requests, and contamination`;
-}
-
-export function evaluateGate(input: GateInput): GateResult {
+/** The gate's decision on a stage's metrics: numbers and statuses (core/gateText.ts evaluateGate says it in words). */
+export function decideGate(input: GateInput): GateDecision {
   const problems = metricProblems(input);
   const { metrics: m, thresholds, gate } = input;
   const contaminationNonFinite = typeof m.contaminationCount === "number" && !Number.isFinite(m.contaminationCount);
@@ -680,7 +627,7 @@ export function evaluateGate(input: GateInput): GateResult {
   const questions = questionsAt(stage, thresholds, marginPct);
   const alpha = alphaPlan(stage, thresholds, gate.confidence, marginPct);
 
-  let comparison: Comparison | undefined;
+  let comparison: ComparisonFacts | undefined;
   const boundCache = new Map<string, Bound | null>();
   const boundFor = (q: Question): Bound | null => {
     if (boundCache.has(q.key)) return boundCache.get(q.key) ?? null;
@@ -726,47 +673,35 @@ export function evaluateGate(input: GateInput): GateResult {
     return b;
   };
 
-  const results: CriterionResult[] = [];
+  const results: CriterionFacts[] = [];
   for (const c of all) {
     const observed = contaminationNonFinite && c.metric === "contaminationCount" ? null : metricValue(m, c.metric);
     const q = questionOf(c, marginPct);
-    const push = (description: string, threshold: number | null, status: CriterionStatus, statement: string, bound?: Bound) =>
-      results.push(bound === undefined
-        ? { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, statement }
-        : { id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, bound, statement });
+    const push = (description: string, threshold: number | null, status: CriterionStatus, more: { bound: Bound } | { notJudged: NotJudged } | Record<string, never> = {}) =>
+      results.push({ id: c.id, kind: c.kind, description, metric: c.metric, observed, op: c.op, threshold, status, ...more });
     if (q === null) {
       // Contamination: a count, evidence at any volume. Not a finite number: treated as hit.
       const line = c.threshold as number;
       const hitNow = contaminationNonFinite || m.contaminationCount > line;
       const status: CriterionStatus = c.kind === "success" ? (hitNow ? "failed" : "met") : hitNow ? "failed" : "met";
-      const statement = contaminationNonFinite
-        ? `${c.description}: the contamination count is ${String(m.contaminationCount)}, not a number: treated as contaminated`
-        : `${c.description}: ${m.contaminationCount} contaminated session(s) in the window`;
-      push(c.description, line, status, statement);
+      push(c.description, line, status);
       continue;
     }
     if (problems.length > 0) {
       // Only reached with a non-finite contamination count (ROLLBACK): nothing else is judged on impossible data.
-      push(c.description, typeof c.threshold === "number" ? c.threshold : null, "insufficient-data", `${c.description}: not judged: the metrics are impossible`);
+      push(c.description, typeof c.threshold === "number" ? c.threshold : null, "insufficient-data", { notJudged: { why: "impossible-metrics" } });
       continue;
     }
     if (q.kind === "diff") {
       const description = `Error rate ≤ legacy error rate + ${marginPct} pp (non-inferiority)`;
       const threshold = metricValue(m, "legacyErrorRatePct");
       if (!volumeOk.new || !volumeOk.legacy || m.new.requests === 0 || m.legacy.requests === 0) {
-        push(description, threshold, "insufficient-data", `${description}: not judged below the minimum volume on both paths`);
+        push(description, threshold, "insufficient-data", { notJudged: { why: "below-volume", path: "both" } });
         continue;
       }
       const b = boundFor(q) as Bound;
       const status = decide(c.kind, "<=", b.lower, b.upper, marginPct);
-      const cw = statusConfText(b, "<=", status === "met" ? true : status === "failed" ? false : null);
       const decision = status === "met" ? "within-margin" : status === "failed" ? "worse-than-margin" : "undecided";
-      const statement =
-        decision === "within-margin"
-          ? `the new path's error rate is ${b.upper >= 0 ? `at most ${pp(b.upper)} above` : `at least ${pp(-b.upper)} below`} legacy's, within the ${pp(marginPct)} margin (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
-          : decision === "worse-than-margin"
-            ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(marginPct)} margin allows (estimate ${pp(b.estimate ?? 0)}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
-            : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (estimate ${pp(b.estimate ?? 0)}): not yet shown within the ${pp(marginPct)} margin, nor beyond it (${cw})`;
       comparison = {
         estimatePp: b.estimate ?? 0,
         lowerPp: b.lower,
@@ -779,63 +714,32 @@ export function evaluateGate(input: GateInput): GateResult {
         newRequests: m.new.requests,
         legacyRequests: m.legacy.requests,
         decision,
-        statement,
       };
-      push(description, threshold, status, statement, b);
+      push(description, threshold, status, { bound: b });
       continue;
     }
     const threshold = c.threshold as number;
     if (!volumeOk[q.path]) {
-      push(c.description, threshold, "insufficient-data", `${c.description}: not judged below the ${q.path} path's minimum volume`);
+      push(c.description, threshold, "insufficient-data", { notJudged: { why: "below-volume", path: q.path } });
       continue;
     }
     const cached = boundFor(q);
     if (cached === null) {
-      const why = q.kind === "slow" ? `no count of ${q.path}-path requests slower than ${q.seconds} s` : `no ${q.path}-path requests`;
-      push(c.description, threshold, "insufficient-data", `${c.description}: ${why}`);
+      push(c.description, threshold, "insufficient-data", { notJudged: q.kind === "slow" ? { why: "no-data", path: q.path, slowerThanSeconds: q.seconds } : { why: "no-data", path: q.path } });
       continue;
     }
     // One sequence per proportion, shared by its lines (the error rate against 2 % and 5 %): this criterion's line.
     const b: Bound = { ...cached, line: q.line };
     // A p95 criterion "p95 op T" is the statement "share slower than T op 5 %".
-    const status = decide(c.kind, c.op, b.lower, b.upper, b.line);
-    const shownTrue = c.kind === "success" ? (status === "met" ? true : status === "failed" ? false : null) : status === "failed" ? true : status === "met" ? false : null;
-    const subject = `${b.quantity} is between ${pct(b.lower)} and ${pct(b.upper)} (estimate ${pct(b.estimate ?? 0)}, ${b.observations} requests)`;
-    const verdictWords =
-      c.kind === "success"
-        ? status === "met"
-          ? `shown ${c.op} ${pct(b.line, 0)}`
-          : status === "failed"
-            ? `shown not ${c.op} ${pct(b.line, 0)}`
-            : `not yet shown ${c.op} ${pct(b.line, 0)}`
-        : status === "failed"
-          ? `shown ${c.op} ${pct(b.line, 0)}`
-          : status === "met"
-            ? `shown not ${c.op} ${pct(b.line, 0)}`
-            : `not shown ${c.op} ${pct(b.line, 0)}`;
-    push(c.description, threshold, status, `${c.description}: ${subject}: ${verdictWords} (${statusConfText(b, c.op, shownTrue)})`, b);
+    push(c.description, threshold, decide(c.kind, c.op, b.lower, b.upper, b.line), { bound: b });
   }
 
   const elapsed = input.stageStartedAt === undefined ? null : (input.asOf.getTime() - input.stageStartedAt.getTime()) / HOUR_MS;
   const soakOk = elapsed !== null && elapsed >= gate.soakHours;
   if (!soakOk) shortfall.soakHours = elapsed === null ? gate.soakHours : gate.soakHours - elapsed;
 
-  const { verdict, reasons, rollbackHits, pauseHits, successFails } = verdictOf({
-    results,
-    m,
-    gate,
-    shortfall,
-    exposure,
-    elapsed,
-    soakOk,
-    volumeShort: (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy),
-    contaminationNonFinite,
-    problems,
-  });
-
+  const { verdict } = verdictOf({ results, exposure, soakOk, volumeShort: (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy) });
   const next = nextStage(stage) ?? null;
-  const { suggestedCommand, advice } = nextStep(verdict, input, stage, { rollbackHits, pauseHits, successFails });
-  const applies = appliesText(phase, stage, marginPct);
 
   return {
     verdict,
@@ -845,7 +749,6 @@ export function evaluateGate(input: GateInput): GateResult {
     phase,
     nextStage: next,
     judgedPath,
-    applies,
     soakHoursRequired: gate.soakHours,
     soakHoursElapsed: elapsed,
     metrics: m,
@@ -856,9 +759,10 @@ export function evaluateGate(input: GateInput): GateResult {
     looksNote: input.looks === undefined ? (input.looksNote ?? null) : null,
     exposure,
     needed: shortfall,
-    reasons,
-    suggestedCommand,
-    advice,
+    ...nextStep(verdict, input, stage),
+    marginPct,
+    minimums: { newRequests: gate.minNewRequests, newUsers: gate.minNewUsers, legacyRequests: gate.minLegacyRequests, legacyUsers: gate.minLegacyUsers },
+    metricProblems: contaminationNonFinite ? problems : [],
   };
 }
 

@@ -1,11 +1,195 @@
 /**
- * A gate result in words: how `rollout gate`, `status` and `advance` print it, and the rollout report's
- * evidence for each stage. core/gate.ts decides (numbers and statuses); this says them, short by default
- * (one line per criterion: its status, and the estimate and bound that decided it) and in full with
- * `--verbose` (every bound and its confidence, the α plan, the looks). Pure.
+ * The gate in words, the one place that words it: core/gate.ts decides (numbers and statuses,
+ * `decideGate`); `evaluateGate` here adds every sentence (each criterion's statement, the comparison's,
+ * what a stage judges, the reasons, the advice) to make the GateResult that `rollout gate --json` prints
+ * and the CLI, the PR comment (ci/comment.ts) and the rollout report read. Then how `rollout gate`,
+ * `status` and `advance` print it, and the report's evidence for each stage: short by default (one line
+ * per criterion: its status, and the estimate and bound that decided it) and in full with `--verbose`
+ * (every bound and its confidence, the α plan, the looks). Pure.
  */
-import { CriterionResult, GateResult, describeAlpha } from "./gate";
+import {
+  AlphaSpend,
+  Bound,
+  ComparisonFacts,
+  CriterionFacts,
+  CriterionResult,
+  GateDecision,
+  GateInput,
+  GateResult,
+  INVESTIGATION_VIEWS,
+  decideGate,
+  viewsFor,
+} from "./gate";
+import type { Criterion, Metric } from "./stages";
 import { count, n2, pad, percentOf, shortTime, shortTimeAfter, table } from "./plainText";
+
+// ---------------------------------------------------------------------------
+// The decision in words
+
+/** The gate on a stage's metrics, in words: core/gate.ts decideGate, then wordGate. */
+export function evaluateGate(input: GateInput): GateResult {
+  return wordGate(decideGate(input));
+}
+
+/**
+ * The α plan in one sentence, for `rollout gate`, `status` and the PR comment (the one formatter).
+ * Takes the JSON shape too (older readings may lack `proceed` and `comparison`).
+ */
+export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questions" | "perQuestion"> & Partial<Pick<AlphaSpend, "proceed" | "comparison">>): string {
+  const c = `${(100 * (1 - a.rollout)).toFixed(1)}%`;
+  const pause =
+    a.comparison === undefined
+      ? `${a.questions} questions share it (${a.perQuestion.toPrecision(3)} each)`
+      : `${a.comparison === null ? "no comparison at this stage; " : `the comparison's lower bound spends ${a.comparison.toPrecision(3)} here; `}the guide's ${a.questions} absolute lower bounds over the rollout ${a.perQuestion.toPrecision(3)} each`;
+  const proceed = a.proceed === undefined ? "" : `; against a false PROCEED: α shared by ${a.stages} stages, every upper bound of the stage at ${a.proceed.toPrecision(3)}`;
+  return `confidence ${c} over the whole rollout for each kind of error (α ${Number(a.rollout.toPrecision(3))}); against a false PAUSE/ROLLBACK: ${pause}${proceed}`;
+}
+
+const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
+const pp = (v: number, digits = 2) => `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(digits)} pp`;
+const confText = (c: number) => `${(100 * c).toFixed(2)}% confidence that holds however often this is checked`;
+const bothConfText = (b: Bound) => `lower bound ${(100 * b.lowerConfidence).toFixed(2)}%, upper bound ${(100 * b.upperConfidence).toFixed(2)}% confidence, each holding however often this is checked`;
+
+/**
+ * The confidence a decision rests on: "op line" shown true rests on the upper bound for "<" and "≤" and on
+ * the lower bound for ">" and "≥"; shown false on the other one; undecided on both.
+ */
+function statusConfText(b: Bound, op: Criterion["op"], shownTrue: boolean | null): string {
+  if (shownTrue === null) return bothConfText(b);
+  const usesLower = (op === ">" || op === ">=") === shownTrue;
+  return `${usesLower ? "lower" : "upper"} bound: ${confText(usesLower ? b.lowerConfidence : b.upperConfidence)}`;
+}
+
+/** The comparison's sentence: within the margin, beyond it, or not yet shown either way. */
+function comparisonStatement(c: ComparisonFacts, b: Bound): string {
+  const cw = statusConfText(b, "<=", c.decision === "within-margin" ? true : c.decision === "worse-than-margin" ? false : null);
+  const est = `estimate ${pp(b.estimate ?? 0)}`;
+  return c.decision === "within-margin"
+    ? `the new path's error rate is ${b.upper >= 0 ? `at most ${pp(b.upper)} above` : `at least ${pp(-b.upper)} below`} legacy's, within the ${pp(c.marginPp)} margin (${est}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
+    : c.decision === "worse-than-margin"
+      ? `the new path's error rate is at least ${pp(b.lower)} above legacy's, more than the ${pp(c.marginPp)} margin allows (${est}, bounds ${pp(b.lower)} .. ${pp(b.upper)}; ${cw})`
+      : `new − legacy error rate is between ${pp(b.lower)} and ${pp(b.upper)} (${est}): not yet shown within the ${pp(c.marginPp)} margin, nor beyond it (${cw})`;
+}
+
+/** One criterion's sentence, from its status and the bound that decided it (or why it was not judged). */
+function criterionStatement(c: CriterionFacts, d: GateDecision): string {
+  const m = d.metrics;
+  if (c.metric === "contaminationCount") {
+    return Number.isFinite(m.contaminationCount)
+      ? `${c.description}: ${m.contaminationCount} contaminated session(s) in the window`
+      : `${c.description}: the contamination count is ${String(m.contaminationCount)}, not a number: treated as contaminated`;
+  }
+  const nj = c.notJudged;
+  if (nj !== undefined) {
+    if (nj.why === "impossible-metrics") return `${c.description}: not judged: the metrics are impossible`;
+    if (nj.why === "below-volume") return nj.path === "both" ? `${c.description}: not judged below the minimum volume on both paths` : `${c.description}: not judged below the ${nj.path} path's minimum volume`;
+    return `${c.description}: ${nj.slowerThanSeconds !== undefined ? `no count of ${nj.path}-path requests slower than ${nj.slowerThanSeconds} s` : `no ${nj.path}-path requests`}`;
+  }
+  const b = c.bound as Bound;
+  if (b.unit === "pp" && d.comparison) return comparisonStatement(d.comparison, b);
+  const shownTrue = c.kind === "success" ? (c.status === "met" ? true : c.status === "failed" ? false : null) : c.status === "failed" ? true : c.status === "met" ? false : null;
+  const subject = `${b.quantity} is between ${pct(b.lower)} and ${pct(b.upper)} (estimate ${pct(b.estimate ?? 0)}, ${b.observations} requests)`;
+  const line = `${c.op} ${pct(b.line, 0)}`;
+  const verdictWords = shownTrue === true ? `shown ${line}` : shownTrue === false ? `shown not ${line}` : c.kind === "success" ? `not yet shown ${line}` : `not shown ${line}`;
+  return `${c.description}: ${subject}: ${verdictWords} (${statusConfText(b, c.op, shownTrue)})`;
+}
+
+/** What a stage's gate judges, in one sentence (the full text's "judged:" line). */
+function appliesText(d: GateDecision): string {
+  return d.phase === "baseline"
+    ? `stage ${d.stage}% (flags off): no new-path traffic, so only the legacy baseline (error rate and p95) and contamination are judged; the new-vs-legacy comparison does not apply`
+    : d.phase === "full"
+      ? `stage ${d.stage}%: no legacy traffic, so the new path is judged on the guide's absolute targets and pause/rollback lines, and contamination; the comparison with legacy does not apply`
+      : `stage ${d.stage}%: new vs legacy error rate (non-inferiority, margin ${pp(d.marginPct)}), the guide's absolute lines, p95 as the share of slow requests, and contamination`;
+}
+
+/** Where to look when ROLLBACK or PAUSE has nothing to roll back (the new path serves nobody). */
+export function nothingToRollBackAdvice(why: string, hit: readonly { metric: Metric }[]): string {
+  const views = [...new Set(hit.flatMap((r) => viewsFor(r.metric)))];
+  const shown = views.length > 0 ? views : [...INVESTIGATION_VIEWS.errors];
+  const psql = shown.map((v) => `psql "$ROLLOUT_DATABASE_URL" -c 'SELECT * FROM ${v}'`).join("; ");
+  return `${why}: nothing to roll back. Investigate the legacy path: ${psql}`;
+}
+
+function adviceText(d: GateDecision): string | null {
+  const failed = (kind: Criterion["kind"]) => d.criteria.filter((c) => c.kind === kind && c.status === "failed");
+  if (d.nothingToRollBack === "flags-already-off") return nothingToRollBackAdvice(`both flags are already off (deployed ${d.deployedStage}%, effective 0%)`, failed("rollback"));
+  if (d.nothingToRollBack === "new-path-serves-nobody") return nothingToRollBackAdvice(`the new path already serves nobody (deployed ${d.deployedStage}%, effective 0%)`, [...failed("pause"), ...failed("success")]);
+  return null;
+}
+
+/** The reasons for the verdict, most important first, each a sentence built from the decision's numbers. */
+function reasonsText(d: GateDecision, criteria: readonly CriterionResult[]): string[] {
+  const m = d.metrics;
+  const reasons: string[] = [];
+  const hits = (kind: Criterion["kind"]) => criteria.filter((r) => r.kind === kind && r.status === "failed");
+  if (typeof m.contaminationCount === "number" && !Number.isFinite(m.contaminationCount)) {
+    reasons.push(`the contamination count is ${String(m.contaminationCount)}, not a finite number: treated as contamination`);
+    reasons.push(...d.metricProblems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
+  }
+  const elapsed = d.soakHoursElapsed;
+  if (d.verdict === "ROLLBACK") {
+    reasons.push(...hits("rollback").map((r) => `rollback criterion hit: ${r.statement}`));
+  } else if (d.verdict === "PAUSE") {
+    reasons.push(...hits("pause").map((r) => `pause criterion hit: ${r.statement}`));
+    reasons.push(...hits("success").map((r) => `success criterion fails: ${r.statement}`));
+  } else if (d.verdict === "WAIT") {
+    const n = d.needed;
+    const min = d.minimums;
+    if (n.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${min.newRequests} (need ${n.requests} more)`);
+    if (n.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${min.newUsers} (need ${n.users} more)`);
+    if (n.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${min.legacyRequests} (need ${n.legacyRequests} more)`);
+    if (n.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${min.legacyUsers} (need ${n.legacyUsers} more)`);
+    if (d.exposure.flagged) reasons.push(`exposure: ${d.exposure.message}; the gate waits until the observed share matches the configured one`);
+    if (!(elapsed !== null && elapsed >= d.soakHoursRequired)) {
+      reasons.push(
+        elapsed === null
+          ? `the stage's start is unknown (no rollout record for it); soak time needed: ${d.soakHoursRequired} h`
+          : `soaked ${elapsed.toFixed(1)} h of ${d.soakHoursRequired} h (need ${(d.soakHoursRequired - elapsed).toFixed(1)} h more)`,
+      );
+    }
+    reasons.push(...criteria.filter((r) => r.kind === "success" && r.status === "undecided").map((r) => `not shown yet: ${r.statement}`));
+  } else {
+    reasons.push(...criteria.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
+    reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${d.soakHoursRequired} h`);
+  }
+  return reasons;
+}
+
+/** A decision in words: the GateResult every reader shows (the same keys `rollout gate --json` has always printed). */
+export function wordGate(d: GateDecision): GateResult {
+  const { criteria: facts, comparison: cmp, nothingToRollBack: _n, marginPct: _mp, minimums: _min, metricProblems: _p, ...rest } = d;
+  void [_n, _mp, _min, _p];
+  const criteria: CriterionResult[] = facts.map(({ notJudged: _nj, ...c }) => ({ ...c, statement: criterionStatement({ ...c, notJudged: _nj }, d) }));
+  const comparisonCriterion = criteria.find((c) => c.bound?.unit === "pp");
+  const out: GateResult = {
+    verdict: rest.verdict,
+    exitCode: rest.exitCode,
+    stage: rest.stage,
+    deployedStage: rest.deployedStage,
+    phase: rest.phase,
+    nextStage: rest.nextStage,
+    judgedPath: rest.judgedPath,
+    applies: appliesText(d),
+    soakHoursRequired: rest.soakHoursRequired,
+    soakHoursElapsed: rest.soakHoursElapsed,
+    metrics: rest.metrics,
+    criteria,
+    comparison: cmp === undefined ? undefined : { ...cmp, statement: comparisonCriterion?.statement ?? "" },
+    alpha: rest.alpha,
+    looks: rest.looks,
+    looksNote: rest.looksNote,
+    exposure: rest.exposure,
+    needed: rest.needed,
+    reasons: reasonsText(d, criteria),
+    suggestedCommand: rest.suggestedCommand,
+    advice: adviceText(d),
+  };
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The decision as text
 
 /** How the verdict line names the exit code: `gate` and `advance` exit with it; `status` exits 0 and names `gate`'s. */
 export type ExitNote = "own" | "gate's";

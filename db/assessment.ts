@@ -6,7 +6,8 @@
  */
 import type { ClientBase } from "pg";
 import { RolloutConfig } from "../core/configSchema";
-import { ExposureCheck, GateResult, evaluateGate } from "../core/gate";
+import { ExposureCheck, GateResult } from "../core/gate";
+import { evaluateGate } from "../core/gateText";
 import { RolloutState, flagText, rolloutState, sameState } from "../core/stages";
 import { JudgeInput } from "./reportData";
 import { LiveViews, RolloutEvent, databaseNow, readGateMetrics, readHistory, readLiveViews, recordGateLook, type GateLooks } from "./rolloutStore";

@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GUIDE_THRESHOLDS } from "../../core/stages";
-import { GateResult, evaluateGate, latencyThresholds } from "../../core/gate";
+import { GateResult, latencyThresholds } from "../../core/gate";
+import { evaluateGate } from "../../core/gateText";
 import { parseConfig } from "../../core/config";
 import {
   MAX_PREVIEW_CHARS,

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { parseConfig } from "../../core/config";
-import { GateInput, StageMetrics, VERDICTS, decide, evaluateGate, latencyThresholds } from "../../core/gate";
+import { GateInput, StageMetrics, VERDICTS, decide, latencyThresholds } from "../../core/gate";
+import { evaluateGate } from "../../core/gateText";
 import {
   betaBinomialCS,
   betaPriorFor,

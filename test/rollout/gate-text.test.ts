@@ -8,7 +8,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GateResult, LatencyCount, PathMetrics, evaluateGate } from "../../core/gate";
+import { GateResult, LatencyCount, PathMetrics } from "../../core/gate";
+import { evaluateGate } from "../../core/gateText";
 import { formatGate } from "../../core/gateText";
 import { formatStatus } from "../../cli/rolloutText";
 import type { Assessment } from "../../db/assessment";

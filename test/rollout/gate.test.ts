@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../../core/config";
-import { COMPARISON_ALPHA_SHARE, FIRST_COMPARISON_ALPHA_SHARE, GateInput, GateInputError, LatencyCount, P95_TAIL_PCT, PathMetrics, StageMetrics, evaluateGate, exposureCheck, latencyThresholds, proportionBound } from "../../core/gate";
+import { COMPARISON_ALPHA_SHARE, FIRST_COMPARISON_ALPHA_SHARE, GateInput, GateInputError, LatencyCount, P95_TAIL_PCT, PathMetrics, StageMetrics, exposureCheck, latencyThresholds, proportionBound } from "../../core/gate";
+import { evaluateGate } from "../../core/gateText";
 import { betaBinomialCS, betaPriorFor } from "../../core/sequential";
 import { evaluateLegacyGate } from "../../bench/gateLegacy";
 import { RefusedError, planRollback } from "../../core/transitions";
