@@ -27,9 +27,12 @@ function readStamp() {
 }
 
 let freshCache;
-/** True when dist/ was built from exactly the sources on disk (every recorded file unchanged). */
-function distIsFresh() {
-  if (freshCache !== undefined) return freshCache;
+/**
+ * True when dist/ was built from exactly the sources on disk (every recorded file unchanged). Checked once
+ * per process; `recheck` checks again (after a build in the same process, as the tests make).
+ */
+function distIsFresh(recheck = false) {
+  if (!recheck && freshCache !== undefined) return freshCache;
   const stamp = readStamp();
   freshCache = false;
   if (stamp === null || typeof stamp.sources !== "object" || stamp.sources === null) return freshCache;

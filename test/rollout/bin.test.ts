@@ -14,11 +14,16 @@ import { programConfig, readStackFile } from "../../stack/stackFile";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-/** Build dist/ unless it matches the sources (npm ci has built it; an edit since makes it stale). */
+/**
+ * Build dist/ unless it matches the sources (npm ci has built it; an edit since makes it stale). The
+ * freshness is then checked again: bin/load.cjs remembers its first answer for the process, and the
+ * compiled program loaded in this process must see the new build, not fall back to the sources.
+ */
 function ensureBuilt(): void {
   if (distIsFresh()) return;
   const r = spawnSync(process.execPath, [path.join(ROOT, "tools", "build.cjs")], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
+  assert.ok(distIsFresh(true), "dist/ is fresh after the build");
 }
 
 /** Run `node <args>` the way an operator does (no ROLLOUT_TS_NODE), recording the modules it loaded. */
