@@ -9,7 +9,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GateResult, LatencyCount, PathMetrics } from "../../core/gate";
-import { evaluateGate } from "../../core/gateText";
+import { evaluateGate, wordGate } from "../../core/gateText";
+import { decideGate } from "../../core/gate";
 import { formatGate } from "../../core/gateText";
 import { formatStatus } from "../../cli/rolloutText";
 import type { Assessment } from "../../db/assessment";
@@ -126,4 +127,43 @@ describe("gate and status text (golden)", () => {
   it("the α plan reads as a rounded number, never as 0.050000000000000044", () => {
     assert.match(TEXTS["gate-wait-verbose"](), /\(α 0\.05\)/);
   });
+});
+
+describe("the gate decides, core/gateText.ts words (issue 24: wording in one place)", () => {
+  const inputs = [
+    { name: "WAIT", metrics: path_(2812, 12, 640, 1.9, 0.014) },
+    { name: "PAUSE", metrics: path_(2812, 121, 640, 1.9, 0.014) },
+    { name: "no traffic", metrics: path_(0, 0, 0, 0, 0) },
+  ];
+  /** Every string-valued key at any depth of a value. */
+  function stringKeys(v: unknown, at = "", out: string[] = []): string[] {
+    if (Array.isArray(v)) v.forEach((x, i) => stringKeys(x, `${at}[${i}]`, out));
+    else if (v && typeof v === "object" && !(v instanceof Date)) for (const [k, x] of Object.entries(v)) {
+      if (typeof x === "string") out.push(`${at}.${k}`);
+      else stringKeys(x, `${at}.${k}`, out);
+    }
+    return out;
+  }
+  for (const c of inputs) {
+    it(`${c.name}: decideGate's result holds no sentence (only names, codes and commands); evaluateGate is wordGate of it`, () => {
+      const input = {
+        stage: 25 as const,
+        flags: ON,
+        stageStartedAt: START,
+        asOf: AS_OF,
+        metrics: { windowStart: START, windowEnd: AS_OF, new: c.metrics, legacy: path_(8436, 160, 1900, 2.1, 0.024), contaminationCount: 0 },
+        thresholds: PROD.thresholds,
+        gate: PROD.gate,
+        looks: 3,
+      };
+      const d = decideGate(input);
+      for (const k of ["reasons", "applies", "advice"]) assert.ok(!(k in d), `decideGate returns no ${k}`);
+      for (const cr of d.criteria) assert.ok(!("statement" in cr), `criterion ${cr.id} has no statement`);
+      if (d.comparison) assert.ok(!("statement" in d.comparison), "the comparison has no statement");
+      // The strings left are identifiers and the guide's criterion descriptions, the bound's quantity and method, the exposure line.
+      const allowed = /^(\.verdict|\.phase|\.judgedPath|\.suggestedCommand|\.nothingToRollBack|\.looksNote|\.criteria\[\d+\]\.(id|kind|description|metric|op|status|bound\.(quantity|unit|method)|notJudged\.(why|path))|\.comparison\.(method|decision)|\.exposure\.message)$/;
+      for (const k of stringKeys(d)) assert.match(k, allowed, `a string at ${k}`);
+      assert.deepStrictEqual(wordGate(d), evaluateGate(input));
+    });
+  }
 });
