@@ -168,6 +168,68 @@ describe("[pg] rollout sandbox", function () {
     assert.equal(trackedSnapshot(), before);
   });
 
+  it("the newcomer path, as the README writes it (issue 24): its main command, the sandbox and each printed command, the report on the sandbox, five typical mistakes, the stop", async () => {
+    const before = trackedSnapshot();
+    const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+    // 1. The README's first block: its main command (npm ci has run: this suite runs on its install).
+    const block = /```bash\n([\s\S]*?)```/.exec(readme);
+    assert.ok(block, "the README starts with a bash block");
+    const mainLine = block[1].split("\n")[0].replace(/\s+#.*$/, "");
+    const steps = mainLine.split(" && ").map((c) => shellCommands(c)[0]);
+    assert.deepEqual(steps.map((a) => a.slice(0, 2)), [["npm", "ci"], ["npx", "rollout"]], mainLine);
+    const drill = await runArgv(steps[1], env);
+    assert.equal(drill.code, 0, drill.out + drill.err);
+    assert.match(drill.out, /\b100\s*%/, "the drill reaches 100 %");
+
+    // 2. The sandbox, as the README names it; every command it prints exits as printed.
+    const sandboxLine = /`(npx rollout sandbox)`/.exec(readme);
+    assert.ok(sandboxLine, "the README names the sandbox command");
+    const started = await runArgv(shellCommands(sandboxLine[1])[0], env);
+    assert.equal(started.code, 0, started.out + started.err);
+    const p = parsePrinted(started.out);
+    const withDb = { ...env, ROLLOUT_DATABASE_URL: p.url };
+    const projectDir = p.commands[0].argv[p.commands[0].argv.indexOf("--project-dir") + 1];
+    for (const c of p.commands) {
+      const r = await runArgv(c.argv, withDb);
+      assert.equal(r.code, c.exitCode, `${c.line}\nexited ${r.code}:\n${r.out}${r.err}`);
+    }
+
+    // 3. The report, as the README writes it, on the sandbox's records (written to the test's folder, not out/).
+    const reportLine = /`(npx rollout report --stack prod --out \S+)`/.exec(readme);
+    assert.ok(reportLine, "the README names the report command");
+    const reportArgv = shellCommands(reportLine[1])[0];
+    const reportFile = path.join(tmp as string, "rollout-report.html");
+    reportArgv[reportArgv.indexOf("--out") + 1] = reportFile;
+    const report = await runArgv([...reportArgv, "--project-dir", projectDir], withDb);
+    assert.equal(report.code, 0, report.out + report.err);
+    const html = fs.readFileSync(reportFile, "utf8");
+    assert.match(html, /^<!doctype html>/i);
+    assert.match(html, /prod/);
+
+    // 4. Five typical mistakes: each one line saying what is wrong and what is allowed (then the hint), the
+    //    exit code of the README's table, and nothing changed.
+    const mistakes: Array<{ argv: string[]; env: NodeJS.ProcessEnv; code: number; says: RegExp }> = [
+      { argv: ["npx", "rollout", "stauts"], env: withDb, code: 2, says: /^error: unknown command 'stauts'\n\(Did you mean status\?\)\nrun 'rollout --help'\n$/ },
+      { argv: ["npx", "rollout", "status", "--stak", "prod"], env: withDb, code: 2, says: /^error: unknown option '--stak'\n\(Did you mean --stack\?\)\nrun 'rollout status --help'\n$/ },
+      { argv: ["npx", "rollout", "advance", "--stack", "prod", "--to", "33", "--project-dir", projectDir], env: withDb, code: 2, says: /"33" is not a stage; allowed: 0, 10, 25, 50, 75, 100\nrun 'rollout advance --help'\n$/ },
+      { argv: ["npx", "rollout", "status", "--stack", "prod"], env, code: 2, says: /^rollout status: no database: pass --database-url <postgres:\/\/\.\.\.> or set ROLLOUT_DATABASE_URL .*\nrun 'rollout status --help'\n$/ },
+      { argv: ["npx", "rollout", "status", "--stack", "prdo"], env: withDb, code: 1, says: /^rollout status: unknown stack "prdo": there is no Pulumi\.prdo\.yaml\. Stacks here: dev, prod, staging\n$/ },
+    ];
+    const copy = fs.readFileSync(path.join(projectDir, "Pulumi.prod.yaml"), "utf8");
+    for (const m of mistakes) {
+      const r = await runArgv(m.argv, m.env);
+      assert.equal(r.code, m.code, `${m.argv.join(" ")}: exit ${r.code}\n${r.out}${r.err}`);
+      assert.match(r.err, m.says, m.argv.join(" "));
+      assert.equal(r.out, "", `${m.argv.join(" ")}: nothing on stdout`);
+    }
+    assert.equal(fs.readFileSync(path.join(projectDir, "Pulumi.prod.yaml"), "utf8"), copy, "the mistakes changed no stack file");
+
+    // 5. The stop it prints.
+    const stopped = await runArgv(p.stop, env);
+    assert.equal(stopped.code, 0, stopped.err);
+    assert.equal(trackedSnapshot(), before, "the whole path changed no tracked file");
+  });
+
   it("--inject latency --at 50: gate and advance exit with PAUSE's code, as printed; a server stopped behind its back is still cleaned up by --stop", async () => {
     const started = await runArgv(["npx", "rollout", "sandbox", "--inject", "latency", "--at", "50", "--json"], env);
     assert.equal(started.code, 0, started.err);
