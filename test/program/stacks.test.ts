@@ -40,7 +40,8 @@ describe("stack files in the repo", function () {
     const ev = await evaluateStack("dev");
     const pg = byType(ev, CONTAINER).filter((r) => r.parent?.startsWith("valuecanvas:database:DevPostgres::"));
     assert.equal(pg.length, 1);
-    assert.deepEqual(pg[0].secretInputs.includes("envs"), true, "its password env is secret");
+    assert.equal(pg[0].secretInputs.includes("uploads"), true, "its password file is secret");
+    assert.equal(pg[0].secretInputs.includes("envs"), false, "its env holds no password (POSTGRES_PASSWORD_FILE names the file)");
     const staging = await evaluateStack("staging");
     assert.equal(byType(staging, CONTAINER).filter((r) => r.parent?.startsWith("valuecanvas:database:DevPostgres::")).length, 0);
   });
