@@ -27,7 +27,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8p
 .panel { border: 1px solid #d0d7de; border-radius: 6px; padding: 12px; background: #f6f8fa; min-width: 0; }
 .panel h3, .panel h4 { margin: 0 0 4px; font-size: 15px; }
 .levels { margin: 0 0 6px; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; }
-.level-critical { color: ${CRITICAL_COLOUR}; }
+.level-critical { color: ${CRITICAL_COLOUR}; } .levels .level-na { color: #57606a; }
 svg.chart { display: block; width: 100%; height: auto; }
 .chart .plot { fill: #ffffff; stroke: #d0d7de; }
 .chart .grid { stroke: #eaeef2; }
@@ -42,6 +42,7 @@ svg.chart { display: block; width: 100%; height: auto; }
 .chart .guide-line line { stroke-width: 1.5; stroke-dasharray: 6 4; }
 .chart line.guide-target { stroke: #1a7f37; } .chart .guide-target text { fill: #1a7f37; }
 .chart line.guide-warning { stroke: #bf8700; } .chart .guide-warning text { fill: #9a6700; }
+.chart .label-target { fill: #1a7f37; } .chart .label-warning { fill: #9a6700; } .chart .label-critical { fill: ${CRITICAL_COLOUR}; }
 .chart line.guide-gateline { stroke: #1b1f24; } .chart .guide-gateline text { fill: #1b1f24; }
 .chart line.guide-critical { stroke: ${CRITICAL_COLOUR}; } .chart .guide-critical text { fill: ${CRITICAL_COLOUR}; }
 .chart .breach circle { fill: ${CRITICAL_COLOUR}; stroke: #ffffff; stroke-width: 2; }
@@ -55,6 +56,7 @@ td.time { white-space: nowrap; }
 .verdict { font-weight: 600; padding: 1px 6px; border-radius: 4px; white-space: nowrap; }
 .verdict-PROCEED { background: #dafbe1; } .verdict-WAIT { background: #fff8c5; } .verdict-PAUSE { background: #ffebe9; } .verdict-ROLLBACK { background: ${CRITICAL_COLOUR}; color: #ffffff; }
 .breached, td.breached, .breach-note { color: ${CRITICAL_COLOUR}; font-weight: 600; }
+table.stages td.breached { min-width: 12em; }
 tr.status-breached td { background: #ffebe9; }
 .stage-section { border-top: 1px solid #d0d7de; padding-top: 12px; margin-top: 24px; }
 .evidence-table td:first-child { white-space: nowrap; }
@@ -98,9 +100,9 @@ function stageRow(s: StageSegment, i: number): string {
   return [
     `<tr class="stage" data-stage="${s.stage}">`,
     `<td><a href="#stage-${i + 1}">${e(segmentLabel(s, i))}</a>${s.current ? " (current)" : ""}</td>`,
-    `<td class="time">${e(span(s))}${judged}</td>`,
+    `<td class="time">${e(span(s)).replace(" – ", " –<br>")}${judged}</td>`,
     `<td><span class="verdict verdict-${e(s.judgement.verdict)}">${e(s.judgement.verdict)}</span></td>`,
-    breaches.length === 0 ? `<td>none</td>` : `<td class="breached">${breaches.map((c) => e(c.description)).join("<br>")}</td>`,
+    breaches.length === 0 ? `<td>none</td>` : `<td class="breached">${breaches.map((c) => `<span title="${e(c.description)}">${e(c.description.replace(/\s*\([^)]*\)\s*$/, ""))}</span>`).join("<br>")}</td>`,
     `<td class="num">${e(rate(s.metrics.new.errors, s.metrics.new.requests))}<br>${e(rate(s.metrics.legacy.errors, s.metrics.legacy.requests))}</td>`,
     `<td class="num">${e(n2(s.metrics.new.p95Seconds, " s", "n/a"))}<br>${e(n2(s.metrics.legacy.p95Seconds, " s", "n/a"))}</td>`,
     `<td class="num${s.metrics.contaminationCount > 0 ? " breached" : ""}">${e(count(s.metrics.contaminationCount))}</td>`,

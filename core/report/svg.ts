@@ -79,12 +79,12 @@ function niceStep(raw: number): number {
 const LABEL_CHARS = 24;
 
 /** A guide-line label in lines of at most LABEL_CHARS characters (a longer word stays whole). */
-export function wrapLabel(text: string): string[] {
+export function wrapLabel(text: string, width = LABEL_CHARS): string[] {
   const out: string[] = [];
   for (const part of text.split(" · ")) {
     let cur = "";
     for (const w of part.split(" ")) {
-      if (cur !== "" && cur.length + 1 + w.length > LABEL_CHARS) {
+      if (cur !== "" && cur.length + 1 + w.length > width) {
         out.push(cur);
         cur = w;
       } else cur = cur === "" ? w : `${cur} ${w}`;
@@ -116,14 +116,17 @@ export function spreadLabels(ys: readonly number[], gap: number, lo: number, hi:
 }
 
 /** Guide lines at the same level, one label: "target 0 · critical > 0". */
-function mergeLines(lines: readonly ChartLine[]): Array<{ value: number; kinds: string[]; text: string }> {
-  const out: Array<{ value: number; kinds: string[]; text: string }> = [];
+function mergeLines(lines: readonly ChartLine[]): Array<{ value: number; kinds: string[]; text: string; wrapped: Array<{ kind: string; text: string }> }> {
+  const out: Array<{ value: number; kinds: string[]; text: string; wrapped: Array<{ kind: string; text: string }> }> = [];
   for (const l of lines) {
+    const text = `${l.kind} ${l.label}`;
+    const wrapped = wrapLabel(text).map((w) => ({ kind: l.kind, text: w }));
     const same = out.find((o) => o.value === l.value);
     if (same) {
       same.kinds.push(l.kind);
-      same.text += ` · ${l.kind} ${l.label}`;
-    } else out.push({ value: l.value, kinds: [l.kind], text: `${l.kind} ${l.label}` });
+      same.text += ` · ${text}`;
+      same.wrapped.push(...wrapped);
+    } else out.push({ value: l.value, kinds: [l.kind], text, wrapped });
   }
   return out;
 }
@@ -137,8 +140,8 @@ export function lineChart(spec: ChartSpec): string {
   const step = niceStep((hiV * 1.1 - loV * 1.1) / 4);
   const top = Math.max(step, Math.ceil((hiV * 1.1) / step) * step);
   const bottom = loV < 0 ? Math.floor((loV * 1.1) / step) * step : 0;
-  const merged = mergeLines(spec.lines).map((m) => ({ ...m, wrapped: wrapLabel(m.text) }));
-  const M = { left: 52, right: Math.max(16, 10 + Math.max(0, ...merged.flatMap((m) => m.wrapped.map((w) => w.length))) * CHAR_W), top: 16, bottom: spec.xTitle ? 62 : 48 };
+  const merged = mergeLines(spec.lines);
+  const M = { left: 52, right: Math.max(16, 10 + Math.max(0, ...merged.flatMap((m) => m.wrapped.map((w) => w.text.length))) * CHAR_W), top: 16, bottom: spec.xTitle ? 62 : 48 };
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const n = spec.categories.length;
@@ -189,7 +192,8 @@ export function lineChart(spec: ChartSpec): string {
     out.push(`<g class="guide-line guide-${cls(kind)}" data-kind="${escapeXml(m.kinds.join(" "))}" data-value="${num(m.value)}">`);
     for (const l of m.kinds) out.push(`<line class="guide-${cls(l)}" data-kind="${escapeXml(l)}" x1="${M.left}" x2="${num(M.left + plotW)}" y1="${ly}" y2="${ly}"/>`);
     const tx = num(M.left + plotW + 6);
-    const lines = m.wrapped.map((w, j) => `<tspan x="${tx}" dy="${j === 0 ? 0 : 13}">${escapeXml(w)}</tspan>`).join("");
+    // Each line in its own level's colour (a merged label: "target 0" green, "critical > 0" red).
+    const lines = m.wrapped.map((w, j) => `<tspan class="label-${cls(w.kind)}" x="${tx}" dy="${j === 0 ? 0 : 13}">${escapeXml(w.text)}</tspan>`).join("");
     out.push(`<text x="${tx}" y="${num(ys[k])}" aria-label="${escapeXml(m.text)}">${lines}</text>`, `</g>`);
   });
   const ns = Math.max(spec.series.length, 1);
@@ -231,7 +235,7 @@ export function lineChart(spec: ChartSpec): string {
       // The first criterion named on the chart (wrapped, inside the plot), every one in the tooltip and data-criterion.
       const names = b.split("; ");
       const first = names[0].replace(/\s*\([^)]*\)\s*$/, "");
-      const wrapped = wrapLabel(`breach: ${first}${names.length > 1 ? ` (+${names.length - 1} more)` : ""}`);
+      const wrapped = wrapLabel(`breach: ${first}${names.length > 1 ? ` (+${names.length - 1} more)` : ""}`, 36);
       const tx = num(right ? px - 10 : px + 10);
       const ty = num(Math.min(Math.max(M.top + 12, py - 8 - 13 * (wrapped.length - 1)), M.top + plotH - 13 * wrapped.length));
       out.push(

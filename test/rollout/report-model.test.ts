@@ -158,7 +158,7 @@ describe("rollout report over time and breaches (pure)", () => {
     };
     const html = renderReportHtml(r);
     assert.match(html, /<g class="breach" data-series="all sessions" data-category="#2 25%" data-criterion="Cross-user session contamination &gt; 0/);
-    assert.match(html, /class="[^"]*\bbreached\b[^"]*">Cross-user session contamination &gt; 0/, "the stages table names the breached criterion");
+    assert.match(html, /<td class="breached"><span title="Cross-user session contamination &gt; 0 \(critical: immediate rollback\)">Cross-user session contamination &gt; 0<\/span>/, "the stages table names the breached criterion");
     assert.match(html, /Data as of <strong class="as-of">2026-12-05 05:00 UTC<\/strong>/);
     assert.match(html, /the latest rollout record: 2026-12-03 05:00 UTC/);
     assert.doesNotMatch(html, /Generated/);

@@ -220,13 +220,15 @@ describe("[pg] rollout report", function () {
           viewport: window.innerWidth,
           scrollWidth: document.documentElement.scrollWidth,
           pageHeight: document.documentElement.scrollHeight,
+          scrolledTables: Array.from(document.querySelectorAll(".table-wrap, pre")).filter((w) => w.scrollWidth > w.clientWidth + 1).length,
           charts: Array.from(document.querySelectorAll("svg.chart")).map(box),
           breach: breach ? { fill: getComputedStyle(breach).fill, text: getComputedStyle(label).fill, criterion: breach.closest("g").dataset.criterion, label: label.textContent } : null,
           critical: (() => { const d = document.createElement("div"); d.style.color = "${CRITICAL_COLOUR}"; document.body.appendChild(d); const c = getComputedStyle(d).color; d.remove(); return c; })(),
         };
-      })()`)) as { viewport: number; scrollWidth: number; pageHeight: number; charts: Array<{ x: number; y: number; w: number; h: number }>; breach: { fill: string; text: string; criterion: string; label: string } | null; critical: string };
+      })()`)) as { viewport: number; scrollWidth: number; pageHeight: number; scrolledTables: number; charts: Array<{ x: number; y: number; w: number; h: number }>; breach: { fill: string; text: string; criterion: string; label: string } | null; critical: string };
       assert.equal(layout.viewport, 1280);
       assert.ok(layout.scrollWidth <= 1280, `scrollWidth ${layout.scrollWidth}`);
+      assert.equal(layout.scrolledTables, 0, "no table or text box scrolls sideways either");
       // 4 key-metric panels, and per stage error rate, P95, traffic and (when a criterion has bounds) the gate's bounds.
       assert.ok(layout.charts.length >= 4 + 2 * 3, `${layout.charts.length} charts`);
       for (const c of layout.charts) {
@@ -241,7 +243,7 @@ describe("[pg] rollout report", function () {
       assert.equal(layout.breach.fill, layout.critical);
       assert.equal(layout.breach.text, layout.critical);
       assert.match(layout.breach.criterion, /^Cross-user session contamination > 0/);
-      assert.match(layout.breach.label, /^breach: Cross-user\s*session contamination\s*>\s*0/, "the criterion named on the chart (in wrapped lines)");
+      assert.match(layout.breach.label, /^breach: Cross-user\s*session\s*contamination\s*>\s*0/, "the criterion named on the chart (in wrapped lines)");
       assert.deepEqual(requests, [href], "only the report itself");
       await page.close();
     });
