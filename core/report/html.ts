@@ -1,9 +1,13 @@
 /**
  * The rollout report: one self-contained HTML file (inline CSS and SVG, no
  * script, no network: its Content-Security-Policy forbids any fetch). It is
- * the guide's "Monitoring Dashboard" for the rollout so far: the four key
- * metrics per version against the guide's target, warning and critical lines,
- * and each stage's window with the gate's verdict and evidence.
+ * the guide's "Monitoring Dashboard" for the rollout so far: the stages with
+ * their verdicts and breaches, the four key metrics per version against the
+ * guide's target, warning and critical lines (a breach in the critical colour
+ * with the gate's criterion named), and per stage its figures over time, the
+ * gate's always-valid bounds and verdict over time, and its evidence as a
+ * table in the gate's own words (core/gateText.ts). A grid that reflows; times
+ * to the minute (core/plainText.ts shortTime); the date is the data's asOf.
  *
  * Pure: a RolloutReport in, a string out. Every text is escaped.
  */
