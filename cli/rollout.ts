@@ -291,7 +291,7 @@ function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRollou
     configured: { stage: cfg.canaryPercentage, flags: rolloutState(cfg) },
     judge: (s: Parameters<typeof judgeStage>[1]) => {
       const g = judgeStage(cfg, s);
-      return { verdict: g.verdict, evidence: formatGateVerbose(g) };
+      return { verdict: g.verdict, evidence: formatGateVerbose(g), gate: g };
     },
   });
 }
@@ -300,7 +300,7 @@ function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRollou
 function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, load.reportHtml().renderReportHtml(r));
-  return { out: file, generatedAt: r.generatedAt, notes: r.notes, thresholds: r.thresholds, stages: load.reportModel().stageSummaries(r) };
+  return { out: file, asOf: r.asOf, lastRecordAt: r.lastRecordAt, notes: r.notes, thresholds: r.thresholds, stages: load.reportModel().stageSummaries(r) };
 }
 
 /** Everything status/gate/advance need, from the database the options name (db/assessment.ts). */

@@ -5,11 +5,17 @@
  * (monitoring.stage_concurrent_sessions, sql/0020) over the stage's last soak
  * hours — the window `rollout gate` reads. The verdict comes from the caller's
  * `judge` (cli/rollout.ts passes the gate `rollout gate` runs).
+ *
+ * Each stage over time: at most MAX_POINTS_PER_STAGE points (core/report/model.ts pointTimes: hourly,
+ * or every few hours for a long stage), each two reads of one statement: the interval's own metrics
+ * (readStageMetrics) and the window the gate would have read at that moment (readGateMetrics), judged
+ * by the same `judge`. So a report reads at most 2 × MAX_POINTS_PER_STAGE + 2 statements per stage,
+ * however long the stage.
  */
 import type { ClientBase } from "pg";
 import type { StageMetrics } from "../core/gate";
-import { databaseNow, query, readHistory, readGateMetrics } from "./rolloutStore";
-import { Concurrency, ConcurrencyFigures, RolloutReport, StageJudgement, StageSegment, emptyConcurrency } from "../core/report/model";
+import { databaseNow, query, readHistory, readGateMetrics, readStageMetrics } from "./rolloutStore";
+import { Concurrency, ConcurrencyFigures, MAX_POINTS_PER_STAGE, RolloutReport, StageJudgement, StagePoint, StageSegment, emptyConcurrency, pointTimes } from "../core/report/model";
 import type { Flags, Stage, Thresholds } from "../core/stages";
 
 interface ConcurrencyRow {
@@ -56,6 +62,8 @@ export interface ReportOptions {
   maxStages?: number;
   /** Report as of this time (default: the database's now()). */
   asOf?: Date;
+  /** Most points per stage over time (default MAX_POINTS_PER_STAGE; 0: none). */
+  maxPoints?: number;
 }
 
 
@@ -85,6 +93,16 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
     const windowStart = metrics.windowStart;
     const concurrency = await readConcurrentSessions(c, windowStart, windowEnd);
     const judgement = o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: windowEnd, metrics });
+    // The stage over time: each interval's own figures, and the gate's judgement as of the interval's end.
+    const points: StagePoint[] = [];
+    let from = s.start ?? windowStart;
+    for (const at of pointTimes(from, windowEnd, o.maxPoints ?? MAX_POINTS_PER_STAGE)) {
+      const interval = await readStageMetrics(c, from, at);
+      const upTo = at.getTime() === windowEnd.getTime() ? metrics : await readGateMetrics(c, s.start ?? undefined, at, { thresholds: o.thresholds, soakHours: o.soakHours });
+      const j = upTo === metrics ? judgement : o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: at, metrics: upTo });
+      points.push({ from, at, interval, judgement: j });
+      from = at;
+    }
     segments.push({
       stage: s.stage,
       flags: s.flags,
@@ -99,7 +117,8 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
       metrics,
       concurrency,
       judgement,
+      points,
     });
   }
-  return { stack: o.stack, generatedAt: asOf, thresholds: o.thresholds, soakHours: o.soakHours, segments, notes };
+  return { stack: o.stack, asOf, lastRecordAt: history.events[0]?.createdAt ?? null, thresholds: o.thresholds, soakHours: o.soakHours, segments, notes };
 }

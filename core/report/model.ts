@@ -6,8 +6,8 @@
  *
  * Pure: no I/O, no clock.
  */
-import { PathMetrics, StageMetrics, errorRatePct } from "../gate";
-import { Flags, GUIDE_CONCURRENT_SESSIONS_TARGET, Stage, Thresholds, flagsOn } from "../stages";
+import { CriterionResult, GateResult, HOUR_MS, PathMetrics, StageMetrics, errorRatePct } from "../gate";
+import { Flags, GUIDE_CONCURRENT_SESSIONS_TARGET, Metric, Stage, Thresholds, flagsOn } from "../stages";
 
 /** One version's concurrent sessions over a window (monitoring.stage_concurrent_sessions, sql/0020). */
 export interface ConcurrencyFigures {
@@ -27,11 +27,43 @@ export interface Concurrency {
   all: ConcurrencyFigures;
 }
 
-/** What the gate said about a stage: only its verdict and a printable summary of its evidence. */
+/** What the gate said about a stage: its verdict, its full text, and the result it was worded from. */
 export interface StageJudgement {
   verdict: string;
-  /** Plain text, as `rollout gate` prints it. */
+  /** Plain text, as `rollout gate --verbose` prints it. */
   evidence: string;
+  /** The gate's result (core/gateText.ts evaluateGate), from which the evidence table is built. */
+  gate?: GateResult;
+}
+
+/**
+ * One point of a stage over time: the metrics of the interval (from, at] alone (the hourly figures),
+ * and the gate's judgement of the stage's window up to `at` (core/gate.ts gateWindow(start, at)): what
+ * `rollout gate` would have said at that moment. The bounds are always-valid (docs/gate.md), so judging
+ * at every point is legitimate: the confidence holds however often the gate is read.
+ */
+export interface StagePoint {
+  from: Date;
+  at: Date;
+  interval: StageMetrics;
+  judgement: StageJudgement;
+}
+
+/** At most this many points per stage (each costs two reads: the interval's metrics and the gate's window). */
+export const MAX_POINTS_PER_STAGE = 24;
+
+/**
+ * The ends of a stage's points: every `step` hours from `start` (step = 1 h, or more so that there are at
+ * most `maxPoints`: a whole number of hours), the last one at `end`. None when end is not after start.
+ */
+export function pointTimes(start: Date, end: Date, maxPoints = MAX_POINTS_PER_STAGE): Date[] {
+  const span = end.getTime() - start.getTime();
+  if (!(span > 0) || maxPoints < 1) return [];
+  const step = Math.max(1, Math.ceil(span / HOUR_MS / maxPoints)) * HOUR_MS;
+  const out: Date[] = [];
+  for (let t = start.getTime() + step; t < end.getTime(); t += step) out.push(new Date(t));
+  out.push(end);
+  return out;
 }
 
 /** One stage of the rollout: from one rollout record to the next (or to now). */
@@ -52,11 +84,16 @@ export interface StageSegment {
   metrics: StageMetrics;
   concurrency: Concurrency;
   judgement: StageJudgement;
+  /** The stage over time (pointTimes from its start to its end); empty when not read. */
+  points: StagePoint[];
 }
 
 export interface RolloutReport {
   stack: string;
-  generatedAt: Date;
+  /** The time the data is read up to: the end of the last stage (the caller's asOf, e.g. the drill's last window, or the database's now()). */
+  asOf: Date;
+  /** The newest rollout record's time, or null without any. */
+  lastRecordAt: Date | null;
   thresholds: Thresholds;
   soakHours: number;
   segments: StageSegment[];
@@ -89,6 +126,28 @@ export interface KeyMetricSeries {
   key: "new" | "legacy" | "all";
   /** One value per segment; null when the path had no traffic there. */
   values: (number | null)[];
+  /** Per segment: the gate's breached criterion on this metric and path (its guide description), or null. */
+  breaches?: (string | null)[];
+}
+
+/** Where a metric of the gate is drawn: its key-metric panel and series. */
+const METRIC_PANEL: Readonly<Record<Metric, { id: KeyMetricId; key: KeyMetricSeries["key"] }>> = {
+  newErrorRatePct: { id: "errorRate", key: "new" },
+  legacyErrorRatePct: { id: "errorRate", key: "legacy" },
+  newP95Seconds: { id: "p95", key: "new" },
+  legacyP95Seconds: { id: "p95", key: "legacy" },
+  contaminationCount: { id: "sessionIsolation", key: "all" },
+};
+
+/** The criteria the gate found breached in a judgement (status "failed": a success criterion shown not met, a pause or rollback line crossed). */
+export function breachedCriteria(j: StageJudgement): CriterionResult[] {
+  return j.gate?.criteria.filter((c) => c.status === "failed") ?? [];
+}
+
+/** A stage's breaches on a panel's series: the breached criteria's descriptions, joined, or null. */
+function breachOn(s: StageSegment, id: KeyMetricId, key: KeyMetricSeries["key"]): string | null {
+  const hit = breachedCriteria(s.judgement).filter((c) => METRIC_PANEL[c.metric].id === id && METRIC_PANEL[c.metric].key === key);
+  return hit.length === 0 ? null : hit.map((c) => c.description).join("; ");
 }
 
 export interface KeyMetric {
@@ -119,9 +178,9 @@ const p95 = (p: PathMetrics): number | null => (p.requests > 0 ? p.p95Seconds : 
 export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): KeyMetric[] {
   const per = (f: (s: StageSegment) => number | null) => segments.map(f);
   /** One series per path (new, legacy) of a per-path figure. */
-  const pathSeries = (f: (p: PathMetrics) => number | null): KeyMetricSeries[] => [
-    { name: "new", key: "new", values: per((s) => f(s.metrics.new)) },
-    { name: "legacy", key: "legacy", values: per((s) => f(s.metrics.legacy)) },
+  const pathSeries = (id: KeyMetricId, f: (p: PathMetrics) => number | null): KeyMetricSeries[] => [
+    { name: "new", key: "new", values: per((s) => f(s.metrics.new)), breaches: segments.map((s) => breachOn(s, id, "new")) },
+    { name: "legacy", key: "legacy", values: per((s) => f(s.metrics.legacy)), breaches: segments.map((s) => breachOn(s, id, "legacy")) },
   ];
   return [
     {
@@ -130,7 +189,7 @@ export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): Ke
       unit: "%",
       lines: guideLines("%", t.targetErrorRatePct, t.errorRateWarningPct, t.errorRateCriticalPct),
       notApplicable: [],
-      series: pathSeries(errorRate),
+      series: pathSeries("errorRate", errorRate),
       note: "requests with status 'error' over requests, per version, in each stage's window",
     },
     {
@@ -139,7 +198,7 @@ export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): Ke
       unit: "s",
       lines: guideLines("s", t.targetP95Seconds, t.p95WarningSeconds, t.p95CriticalSeconds),
       notApplicable: [],
-      series: pathSeries(p95),
+      series: pathSeries("p95", p95),
       note: "95th percentile of updated_at - created_at, per version",
     },
     {
@@ -151,7 +210,7 @@ export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): Ke
         { kind: "critical", value: t.contaminationMax, label: `> ${t.contaminationMax}` },
       ],
       notApplicable: ["warning"],
-      series: [{ name: "all sessions", key: "all", values: per((s) => s.metrics.contaminationCount) }],
+      series: [{ name: "all sessions", key: "all", values: per((s) => s.metrics.contaminationCount), breaches: segments.map((s) => breachOn(s, "sessionIsolation", "all")) }],
       note: "sessions with more than one user_id; a session belongs to users, not to a version, so one count for all",
     },
     {
@@ -199,4 +258,83 @@ export function stageSummaries(r: RolloutReport): StageSummary[] {
     contaminationCount: s.metrics.contaminationCount,
     peakConcurrentSessions: s.concurrency.all.peak,
   }));
+}
+
+// ---------------------------------------------------------------------------
+// A stage over time
+
+/** One criterion's always-valid bounds at each point of a stage, against its line. */
+export interface BoundSeries {
+  /** The criterion's id and guide description. */
+  id: string;
+  criterion: string;
+  /** What is bounded (core/gate.ts Bound.quantity) and its unit. */
+  quantity: string;
+  unit: "%" | "pp";
+  line: number;
+  lower: (number | null)[];
+  upper: (number | null)[];
+  estimate: (number | null)[];
+}
+
+export interface StageOverTime {
+  /** Hours from the stage's start (or its window's start) to each point's end. */
+  hours: number[];
+  errorRate: KeyMetricSeries[];
+  p95: KeyMetricSeries[];
+  /** Requests per version in each point's interval. */
+  requests: KeyMetricSeries[];
+  /** The gate's verdict on the window up to each point. */
+  verdicts: string[];
+  /** The criterion that decided the stage's verdict, over time; null when no criterion had bounds. */
+  bound: BoundSeries | null;
+}
+
+/**
+ * The criterion a reader should watch over a stage: the first one breached at its end, else the first
+ * success criterion not yet shown (why the gate waits), else the first success criterion (why it
+ * proceeded) — among those with bounds.
+ */
+export function decidingCriterion(j: StageJudgement): CriterionResult | null {
+  const withBound = (j.gate?.criteria ?? []).filter((c) => c.bound !== undefined);
+  return (
+    withBound.find((c) => c.status === "failed") ??
+    withBound.find((c) => c.kind === "success" && c.status !== "met") ??
+    withBound.find((c) => c.kind === "success") ??
+    withBound[0] ??
+    null
+  );
+}
+
+/** The stage's points as series: hourly figures per version, the verdict and the deciding criterion's bounds at each point. */
+export function stageOverTime(s: StageSegment): StageOverTime {
+  const origin = (s.start ?? s.windowStart).getTime();
+  const pts = s.points;
+  const pathSeries = (f: (p: PathMetrics) => number | null): KeyMetricSeries[] => [
+    { name: "new", key: "new", values: pts.map((p) => f(p.interval.new)) },
+    { name: "legacy", key: "legacy", values: pts.map((p) => f(p.interval.legacy)) },
+  ];
+  const decider = decidingCriterion(s.judgement);
+  let bound: BoundSeries | null = null;
+  if (decider?.bound) {
+    const at = pts.map((p) => p.judgement.gate?.criteria.find((c) => c.id === decider.id)?.bound ?? null);
+    bound = {
+      id: decider.id,
+      criterion: decider.description,
+      quantity: decider.bound.quantity,
+      unit: decider.bound.unit,
+      line: decider.bound.line,
+      lower: at.map((b) => (b && Number.isFinite(b.lower) ? b.lower : null)),
+      upper: at.map((b) => (b && Number.isFinite(b.upper) ? b.upper : null)),
+      estimate: at.map((b) => b?.estimate ?? null),
+    };
+  }
+  return {
+    hours: pts.map((p) => (p.at.getTime() - origin) / HOUR_MS),
+    errorRate: pathSeries(errorRate),
+    p95: pathSeries(p95),
+    requests: pathSeries((p) => p.requests),
+    verdicts: pts.map((p) => p.judgement.verdict),
+    bound,
+  };
 }

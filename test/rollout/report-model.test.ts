@@ -1,8 +1,61 @@
 /** The report's key metrics (core/report/model.ts, pure): the guide's lines come from one wording, guideLines. */
 import { strict as assert } from "node:assert";
-import { PathMetrics } from "../../core/gate";
-import { KeyMetricId, StageSegment, emptyConcurrency, guideLines, keyMetrics } from "../../core/report/model";
-import { GUIDE_THRESHOLDS } from "../../core/stages";
+import { HOUR_MS, PathMetrics, StageMetrics } from "../../core/gate";
+import { evaluateGate } from "../../core/gateText";
+import { parseConfig } from "../../core/config";
+import { KeyMetricId, MAX_POINTS_PER_STAGE, RolloutReport, StageJudgement, StageSegment, emptyConcurrency, guideLines, keyMetrics, pointTimes, stageOverTime } from "../../core/report/model";
+import { renderReportHtml } from "../../core/report/html";
+import { spreadLabels } from "../../core/report/svg";
+import { GUIDE_THRESHOLDS, Stage } from "../../core/stages";
+
+const cfg = parseConfig({ appImage: "example/app:1" }, { stack: "test" });
+const ON = { enableStatelessOrchestration: true, enableSafeJsonParser: true };
+const T0 = new Date("2026-12-01T05:00:00Z");
+const at = (h: number) => new Date(T0.getTime() + h * HOUR_MS);
+const pathM = (requests: number, errors: number, users = Math.ceil(requests / 10)): PathMetrics => ({
+  requests,
+  errors,
+  users,
+  avgSeconds: requests > 0 ? 1 : null,
+  p95Seconds: requests > 0 ? 1.5 : null,
+  latency: [2, 3, 5].map((thresholdSeconds) => ({ thresholdSeconds, timed: requests, over: 0, atLeast: 0 })),
+});
+const metricsUpTo = (h: number, contamination = 0): StageMetrics => ({
+  windowStart: T0,
+  windowEnd: at(h),
+  new: pathM(Math.round(h * 500), Math.round(h * 2)),
+  legacy: pathM(Math.round(h * 1500), Math.round(h * 15)),
+  contaminationCount: contamination,
+});
+/** What `rollout report`'s judge returns: the gate on the stage's window up to `h` hours. */
+const judge = (stage: Stage, h: number, contamination = 0): StageJudgement => {
+  const g = evaluateGate({ stage, flags: ON, stageStartedAt: T0, asOf: at(h), metrics: metricsUpTo(h, contamination), thresholds: cfg.thresholds, gate: cfg.gate });
+  return { verdict: g.verdict, evidence: "", gate: g };
+};
+/** A stage of `hours` hours with hourly points, the gate judged at each one. */
+function judgedStage(stage: Stage, hours: number, contamination = 0): StageSegment {
+  const ends = pointTimes(T0, at(hours));
+  return {
+    stage,
+    flags: ON,
+    start: T0,
+    end: at(hours),
+    current: true,
+    windowStart: T0,
+    windowEnd: at(hours),
+    actor: "test",
+    gitCommit: null,
+    reason: null,
+    metrics: metricsUpTo(hours, contamination),
+    concurrency: { new: emptyConcurrency(), legacy: emptyConcurrency(), all: emptyConcurrency() },
+    judgement: judge(stage, hours, contamination),
+    points: ends.map((e, k) => {
+      const h = (e.getTime() - T0.getTime()) / HOUR_MS;
+      const prev = k === 0 ? 0 : (ends[k - 1].getTime() - T0.getTime()) / HOUR_MS;
+      return { from: at(prev), at: e, interval: { ...metricsUpTo(h - prev), windowStart: at(prev), windowEnd: e }, judgement: judge(stage, h, h === hours ? contamination : 0) };
+    }),
+  };
+}
 
 describe("rollout report model (pure)", () => {
   it("words a target, warning and critical level as the guide does", () => {
@@ -38,10 +91,83 @@ describe("rollout report model (pure)", () => {
       metrics: { windowStart: at, windowEnd: at, new: n, legacy: l, contaminationCount: 0 },
       concurrency: { new: emptyConcurrency(), legacy: emptyConcurrency(), all: emptyConcurrency() },
       judgement: { verdict: "PROCEED", evidence: "" },
+      points: [],
     });
     const panels = new Map(keyMetrics([segment(10, path(200, 3, 1.5), path(1800, 18, 1.2)), segment(25, path(0, 0, null), path(1000, 40, 2.5))], GUIDE_THRESHOLDS).map((k) => [k.id, k]));
     const series = (id: KeyMetricId) => panels.get(id)?.series.map((x) => [x.key, x.values]);
     assert.deepEqual(series("errorRate"), [["new", [1.5, null]], ["legacy", [1, 4]]]);
     assert.deepEqual(series("p95"), [["new", [1.5, null]], ["legacy", [1.2, 2.5]]]);
+  });
+});
+
+describe("rollout report over time and breaches (pure)", () => {
+  it("pointTimes: hourly from the start, the last point at the end; a long stage gets at most MAX_POINTS_PER_STAGE, whole hours apart", () => {
+    assert.deepEqual(pointTimes(T0, at(3.5)), [at(1), at(2), at(3), at(3.5)]);
+    const long = pointTimes(T0, at(24 * 7));
+    assert.ok(long.length <= MAX_POINTS_PER_STAGE, `${long.length} points`);
+    assert.equal(long[long.length - 1].getTime(), at(24 * 7).getTime());
+    assert.equal(long[0].getTime() - T0.getTime(), 7 * HOUR_MS, "a week in 24 points: every 7 h");
+    assert.deepEqual(pointTimes(T0, T0), []);
+  });
+
+  it("a breach is flagged on its panel's series with the gate's criterion, and nowhere else", () => {
+    const ok = judgedStage(10, 48);
+    const bad = judgedStage(25, 48, 1);
+    assert.equal(bad.judgement.verdict, "ROLLBACK");
+    const panels = new Map(keyMetrics([ok, bad], GUIDE_THRESHOLDS).map((k) => [k.id, k]));
+    const iso = panels.get("sessionIsolation")?.series[0];
+    assert.deepEqual(iso?.values, [0, 1]);
+    assert.equal(iso?.breaches?.[0], null);
+    assert.match(String(iso?.breaches?.[1]), /^Cross-user session contamination > 0 \(critical: immediate rollback\); Any cross-contamination detected; Zero cross-contamination$/);
+    for (const id of ["errorRate", "p95"] as const) for (const s of panels.get(id)?.series ?? []) assert.deepEqual(s.breaches, [null, null], `${id} ${s.key}`);
+  });
+
+  it("a stage over time: one point per interval (every 2 h for 48 h, at most MAX_POINTS_PER_STAGE) with its own requests per version, the verdict at each hour, and the deciding criterion's bounds narrowing towards the end", () => {
+    const s = judgedStage(10, 48);
+    const t = stageOverTime(s);
+    assert.deepEqual(t.hours, Array.from({ length: 24 }, (_, k) => 2 * (k + 1)), "48 h in 24 points: every 2 h");
+    assert.deepEqual(t.requests.map((x) => [x.key, x.values[0]]), [["new", 1000], ["legacy", 3000]]);
+    assert.equal(t.verdicts.length, 24);
+    assert.equal(t.verdicts[0], "WAIT", "two hours in, the gate waits (soak)");
+    assert.equal(t.verdicts[23], s.judgement.verdict, "the last point is the stage's own judgement");
+    const b = t.bound;
+    assert.ok(b, "a criterion with bounds");
+    assert.equal(b.lower.length, 24);
+    const widths = b.lower.map((lo, k) => (lo === null || b.upper[k] === null ? null : (b.upper[k] as number) - lo)).filter((w): w is number => w !== null);
+    assert.ok(widths.length >= 2);
+    assert.ok(widths[widths.length - 1] < widths[0], `the interval narrows: ${widths[0]} → ${widths[widths.length - 1]}`);
+    for (let k = 0; k < 24; k++) if (b.lower[k] !== null) assert.ok((b.lower[k] as number) <= (b.upper[k] as number));
+  });
+
+  it("spreadLabels: labels at the same height are pushed apart, and stay within their bounds", () => {
+    const ys = spreadLabels([100, 100, 100], 13, 20, 110);
+    const sorted = [...ys].sort((a, b) => a - b);
+    for (let k = 1; k < sorted.length; k++) assert.ok(sorted[k] - sorted[k - 1] >= 13, JSON.stringify(ys));
+    assert.ok(sorted[0] >= 20 && sorted[2] <= 110, JSON.stringify(ys));
+  });
+
+  it("the HTML: the breach in the critical colour's class naming the criterion, short times, the date from the records, the evidence as a table", () => {
+    const r: RolloutReport = {
+      stack: "prod",
+      asOf: at(96),
+      lastRecordAt: at(48),
+      thresholds: GUIDE_THRESHOLDS,
+      soakHours: 48,
+      notes: [],
+      segments: [judgedStage(10, 48), { ...judgedStage(25, 48, 1), start: at(48) }],
+    };
+    const html = renderReportHtml(r);
+    assert.match(html, /<g class="breach" data-series="all sessions" data-category="#2 25%" data-criterion="Cross-user session contamination &gt; 0/);
+    assert.match(html, /<td class="breached"><span title="Cross-user session contamination &gt; 0 \(critical: immediate rollback\)">Cross-user session contamination &gt; 0<\/span>/, "the stages table names the breached criterion");
+    assert.match(html, /Data as of <strong class="as-of">2026-12-05 05:00 UTC<\/strong>/);
+    assert.match(html, /the latest rollout record: 2026-12-03 05:00 UTC/);
+    assert.doesNotMatch(html, /Generated/);
+    assert.doesNotMatch(html.replace(/<details[\s\S]*?<\/details>/g, ""), /\d\d:\d\d:\d\d(\.\d+)?Z/, "no full ISO time outside the gate's full text");
+    assert.equal(html.match(/<table class="evidence-table"/g)?.length, 2);
+    assert.match(html, /<tr class="criterion status-breached" data-criterion="contamination"><td class="breached">breached<\/td><td>rollback<\/td><td>Cross-user session contamination &gt; 0 \(critical: immediate rollback\)<\/td><td>1 contaminated session\(s\)<\/td><\/tr>/);
+    // One set of hourly charts (error rate, P95, traffic, the gate's bounds) per stage.
+    assert.equal(html.match(/<section class="panel stage-chart">/g)?.length, 8);
+    assert.match(html, /<polygon class="band"/);
+    assert.match(html, /<rect class="mark mark-WAIT"/);
   });
 });

@@ -18,7 +18,8 @@ import { escapeXml } from "../../core/report/svg";
 import { loadStack } from "../../stack/stackFile";
 import { GUIDE_CONCURRENT_SESSIONS_TARGET, GUIDE_THRESHOLDS } from "../../core/stages";
 import { Browser, launchBrowser, requireChromium } from "../support/browser";
-import { PROJECT_DIR, migratedDatabase, rollout, rolloutJson, seedPath, seedRecord, withClient } from "./support";
+import { PROJECT_DIR, migratedDatabase, rollout, rolloutJson, seedBypassedContamination, seedPath, seedRecord, withClient } from "./support";
+import { CRITICAL_COLOUR } from "../../core/report/html";
 
 const MARKUP = `<script>document.title = "pwned"</script><img src="http://127.0.0.1:9/x.png">"'&`;
 const thresholds = loadStack(PROJECT_DIR, "prod").cfg.thresholds;
@@ -27,7 +28,7 @@ interface DomSummary {
   title: string;
   panels: Array<{ metric: string; lines: Array<[string, number]>; notApplicable: string[]; series: Record<string, number[]>; polylines: number }>;
   rows: Array<[string, string]>;
-  evidence: string[];
+  evidence: Array<{ stage: string; rows: string[][] }>;
   active: number;
   text: string;
 }
@@ -37,15 +38,15 @@ const DOM_SUMMARY = `(() => {
   const all = (root, sel) => Array.from(root.querySelectorAll(sel));
   return {
     title: document.title,
-    panels: all(document, "section.panel").map((p) => ({
+    panels: all(document, "section.panel[data-metric]").map((p) => ({
       metric: p.dataset.metric,
-      lines: all(p, "g.guide-line").map((g) => [g.dataset.kind, Number(g.dataset.value)]),
+      lines: all(p, "g.guide-line line").map((l) => [l.dataset.kind, Number(l.closest("g").dataset.value)]),
       notApplicable: all(p, "li.level-na").map((l) => l.dataset.kind),
       series: Object.fromEntries(all(p, "svg g.series").map((g) => [g.dataset.series, all(g, "circle").map((c) => Number(c.dataset.value))])),
       polylines: all(p, "svg g.series polyline").length,
     })),
     rows: all(document, "tr.stage").map((r) => [r.dataset.stage, r.querySelector(".verdict").textContent]),
-    evidence: all(document, "details.evidence pre").map((p) => p.textContent),
+    evidence: all(document, "table.evidence-table").map((t) => ({ stage: t.dataset.stage, rows: all(t, "tbody tr").map((r) => all(r, "td").map((d) => d.textContent)) })),
     active: document.querySelectorAll("script, img, iframe, object, embed").length,
     text: document.body.textContent,
   };
@@ -71,7 +72,8 @@ describe("rollout report (pure)", () => {
     const fig = { sessions: 0, peak: 0, peakAt: null, average: 0 };
     const r: RolloutReport = {
       stack: MARKUP,
-      generatedAt: new Date(0),
+      asOf: new Date(0),
+      lastRecordAt: null,
       thresholds: GUIDE_THRESHOLDS,
       soakHours: 48,
       notes: [MARKUP],
@@ -90,6 +92,7 @@ describe("rollout report (pure)", () => {
           metrics: { windowStart: new Date(0), windowEnd: new Date(1), new: empty, legacy: empty, contaminationCount: 0 },
           concurrency: { new: fig, legacy: fig, all: fig },
           judgement: { verdict: MARKUP, evidence: MARKUP },
+          points: [],
         },
       ],
     };
@@ -133,6 +136,8 @@ describe("[pg] rollout report", function () {
       await seedPath(c, { isNew: false, requests: 3000, errors: 30, users: 300, seconds: 2.5, fromHours: 97, toHours: 51, prefix: "l0" });
       await seedPath(c, { isNew: false, requests: 2700, errors: 27, users: 270, seconds: 2.5, fromHours: 47, toHours: 0.1, prefix: "l10" });
       await seedPath(c, { isNew: true, requests: 600, errors: 3, users: 60, seconds: 1.5, fromHours: 47, toHours: 0.1, prefix: "n10" });
+      // A breach to draw: one contaminated session (two new-path requests) at 10 %.
+      await seedBypassedContamination(c, 5);
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-"));
     file = path.join(dir, "nested", "rollout-report.html");
@@ -147,7 +152,8 @@ describe("[pg] rollout report", function () {
     for (const s of stages) assert.match(s.verdict, /^(PROCEED|WAIT|PAUSE|ROLLBACK)$/);
     assert.equal(stages[0].newErrorRatePct, null, "stage 0: no new-path traffic");
     assert.equal(stages[0].legacyErrorRatePct, 1);
-    assert.equal(stages[1].newErrorRatePct, 0.5);
+    assert.ok(Math.abs((stages[1].newErrorRatePct ?? NaN) - (100 * 3) / 602) < 1e-9, String(stages[1].newErrorRatePct));
+    assert.equal(stages[1].verdict, "ROLLBACK", "the contaminated session");
     assert.equal(stages[1].newP95Seconds, 1.5);
     const html = fs.readFileSync(file, "utf8");
     assert.doesNotMatch(html, /<(script|link|img|iframe|object|embed)\b|@import|url\(/i);
@@ -183,17 +189,62 @@ describe("[pg] rollout report", function () {
       // One point per stage with traffic on the path: stage 0 has no new-path traffic.
       assert.deepEqual(err.series, { new: [0.5], legacy: [1, 1] });
       assert.deepEqual(p95.series, { new: [1.5], legacy: [2.5, 2.5] });
-      assert.deepEqual(iso.series, { "all sessions": [0, 0] });
+      assert.deepEqual(iso.series, { "all sessions": [0, 1] });
       assert.deepEqual(Object.keys(conc.series), ["new", "legacy", "all"]);
       assert.ok(conc.series.all.every((v) => v >= 1), "each stage had sessions running");
       assert.ok(err.polylines >= 1);
       const verdicts = (json.stages as Array<{ stage: number; verdict: string }>).map((s) => [String(s.stage), s.verdict]);
       assert.deepEqual(dom.rows, verdicts);
-      assert.equal(dom.evidence.length, 2);
-      for (const [i, ev] of dom.evidence.entries()) assert.match(ev, new RegExp(`verdict: ${verdicts[i][1]} \\(exit \\d\\)`));
+      // The evidence: one table per stage, a row per criterion in the gate's words (status, kind, criterion, bound).
+      assert.deepEqual(dom.evidence.map((t) => t.stage), ["0", "10"]);
+      const contamination = dom.evidence[1].rows.find((r) => r[2].startsWith("Cross-user session contamination"));
+      assert.deepEqual(contamination, ["breached", "rollback", "Cross-user session contamination > 0 (critical: immediate rollback)", "1 contaminated session(s)"]);
+      for (const t of dom.evidence) for (const r of t.rows) assert.match(r[0], /^(met|not yet|breached)$/);
       assert.equal(dom.active, 0, "the record's markup is text, not elements");
       assert.ok(dom.text.includes(MARKUP), "the record's reason is shown as written");
       assert.deepEqual(browser.blockedRequests, [], "the report fetched nothing");
+      await page.close();
+    });
+
+    it("at 1280 px: no horizontal overflow, every chart visible in the page, the breach in the critical colour, no network request", async () => {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      const href = pathToFileURL(file).href;
+      await page.goto(href);
+      const layout = (await page.evaluate(`(() => {
+        const box = (el) => { const r = el.getBoundingClientRect(); return { x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height }; };
+        const breach = document.querySelector("g.breach circle");
+        const label = document.querySelector("g.breach text");
+        return {
+          viewport: window.innerWidth,
+          scrollWidth: document.documentElement.scrollWidth,
+          pageHeight: document.documentElement.scrollHeight,
+          scrolledTables: Array.from(document.querySelectorAll(".table-wrap, pre")).filter((w) => w.scrollWidth > w.clientWidth + 1).length,
+          charts: Array.from(document.querySelectorAll("svg.chart")).map(box),
+          breach: breach ? { fill: getComputedStyle(breach).fill, text: getComputedStyle(label).fill, criterion: breach.closest("g").dataset.criterion, label: label.textContent } : null,
+          critical: (() => { const d = document.createElement("div"); d.style.color = "${CRITICAL_COLOUR}"; document.body.appendChild(d); const c = getComputedStyle(d).color; d.remove(); return c; })(),
+        };
+      })()`)) as { viewport: number; scrollWidth: number; pageHeight: number; scrolledTables: number; charts: Array<{ x: number; y: number; w: number; h: number }>; breach: { fill: string; text: string; criterion: string; label: string } | null; critical: string };
+      assert.equal(layout.viewport, 1280);
+      assert.ok(layout.scrollWidth <= 1280, `scrollWidth ${layout.scrollWidth}`);
+      assert.equal(layout.scrolledTables, 0, "no table or text box scrolls sideways either");
+      // 4 key-metric panels, and per stage error rate, P95, traffic and (when a criterion has bounds) the gate's bounds.
+      assert.ok(layout.charts.length >= 4 + 2 * 3, `${layout.charts.length} charts`);
+      for (const c of layout.charts) {
+        assert.ok(c.w > 200 && c.h > 80, `a chart of ${c.w}x${c.h}`);
+        assert.ok(c.x >= 0 && c.x + c.w <= 1280 && c.y >= 0 && c.y + c.h <= layout.pageHeight, JSON.stringify(c));
+      }
+      // The key-metric panels share rows: two per row at 1280 px.
+      assert.equal(layout.charts[0].y, layout.charts[1].y);
+      assert.ok(layout.charts[0].w > 500, `the panels use the width: ${layout.charts[0].w} px`);
+      assert.ok(layout.breach, "a breach is drawn");
+      assert.equal(layout.critical, "rgb(207, 34, 46)");
+      assert.equal(layout.breach.fill, layout.critical);
+      assert.equal(layout.breach.text, layout.critical);
+      assert.match(layout.breach.criterion, /^Cross-user session contamination > 0/);
+      assert.match(layout.breach.label, /^breach: Cross-user\s*session\s*contamination\s*>\s*0/, "the criterion named on the chart (in wrapped lines)");
+      assert.deepEqual(requests, [href], "only the report itself");
       await page.close();
     });
 
