@@ -135,8 +135,9 @@ const MENTIONS_COMMAND = /\b(?:npx\s+rollout|rollout\s+[a-z]|npm\s+run|pulumi\s+
 
 /**
  * Every rollout / npm run / pulumi config set command in a markdown text:
- * each line of a fenced code block (a leading "$ " prompt dropped), and each
- * inline code span. A bare mention with no arguments (`pulumi config set`,
+ * each line of a fenced code block (a leading "$ " prompt dropped) but a
+ * ```text block, which shows what a command printed, and each inline code
+ * span. A bare mention with no arguments (`pulumi config set`,
  * `npx rollout`), or of a subcommand alone in prose (`rollout gate`), is a
  * reference to the tool, not a command, and is skipped.
  */
@@ -144,6 +145,7 @@ export function extractCommands(file: string, markdown: string): DocCommand[] {
   const out: DocCommand[] = [];
   const lines = markdown.split("\n");
   let fence: string | null = null;
+  let output = false;
   const add = (text: string, line: number, inline = false) => {
     let commands: string[][];
     try {
@@ -162,13 +164,16 @@ export function extractCommands(file: string, markdown: string): DocCommand[] {
     }
   };
   lines.forEach((raw, i) => {
-    const fenceMatch = /^\s*(`{3,}|~{3,})/.exec(raw);
+    const fenceMatch = /^\s*(`{3,}|~{3,})\s*(\S*)/.exec(raw);
     if (fenceMatch) {
-      if (fence === null) fence = fenceMatch[1];
-      else if (fenceMatch[1].startsWith(fence[0]) && fenceMatch[1].length >= fence.length) fence = null;
+      if (fence === null) {
+        fence = fenceMatch[1];
+        output = fenceMatch[2] === "text";
+      } else if (fenceMatch[1].startsWith(fence[0]) && fenceMatch[1].length >= fence.length) fence = null;
       return;
     }
     if (fence !== null) {
+      if (output) return;
       add(raw.replace(/^\s*\$ /, ""), i + 1);
       return;
     }

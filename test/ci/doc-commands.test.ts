@@ -162,7 +162,7 @@ describe("the doc-command parser", () => {
     assert.throws(() => shellCommands(`echo 'a\\' 'b'`), (e: unknown) => e instanceof DocCommandError && /a backslash ends a single-quoted word/.test(e.message));
   });
 
-  it("extracts from fenced blocks (prompt dropped) and inline spans; bare tool mentions are not commands", () => {
+  it("extracts from fenced blocks (prompt dropped) but a ```text block (a command's output) and inline spans; bare tool mentions are not commands", () => {
     const md = [
       "Run `npx rollout gate --stack prod` or `pulumi config set`.",
       "```",
@@ -171,12 +171,19 @@ describe("the doc-command parser", () => {
       "```",
       "Not code: npm run nothing",
       "`DATABASE_URL=postgres://u:p@h/db npm run migrate`",
+      "```text",
+      "verdict: PROCEED (rollout gate would exit 0; status exits 0)",
+      "```",
+      "```bash",
+      "npx rollout status --stack prod",
+      "```",
     ].join("\n");
     const found = extractCommands("x.md", md);
     assert.deepEqual(found.map((c) => [c.line, c.kind, c.text]), [
       [1, "rollout", "npx rollout gate --stack prod"],
       [3, "npm-run", "npm run verify -- --skip-tests"],
       [7, "npm-run", "DATABASE_URL=postgres://u:p@h/db npm run migrate"],
+      [12, "rollout", "npx rollout status --stack prod"],
     ]);
   });
 
