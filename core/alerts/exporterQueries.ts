@@ -79,8 +79,11 @@ export const RAW_CONTAMINATION_QUERY =
 export const VERSIONS = ["New", "Legacy"] as const;
 export type Version = (typeof VERSIONS)[number];
 
+/** The label that carries the code path (values: VERSIONS). */
+export const VERSION_LABEL = "version";
+
 const versionLabel: Record<string, ExporterColumn> = {
-  version: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true') or Legacy" },
+  [VERSION_LABEL]: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true') or Legacy" },
 };
 
 /**
@@ -255,7 +258,7 @@ const concurrentSessionsQuery: ExporterQuery = {
   master: true,
   cache_seconds: CONCURRENT_SESSIONS_CACHE_SECONDS,
   metrics: [
-    { version: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true'), Legacy, or All (every session once)" } },
+    { [VERSION_LABEL]: { usage: "LABEL", description: "Code path: New (metadata useStateless = 'true'), Legacy, or All (every session once)" } },
     { peak_concurrent: { usage: "GAUGE", description: "Most sessions active at one instant in the last 24 hours (guide target: 100+; no alert)" } },
     { avg_concurrent: { usage: "GAUGE", description: "Sessions active on average over the last 24 hours" } },
     { sessions: { usage: "GAUGE", description: "Distinct session_ids with a request in the last 24 hours" } },
