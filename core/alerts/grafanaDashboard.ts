@@ -153,7 +153,6 @@ export const PANEL_TITLES = {
   alertsRow: "Alerts",
   activeAlerts: "Active alerts (pending and firing)",
 } as const;
-export type PanelKey = Exclude<keyof typeof PANEL_TITLES, "deployedRow" | "keyMetricsRow" | "alertsRow">;
 
 export interface DashboardOptions {
   /** The stack: the rollout series' stack label, the title, the uid and a tag. */
