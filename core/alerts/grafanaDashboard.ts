@@ -83,6 +83,8 @@ export const LEVEL_COLORS = {
   critical: "red",
   /** Below a target that the guide states as a minimum (concurrent sessions, request volume). */
   belowMinimum: "blue",
+  /** A value that is neither good nor bad (the deployed stage): Grafana's text colour, not its default thresholds' red at 80. */
+  neutral: "text",
 } as const;
 
 /**
@@ -191,6 +193,7 @@ function stat(id: number, title: string, description: string, expr: string): Sta
     .datasource(datasourceRef())
     .withTarget(query("A", expr).instant().format(PromQueryFormat.TimeSeries))
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: LEVEL_COLORS.neutral }]))
     .graphMode(BigValueGraphMode.None)
     .colorMode(BigValueColorMode.Value)
     .noValue("no rollout record")

@@ -127,6 +127,8 @@ describe("the Grafana dashboard (pure)", () => {
         assert.equal(unit(PANEL_TITLES.newPathShare), "percent");
         assert.equal(unit(PANEL_TITLES.recordedAt), "dateTimeFromNow");
         for (const title of [PANEL_TITLES.sessionIsolation, PANEL_TITLES.concurrentSessions, PANEL_TITLES.sessions]) assert.equal(panel(d, title).fieldConfig?.defaults.decimals, 0, title);
+        // Stats have one neutral step (Grafana's default thresholds would paint a 100 % stage red).
+        for (const p of d.panels.filter((x) => x.type === "stat")) assert.deepEqual(p.fieldConfig?.defaults.thresholds?.steps, [{ value: null, color: LEVEL_COLORS.neutral }], p.title);
         for (const title of [PANEL_TITLES.statelessOrchestration, PANEL_TITLES.safeJsonParser]) {
           assert.deepEqual(panel(d, title).fieldConfig?.defaults.mappings, [
             { type: "value", options: { "1": { text: "true", color: LEVEL_COLORS.ok, index: 0 }, "0": { text: "false", color: LEVEL_COLORS.belowMinimum, index: 1 } } },
