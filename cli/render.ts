@@ -6,6 +6,13 @@
  * can read exactly what will run. Secrets are written as placeholders; a secret
  * the stack has not set is left out, as the program leaves it out.
  *
+ * Beside them, the stack's Grafana dashboard (GRAFANA_DASHBOARD_FILE, issue 24):
+ * Grafana is not part of what the program deploys, so the dashboard is not one
+ * of renderMonitoringFiles' files; it is written here only, for people to import
+ * into their own Grafana (docs/alerts.md, "The Grafana dashboard"). Its module
+ * is imported here and nowhere in the program, so `pulumi up` never loads the
+ * Grafana SDK.
+ *
  * Nothing is written unless every file rendered: the files are written to a
  * temporary directory next to the output and moved into place.
  * Exit codes: 0 ok, 1 invalid stack file or config, 2 bad arguments.
@@ -15,6 +22,7 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseErrorExitCode, strictCli } from "./convention";
 import { AlertReceiverSecrets, MonitoringFiles, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../core/alerts";
+import { GRAFANA_DASHBOARD_FILE, renderGrafanaDashboard } from "../core/alerts/grafanaDashboard";
 import { ConfigError } from "../core/config";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { readStackFile, stackConfigOf } from "../stack/stackFile";
@@ -82,7 +90,8 @@ function checkOut(out: string): string {
 export function render(opts: RenderOptions): RenderResult {
   const out = checkOut(opts.out);
   const { config, secrets, warnings } = stackMonitoringInputs(opts.stack, opts.projectDir);
-  const files: MonitoringFiles = renderMonitoringFiles(config, secrets, { stack: opts.stack });
+  const monitoring: MonitoringFiles = renderMonitoringFiles(config, secrets, { stack: opts.stack });
+  const files: Record<string, string> = { ...monitoring, [GRAFANA_DASHBOARD_FILE]: renderGrafanaDashboard(config, { stack: opts.stack }) };
 
   // Write everything to a temporary directory beside the output, then move into place.
   const tmp = fs.mkdtempSync(path.join(path.dirname(out), `.${path.basename(out)}.render-`));
@@ -102,7 +111,7 @@ export function render(opts: RenderOptions): RenderResult {
 
 export function createRenderCli(): Command {
   return new Command("render")
-    .description("Write the monitoring files a stack deploys (exporter queries, Prometheus config and rules, Alertmanager config), secrets as placeholders")
+    .description("Write the monitoring files a stack deploys (exporter queries, Prometheus config and rules, Alertmanager config), secrets as placeholders, and its Grafana dashboard")
     .requiredOption("--stack <name>", "stack name: reads Pulumi.<name>.yaml")
     .requiredOption("--out <dir>", "directory to write the files into (created if missing)")
     .showHelpAfterError()
@@ -132,6 +141,7 @@ export function main(argv: string[], io: Io = stdio): number {
     io.out(`Rendered the monitoring files of stack "${r.stack}" into ${path.relative(process.cwd(), r.out) || "."}:\n`);
     for (const f of r.files) io.out(`  ${f}\n`);
     io.out(`Check them with: promtool check config prometheus.yml; amtool check-config alertmanager.yml\n`);
+    io.out(`Import ${GRAFANA_DASHBOARD_FILE} into Grafana (Dashboards > New > Import), then pick the stack's Prometheus as its data source (docs/alerts.md)\n`);
     return 0;
   } catch (err) {
     if (err instanceof RenderArgumentError) {

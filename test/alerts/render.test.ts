@@ -1,13 +1,14 @@
 /**
  * `npm run render`: writes a stack's monitoring files with placeholders for
- * secrets; bad stacks, bad config and bad arguments give clear errors and
- * write nothing.
+ * secrets, and its Grafana dashboard; bad stacks, bad config and bad arguments
+ * give clear errors and write nothing.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { main, render } from "../../cli/render";
 import { MONITORING_FILE_NAMES, SECRET_PLACEHOLDERS, renderMonitoringFiles } from "../../core/alerts";
+import { GRAFANA_DASHBOARD_FILE, PANEL_TITLES, renderGrafanaDashboard } from "../../core/alerts/grafanaDashboard";
 import { testConfig, tmpDir } from "./support";
 
 const PROJECT = path.join(__dirname, "..", "..");
@@ -35,11 +36,15 @@ describe("npm run render", () => {
   afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
   for (const stack of ["staging", "prod", "dev"]) {
-    it(`writes the four files of the ${stack} stack, its name in the external label and the runbooks`, () => {
+    it(`writes the four files of the ${stack} stack, its name in the external label and the runbooks, and its Grafana dashboard`, () => {
       const out = path.join(work, "out");
       const c = capture();
       assert.equal(main(["node", "render", "--stack", stack, "--out", out], c.io), 0, c.err.join(""));
-      assert.deepEqual(listing(out), Object.values(MONITORING_FILE_NAMES).sort());
+      assert.deepEqual(listing(out), [...Object.values(MONITORING_FILE_NAMES), GRAFANA_DASHBOARD_FILE].sort());
+      const dashboard = JSON.parse(fs.readFileSync(path.join(out, GRAFANA_DASHBOARD_FILE), "utf8")) as { uid: string; title: string };
+      assert.equal(dashboard.uid, `valuecanvas-rollout-${stack}`, "one dashboard per stack");
+      assert.ok(dashboard.title.endsWith(stack));
+      assert.ok(c.out.join("").includes(GRAFANA_DASHBOARD_FILE));
       const rules = fs.readFileSync(path.join(out, MONITORING_FILE_NAMES.rules), "utf8");
       assert.match(rules, new RegExp(`npx rollout rollback --stack ${stack} --immediate`));
       const prom = fs.readFileSync(path.join(out, MONITORING_FILE_NAMES.prometheus), "utf8");
@@ -71,8 +76,14 @@ describe("npm run render", () => {
       assert.ok(!am.includes("slack_configs"), "an unset webhook renders no Slack integration");
       assert.equal(r.warnings.length, 1);
       assert.match(r.warnings[0], /slackWebhookUrl is not set/);
-      // thresholds come from the stack's config
+      // thresholds come from the stack's config, in the rules and in the dashboard's lines
       assert.match(fs.readFileSync(path.join(out, MONITORING_FILE_NAMES.rules), "utf8"), /> 8\) and/);
+      const dashboard = JSON.parse(fs.readFileSync(path.join(out, GRAFANA_DASHBOARD_FILE), "utf8")) as {
+        panels: Array<{ title: string; fieldConfig?: { defaults: { thresholds?: { steps: Array<{ value: number | null }> } } } }>;
+      };
+      const errorRate = dashboard.panels.find((p) => p.title === PANEL_TITLES.errorRate);
+      assert.deepEqual(errorRate?.fieldConfig?.defaults.thresholds?.steps.map((x) => x.value), [null, 1, 2, 8]);
+      assert.ok(r.files.includes(GRAFANA_DASHBOARD_FILE));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -87,6 +98,7 @@ describe("npm run render", () => {
     assert.equal(fs.readFileSync(path.join(out, "keep.txt"), "utf8"), "mine");
     const expected = renderMonitoringFiles(testConfig({}, "staging"), {}, { stack: "staging" });
     assert.equal(fs.readFileSync(path.join(out, MONITORING_FILE_NAMES.rules), "utf8"), expected[MONITORING_FILE_NAMES.rules]);
+    assert.equal(fs.readFileSync(path.join(out, GRAFANA_DASHBOARD_FILE), "utf8"), renderGrafanaDashboard(testConfig({}, "staging"), { stack: "staging" }));
     assert.deepEqual(listing(work), ["existing"], "no temporary directory left behind");
   });
 

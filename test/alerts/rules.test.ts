@@ -6,10 +6,13 @@ import {
   CONCURRENT_SESSIONS_CACHE_SECONDS,
   CONCURRENT_SESSIONS_NAMESPACE,
   CONCURRENT_SESSIONS_VIEW,
+  CURRENT_ROLLOUTS_FUNCTION,
   EXPORTER_NAMESPACES,
   EXPORTER_QUERIES,
   METRICS,
   MONITORING_VIEWS,
+  ROLLOUT_METRICS,
+  ROLLOUT_NAMESPACE,
   STAGE_CONTAMINATION_FUNCTION,
   alertRules,
   durationMs,
@@ -17,7 +20,7 @@ import {
   renderMonitoringFiles,
 } from "../../core/alerts";
 import { MONITORING_VIEW_NAMES } from "../../core/grants";
-import { GUIDE_THRESHOLDS } from "../../core/stages";
+import { ENV_NAMES, GUIDE_THRESHOLDS } from "../../core/stages";
 import { testConfig } from "./support";
 
 describe("alert rules (pure)", () => {
@@ -121,7 +124,7 @@ describe("alert rules (pure)", () => {
     const rendered = renderExporterQueries(testConfig({ alerting: { rawContaminationCheckSeconds: 240 } }).alerting);
     assert.doesNotMatch(rendered, /&a1|\*a1/);
     const doc = parse(rendered) as Record<string, { query: string; cache_seconds?: number }>;
-    assert.deepEqual(Object.keys(doc), [...Object.keys(EXPORTER_QUERIES), EXPORTER_NAMESPACES.rawSessionIsolation, CONCURRENT_SESSIONS_NAMESPACE]);
+    assert.deepEqual(Object.keys(doc), [...Object.keys(EXPORTER_QUERIES), EXPORTER_NAMESPACES.rawSessionIsolation, CONCURRENT_SESSIONS_NAMESPACE, ROLLOUT_NAMESPACE]);
     for (const q of Object.values(doc)) assert.doesNotMatch(q.query, /agent_sessions/);
     const raw = doc[EXPORTER_NAMESPACES.rawSessionIsolation];
     assert.equal(raw.cache_seconds, 240);
@@ -139,5 +142,22 @@ describe("alert rules (pure)", () => {
     assert.ok((MONITORING_VIEW_NAMES as readonly string[]).includes(CONCURRENT_SESSIONS_VIEW.replace(/^monitoring\./, "")));
     const rules = renderMonitoringFiles(testConfig(), {}, { stack: "prod" })["valuecanvas.rules.yml"];
     assert.doesNotMatch(rules, new RegExp(CONCURRENT_SESSIONS_NAMESPACE));
+  });
+
+  it("the rollout query calls only monitoring.current_rollouts (sql/0032), every scrape; its metrics are named after the guide's variables, and no alert rule reads them", () => {
+    const doc = parse(renderExporterQueries(testConfig().alerting)) as Record<string, { query: string; cache_seconds?: number; metrics: Array<Record<string, { usage: string }>> }>;
+    const q = doc[ROLLOUT_NAMESPACE];
+    assert.deepEqual([...q.query.matchAll(/FROM\s+([a-z_.]+)/gi)].map((m) => m[1]), [CURRENT_ROLLOUTS_FUNCTION]);
+    assert.doesNotMatch(q.query, /rollout_events/, "never the table, on which the monitoring role holds no right");
+    assert.equal(q.cache_seconds, undefined);
+    assert.deepEqual(
+      q.metrics.map((m) => Object.entries(m).map(([col, c]) => `${col}:${c.usage}`)[0]),
+      ["stack:LABEL", "canary_percentage:GAUGE", "enable_stateless_orchestration:GAUGE", "enable_safe_json_parser:GAUGE", "recorded_at_seconds:GAUGE"],
+    );
+    assert.equal(ROLLOUT_METRICS.canaryPercentage, `${ROLLOUT_NAMESPACE}_${ENV_NAMES.canaryPercentage.toLowerCase()}`);
+    assert.equal(ROLLOUT_METRICS.statelessOrchestration, `${ROLLOUT_NAMESPACE}_${ENV_NAMES.statelessOrchestration.toLowerCase()}`);
+    assert.equal(ROLLOUT_METRICS.safeJsonParser, `${ROLLOUT_NAMESPACE}_${ENV_NAMES.safeJsonParser.toLowerCase()}`);
+    const rules = renderMonitoringFiles(testConfig(), {}, { stack: "prod" })["valuecanvas.rules.yml"];
+    assert.doesNotMatch(rules, new RegExp(ROLLOUT_NAMESPACE));
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
+import { CURRENT_ROLLOUTS_FUNCTION, ROLLOUT_QUERY } from "../../core/alerts";
 import { MONITORING_VIEW_NAMES, ROLE_SETTINGS, RoleKey, quoteIdent, roleGrantStatements } from "../../core/grants";
 import { migratedDatabase } from "./dbHelpers";
 
@@ -113,6 +114,16 @@ describe("[pg] least-privilege roles (the grants the Pulumi resources apply)", f
     await mon.query("BEGIN READ ONLY");
     await assert.rejects(mon.query("SELECT monitoring.record_gate_look($1)", [id]), (e: Error & { code?: string }) => e.code === "25006");
     await mon.query("ROLLBACK");
+  });
+
+  it("monitoring role runs the exporter's rollout query (monitoring.current_rollouts, sql/0032) but cannot read the records' table; the app role cannot call it", async () => {
+    await admin.query(
+      `INSERT INTO monitoring.rollout_events (stack, from_stage, to_stage, enable_stateless_orchestration, enable_safe_json_parser) VALUES ('grants-current', 10, 25, true, false)`,
+    );
+    const rows = (await mon.query<{ stack: string; canary_percentage: number }>(ROLLOUT_QUERY.query)).rows;
+    assert.deepEqual(rows.filter((r) => r.stack === "grants-current").map((r) => r.canary_percentage), [25]);
+    await denied(mon, "SELECT * FROM monitoring.rollout_events");
+    await denied(app, `SELECT * FROM ${CURRENT_ROLLOUTS_FUNCTION}()`);
   });
 
   it("app role reads and writes agent_sessions (the triggers run as their owner)", async () => {

@@ -11,7 +11,9 @@
  * 2. clean traffic through the proxy fires nothing, and `rollout gate` says PROCEED;
  * 3. new-path errors injected with the reference app's fault knob: `rollout gate` says PAUSE,
  *    ModerateErrorRate reaches Slack and HighErrorRate reaches PagerDuty (at the sink);
- * 4. a contaminating session written as the superuser around the isolation enforcement
+ * 4. every panel of the stack's Grafana dashboard (core/alerts/grafanaDashboard.ts): its PromQL,
+ *    evaluated by this Prometheus, returns the series and values the traffic so far implies;
+ * 5. a contaminating session written as the superuser around the isolation enforcement
  *    (session_replication_role = replica, as a restore would) fires SessionIsolationFailure.
  */
 import { strict as assert } from "node:assert";
@@ -20,7 +22,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { ALERT_NAMES, METRICS, RULE_GROUP_NAME, durationMs } from "../../core/alerts";
+import { ALERT_NAMES, METRICS, RULE_GROUP_NAME, VERSIONS, durationMs } from "../../core/alerts";
+import { ALERTS_METRIC, PANEL_TITLES, PanelQuery, grafanaDashboard, panelQueries } from "../../core/alerts/grafanaDashboard";
+import { stackMonitoringInputs } from "../../cli/render";
+import type { RolloutRecordInputs } from "../../components/rolloutRecord";
 import { CONFIG_NAMESPACE, SECRET_KEYS } from "../../core/configSchema";
 import { ROLE_NAMES } from "../../core/grants";
 import { imageByKey } from "../../tools/images";
@@ -283,6 +288,95 @@ describe("monitoring and the gate on the real engine [docker]", function () {
     const all = await sinkReceived(mon);
     assert.deepEqual(received(all, SINK_PATHS.pagerduty, "Legacy"), [], "nothing about the legacy path");
     assert.deepEqual(received(all, SINK_PATHS.slack, ALERT_NAMES.highErrorRate), [], "the critical alert pages, it does not go to Slack");
+  });
+
+  it("every panel of the stack's Grafana dashboard, its PromQL evaluated by the stack's Prometheus (/api/v1/query): the series per version and the values the traffic implies", async () => {
+    // The dashboard `npm run render` writes for this stack's config, and the record the program wrote.
+    const { config } = stackMonitoringInputs("dev", projectDir);
+    const record = ev.resources.find((x) => x.type.endsWith(":RolloutEvent"))!.inputs as unknown as RolloutRecordInputs;
+    assert.equal(record.stack, "dev");
+    const queries = panelQueries(grafanaDashboard(config, { stack: record.stack }));
+    // What the suite sent: 300 clean requests a path, then 30 failed new-path ones; nothing since.
+    const clean = USERS_PER_PATH * REQUESTS_PER_USER;
+    const total: Record<string, number> = { New: clean + INJECTED_ERRORS, Legacy: clean };
+    const errors: Record<string, number> = { New: INJECTED_ERRORS, Legacy: 0 };
+    // What PostgreSQL itself says (the exporter's views, read as the superuser), for the figures the traffic does not fix.
+    const db = await withAdmin(stack, async (c) => ({
+      p95: Object.fromEntries((await c.query<{ version: string; p95: number }>("SELECT version, p95_duration_seconds::float8 AS p95 FROM monitoring.latency_by_version")).rows.map((r) => [r.version, r.p95])),
+      peak: Object.fromEntries((await c.query<{ version: string; peak: string }>("SELECT version, peak_concurrent AS peak FROM monitoring.concurrent_sessions")).rows.map((r) => [r.version, Number(r.peak)])),
+      recordedAt: (await c.query<{ at: number }>("SELECT date_part('epoch', max(created_at))::float8 AS at FROM monitoring.rollout_events WHERE stack = $1", [record.stack])).rows[0].at,
+    }));
+    const flag = (on: boolean) => (on ? 1 : 0);
+    const deployedShare = config.enableStatelessOrchestration && config.enableSafeJsonParser ? STAGE : 0;
+
+    type Sample = { metric: Record<string, string>; value: [number, string] };
+    const byVersion = (r: Sample[]) => Object.fromEntries(r.map((x) => [x.metric.version, Number(x.value[1])]));
+    const one = (q: PanelQuery, r: Sample[]) => {
+      assert.equal(r.length, 1, `${q.panelTitle} ${q.refId}: one series: ${JSON.stringify(r)}`);
+      assert.equal(r[0].metric.stack, record.stack, `${q.panelTitle}: the stack's own record`);
+      return Number(r[0].value[1]);
+    };
+    const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+    const check: Record<string, (q: PanelQuery, r: Sample[]) => void | Promise<void>> = {
+      [PANEL_TITLES.canaryPercentage]: (q, r) => assert.equal(one(q, r), STAGE),
+      [PANEL_TITLES.statelessOrchestration]: (q, r) => assert.equal(one(q, r), flag(config.enableStatelessOrchestration)),
+      [PANEL_TITLES.safeJsonParser]: (q, r) => assert.equal(one(q, r), flag(config.enableSafeJsonParser)),
+      [PANEL_TITLES.newPathShare]: (q, r) => assert.equal(one(q, r), deployedShare),
+      [PANEL_TITLES.recordedAt]: (q, r) => {
+        const ms = one(q, r);
+        assert.ok(Math.abs(ms - db.recordedAt * 1000) < 1, `recorded ${ms} ms vs the record's ${db.recordedAt} s`);
+        assert.ok(ms >= started - 60_000 && ms <= Date.now(), `written during this suite: ${new Date(ms).toISOString()}`);
+      },
+      [PANEL_TITLES.errorRate]: (_q, r) => {
+        const got = byVersion(r);
+        assert.deepEqual(Object.keys(got).sort(), [...VERSIONS].sort());
+        for (const v of VERSIONS) close(got[v], (100 * errors[v]) / total[v], `error rate ${v}`);
+      },
+      [PANEL_TITLES.p95Latency]: (_q, r) => {
+        const got = byVersion(r);
+        assert.deepEqual(Object.keys(got).sort(), [...VERSIONS].sort());
+        for (const v of VERSIONS) {
+          close(got[v], db.p95[v], `P95 ${v}`);
+          // ElevatedLatency stayed inactive on the clean traffic (with far more than minRequests sessions).
+          assert.ok(got[v] >= 0 && got[v] <= config.thresholds.p95WarningSeconds, `P95 ${v} ${got[v]} s`);
+        }
+      },
+      [PANEL_TITLES.sessionIsolation]: (q, r) => {
+        assert.equal(r.length, 1, `${q.refId}: one count`);
+        assert.equal(Number(r[0].value[1]), 0, `${q.expr}: no contamination yet`);
+      },
+      // The exporter re-runs the concurrency query at most every CONCURRENT_SESSIONS_CACHE_SECONDS: wait for a run after the last write.
+      [PANEL_TITLES.concurrentSessions]: async (q) => {
+        const got = await waitFor("the cached concurrent-sessions figures to match the view", 90_000, async () => {
+          const v = byVersion(await instant(mon, q.expr));
+          const keys = Object.keys(v);
+          return keys.length === Object.keys(db.peak).length && keys.every((k) => v[k] === db.peak[k]) ? v : undefined;
+        }, 2000);
+        assert.deepEqual(Object.keys(got).sort(), ["All", ...VERSIONS].sort());
+        assert.ok(got.All >= Math.max(got.New, got.Legacy) && got.All >= 1, JSON.stringify(got));
+      },
+      [PANEL_TITLES.sessions]: (q, r) => assert.deepEqual(byVersion(r), q.refId === "A" ? total : errors, `${q.refId} ${q.expr}`),
+      [PANEL_TITLES.activeAlerts]: (_q, r) => {
+        assert.ok(r.every((x) => x.metric.__name__ === ALERTS_METRIC));
+        assert.deepEqual(
+          r.map((x) => [x.metric.alertname, x.metric.alertstate, x.metric.version, x.metric.severity]).sort(),
+          [
+            [ALERT_NAMES.highErrorRate, "firing", "New", "critical"],
+            [ALERT_NAMES.moderateErrorRate, "firing", "New", "warning"],
+          ],
+          "the error-rate alerts of the new path, and nothing about the legacy path",
+        );
+      },
+    };
+    const seen = new Set<string>();
+    for (const q of queries) {
+      const fn = check[q.panelTitle];
+      assert.ok(fn, `no expectation for panel "${q.panelTitle}"`);
+      await fn(q, await instant(mon, q.expr));
+      seen.add(q.panelTitle);
+    }
+    assert.deepEqual([...seen].sort(), Object.keys(check).sort(), "every panel's queries were evaluated");
+    log(`dashboard: ${queries.length} queries of ${seen.size} panels evaluated against Prometheus`);
   });
 
   it("a contaminating session written as the superuser around the isolation enforcement (session_replication_role = replica) fires SessionIsolationFailure at PagerDuty", async () => {
