@@ -47,8 +47,8 @@ export function describeAlpha(a: Pick<AlphaSpend, "rollout" | "stages" | "questi
 
 const pct = (v: number, digits = 2) => `${v.toFixed(digits)}%`;
 const pp = (v: number, digits = 2) => `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(digits)} pp`;
-const confText = (c: number) => `${(100 * c).toFixed(2)}% confidence that holds however often this is checked`;
-const bothConfText = (b: Bound) => `lower bound ${(100 * b.lowerConfidence).toFixed(2)}%, upper bound ${(100 * b.upperConfidence).toFixed(2)}% confidence, each holding however often this is checked`;
+const confText = (c: number) => `${n2(100 * c, "%")} confidence that holds however often this is checked`;
+const bothConfText = (b: Bound) => `lower bound ${n2(100 * b.lowerConfidence, "%")}, upper bound ${n2(100 * b.upperConfidence, "%")} confidence, each holding however often this is checked`;
 
 /**
  * The confidence a decision rests on: "op line" shown true rests on the upper bound for "<" and "≤" and on

@@ -1,20 +1,20 @@
 /**
  * What the rollout report reads from PostgreSQL: the stack's rollout records
  * (one stage per record, up to the next one or now), and per stage the gate's
- * metrics (db/rolloutStore.ts readStageMetrics) and the concurrent sessions
+ * metrics (db/rolloutStore.ts readGateMetrics) and the concurrent sessions
  * (monitoring.stage_concurrent_sessions, sql/0020) over the stage's last soak
  * hours — the window `rollout gate` reads. The verdict comes from the caller's
  * `judge` (cli/rollout.ts passes the gate `rollout gate` runs).
  *
  * Each stage over time: at most MAX_POINTS_PER_STAGE points (core/report/model.ts pointTimes: hourly,
  * or every few hours for a long stage), each two reads of one statement: the interval's own metrics
- * (readStageMetrics) and the window the gate would have read at that moment (readGateMetrics), judged
+ * (readIntervalMetrics) and the window the gate would have read at that moment (readGateMetrics), judged
  * by the same `judge`. So a report reads at most 2 × MAX_POINTS_PER_STAGE + 2 statements per stage,
  * however long the stage.
  */
 import type { ClientBase } from "pg";
 import type { StageMetrics } from "../core/gate";
-import { databaseNow, query, readHistory, readGateMetrics, readStageMetrics } from "./rolloutStore";
+import { databaseNow, query, readHistory, readGateMetrics, readIntervalMetrics } from "./rolloutStore";
 import { Concurrency, ConcurrencyFigures, MAX_POINTS_PER_STAGE, RolloutReport, StageJudgement, StagePoint, StageSegment, emptyConcurrency, pointTimes } from "../core/report/model";
 import type { Flags, Stage, Thresholds } from "../core/stages";
 
@@ -97,7 +97,7 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
     const points: StagePoint[] = [];
     let from = s.start ?? windowStart;
     for (const at of pointTimes(from, windowEnd, o.maxPoints ?? MAX_POINTS_PER_STAGE)) {
-      const interval = await readStageMetrics(c, from, at);
+      const interval = await readIntervalMetrics(c, from, at);
       const upTo = at.getTime() === windowEnd.getTime() ? metrics : await readGateMetrics(c, s.start ?? undefined, at, { thresholds: o.thresholds, soakHours: o.soakHours });
       const j = upTo === metrics ? judgement : o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: at, metrics: upTo });
       points.push({ from, at, interval, judgement: j });

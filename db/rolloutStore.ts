@@ -298,6 +298,15 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date, 
 }
 
 /**
+ * One display interval's metrics (the report's points within a stage: that interval's own error rate, P95
+ * and requests per version), created_at in (since, until]. Not a gate input: what the gate judges is read
+ * by readGateMetrics alone, over the window gateWindow gives.
+ */
+export function readIntervalMetrics(c: ClientBase, since: Date, until: Date): Promise<StageMetrics> {
+  return readStageMetrics(c, since, until);
+}
+
+/**
  * What the gate judges a stage on, read one way for every caller (`rollout gate`/`status`/`advance`,
  * the drill, the rollout report): the stage's window (core/gate.ts gateWindow: from its rollout
  * record, or the last soak period when there is none, up to `asOf`) and its metrics with the
