@@ -57,6 +57,9 @@ const POOL_MAX = 10;
  * the whole pool is opened before the app listens, and kept.
  */
 export const WARM_CONNECTIONS = POOL_MAX;
+/** The pool's connect and query timeouts: bounded, so that a request during an outage fails in seconds, well inside the proxy's read timeout. */
+export const CONNECT_TIMEOUT_MS = 2_000;
+export const QUERY_TIMEOUT_MS = 5_000;
 /** How long the start may spend opening the warm connections (a partial pool is logged, not fatal). */
 const WARM_BUDGET_MS = 10_000;
 const MAX_QUERY_CHARS = 10_000;
@@ -159,6 +162,8 @@ export class ReferenceApp {
   private fault: Fault;
   private inFlight = 0;
   private dbReachable = false;
+  /** While one agent query probes a database found unreachable (see agentQuery): resolves to whether it answered. */
+  private probe: Promise<boolean> | undefined;
   private lastDbError: string | undefined;
   private stopRequested = false;
   private readonly metrics = new Metrics();
@@ -177,9 +182,8 @@ export class ReferenceApp {
       connectionString: cfg.databaseUrl,
       max: POOL_MAX,
       min: WARM_CONNECTIONS,
-      // Bounded, so that a request during an outage fails in seconds, well inside the proxy's read timeout.
-      connectionTimeoutMillis: 2_000,
-      query_timeout: 5_000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
       idleTimeoutMillis: 10_000,
       keepAlive: true,
       application_name: "valuecanvas-reference-app",
@@ -294,9 +298,30 @@ export class ReferenceApp {
     return drained ? 0 : 1;
   }
 
+  /** Whether the probe in flight found the database reachable, waiting at most `ms`. */
+  private probeOutcome(ms: number): Promise<boolean> {
+    const probe = this.probe;
+    if (!probe) return Promise.resolve(this.dbReachable);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      void probe.then((reachable) => {
+        clearTimeout(timer);
+        resolve(reachable);
+      });
+    });
+  }
+
+  private noteDbReachable(): void {
+    if (!this.dbReachable) this.log("info", "database reachable again: agent queries are no longer shed");
+    this.dbReachable = true;
+  }
+
   private noteDbError(err: unknown, during: string): void {
     const c = classifyDbError(err);
-    if (c.kind === "unavailable") this.dbReachable = false;
+    if (c.kind === "unavailable" && this.dbReachable) {
+      this.dbReachable = false;
+      this.log("warn", "database unreachable: one agent query at a time probes it; the others wait for its outcome (at most the connect timeout), then get 503");
+    }
     this.lastDbError = (err as Error).message;
     this.metrics.inc("refapp_db_errors_total", { kind: c.kind });
     this.log(c.kind === "conflict" ? "warn" : "error", "database error", {
@@ -382,6 +407,19 @@ export class ReferenceApp {
     }
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // While the database is unreachable, one agent query at a time probes it. The others wait for the probe's
+    // outcome, at most the connect timeout, and go on if it succeeded; otherwise they are shed with the same
+    // 503. Without this, every waiting request made the pool open a connection, each abandoned after the
+    // connect timeout: a paused database's listen queue filled with dead connections, which it then had to
+    // accept and start a backend for on its return, while the live ones timed out behind them
+    // (docs/reference-app.md, section 6).
+    if (!this.dbReachable && this.probe) await this.probeOutcome(CONNECT_TIMEOUT_MS);
+    if (!this.dbReachable && this.probe) {
+      this.metrics.inc("refapp_requests_shed_total", { route: "agent_query" });
+      return this.send(req, res, "agent_query", path, 503, { error: "database_unavailable", message: "the request could not be recorded", sessionId });
+    }
+    let settleProbe: ((reachable: boolean) => void) | undefined;
+    if (!this.dbReachable) this.probe = new Promise<boolean>((resolve) => (settleProbe = resolve));
     try {
       await this.pool.query(INSERT_SESSION_ROW, [
         sessionId,
@@ -397,7 +435,7 @@ export class ReferenceApp {
         JSON.stringify({ currentStage: injected ? "failed" : "answered" }),
         seconds,
       ]);
-      this.dbReachable = true;
+      this.noteDbReachable();
     } catch (err) {
       this.noteDbError(err, "agent query");
       const c = classifyDbError(err);
@@ -406,6 +444,11 @@ export class ReferenceApp {
           ? "the database refused this session for this user: a session belongs to one user; start a new session"
           : "the request could not be recorded";
       return this.send(req, res, "agent_query", path, c.status, { error: c.error, message, sessionId });
+    } finally {
+      if (settleProbe) {
+        this.probe = undefined;
+        settleProbe(this.dbReachable);
+      }
     }
     if (injected) return this.send(req, res, "agent_query", path, 500, { error: "injected_fault", message: injected, sessionId });
     this.send(req, res, "agent_query", path, 200, {

@@ -12,7 +12,7 @@ import { strict as assert } from "node:assert";
 import { quoteIdent } from "../../core/grants";
 import { onNewPath } from "../../drill/traffic";
 import { EXIT_DEADLINE_MS, SERVE_AFTER_SIGTERM_MS } from "../../reference-app/src/contract";
-import { WARM_CONNECTIONS } from "../../reference-app/src/server";
+import { CONNECT_TIMEOUT_MS, WARM_CONNECTIONS } from "../../reference-app/src/server";
 import {
   AppDatabase,
   AppProcess,
@@ -154,6 +154,49 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
     });
   }
 
+  it("a paused database (docker pause: connections accepted, nothing answered) under concurrent load: one request at a time probes it and the rest wait for its outcome or get 503, so the app opens at most one connection per connect timeout; it recovers when the database resumes", async () => {
+    const app = await startApp({ stateless: true, safeJson: true, pct: 50, databaseUrl: viaPort(db.appUrl, relay.port) });
+    apps.push(app);
+    const workers = 8;
+    const users = Array.from({ length: workers }, (_, i) => `pause-${i}`);
+    for (const u of users) assert.equal((await agentQuery(app, u)).status, 200);
+    const shedBefore = await metric(app, "refapp_requests_shed_total");
+    const acceptedBefore = relay.accepted;
+    const pauseMs = 10_000;
+    relay.cut("freeze");
+    const pausedAt = Date.now();
+    const during: Reply[] = [];
+    await Promise.all(
+      users.map(async (u) => {
+        while (Date.now() - pausedAt < pauseMs) {
+          during.push(await agentQuery(app, u));
+          await sleep(50);
+        }
+      }),
+    );
+    const opened = relay.accepted - acceptedBefore;
+    relay.restore();
+    // Before the probe, each waiting request made the pool open a connection and abandon it after the
+    // connect timeout: 8 workers opened about 20 in 10 s, each a dead entry in a paused server's listen queue.
+    const bound = Math.ceil(pauseMs / CONNECT_TIMEOUT_MS) + 1;
+    assert.ok(opened <= bound, `connections opened while the database was paused: ${opened} (at most ${bound}: one probe at a time)`);
+    assert.deepEqual([...new Set(during.filter((r) => r.status !== 200).map((r) => r.status))], [503], "failed answers are 503s");
+    const shed = (await metric(app, "refapp_requests_shed_total")) - shedBefore;
+    assert.ok(shed > 0, "requests arriving while one probes are shed once it has not answered within the connect timeout");
+    // Recovery: the held probe is answered when the database resumes; then every worker succeeds again.
+    const resumedAt = Date.now();
+    let r = await agentQuery(app, users[0]);
+    while (r.status !== 200 && Date.now() - resumedAt < 15_000) {
+      await sleep(100);
+      r = await agentQuery(app, users[0]);
+    }
+    assert.equal(r.status, 200, `recovered: ${r.text}`);
+    const recoveredMs = Date.now() - resumedAt;
+    const after = await Promise.all(users.map((u) => agentQuery(app, u)));
+    assert.deepEqual(after.map((x) => x.status), users.map(() => 200), "after the recovery every worker succeeds");
+    console.log(`      paused ${pauseMs} ms under ${workers} workers: ${during.length} answers, ${shed} shed, ${opened} connections opened (bound ${bound}); recovered ${recoveredMs} ms after the resume`);
+  });
+
   it("SIGTERM: health fails at once, requests are served for the proxy's window, in-flight ones drain, and it exits inside the grace", async () => {
     const app = await startApp({ stateless: true, safeJson: true, pct: 100, databaseUrl: db.appUrl });
     apps.push(app);
@@ -162,6 +205,10 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
 
     const t0 = Date.now();
     app.proc.kill("SIGTERM");
+    // kill() returns once the signal is sent; the process handles it on its next turn of the event loop. A
+    // health check racing that turn could be answered before it, so the check is the first one after the
+    // app has logged the signal (Docker's checks are seconds apart).
+    while (!app.logs.some((l) => l.msg === "SIGTERM: health check failing; still serving") && Date.now() - t0 < 5_000) await sleep(5);
     const firstHealth = await health(app);
     const healthFailedAfter = Date.now() - t0;
     assert.equal(firstHealth.status, 503, "the first health check after SIGTERM fails");

@@ -88,50 +88,90 @@ export function viaPort(url: string, port: number): string {
 // ---------------------------------------------------------------------------
 // A relay in front of PostgreSQL that a test can cut
 
-export type OutageMode = "refuse" | "blackhole";
+export type OutageMode = "refuse" | "blackhole" | "freeze";
 
 /**
  * A TCP relay on 127.0.0.1 to the database. `cut("refuse")` drops every open
  * connection and resets new ones at once (the database is down);
  * `cut("blackhole")` drops them and holds new ones without an answer (a
- * network partition). `restore()` relays again.
+ * network partition). `cut("freeze")` is `docker pause`: open connections
+ * stay open and nothing they send is answered; new ones are accepted (the
+ * kernel's listen queue) and held. `restore()` relays again: after a freeze,
+ * what the held connections sent is delivered, as a resumed server reads it.
+ * `accepted` counts the connections the relay has accepted.
  */
 export class DbRelay {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** Each relayed client and its upstream connection. */
+  private readonly pairs = new Map<net.Socket, net.Socket>();
+  /** Clients accepted during a freeze, relayed on restore. */
+  private readonly held: net.Socket[] = [];
   private mode: OutageMode | undefined;
   port = 0;
+  accepted = 0;
   constructor(private readonly targetPort: number) {}
 
   async start(): Promise<this> {
     this.port = await freePort();
     this.server = net.createServer((client) => {
+      this.accepted++;
       this.sockets.add(client);
       client.on("close", () => this.sockets.delete(client));
       client.on("error", () => undefined);
       if (this.mode === "refuse") return void client.resetAndDestroy();
       if (this.mode === "blackhole") return;
-      const upstream = net.connect(this.targetPort, "127.0.0.1");
-      this.sockets.add(upstream);
-      upstream.on("close", () => {
-        this.sockets.delete(upstream);
-        client.destroy();
-      });
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.mode === "freeze") {
+        client.pause();
+        this.held.push(client);
+        return;
+      }
+      this.relay(client);
     });
     await new Promise<void>((resolve) => this.server?.listen(this.port, "127.0.0.1", resolve));
     return this;
   }
 
+  private relay(client: net.Socket): void {
+    if (client.destroyed) return;
+    const upstream = net.connect(this.targetPort, "127.0.0.1");
+    this.sockets.add(upstream);
+    this.pairs.set(client, upstream);
+    upstream.on("close", () => {
+      this.sockets.delete(upstream);
+      this.pairs.delete(client);
+      client.destroy();
+    });
+    upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
   cut(mode: OutageMode): void {
     this.mode = mode;
+    if (mode === "freeze") {
+      for (const [client, upstream] of this.pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      return;
+    }
     for (const s of this.sockets) s.resetAndDestroy();
   }
 
   restore(): void {
+    if (this.mode === "freeze") {
+      this.mode = undefined;
+      for (const [client, upstream] of this.pairs) {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
+      for (const client of this.held.splice(0)) this.relay(client);
+      return;
+    }
     for (const s of this.sockets) s.destroy();
     this.mode = undefined;
   }
