@@ -23,6 +23,7 @@ function human(d: Detection): string {
   }
   for (const s of d.removed) lines.push(`${s}: stack file removed (nothing to preview or deploy; destroy the stack by hand)`);
   for (const s of d.excluded) lines.push(`${s}: changed, but excluded from CI`);
+  lines.push(`tests: ${d.tests.needed ? "needed" : "not needed"}: ${d.tests.why}`);
   return lines.join("\n");
 }
 
@@ -37,6 +38,8 @@ export function githubOutputs(d: Detection): string {
     // The stacks whose change needs a preview and a reviewed plan; a rollback (deploy "rollback") needs neither.
     `previews=${JSON.stringify({ include: matrix.include.filter((m) => m.deploy === "plan") })}`,
     `anyPreview=${matrix.include.some((m) => m.deploy === "plan")}`,
+    // False only when the change sets, changes or removes holds and nothing else (issue 25): no resource changes.
+    `testsNeeded=${d.tests.needed}`,
   ].join("\n") + "\n";
 }
 
