@@ -16,7 +16,6 @@ import { CONFIG_NAMESPACE, HoldConfig, PINNED_STACKS } from "../core/configSchem
 import { parseStackFile, stackConfigOf } from "../stack/stackFile";
 import { editStackText } from "../stack/splice";
 import { RolloutState, Stage, effectivePercentage, flagText, rolloutState } from "../core/stages";
-import { holdText } from "../core/transitions";
 import { FileTexts, importGraph, reachable } from "./imports";
 import { stackOfFileName } from "../stack/projectFiles";
 
@@ -238,11 +237,8 @@ export function canaryChange(stack: string, baseText: string | undefined, headTe
       ? `rollout unchanged at ${describe(to)}`
       : `${describe(from)} → ${describe(to)}${raised ? ": raised" : ": not a raise"}`;
   const removed = keysRemoved.length === 0 ? "" : `; ${keysRemoved.join(", ")} removed from the stack file: the defaults (0%, flags off) apply, which sends every user back to the legacy path`;
-  const holdSummary = !holdChanged
-    ? hold.to === null ? "" : `; still ${holdText(hold.to)}`
-    : hold.to === null
-      ? `; hold released (was ${holdText(hold.from as HoldConfig)})`
-      : `; ${holdText(hold.to)}${hold.from === null ? "" : ` (was ${holdText(hold.from)})`}`;
+  // The hold's own text (a person's words) is not in the summary: the PR comment quotes it apart (ci/comment.ts holdLine).
+  const holdSummary = !holdChanged ? (hold.to === null ? "" : "; held (unchanged)") : hold.to === null ? "; hold released" : hold.from === null ? "; hold set" : "; hold changed";
   const summary = `${rolloutSummary}${removed}${holdSummary}${holdOnly ? " (hold-only: no resource changes, no test run needed)" : ""}`;
   return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, hold, holdOnly, keysRemoved, summary };
 }

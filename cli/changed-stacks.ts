@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import { Command } from "commander";
 import { actionsMatrix, detectChanges, Detection } from "../ci/detect";
 import { runScript } from "./runScript";
+import { holdText } from "../core/transitions";
 
 function human(d: Detection): string {
   const lines = [`changes measured from ${d.base ?? "(nothing: every stack is new)"} to ${d.head}`];
@@ -19,6 +20,8 @@ function human(d: Detection): string {
     lines.push(`${s.stack}: ${s.reasons.join("; ")}`);
     lines.push(`  canary: ${s.canary.summary}${s.canary.raised ? ` — gate required (database secret ${s.databaseSecret})` : ""}`);
     lines.push(`  deploy: ${s.deploy === "rollback" ? "a rollback: pulumi up --skip-preview --refresh, no preview or plan" : "preview, then pulumi up --plan with the reviewed plan"}`);
+    if (s.canary.hold.to !== null) lines.push(`  hold: ${holdText(s.canary.hold.to)}`);
+    else if (s.canary.hold.from !== null) lines.push(`  hold: released (was ${holdText(s.canary.hold.from)})`);
     if (s.canary.baseInvalid) lines.push(`  note: the base stack file did not parse (${s.canary.baseInvalid}); compared against the defaults`);
   }
   for (const s of d.removed) lines.push(`${s}: stack file removed (nothing to preview or deploy; destroy the stack by hand)`);

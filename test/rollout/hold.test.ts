@@ -8,6 +8,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { buildStackReview, codeSpan } from "../../ci/comment";
 import { ConfigError, parseConfig } from "../../core/config";
 import { HOLD_REASON_MAX, HoldConfig } from "../../core/configSchema";
 import { GateInput, LatencyCount, PathMetrics, StageMetrics, decideGate, latencyThresholds } from "../../core/gate";
@@ -372,5 +373,41 @@ describe("after 100 %: the guide's 48 hours stable operation, then its last step
   it("advance at 100 % refuses, and says to keep 100 % with both flags on (the defaults would roll everyone back)", () => {
     const cfg = parseConfig({ appImage: "example/app:1", canaryPercentage: "100", enableStatelessOrchestration: "true", enableSafeJsonParser: "true" }, { stack: "test" });
     assert.throws(() => planAdvance(cfg), (e: Error) => e instanceof RefusedError && /already at the last stage \(100%\): nothing to advance\. Keep the stack file at 100% with both flags on .*the defaults \(0%, flags off\) would send every user back/.test(e.message));
+  });
+});
+
+describe("the pull-request comment shows the hold (ci/comment.ts)", () => {
+  const hostile: HoldConfig = { reason: "see `x` <!-- hide --> @team [link](https://evil) **bold** | ``", by: "Jane Doe", at: "2026-12-07T19:21:18Z" };
+  const review = (hold: { from: HoldConfig | null; to: HoldConfig | null }, gateOf?: ReturnType<typeof evaluateGate>) =>
+    buildStackReview({
+      stack: "prod",
+      reasons: ["Pulumi.prod.yaml changed"],
+      canarySummary: "rollout unchanged at 10% (flags on, effective 10%); hold set (hold-only: no resource changes, no test run needed)",
+      raised: gateOf !== undefined,
+      hold,
+      ...(gateOf ? { gate: { exitCode: gateOf.exitCode, stdout: JSON.stringify({ command: "gate", stack: "prod", verdict: gateOf.verdict, gate: gateOf }) } } : {}),
+    });
+
+  it("a hold-only change: the comment says the hold is set, quotes who/when/why as code (no mention, link, HTML or markdown), and the check passes (nothing raised)", () => {
+    const r = review({ from: null, to: hostile });
+    assert.equal(r.decision.status, "pass");
+    const line = r.markdown.split("\n").find((l) => l.startsWith("**Hold:**")) ?? "";
+    assert.match(line, /^\*\*Hold:\*\* ⏸️ set by this change: ``` held by Jane Doe since 2026-12-07T19:21:18Z: see `x` <!-- hide --> @team \[link\]\(https:\/\/evil\) \*\*bold\*\* \| `` ```\. While it is on main the gate says PAUSE/);
+    assert.equal(codeSpan("a ``` b"), "````a ``` b````");
+    assert.equal(codeSpan("`edge`"), "`` `edge` ``");
+  });
+
+  it("a release, and a hold in place beside a gated raise: the gate's PAUSE names the hold, quoted as code in its reasons and advice", () => {
+    assert.match(review({ from: HOLD, to: null }).markdown, /^\*\*Hold:\*\* released by this change \(was `held by Jane Doe since 2026-01-10T09:00:00Z: bug #12: exports fail for SSO users`\)/m);
+    const g = evaluateGate(input(10, { hold: hostile }));
+    const r = review({ from: hostile, to: hostile }, g);
+    assert.equal(r.decision.status, "blocked");
+    assert.equal(r.decision.verdict, "PAUSE");
+    assert.match(r.markdown, /^\*\*Hold:\*\* ⏸️ in place: /m);
+    assert.match(r.markdown, /^- the rollout is ``` held by Jane Doe since 2026-12-07T19:21:18Z: see .*`` ``` \(rollout hold\): the gate says PAUSE until it is released/m);
+    assert.match(r.markdown, /^Next: the rollout is ``` held by .*`` ```\. When that is resolved, a person releases it: rollout release/m);
+    // Outside code spans and fences, none of the reason's markup is live.
+    const outside = r.markdown.replace(/(`{3,})[\s\S]*?\1/g, "").replace(/<details><summary>Gate JSON<\/summary>[\s\S]*<\/details>/, "");
+    assert.doesNotMatch(outside, /<!-- hide -->|@team|\[link\]/);
   });
 });
