@@ -272,7 +272,7 @@ const holdSchema = z.strictObject({
     `why the rollout is held, one line of printable text (no line break, tab or control character; no leading or trailing space), 1 to ${HOLD_REASON_MAX} characters; written by rollout hold --reason`,
     (v) => (holdReasonOk(v) ? v : undefined),
   ),
-  by: field(`who set the hold: ${ACTOR_ALLOWED}; written by rollout hold (--by, else git's user.name, else $USER)`, (v) =>
+  by: field(`who set the hold: ${ACTOR_ALLOWED}; written by rollout hold (--by, else $GIT_AUTHOR_NAME, git's user.name or $USER)`, (v) =>
     typeof v === "string" && ACTOR_RE.test(v) ? v : undefined,
   ),
   at: field("when the hold was set, an ISO 8601 UTC time such as 2026-12-07T19:21:18Z; written by rollout hold", (v) =>
