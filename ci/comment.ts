@@ -10,10 +10,9 @@
  */
 import { z } from "zod";
 import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../core/gate";
-import { describeAlpha } from "../core/gateText";
+import { describeAlpha, holdText } from "../core/gateText";
 import { redact, stripAnsi } from "../core/redact";
 import type { HoldConfig } from "../core/configSchema";
-import { holdText } from "../core/transitions";
 import { reportSection } from "./stageChart";
 import type { OverrideStatus } from "./override";
 

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import { Command } from "commander";
 import { actionsMatrix, detectChanges, Detection } from "../ci/detect";
 import { runScript } from "./runScript";
-import { holdText } from "../core/transitions";
+import { holdText } from "../core/gateText";
 
 function human(d: Detection): string {
   const lines = [`changes measured from ${d.base ?? "(nothing: every stack is new)"} to ${d.head}`];

@@ -8,7 +8,7 @@ import { HOUR_MS } from "../core/gate";
 import { formatGate } from "../core/gateText";
 import { n2, shortTime, table } from "../core/plainText";
 import { flagText, flagsOn } from "../core/stages";
-import { holdText } from "../core/transitions";
+import { holdText } from "../core/gateText";
 import type { Assessment } from "../db/assessment";
 import { LiveViews } from "../db/rolloutStore";
 import { DrillResult } from "../drill/drill";

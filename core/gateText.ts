@@ -20,12 +20,20 @@ import {
   decideGate,
   viewsFor,
 } from "./gate";
+import type { HoldConfig } from "./configSchema";
 import { ENV_NAMES, type Criterion, type Metric } from "./stages";
-import { holdText } from "./transitions";
 import { count, n2, pad, percentOf, shortTime, shortTimeAfter, table } from "./plainText";
 
 // ---------------------------------------------------------------------------
 // The decision in words
+
+/**
+ * A hold in one line: `held by <who> since <when>: <why>`, the one wording (the gate, status, the report, the PR
+ * comment, CI, rollout hold's own summary). Here, not beside the schema: `rollout --help` loads this module, not zod.
+ */
+export function holdText(h: HoldConfig): string {
+  return `held by ${h.by} since ${h.at}: ${h.reason}`;
+}
 
 /** The gate on a stage's metrics, in words: core/gate.ts decideGate, then wordGate. */
 export function evaluateGate(input: GateInput): GateResult {

@@ -19,6 +19,7 @@ import {
   stageIndex,
 } from "./stages";
 import { characterName, firstBadCharacter, shown } from "./yamlSubset";
+import { holdText } from "./gateText";
 
 /** A refused request (skipping a stage without --force, nothing to roll back, ...): a usage problem. */
 export class RefusedError extends NamedError {}
@@ -176,11 +177,6 @@ export function planRollback(cfg: RolloutConfig, immediate: boolean): EditPlan {
 
 // ---------------------------------------------------------------------------
 // Hold and release (issue 25)
-
-/** A hold in one line: `held by <who> since <when>: <why>`, the one wording (gate, status, report, PR comment, CI). */
-export function holdText(h: HoldConfig): string {
-  return `held by ${h.by} since ${h.at}: ${h.reason}`;
-}
 
 /**
  * The change `rollout hold` makes: the hold written into the stack file, with who, when (`at`: the caller's

@@ -14,9 +14,8 @@
 import { KeyMetric, RolloutReport, StageSegment, breachedCriteria, keyMetrics, segmentLabel, stageOverTime } from "./model";
 import { escapeXml, lineChart } from "./svg";
 import { count, n2, percentOf, shortTime, shortTimeAfter } from "../plainText";
-import { criterionEvidence, criterionWord, shortReasons } from "../gateText";
+import { criterionEvidence, criterionWord, holdText, shortReasons } from "../gateText";
 import { HOUR_MS } from "../gate";
-import { holdText } from "../transitions";
 
 const e = escapeXml;
 
