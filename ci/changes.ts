@@ -8,10 +8,13 @@
  * tree's own imports (`programPaths`), so a change to CI tooling is not one.
  * A raise is judged on the parsed config
  * (stack/stackFile.ts + core/config.ts), never on the text: a secret-only change
- * (a `secure:` value) or a comment is not a raise.
+ * (a `secure:` value) or a comment is not a raise. A change that only sets,
+ * changes or removes the hold (`rollout hold` / `release`, issue 25) is
+ * "hold-only": it configures no resource, so it needs no test run.
  */
-import { PINNED_STACKS } from "../core/configSchema";
+import { CONFIG_NAMESPACE, HoldConfig, PINNED_STACKS } from "../core/configSchema";
 import { parseStackFile, stackConfigOf } from "../stack/stackFile";
+import { editStackText } from "../stack/splice";
 import { RolloutState, Stage, effectivePercentage, flagText, rolloutState } from "../core/stages";
 import { FileTexts, importGraph, reachable } from "./imports";
 import { stackOfFileName } from "../stack/projectFiles";
@@ -148,6 +151,18 @@ export function rolloutStateOf(stack: string, file: string, text: string): Rollo
   return rolloutState(stackConfigOf(parseStackFile(stack, file, text)));
 }
 
+/** The rollout keys whose absence means the defaults (ABSENT_STATE): deleting them rolls the stack back. */
+const ROLLOUT_STATE_KEYS = ["canaryPercentage", "enableStatelessOrchestration", "enableSafeJsonParser"] as const;
+
+/** A stack file read for CI: its rollout state, its hold, the rollout keys it sets, and its text without the hold. */
+function readForCi(stack: string, file: string, text: string): { state: RolloutState; hold: HoldConfig | null; keys: string[]; withoutHold: string } {
+  const sc = parseStackFile(stack, file, text);
+  const cfg = stackConfigOf(sc);
+  // `rollout release`'s own splice: what the file says besides the hold, byte for byte (comments, forced-skip notes included).
+  const withoutHold = editStackText(file, text, [], undefined, { kind: "release" });
+  return { state: rolloutState(cfg), hold: cfg.hold ?? null, keys: ROLLOUT_STATE_KEYS.filter((k) => sc.raw[k] !== undefined), withoutHold };
+}
+
 export interface CanaryChange {
   stack: string;
   /** The state at base; the defaults (0, flags off) when the stack file is new. */
@@ -163,6 +178,15 @@ export interface CanaryChange {
   exposureRaised: boolean;
   /** Either of the above: the change needs the gate's evidence. */
   raised: boolean;
+  /** The hold (rollout hold) at base and head; null where there is none (and at a base that did not parse). */
+  hold: { from: HoldConfig | null; to: HoldConfig | null };
+  /**
+   * The change sets, changes or removes the hold and nothing else: the file without its hold is byte-identical
+   * at base and head (so no other key, value, secret or comment changed). It configures no resource: no test run.
+   */
+  holdOnly: boolean;
+  /** Rollout keys the base sets and the head no longer does: their defaults (0 %, flags off) apply. */
+  keysRemoved: string[];
   /** One line for people. */
   summary: string;
 }
@@ -182,16 +206,23 @@ function describe(s: RolloutState): string {
  */
 export function canaryChange(stack: string, baseText: string | undefined, headText: string): CanaryChange {
   const file = `Pulumi.${stack}.yaml`;
-  const to = rolloutStateOf(stack, file, headText);
+  const head = readForCi(stack, file, headText);
+  const to = head.state;
   let from: RolloutState = { ...ABSENT_STATE };
   let baseInvalid: string | undefined;
+  let baseRead: ReturnType<typeof readForCi> | undefined;
   if (baseText !== undefined) {
     try {
-      from = rolloutStateOf(stack, file, baseText);
+      baseRead = readForCi(stack, file, baseText);
+      from = baseRead.state;
     } catch (e) {
       baseInvalid = (e as Error).message.split("\n")[0];
     }
   }
+  const hold = { from: baseRead?.hold ?? null, to: head.hold };
+  const holdChanged = JSON.stringify(hold.from) !== JSON.stringify(hold.to);
+  const holdOnly = baseRead !== undefined && holdChanged && baseRead.withoutHold === head.withoutHold;
+  const keysRemoved = baseRead === undefined ? [] : baseRead.keys.filter((k) => !head.keys.includes(k)).map((k) => `${CONFIG_NAMESPACE}:${k}`);
   const percentageRaised = to.canaryPercentage > from.canaryPercentage;
   const exposureRaised = effectivePercentage(to) > effectivePercentage(from);
   const raised = percentageRaised || exposureRaised;
@@ -200,12 +231,32 @@ export function canaryChange(stack: string, baseText: string | undefined, headTe
     from.canaryPercentage === to.canaryPercentage &&
     from.enableStatelessOrchestration === to.enableStatelessOrchestration &&
     from.enableSafeJsonParser === to.enableSafeJsonParser;
-  const summary = newStack
+  const rolloutSummary = newStack
     ? `new stack at ${describe(to)}${raised ? ": raised from the default 0%" : ""}`
     : same
       ? `rollout unchanged at ${describe(to)}`
       : `${describe(from)} → ${describe(to)}${raised ? ": raised" : ": not a raise"}`;
-  return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, summary };
+  const removed = keysRemoved.length === 0 ? "" : `; ${keysRemoved.join(", ")} removed from the stack file: the defaults (0%, flags off) apply, which sends every user back to the legacy path`;
+  // The hold's own text (a person's words) is not in the summary: the PR comment quotes it apart (ci/comment.ts holdLine).
+  const holdSummary = !holdChanged ? (hold.to === null ? "" : "; held (unchanged)") : hold.to === null ? "; hold released" : hold.from === null ? "; hold set" : "; hold changed";
+  const summary = `${rolloutSummary}${removed}${holdSummary}${holdOnly ? " (hold-only: no resource changes, no test run needed)" : ""}`;
+  return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, hold, holdOnly, keysRemoved, summary };
+}
+
+/**
+ * Whether a change needs the test suite (issue 25): not when every changed path is a stack file whose change is
+ * hold-only (canaryChange's `holdOnly`). Anything else — program code, docs, tests, tooling, a stack file with any
+ * other change, a removed or excluded stack file — needs it. Returns the decision and why, for the log.
+ */
+export function testRunNeeded(changedPaths: readonly string[], canaries: readonly CanaryChange[]): { needed: boolean; why: string } {
+  if (changedPaths.length === 0) return { needed: true, why: "no changed path was found: tests run" };
+  const holdOnly = new Set(canaries.filter((c) => c.holdOnly).map((c) => c.stack));
+  const other = changedPaths.filter((p) => {
+    const stack = stackOfFile(p);
+    return stack === undefined || !holdOnly.has(stack);
+  });
+  if (other.length === 0) return { needed: false, why: `only holds changed (${[...holdOnly].sort().join(", ")}): no resource changes, nothing for the tests to check` };
+  return { needed: true, why: `${other.slice(0, 5).join(", ")}${other.length > 5 ? `, and ${other.length - 5} more` : ""} changed beyond a hold` };
 }
 
 /** The repository secret holding a stack's monitoring database URL, e.g. MONITORING_DATABASE_URL_PROD. */

@@ -10,8 +10,9 @@
  */
 import { z } from "zod";
 import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../core/gate";
-import { describeAlpha } from "../core/gateText";
+import { describeAlpha, holdText } from "../core/gateText";
 import { redact, stripAnsi } from "../core/redact";
+import type { HoldConfig } from "../core/configSchema";
 import { reportSection } from "./stageChart";
 import type { OverrideStatus } from "./override";
 
@@ -88,6 +89,8 @@ export const gateJsonSchema = z
     advice: z.string().nullable().optional(),
     /** The CLI's notes, e.g. the stack file and the deployed state disagree. */
     notes: z.array(z.string()).optional(),
+    /** The stack file's hold the gate read (rollout hold): its verdict is then PAUSE. */
+    hold: z.object({ reason: z.string(), by: z.string(), at: z.string() }).nullable().optional(),
   })
   .loose();
 
@@ -235,6 +238,8 @@ export interface StackReviewInput {
   reasons: readonly string[];
   /** changed-stacks' one-line canary summary. */
   canarySummary: string;
+  /** The stack file's hold at base and head (changed-stacks' canary.hold), when known. */
+  hold?: { from: HoldConfig | null; to: HoldConfig | null };
   raised: boolean;
   preview?: PreviewRun;
   /** Present when the canary went up. */
@@ -266,6 +271,30 @@ export function commentMarker(stack: string): string {
 
 const VERDICT_ICON: Record<Verdict, string> = { PROCEED: "✅", WAIT: "⏳", PAUSE: "⏸️", ROLLBACK: "🛑" };
 const STATUS_ICON: Record<CheckStatus, string> = { pass: "✅", blocked: "❌", overridden: "⚠️" };
+
+/**
+ * `text` as an inline code span: delimited by more backticks than any run inside, so a person's words (a hold's
+ * reason) cannot close it, and inside it nothing is markdown or HTML (no mention, link, comment or tag).
+ */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const d = "`".repeat(longest + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") || text === "" ? " " : "";
+  return `${d}${pad}${text}${pad}${d}`;
+}
+
+/**
+ * The hold (rollout hold, issue 25) in the comment: while one is set the gate says PAUSE, so every stack's comment
+ * says so, the reason quoted as code (core/transitions.ts holdText is the one wording).
+ */
+export function holdLine(hold: StackReviewInput["hold"], secrets: readonly string[]): string[] {
+  if (!hold || (hold.from === null && hold.to === null)) return [];
+  const q = (h: HoldConfig) => codeSpan(redact(holdText(h), secrets));
+  if (hold.to === null) return [`**Hold:** released by this change (was ${q(hold.from as HoldConfig)}); the gate judges on the metrics again once merged`];
+  const was = hold.from !== null && JSON.stringify(hold.from) !== JSON.stringify(hold.to) ? ` (was ${q(hold.from)})` : "";
+  const when = hold.from === null ? "set by this change" : "in place";
+  return [`**Hold:** ⏸️ ${when}: ${q(hold.to)}${was}. While it is on main the gate says PAUSE and nothing advances; \`rollout release\` removes it`];
+}
 
 /** A code fence longer than any backtick run in `text`, so quoted output cannot close it. */
 function fence(text: string, lang = ""): string {
@@ -344,7 +373,9 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
         ? `, soaked ${g.soakHoursElapsed === null || g.soakHoursElapsed === undefined ? "unknown" : g.soakHoursElapsed.toFixed(1)} h of ${fmtNum(g.soakHoursRequired, "", 0)} h`
         : ""),
   );
-  if (g.reasons?.length) lines.push("", ...g.reasons.map((r) => `- ${redact(r, secrets)}`));
+  // A hold's words are a person's: quoted as code wherever the gate's sentences carry them.
+  const held = (text: string) => (g.hold ? text.split(holdText(g.hold)).map((part) => redact(part, secrets)).join(codeSpan(redact(holdText(g.hold), secrets))) : redact(text, secrets));
+  if (g.reasons?.length) lines.push("", ...g.reasons.map((r) => `- ${held(r)}`));
   if (g.notes?.length) lines.push("", ...g.notes.map((n) => `> **Note:** ${redact(n, secrets)}`));
   const m = g.metrics;
   if (m && (m.new || m.legacy)) {
@@ -379,7 +410,7 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
     );
   }
   if (g.suggestedCommand) lines.push("", `Suggested next command: \`npx ${g.suggestedCommand}${g.stack ? ` --stack ${g.stack}` : ""}\``);
-  else if (g.advice) lines.push("", `Next: ${redact(g.advice, secrets)}`);
+  else if (g.advice) lines.push("", `Next: ${held(g.advice)}`);
   lines.push("", "<details><summary>Gate JSON</summary>", "", fence(redact(JSON.stringify(reading.raw, null, 2), secrets), "json"), "", "</details>");
   return lines;
 }
@@ -408,6 +439,7 @@ function finish(input: StackReviewInput, reading: GateReading | undefined, secre
     `${STATUS_ICON[decision.status]} ${redact(decision.message, secrets)}`,
     "",
     `**Canary:** ${input.canarySummary}`,
+    ...holdLine(input.hold, secrets),
     `**Why this stack:** ${input.reasons.map((r) => redact(r, secrets)).join("; ")}`,
     "",
     ...previewSection(input.preview, secrets, input.runUrl),

@@ -6,7 +6,7 @@
 import { stackFilePath } from "../stack/stackFile";
 import { PROJECT_FILE, checkProjectFile, checkPulumiFileNames, programEntry } from "../stack/projectFiles";
 import { StackFileError } from "../stack/stackFileError";
-import { CanaryChange, ChangedStack, canaryChange, changedStacks, isProgramPath, monitoringSecretName, programPaths, stackOfFile } from "./changes";
+import { CanaryChange, ChangedStack, canaryChange, changedStacks, isProgramPath, monitoringSecretName, programPaths, stackOfFile, testRunNeeded } from "./changes";
 import { DeployMode, ReviewedState, deployMode, filesSha256, sha256 } from "./reviewedPlan";
 import { deployRunnerVariable } from "./deployTarget";
 import type { StageJump } from "./comment";
@@ -33,6 +33,8 @@ export interface Detection {
   removed: string[];
   excluded: string[];
   programFiles: string[];
+  /** Whether the change needs the test suite: not when it only sets, changes or removes holds (ci/changes.ts testRunNeeded). */
+  tests: { needed: boolean; why: string };
 }
 
 export interface DetectOptions {
@@ -77,7 +79,8 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     const deploy = deployMode(c.stack, canary, changed.programFiles, baseText, headText);
     return { ...c, canary, jump: stageJump(canary, headText), deploy, databaseSecret: monitoringSecretName(c.stack) };
   });
-  return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles };
+  const tests = testRunNeeded(paths, stacks.map((s) => s.canary));
+  return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles, tests };
 }
 
 /** The stage the head moves to against the next stage after the base's; the forced-skip note counts only for this very skip (from the base's stage). */

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import { Command } from "commander";
 import { actionsMatrix, detectChanges, Detection } from "../ci/detect";
 import { runScript } from "./runScript";
+import { holdText } from "../core/gateText";
 
 function human(d: Detection): string {
   const lines = [`changes measured from ${d.base ?? "(nothing: every stack is new)"} to ${d.head}`];
@@ -19,10 +20,13 @@ function human(d: Detection): string {
     lines.push(`${s.stack}: ${s.reasons.join("; ")}`);
     lines.push(`  canary: ${s.canary.summary}${s.canary.raised ? ` — gate required (database secret ${s.databaseSecret})` : ""}`);
     lines.push(`  deploy: ${s.deploy === "rollback" ? "a rollback: pulumi up --skip-preview --refresh, no preview or plan" : "preview, then pulumi up --plan with the reviewed plan"}`);
+    if (s.canary.hold.to !== null) lines.push(`  hold: ${holdText(s.canary.hold.to)}`);
+    else if (s.canary.hold.from !== null) lines.push(`  hold: released (was ${holdText(s.canary.hold.from)})`);
     if (s.canary.baseInvalid) lines.push(`  note: the base stack file did not parse (${s.canary.baseInvalid}); compared against the defaults`);
   }
   for (const s of d.removed) lines.push(`${s}: stack file removed (nothing to preview or deploy; destroy the stack by hand)`);
   for (const s of d.excluded) lines.push(`${s}: changed, but excluded from CI`);
+  lines.push(`tests: ${d.tests.needed ? "needed" : "not needed"}: ${d.tests.why}`);
   return lines.join("\n");
 }
 
@@ -37,6 +41,8 @@ export function githubOutputs(d: Detection): string {
     // The stacks whose change needs a preview and a reviewed plan; a rollback (deploy "rollback") needs neither.
     `previews=${JSON.stringify({ include: matrix.include.filter((m) => m.deploy === "plan") })}`,
     `anyPreview=${matrix.include.some((m) => m.deploy === "plan")}`,
+    // False only when the change sets, changes or removes holds and nothing else (issue 25): no resource changes.
+    `testsNeeded=${d.tests.needed}`,
   ].join("\n") + "\n";
 }
 

@@ -89,6 +89,7 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
         stack: opts.stack,
         reasons: decision.reasons,
         canarySummary: decision.canary.summary,
+        hold: decision.canary.hold,
         raised: decision.canary.raised,
         preview: opts.previewOutcome ? { outcome: opts.previewOutcome, output: env[opts.previewEnv] ?? "" } : undefined,
         gate: gateStdout !== undefined && opts.gateExit !== undefined

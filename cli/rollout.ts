@@ -6,6 +6,8 @@
  *   rollout gate     --stack <s>   the guide's criteria for the current stage → verdict + exit code
  *   rollout advance  --stack <s>   gate, then on PROCEED write the next stage into Pulumi.<s>.yaml
  *   rollout rollback --stack <s>   one stage back (gradual) or both flags off (--immediate)
+ *   rollout hold     --stack <s> --reason <why>   write a hold into Pulumi.<s>.yaml: the gate says PAUSE while it is there
+ *   rollout release  --stack <s>   remove the hold (nothing to release: exit 0)
  *   rollout drill                  embedded PostgreSQL, simulated traffic, the gate at every stage
  *   rollout report   --stack <s> --out <file>.html   the guide's dashboard for the rollout so far (docs/report.md)
  *   rollout sandbox [--stop]       a drill stopped mid-rollout, its PostgreSQL left running, to try the commands on
@@ -16,6 +18,7 @@
  * `createRolloutCli()` only parses: its actions record what to run, so tests
  * and docs can parse command lines without running anything. `main()` runs.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -92,6 +95,8 @@ export type Invocation =
   | { command: "gate"; options: DbOptions }
   | { command: "advance"; options: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean } }
   | { command: "rollback"; options: CommonOptions & { immediate: boolean; dryRun: boolean } }
+  | { command: "hold"; options: CommonOptions & { reason: string; by?: string; dryRun: boolean } }
+  | { command: "release"; options: CommonOptions & { dryRun: boolean } }
   | {
       command: "drill";
       options: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string };
@@ -198,6 +203,19 @@ export function createRolloutCli(): Command {
     .option("--dry-run", "print the change without writing the file", false)
     .action((o: CommonOptions & { immediate: boolean; dryRun: boolean }) => record({ command: "rollback", options: o }));
 
+  common(root.command("hold").description("Hold the rollout for what no metric sees (the guide's \"critical bugs reported\"): write who, when and why into Pulumi.<stack>.yaml; the gate says PAUSE until `rollout release`"))
+    .requiredOption("--reason <text>", "why (the bug, a link); written into the stack file, one line")
+    .option("--by <name>", "who holds (default: $GIT_AUTHOR_NAME, else git's user.name, else $USER)")
+    .option("--dry-run", "print the change without writing the file", false)
+    .action((o: CommonOptions & { reason: string; by?: string; dryRun: boolean }) => {
+      if (o.reason.trim() === "") throw new UsageError(`--reason is empty: a hold says why (which bug, a link)`);
+      record({ command: "hold", options: o });
+    });
+
+  common(root.command("release").description("Remove the hold from Pulumi.<stack>.yaml (a reviewed change, like the hold); with no hold, says so and exits 0"))
+    .option("--dry-run", "print the change without writing the file", false)
+    .action((o: CommonOptions & { dryRun: boolean }) => record({ command: "release", options: o }));
+
   root
     .command("drill")
     .description("Rehearse the whole rollout locally: embedded PostgreSQL, migrations, simulated traffic and the gate at every stage")
@@ -289,6 +307,7 @@ function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRollou
     thresholds: cfg.thresholds,
     soakHours: cfg.gate.soakHours,
     configured: { stage: cfg.canaryPercentage, flags: rolloutState(cfg) },
+    hold: cfg.hold,
     judge: (s: Parameters<typeof judgeStage>[1]) => {
       const g = judgeStage(cfg, s);
       return { verdict: g.verdict, evidence: formatGateVerbose(g), gate: g };
@@ -300,7 +319,7 @@ function readReport(c: Parameters<ReturnType<typeof load.reportData>["readRollou
 function writeReport(file: string, r: RolloutReport): Record<string, unknown> {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, load.reportHtml().renderReportHtml(r));
-  return { out: file, asOf: r.asOf, lastRecordAt: r.lastRecordAt, notes: r.notes, thresholds: r.thresholds, stages: load.reportModel().stageSummaries(r) };
+  return { out: file, asOf: r.asOf, lastRecordAt: r.lastRecordAt, notes: r.notes, hold: r.hold ?? null, thresholds: r.thresholds, stages: load.reportModel().stageSummaries(r) };
 }
 
 /** Everything status/gate/advance need, from the database the options name (db/assessment.ts). */
@@ -428,6 +447,63 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
     text,
     json: { command: "rollback", stack: o.stack, immediate: o.immediate, written: r.written, from: r.plan.from, to: r.plan.to, changes: r.plan.changes, diff: r.diff, file },
   };
+}
+
+/**
+ * Who holds: --by, else $GIT_AUTHOR_NAME, else git's user.name (in the project folder), else $USER. Read here,
+ * at the I/O edge; core/transitions.ts planHold checks the name (ACTOR_RE) before anything is written.
+ */
+function holdAuthor(by: string | undefined, projectDir: string): string {
+  if (by !== undefined) return by;
+  const env = process.env.GIT_AUTHOR_NAME;
+  if (env !== undefined && env !== "") return env;
+  try {
+    const name = execFileSync("git", ["config", "user.name"], { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 }).trim();
+    if (name !== "") return name;
+  } catch {
+    // no git, or no user.name: $USER next
+  }
+  const user = process.env.USER;
+  if (user !== undefined && user !== "") return user;
+  throw new UsageError(`who is holding? pass --by "<name>" (no $GIT_AUTHOR_NAME, git user.name or $USER here)`);
+}
+
+/** The hold's time: this machine's clock, ISO 8601 UTC to the second (the schema's form, core/configSchema.ts holdTime). */
+function holdClock(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function runHold(o: CommonOptions & { reason: string; by?: string; dryRun: boolean }): Outcome {
+  const dir = o.projectDir ?? PROJECT_DIR;
+  const { planHold } = load.transitions();
+  const by = holdAuthor(o.by, dir);
+  const at = holdClock();
+  const r = load.stackEdit().editStack(dir, o.stack, (c) => planHold(c, { reason: o.reason, by, at }), { dryRun: o.dryRun });
+  const file = path.basename(r.file);
+  const hold = r.plan.hold?.kind === "set" ? r.plan.hold.hold : null;
+  const text =
+    formatEdit(r, commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, changeBranch(o.stack, { kind: "hold" }))) +
+    `once merged: rollout gate says PAUSE and rollout advance writes nothing until a reviewed rollout release removes the hold; nothing is deployed for it (no resource changes)\n`;
+  return { exitCode: EXIT.ok, text, json: { command: "hold", stack: o.stack, written: r.written, hold, state: r.plan.to, diff: r.diff, file } };
+}
+
+function runRelease(o: CommonOptions & { dryRun: boolean }): Outcome {
+  const dir = o.projectDir ?? PROJECT_DIR;
+  const { planRelease, RefusedError } = load.transitions();
+  const { cfg } = load.stackFile().loadStack(dir, o.stack);
+  if (!cfg.hold) {
+    const file = `Pulumi.${o.stack}.yaml`;
+    return { exitCode: EXIT.ok, text: `stack ${o.stack} has no hold: nothing to release; ${file} is unchanged\n`, json: { command: "release", stack: o.stack, released: false, written: false, hold: null, file } };
+  }
+  const was = cfg.hold;
+  const r = load.stackEdit().editStack(dir, o.stack, (c) => {
+    const p = planRelease(c);
+    if (p === undefined) throw new RefusedError(`the hold went while the file was read: nothing to release`);
+    return p;
+  }, { dryRun: o.dryRun });
+  const file = path.basename(r.file);
+  const text = formatEdit(r, commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, changeBranch(o.stack, { kind: "release" })));
+  return { exitCode: EXIT.ok, text, json: { command: "release", stack: o.stack, released: true, written: r.written, hold: was, diff: r.diff, file } };
 }
 
 async function runReport(o: DbOptions & { out: string }): Promise<Outcome> {
@@ -637,6 +713,12 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         break;
       case "rollback":
         outcome = runRollback(inv.options);
+        break;
+      case "hold":
+        outcome = runHold(inv.options);
+        break;
+      case "release":
+        outcome = runRelease(inv.options);
         break;
       case "drill":
         outcome = await runDrillCommand(inv.options, io);

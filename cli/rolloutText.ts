@@ -8,6 +8,7 @@ import { HOUR_MS } from "../core/gate";
 import { formatGate } from "../core/gateText";
 import { n2, shortTime, table } from "../core/plainText";
 import { flagText, flagsOn } from "../core/stages";
+import { holdText } from "../core/gateText";
 import type { Assessment } from "../db/assessment";
 import { LiveViews } from "../db/rolloutStore";
 import { DrillResult } from "../drill/drill";
@@ -38,6 +39,7 @@ export function formatHeader(a: Assessment, stack: string, verbose = false): str
   let s = `stack ${stack}\n`;
   s += `configured: ${a.configured.canaryPercentage}% (${flagText(a.configured)}) in Pulumi.${stack}.yaml\n`;
   s += `deployed:   ${a.deployed.canaryPercentage}% (${flagText(a.deployed)}) ${since}\n`;
+  if (a.gate.hold) s += `hold:       ${holdText(a.gate.hold)} (remove it with: npx rollout release --stack ${stack})\n`;
   for (const n of a.notes) s += `note: ${n}\n`;
   return s;
 }

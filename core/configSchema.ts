@@ -15,6 +15,7 @@ import {
   Stage,
   isStage,
 } from "./stages";
+import { firstBadCharacter } from "./yamlSubset";
 
 export const CONFIG_NAMESPACE = "valuecanvas";
 
@@ -232,6 +233,54 @@ const httpHostsField = field(
 );
 
 // ---------------------------------------------------------------------------
+// A hold (issue 25): the guide's pause on "critical bugs reported", which no metric sees. `rollout hold`
+// writes it into the stack file, `rollout release` removes it; the gate says PAUSE while it is there.
+// It configures no resource: the program accepts it and declares nothing for it.
+
+/** Who may be named as the author of a note or a hold: no ":" or "#" (a skip note's own separators), no line break or control character. */
+export const ACTOR_RE = /^[\p{L}\p{M}\p{N} ._@+'()[\]<>-]{1,100}$/u;
+export const ACTOR_ALLOWED = "letters, digits, spaces and . _ @ + ' ( ) [ ] < > - (at most 100)";
+
+/** The longest hold reason, in characters: a sentence or two and a link to the bug, not the bug report. */
+export const HOLD_REASON_MAX = 500;
+
+/** A hold's time: ISO 8601 UTC to the second, as `rollout hold` writes it (2026-12-07T19:21:18Z); milliseconds allowed. */
+export const HOLD_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?Z$/;
+
+/** The time when `v` is a real UTC time in HOLD_TIME_RE's form (no 30 February, no hour 24), else undefined. */
+export function holdTime(v: unknown): Date | undefined {
+  if (typeof v !== "string") return undefined;
+  const m = HOLD_TIME_RE.exec(v);
+  if (!m) return undefined;
+  const d = new Date(v);
+  if (!Number.isFinite(d.getTime())) return undefined;
+  const back = d.toISOString();
+  return back.slice(0, 19) === `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}` ? d : undefined;
+}
+
+/**
+ * A hold reason as stored: one line of printable text (what a stack file may hold: core/yamlSubset.ts), no
+ * leading or trailing space, at most HOLD_REASON_MAX characters. `rollout hold` turns every run of
+ * whitespace (a multi-line --reason) into one space before it checks this.
+ */
+export function holdReasonOk(v: unknown): v is string {
+  return typeof v === "string" && v.trim() === v && v !== "" && [...v].length <= HOLD_REASON_MAX && firstBadCharacter(v) === undefined;
+}
+
+const holdSchema = z.strictObject({
+  reason: field(
+    `why the rollout is held, one line of printable text (no line break, tab or control character; no leading or trailing space), 1 to ${HOLD_REASON_MAX} characters; written by rollout hold --reason`,
+    (v) => (holdReasonOk(v) ? v : undefined),
+  ),
+  by: field(`who set the hold: ${ACTOR_ALLOWED}; written by rollout hold (--by, else $GIT_AUTHOR_NAME, git's user.name or $USER)`, (v) =>
+    typeof v === "string" && ACTOR_RE.test(v) ? v : undefined,
+  ),
+  at: field("when the hold was set, an ISO 8601 UTC time such as 2026-12-07T19:21:18Z; written by rollout hold", (v) =>
+    holdTime(v) !== undefined ? (v as string) : undefined,
+  ),
+});
+
+// ---------------------------------------------------------------------------
 // Groups
 
 const thresholdsSchema = z
@@ -373,6 +422,7 @@ export const configSchema = z.strictObject({
   slackWebhookUrl: field(`the Slack incoming-webhook URL, a secret (pulumi config set --secret): ${RECEIVER_URL_ALLOWED}`, (v) =>
     receiverUrl(v) ? (v as string) : undefined,
   ).optional(),
+  hold: group(holdSchema).optional(),
 });
 
 export type RolloutConfig = z.output<typeof configSchema>;
@@ -382,6 +432,8 @@ export type ThresholdsConfig = RolloutConfig["thresholds"];
 export type AlertingConfig = RolloutConfig["alerting"];
 export type GateConfig = RolloutConfig["gate"];
 export type MonitoringConfig = RolloutConfig["monitoring"];
+/** A hold as the stack file records it (`rollout hold`): why, who, when (ISO 8601 UTC). */
+export type HoldConfig = NonNullable<RolloutConfig["hold"]>;
 
 /** Config as read: key (without namespace) to value. */
 export type RawConfig = Record<string, unknown>;

@@ -34,7 +34,7 @@
  * `evaluateGate` is the decision in words that the CLI, the PR comment and
  * the report all read.
  */
-import type { GateConfig } from "./configSchema";
+import type { GateConfig, HoldConfig } from "./configSchema";
 import { Interval, betaBinomialCS, betaPriorFor, differenceBounds } from "./sequential";
 import {
   Criterion,
@@ -109,6 +109,11 @@ export interface GateInput {
   looks?: number;
   /** Why the looks are not counted, when the caller could not count them (shown instead of the count). */
   looksNote?: string;
+  /**
+   * A hold in the stack file (`rollout hold`, issue 25): the guide's pause on "critical bugs reported", which no
+   * metric sees. While it is set the verdict is PAUSE (ROLLBACK still wins: a hold never hides one).
+   */
+  hold?: HoldConfig;
 }
 
 /** Impossible or non-finite metrics or settings: no verdict. */
@@ -238,9 +243,33 @@ export interface AlphaSpend {
   perQuestion: number;
 }
 
+/**
+ * The guide's last steps at 100 % (issue 25): "Monitor for 48 hours" and the success metric "48 hours stable
+ * operation". Time since 100 % began (the stage's rollout record) against the soak time (gate.soakHours, whose
+ * default is the guide's GUIDE_SOAK_HOURS, core/stages.ts); met when the gate says PROCEED at 100 %: every
+ * success criterion shown met after that time, no pause line crossed, no hold.
+ */
+export interface FullRolloutFacts {
+  stableHoursRequired: number;
+  /** Hours since 100 % took effect, or null when the stage has no rollout record. */
+  stableHoursElapsed: number | null;
+  /** When 100 % took effect, or null. */
+  since: Date | null;
+  /** When the required hours are reached (since + required), or null. */
+  dueAt: Date | null;
+  /** The guide's "48 hours stable operation" is met: the rollout is complete. */
+  met: boolean;
+}
+
 /** The gate's decision: numbers and statuses only (decideGate); core/gateText.ts evaluateGate words it as a GateResult. */
 export interface GateDecision {
   verdict: Verdict;
+  /** What the metrics alone say: the verdict without the hold (equal to `verdict` when there is none). */
+  metricVerdict: Verdict;
+  /** The stack file's hold, when set: the verdict is then PAUSE unless the metrics say ROLLBACK. */
+  hold: HoldConfig | null;
+  /** At an effective 100 % only: the guide's "48 hours stable operation" (FullRolloutFacts); null at other stages. */
+  fullRollout: FullRolloutFacts | null;
   exitCode: number;
   /** The stage whose criteria were applied (the effective stage: 0 while a flag is off). */
   stage: Stage;
@@ -738,11 +767,27 @@ export function decideGate(input: GateInput): GateDecision {
   const soakOk = elapsed !== null && elapsed >= gate.soakHours;
   if (!soakOk) shortfall.soakHours = elapsed === null ? gate.soakHours : gate.soakHours - elapsed;
 
-  const { verdict } = verdictOf({ results, exposure, soakOk, volumeShort: (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy) });
+  const { verdict: metricVerdict } = verdictOf({ results, exposure, soakOk, volumeShort: (needsNew && !volumeOk.new) || (needsLegacy && !volumeOk.legacy) });
+  const hold = input.hold ?? null;
+  // A hold pauses whatever the metrics say, except a ROLLBACK, which it never hides.
+  const verdict: Verdict = hold !== null && metricVerdict !== "ROLLBACK" ? "PAUSE" : metricVerdict;
   const next = nextStage(stage) ?? null;
+  const fullRollout: FullRolloutFacts | null =
+    stage === STAGES[STAGES.length - 1]
+      ? {
+          stableHoursRequired: gate.soakHours,
+          stableHoursElapsed: elapsed,
+          since: input.stageStartedAt ?? null,
+          dueAt: input.stageStartedAt === undefined ? null : new Date(input.stageStartedAt.getTime() + gate.soakHours * HOUR_MS),
+          met: verdict === "PROCEED",
+        }
+      : null;
 
   return {
     verdict,
+    metricVerdict,
+    hold,
+    fullRollout,
     exitCode: VERDICT_EXIT_CODES[verdict],
     stage,
     deployedStage: input.stage,
@@ -759,7 +804,8 @@ export function decideGate(input: GateInput): GateDecision {
     looksNote: input.looks === undefined ? (input.looksNote ?? null) : null,
     exposure,
     needed: shortfall,
-    ...nextStep(verdict, input, stage),
+    // A hold alone suggests no command: releasing it, or rolling back, is a person's decision (core/gateText.ts words the advice).
+    ...(verdict === metricVerdict ? nextStep(verdict, input, stage) : { suggestedCommand: null, nothingToRollBack: null }),
     marginPct,
     minimums: { newRequests: gate.minNewRequests, newUsers: gate.minNewUsers, legacyRequests: gate.minLegacyRequests, legacyUsers: gate.minLegacyUsers },
     metricProblems: contaminationNonFinite ? problems : [],

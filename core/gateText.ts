@@ -20,11 +20,20 @@ import {
   decideGate,
   viewsFor,
 } from "./gate";
-import type { Criterion, Metric } from "./stages";
+import type { HoldConfig } from "./configSchema";
+import { ENV_NAMES, type Criterion, type Metric } from "./stages";
 import { count, n2, pad, percentOf, shortTime, shortTimeAfter, table } from "./plainText";
 
 // ---------------------------------------------------------------------------
 // The decision in words
+
+/**
+ * A hold in one line: `held by <who> since <when>: <why>`, the one wording (the gate, status, the report, the PR
+ * comment, CI, rollout hold's own summary). Here, not beside the schema: `rollout --help` loads this module, not zod.
+ */
+export function holdText(h: HoldConfig): string {
+  return `held by ${h.by} since ${h.at}: ${h.reason}`;
+}
 
 /** The gate on a stage's metrics, in words: core/gate.ts decideGate, then wordGate. */
 export function evaluateGate(input: GateInput): GateResult {
@@ -112,6 +121,9 @@ export function nothingToRollBackAdvice(why: string, hit: readonly { metric: Met
 }
 
 function adviceText(d: GateDecision): string | null {
+  if (d.hold !== null && d.suggestedCommand === null && d.verdict === "PAUSE") {
+    return `the rollout is ${holdText(d.hold)}. When that is resolved, a person releases it: rollout release (a reviewed change); if it calls for it, rollout rollback`;
+  }
   const failed = (kind: Criterion["kind"]) => d.criteria.filter((c) => c.kind === kind && c.status === "failed");
   if (d.nothingToRollBack === "flags-already-off") return nothingToRollBackAdvice(`both flags are already off (deployed ${d.deployedStage}%, effective 0%)`, failed("rollback"));
   if (d.nothingToRollBack === "new-path-serves-nobody") return nothingToRollBackAdvice(`the new path already serves nobody (deployed ${d.deployedStage}%, effective 0%)`, [...failed("pause"), ...failed("success")]);
@@ -128,12 +140,19 @@ function reasonsText(d: GateDecision, criteria: readonly CriterionResult[]): str
     reasons.push(...d.metricProblems.filter((p) => !p.startsWith("contaminationCount")).map((p) => `impossible metric: ${p}`));
   }
   const elapsed = d.soakHoursElapsed;
-  if (d.verdict === "ROLLBACK") {
+  if (d.hold !== null) {
+    reasons.push(
+      d.verdict === "ROLLBACK"
+        ? `the rollout is ${holdText(d.hold)} (rollout hold); the metrics call for a rollback, which the hold does not hide`
+        : `the rollout is ${holdText(d.hold)} (rollout hold): the gate says PAUSE until it is released (rollout release); the metrics alone say ${d.metricVerdict}`,
+    );
+  }
+  if (d.metricVerdict === "ROLLBACK") {
     reasons.push(...hits("rollback").map((r) => `rollback criterion hit: ${r.statement}`));
-  } else if (d.verdict === "PAUSE") {
+  } else if (d.metricVerdict === "PAUSE") {
     reasons.push(...hits("pause").map((r) => `pause criterion hit: ${r.statement}`));
     reasons.push(...hits("success").map((r) => `success criterion fails: ${r.statement}`));
-  } else if (d.verdict === "WAIT") {
+  } else if (d.metricVerdict === "WAIT") {
     const n = d.needed;
     const min = d.minimums;
     if (n.requests !== undefined) reasons.push(`too few requests on the new path: ${m.new.requests} of ${min.newRequests} (need ${n.requests} more)`);
@@ -153,7 +172,36 @@ function reasonsText(d: GateDecision, criteria: readonly CriterionResult[]): str
     reasons.push(...criteria.filter((r) => r.kind === "success").map((r) => `met: ${r.statement}`));
     reasons.push(`soaked ${elapsed?.toFixed(1)} h of ${d.soakHoursRequired} h`);
   }
+  const full = fullRolloutText(d);
+  if (full !== null) reasons.push(full);
   return reasons;
+}
+
+/** The guide's "48 hours stable operation" at 100 %, in one sentence: met (the rollout is complete), or when it will be. */
+function fullRolloutText(d: Pick<GateDecision, "fullRollout" | "verdict">): string | null {
+  const f = d.fullRollout;
+  if (f === null) return null;
+  const req = `${f.stableHoursRequired} h`;
+  if (f.met) return `the guide's "${req} stable operation" at 100% is met (100% since ${f.since?.toISOString() ?? "unknown"}, ${f.stableHoursElapsed?.toFixed(1)} h, every success criterion met): the rollout is complete`;
+  if (f.stableHoursElapsed === null || f.dueAt === null) return `the guide's "${req} stable operation" at 100%: not yet; the start of 100% is unknown (no rollout record for it)`;
+  const time = f.stableHoursElapsed < f.stableHoursRequired
+    ? `${f.stableHoursElapsed.toFixed(1)} h of ${req} since 100% began; due ${f.dueAt.toISOString()} if the criteria hold`
+    : `${f.stableHoursElapsed.toFixed(1)} h at 100%, but the gate says ${d.verdict}: met once it says PROCEED`;
+  return `the guide's "${req} stable operation" at 100%: not yet (${time})`;
+}
+
+/**
+ * What the guide says after a complete rollout (its Post-Deployment, Month 2), for `status` and `gate` once the
+ * "stable operation" at 100 % is met; empty before. The stack file must stay at 100 % with both flags on until
+ * the app no longer reads them: the defaults (0 %, flags off) would send every user back to the legacy path.
+ */
+export function completionLines(g: Pick<GateResult, "fullRollout">): string[] {
+  if (g.fullRollout === null || !g.fullRollout.met) return [];
+  return [
+    `rollout complete: the guide's ${g.fullRollout.stableHoursRequired} hours stable operation at 100% is met`,
+    `next, in the app (the guide's Post-Deployment): 1. remove the legacy code path; 2. only after that ships, remove the flags ${ENV_NAMES.statelessOrchestration} and ${ENV_NAMES.safeJsonParser}`,
+    `keep the stack file at 100% with both flags on until then: deleting the keys or setting the defaults (0%, flags off) would send every user back to the legacy path; rollout proposes nothing from here`,
+  ];
 }
 
 /** A decision in words: the GateResult every reader shows (the same keys `rollout gate --json` has always printed). */
@@ -164,6 +212,9 @@ export function wordGate(d: GateDecision): GateResult {
   const comparisonCriterion = criteria.find((c) => c.bound?.unit === "pp");
   const out: GateResult = {
     verdict: rest.verdict,
+    metricVerdict: rest.metricVerdict,
+    hold: rest.hold,
+    fullRollout: rest.fullRollout,
     exitCode: rest.exitCode,
     stage: rest.stage,
     deployedStage: rest.deployedStage,
@@ -238,8 +289,9 @@ export function shortReasons(g: GateResult): string[] {
   const out: string[] = [];
   const m = g.metrics;
   const hits = g.criteria.filter((c) => c.status === "failed");
+  if (g.hold !== null) out.push(`${holdText(g.hold)} (rollout hold; the metrics alone say ${g.metricVerdict})`);
   for (const c of hits) out.push(`${c.kind === "success" ? "success criterion breached" : `${c.kind} line crossed`}: ${label(c)}`);
-  if (g.verdict === "WAIT") {
+  if (g.metricVerdict === "WAIT") {
     const n = g.needed;
     if (n.requests !== undefined) out.push(`new path: ${count(m.new.requests)} requests of ${count(m.new.requests + n.requests)} needed`);
     if (n.users !== undefined) out.push(`new path: ${count(m.new.users)} users of ${count(m.new.users + n.users)} needed`);
@@ -251,7 +303,13 @@ export function shortReasons(g: GateResult): string[] {
     }
     for (const c of g.criteria.filter((x) => x.kind === "success" && x.status === "undecided")) out.push(`not yet shown: ${label(c)}`);
   }
-  if (g.verdict === "PROCEED") out.push(`every success criterion met after ${g.soakHoursElapsed?.toFixed(1)} h of ${g.soakHoursRequired} h soak`);
+  if (g.metricVerdict === "PROCEED") out.push(`every success criterion met after ${g.soakHoursElapsed?.toFixed(1)} h of ${g.soakHoursRequired} h soak`);
+  const f = g.fullRollout;
+  if (f !== null && !f.met) {
+    out.push(f.stableHoursElapsed === null || f.dueAt === null
+      ? `${f.stableHoursRequired} h stable operation at 100%: start unknown`
+      : `${f.stableHoursRequired} h stable operation at 100%: ${f.stableHoursElapsed.toFixed(1)} h so far${f.stableHoursElapsed < f.stableHoursRequired ? `, due ${shortTime(f.dueAt)}` : ""}`);
+  }
   return out;
 }
 
@@ -287,6 +345,7 @@ export function formatGateShort(g: GateResult, exitNote: ExitNote = "own"): stri
   for (const c of g.criteria) s += `${criterionLine(c, g.metrics.contaminationCount)}\n`;
   s += verdictLine(g, exitNote);
   for (const r of shortReasons(g)) s += `  - ${r}\n`;
+  for (const l of completionLines(g)) s += `${l}\n`;
   return s;
 }
 
@@ -316,6 +375,7 @@ export function formatGateVerbose(g: GateResult, exitNote: ExitNote = "own"): st
   s += formatGateMethod(g);
   s += verdictLine(g, exitNote);
   for (const r of g.reasons) s += `  - ${r}\n`;
+  for (const l of completionLines(g)) s += `${l}\n`;
   return s;
 }
 

@@ -106,7 +106,10 @@ export const GUIDE_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
  */
 export const GUIDE_CONCURRENT_SESSIONS_TARGET = 100;
 
-/** The guide's soak time at each stage ("Monitor for 48 hours"). */
+/**
+ * The guide's soak time at each stage ("Monitor for 48 hours"), and at 100 % its success metric "48 hours
+ * stable operation" (the gate's fullRollout, core/gate.ts): the default of the stack's gate.soakHours.
+ */
 export const GUIDE_SOAK_HOURS = 48;
 
 export type Phase = "baseline" | "canary" | "gradual" | "full";

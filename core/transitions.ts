@@ -7,7 +7,7 @@
  * Pure: config in, a plan out; stack/stackEdit.ts applies the plan to the file.
  */
 import { NamedError } from "./namedError";
-import { RolloutConfig } from "./configSchema";
+import { ACTOR_ALLOWED, ACTOR_RE, HOLD_REASON_MAX, HoldConfig, RolloutConfig, holdReasonOk, holdTime } from "./configSchema";
 import {
   RolloutState,
   Stage,
@@ -19,6 +19,7 @@ import {
   stageIndex,
 } from "./stages";
 import { characterName, firstBadCharacter, shown } from "./yamlSubset";
+import { holdText } from "./gateText";
 
 /** A refused request (skipping a stage without --force, nothing to roll back, ...): a usage problem. */
 export class RefusedError extends NamedError {}
@@ -29,8 +30,16 @@ export interface ConfigChange {
   value: string;
 }
 
+/** The config key of a hold (`valuecanvas:hold`): the one name `rollout hold`, `release`, the schema's reader and CI use. */
+export const HOLD_KEY = "hold";
+
+/** What `rollout hold` (set) and `rollout release` do to the stack file's hold. */
+export type HoldEdit = { kind: "set"; hold: HoldConfig } | { kind: "release" };
+
 export interface EditPlan {
   changes: ConfigChange[];
+  /** A hold to set or remove (rollout hold / release); the rollout state is then unchanged. */
+  hold?: HoldEdit;
   /** A comment line recorded above `canaryPercentage` (a forced skip's reason). */
   note?: string;
   from: RolloutState;
@@ -63,9 +72,6 @@ export interface AdvanceOptions {
 
 const SKIP_NOTE_PREFIX = "rollout advance --force";
 
-/** Who may be named in a note: no ":" or "#" (the note's own separators), no line break or control character. */
-const ACTOR_RE = /^[\p{L}\p{M}\p{N} ._@+'()[\]<>-]{1,100}$/u;
-const ACTOR_ALLOWED = "letters, digits, spaces and . _ @ + ' ( ) [ ] < > - (at most 100)";
 
 /**
  * The comment `advance --force` writes above `canaryPercentage`. Everything
@@ -119,7 +125,12 @@ export function planAdvance(cfg: RolloutConfig, opts: AdvanceOptions = {}): Edit
   const from = rolloutState(cfg);
   const current = effectivePercentage(from) as Stage;
   const next = nextStage(current);
-  if (next === undefined) throw new RefusedError(`already at the last stage (${current}%): nothing to advance`);
+  if (next === undefined) {
+    throw new RefusedError(
+      `already at the last stage (${current}%): nothing to advance. Keep the stack file at ${current}% with both flags on until the app no longer reads the flags ` +
+        `(the guide's last steps, in the app: remove the legacy code path, then, once that ships, the flags); the defaults (0%, flags off) would send every user back to the legacy path`,
+    );
+  }
   const to = opts.to ?? next;
   if (stageIndex(to) <= stageIndex(current)) {
     throw new RefusedError(`--to ${to} is not after the current stage ${current}%; use "rollout rollback" to go back`);
@@ -162,4 +173,37 @@ export function planRollback(cfg: RolloutConfig, immediate: boolean): EditPlan {
   if (prev === undefined) throw new RefusedError(`already at stage 0 (no traffic on the new path): nothing to roll back`);
   const to = { ...from, canaryPercentage: prev };
   return { changes: diffStates(from, to), from, to, summary: `gradual rollback ${current}% -> ${prev}%` };
+}
+
+// ---------------------------------------------------------------------------
+// Hold and release (issue 25)
+
+/**
+ * The change `rollout hold` makes: the hold written into the stack file, with who, when (`at`: the caller's
+ * clock, ISO 8601 UTC) and why. Every run of whitespace in the reason (a multi-line --reason) becomes one space;
+ * the result must be what the schema accepts, else a RefusedError names the character, or the length. A stack
+ * that is already held is refused: release it first, so no reason is lost without review.
+ */
+export function planHold(cfg: RolloutConfig, opts: { reason: string; by: string; at: string }): EditPlan {
+  const state = rolloutState(cfg);
+  if (cfg.hold) throw new RefusedError(`the stack is already ${holdText(cfg.hold)}. Release it first (rollout release), then hold again with the new reason`);
+  const reason = opts.reason.trim().replace(/\s+/g, " ");
+  if (reason === "") throw new RefusedError(`--reason is empty: a hold says why (the guide's "critical bugs reported": which bug)`);
+  const bad = firstBadCharacter(reason);
+  if (bad) throw new RefusedError(`--reason has ${characterName(bad.codePoint)} at character ${bad.index + 1}: the reason is written into the stack file; allowed: printable characters`);
+  if ([...reason].length > HOLD_REASON_MAX) throw new RefusedError(`--reason has ${[...reason].length} characters; at most ${HOLD_REASON_MAX}: say what and link the bug report`);
+  if (!holdReasonOk(reason)) throw new RefusedError(`--reason ${shown(reason)} is not a valid hold reason`);
+  if (!ACTOR_RE.test(opts.by)) {
+    throw new RefusedError(`the hold's author ${shown(opts.by)} (--by, else git's user.name, else USER) is not a name the stack file takes; allowed: ${ACTOR_ALLOWED}`);
+  }
+  if (holdTime(opts.at) === undefined) throw new RefusedError(`the hold's time ${JSON.stringify(opts.at)} is not an ISO 8601 UTC time`);
+  const hold: HoldConfig = { reason, by: opts.by, at: opts.at };
+  return { changes: [], hold: { kind: "set", hold }, from: state, to: state, summary: `hold the rollout at ${effectivePercentage(state)}%: ${holdText(hold)}` };
+}
+
+/** The change `rollout release` makes: the hold removed. Undefined when there is no hold (nothing to release: not an error). */
+export function planRelease(cfg: RolloutConfig): EditPlan | undefined {
+  if (!cfg.hold) return undefined;
+  const state = rolloutState(cfg);
+  return { changes: [], hold: { kind: "release" }, from: state, to: state, summary: `release the hold (was ${holdText(cfg.hold)})` };
 }

@@ -14,8 +14,12 @@ export interface WorkflowStep {
 }
 
 /** The branch a change goes on, named like the RUNBOOK's examples (rollout/prod-10, rollback/prod-immediate). */
-export function changeBranch(stack: string, change: { kind: "advance"; to: number } | { kind: "rollback"; to: number | "gradual" } | { kind: "immediate-rollback" }): string {
+export function changeBranch(
+  stack: string,
+  change: { kind: "advance"; to: number } | { kind: "rollback"; to: number | "gradual" } | { kind: "immediate-rollback" } | { kind: "hold" } | { kind: "release" },
+): string {
   if (change.kind === "advance") return `rollout/${stack}-${change.to}`;
+  if (change.kind === "hold" || change.kind === "release") return `${change.kind}/${stack}`;
   if (change.kind === "rollback") return `rollback/${stack}-${change.to}`;
   return `rollback/${stack}-immediate`;
 }

@@ -46,7 +46,7 @@ export async function assessStack(c: ClientBase, stack: string, cfg: RolloutConf
   const metrics = await readGateMetrics(c, ev?.createdAt, asOf, { thresholds: cfg.thresholds, soakHours: cfg.gate.soakHours });
   // One look at this stage, counted for the reader (sql/0030): the bounds do not depend on it.
   const look: GateLooks = ev ? await recordGateLook(c, ev.id) : { looks: null, note: "not counted: the stage has no rollout record" };
-  const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics, looks: look.looks ?? undefined, looksNote: look.note });
+  const gate = judgeStage(cfg, { stage: deployed.canaryPercentage, flags: deployed, stageStartedAt: ev?.createdAt, asOf, metrics, looks: look.looks ?? undefined, looksNote: look.note, ...(cfg.hold ? { hold: cfg.hold } : {}) });
   const views = withViews ? await readLiveViews(c) : undefined;
   return { configured, deployed, deployedFromRecords: ev !== undefined, deployedSince: ev?.createdAt ?? null, history: history.events, asOf, gate, exposure: gate.exposure, notes, views };
 }

@@ -14,6 +14,7 @@
  */
 import type { ClientBase } from "pg";
 import type { StageMetrics } from "../core/gate";
+import type { HoldConfig } from "../core/configSchema";
 import { databaseNow, query, readHistory, readGateMetrics, readIntervalMetrics } from "./rolloutStore";
 import { Concurrency, ConcurrencyFigures, MAX_POINTS_PER_STAGE, RolloutReport, StageJudgement, StagePoint, StageSegment, emptyConcurrency, pointTimes } from "../core/report/model";
 import type { Flags, Stage, Thresholds } from "../core/stages";
@@ -49,6 +50,8 @@ export interface JudgeInput {
   /** The looks so far at the stage (this one included), when counted (sql/0030); or why not. */
   looks?: number;
   looksNote?: string;
+  /** The stack file's hold (rollout hold): judged with the current stage only, as `rollout gate` judges it now. */
+  hold?: HoldConfig;
 }
 
 export interface ReportOptions {
@@ -64,6 +67,8 @@ export interface ReportOptions {
   asOf?: Date;
   /** Most points per stage over time (default MAX_POINTS_PER_STAGE; 0: none). */
   maxPoints?: number;
+  /** The stack file's hold, when set: the current stage is judged with it (the past stages' holds are not recorded). */
+  hold?: HoldConfig;
 }
 
 
@@ -92,7 +97,8 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
     const metrics = await readGateMetrics(c, s.start ?? undefined, windowEnd, { thresholds: o.thresholds, soakHours: o.soakHours });
     const windowStart = metrics.windowStart;
     const concurrency = await readConcurrentSessions(c, windowStart, windowEnd);
-    const judgement = o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: windowEnd, metrics });
+    const current = i === stages.length - 1;
+    const judgement = o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: windowEnd, metrics, ...(current && o.hold ? { hold: o.hold } : {}) });
     // The stage over time: each interval's own figures, and the gate's judgement as of the interval's end.
     const points: StagePoint[] = [];
     let from = s.start ?? windowStart;
@@ -108,7 +114,7 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
       flags: s.flags,
       start: s.start,
       end,
-      current: i === stages.length - 1,
+      current,
       windowStart,
       windowEnd,
       actor: s.actor,
@@ -120,5 +126,5 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
       points,
     });
   }
-  return { stack: o.stack, asOf, lastRecordAt: history.events[0]?.createdAt ?? null, thresholds: o.thresholds, soakHours: o.soakHours, segments, notes };
+  return { stack: o.stack, asOf, lastRecordAt: history.events[0]?.createdAt ?? null, thresholds: o.thresholds, soakHours: o.soakHours, segments, notes, hold: o.hold ?? null };
 }

@@ -3,11 +3,14 @@
  * `yaml` Document API (node ranges) and only the changed values' characters
  * are replaced, so comments, key order, blank lines and `secure:` values stay
  * byte-identical. A key the file does not have yet is added as one new line
- * after the last `valuecanvas:` key. Pure: text in, text out.
+ * after the last `valuecanvas:` key. A hold (`rollout hold`) is a nested
+ * mapping written by the `yaml` serializer (every string double-quoted, on one
+ * line) and spliced in the same way; `rollout release` removes its lines.
+ * Pure: text in, text out.
  */
-import { isMap, isScalar, parseDocument, Scalar } from "yaml";
+import { Document, isMap, isScalar, parseDocument, Scalar } from "yaml";
 import { CONFIG_NAMESPACE } from "../core/configSchema";
-import { ConfigChange } from "../core/transitions";
+import { ConfigChange, HoldEdit, HOLD_KEY } from "../core/transitions";
 import { YamlSubsetError, lineEndOf } from "../core/yamlSubset";
 import { StackEditError } from "./stackEditError";
 import { StackFileError } from "./stackFileError";
@@ -22,7 +25,7 @@ function renderScalar(value: string, old: Scalar | undefined): string {
  * Apply `changes` to a stack file's text. Pure. Only the changed values'
  * characters differ (plus one line per added key, and the note).
  */
-export function editStackText(file: string, text: string, changes: ConfigChange[], note?: string): string {
+export function editStackText(file: string, text: string, changes: ConfigChange[], note?: string, hold?: HoldEdit): string {
   let eol: string;
   try {
     eol = lineEndOf(text);
@@ -75,6 +78,19 @@ export function editStackText(file: string, text: string, changes: ConfigChange[
       added.push(`${indent}${key}: ${JSON.stringify(ch.value)}${eol}`);
     }
   }
+  if (hold !== undefined) {
+    const key = `${CONFIG_NAMESPACE}:${HOLD_KEY}`;
+    const pair = isMap(cfg) ? cfg.items.find((it) => isScalar(it.key) && it.key.value === key) : undefined;
+    const v = pair?.value as { range?: [number, number, number] | null } | null | undefined;
+    if (pair && isScalar(pair.key) && pair.key.range) {
+      // The pair's lines go: the one being replaced, or the one `rollout release` removes.
+      const start = lineStart(pair.key.range[0]);
+      const end = lineEnd(Math.max(pair.key.range[1], v?.range ? v.range[1] - 1 : 0));
+      splices.push({ start, end, text: hold.kind === "set" ? holdLines(hold.hold, indent, eol) : "" });
+    } else if (hold.kind === "set") {
+      added.push(holdLines(hold.hold, indent, eol));
+    }
+  }
   let out = text;
   if (added.length > 0) {
     if (insertAt < 0) {
@@ -88,4 +104,20 @@ export function editStackText(file: string, text: string, changes: ConfigChange[
   splices.sort((a, b) => b.start - a.start || b.end - a.end);
   for (const sp of splices) out = out.slice(0, sp.start) + sp.text + out.slice(sp.end);
   return out;
+}
+
+/**
+ * The hold's lines, `valuecanvas:hold:` and its three keys, as the `yaml` serializer writes them: every string
+ * double-quoted on one line (no folding: lineWidth 0), so a reason with `#`, `:`, quotes or backslashes stays one
+ * value. The reason has no character the stack-file subset refuses (the schema's rule, checked before this), so
+ * the only escapes are \\ and \" (core/yamlSubset.ts); stack/stackEdit.ts re-reads the result with both readers.
+ */
+export function holdLines(hold: Extract<HoldEdit, { kind: "set" }>["hold"], indent: string, eol: string): string {
+  const doc = new Document({ [`${CONFIG_NAMESPACE}:${HOLD_KEY}`]: { reason: hold.reason, by: hold.by, at: hold.at } });
+  const body = doc.toString({ lineWidth: 0, minContentWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN", indent: 2 });
+  return body
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => `${indent}${l}${eol}`)
+    .join("");
 }

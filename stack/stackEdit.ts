@@ -1,5 +1,5 @@
 /**
- * Edits of `Pulumi.<stack>.yaml` for `rollout advance` and `rollout rollback`,
+ * Edits of `Pulumi.<stack>.yaml` for `rollout advance`, `rollback`, `hold` and `release`,
  * with the same effect as `pulumi config set` (string values in the
  * `valuecanvas:` namespace): read the file, plan the change (the policy:
  * core/transitions.ts), splice it into the text byte-exactly (stack/splice.ts),
@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { isStage } from "../core/stages";
-import { EditPlan } from "../core/transitions";
+import { EditPlan, HOLD_KEY } from "../core/transitions";
 import { lineDiff } from "./diff";
 import { editStackText } from "./splice";
 import { StackEditError } from "./stackEditError";
@@ -42,18 +42,22 @@ export function editStack(
   const sc = readStackFile(projectDir, stack);
   const cfg = stackConfigOf(sc);
   const plan = planFor(cfg);
-  const after = editStackText(sc.file, sc.text, plan.changes, plan.note);
+  const after = editStackText(sc.file, sc.text, plan.changes, plan.note, plan.hold);
 
   // The result must still be a valid stack file meaning exactly the intended change.
   const re = parseStackFile(stack, sc.file, after);
   const reCfg = stackConfigOf(re);
   const expected = structuredClone(sc.allConfig);
   for (const ch of plan.changes) expected[`${CONFIG_NAMESPACE}:${ch.key}`] = ch.value;
+  const holdKey = `${CONFIG_NAMESPACE}:${HOLD_KEY}`;
+  if (plan.hold?.kind === "set") expected[holdKey] = { ...plan.hold.hold };
+  if (plan.hold?.kind === "release") delete expected[holdKey];
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const normalise = (o: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" || typeof v === "boolean" ? String(v) : v]).sort(([a], [b]) => String(a).localeCompare(String(b))));
   if (!same(normalise(re.allConfig), normalise(expected)) || !isStage(reCfg.canaryPercentage) || reCfg.canaryPercentage !== plan.to.canaryPercentage ||
-    reCfg.enableStatelessOrchestration !== plan.to.enableStatelessOrchestration || reCfg.enableSafeJsonParser !== plan.to.enableSafeJsonParser) {
+    reCfg.enableStatelessOrchestration !== plan.to.enableStatelessOrchestration || reCfg.enableSafeJsonParser !== plan.to.enableSafeJsonParser ||
+    (plan.hold !== undefined && !same(reCfg.hold ?? null, plan.hold.kind === "set" ? plan.hold.hold : null))) {
     throw new StackEditError(`${sc.file}: the edited file would not mean exactly "${plan.summary}"; nothing written`);
   }
   const file = stackFilePath(projectDir, stack);

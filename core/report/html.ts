@@ -14,7 +14,7 @@
 import { KeyMetric, RolloutReport, StageSegment, breachedCriteria, keyMetrics, segmentLabel, stageOverTime } from "./model";
 import { escapeXml, lineChart } from "./svg";
 import { count, n2, percentOf, shortTime, shortTimeAfter } from "../plainText";
-import { criterionEvidence, criterionWord, shortReasons } from "../gateText";
+import { criterionEvidence, criterionWord, holdText, shortReasons } from "../gateText";
 import { HOUR_MS } from "../gate";
 
 const e = escapeXml;
@@ -191,6 +191,7 @@ export function renderReportHtml(r: RolloutReport): string {
       `from the stack's rollout records and agent_sessions. Each stage is judged as <code>rollout gate</code> judges it, over the stage from its record (soak: ${e(String(r.soakHours))} h); ` +
       `the lines are the guide's Monitoring Dashboard levels with this stack's thresholds.</p>`,
     ...r.notes.map((n) => `<p class="note">Note: ${e(n)}</p>`),
+    ...(r.hold ? [`<p class="note hold">Hold: the rollout is ${e(holdText(r.hold))} (rollout hold). The current stage's verdict is PAUSE until a reviewed <code>rollout release</code> removes it.</p>`] : []),
     `<h2>Stages</h2>`,
     `<div class="table-wrap"><table class="stages"><thead><tr><th>stage</th><th>from – to (UTC)</th><th>gate</th><th>breached</th>` +
       `<th>errors new<br>legacy</th><th>p95 new<br>legacy</th><th>cross-contamination</th><th>peak concurrent<br>new / legacy / all</th></tr></thead>`,

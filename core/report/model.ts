@@ -7,6 +7,7 @@
  * Pure: no I/O, no clock.
  */
 import { CriterionResult, GateResult, HOUR_MS, PathMetrics, StageMetrics, errorRatePct } from "../gate";
+import type { HoldConfig } from "../configSchema";
 import { Flags, GUIDE_CONCURRENT_SESSIONS_TARGET, Metric, Stage, Thresholds, flagsOn } from "../stages";
 
 /** One version's concurrent sessions over a window (monitoring.stage_concurrent_sessions, sql/0020). */
@@ -98,6 +99,8 @@ export interface RolloutReport {
   soakHours: number;
   segments: StageSegment[];
   notes: string[];
+  /** The stack file's hold when the report was read (rollout hold), or null; the current stage's verdict includes it. */
+  hold?: HoldConfig | null;
 }
 
 export const emptyConcurrency = (): ConcurrencyFigures => ({ sessions: 0, peak: 0, peakAt: null, average: 0 });

@@ -13,6 +13,7 @@ import { canaryChange, changedStacks, deployOrder, isProgramPath, monitoringSecr
 import { actionsMatrix, detectChanges, programTexts } from "../../ci/detect";
 import { GitError, ZERO_SHA } from "../../ci/git";
 import { githubOutputs } from "../../cli/changed-stacks";
+import { editStackText } from "../../stack/splice";
 import { GIT_ENV } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -313,6 +314,94 @@ describe("CI change detection on real git history", () => {
     const gh = fs.readFileSync(out, "utf8");
     assert.match(gh, /^stacks=\["prod"\]$/m);
     assert.match(gh, /^matrix=\{"include":\[\{"stack":"prod","raised":true,"from":10,"to":25,/m);
+  });
+
+  describe("hold-only changes (issue 25): no resource changes, no test run; anything more is not hold-only", () => {
+    const HOLD = { kind: "set" as const, hold: { reason: "bug #12: exports fail", by: "Jane Doe", at: "2026-12-07T19:21:18Z" } };
+    /** The file as `rollout hold` writes it: the editor's own splice. */
+    const held = (text: string, h: typeof HOLD = HOLD) => editStackText("Pulumi.prod.yaml", text, [], undefined, h);
+    const PROD = stackFile({ pct: "10", secret: "v1:AAAAfirstciphertext==" });
+
+    it("setting a hold, changing its reason, and releasing it are each hold-only: previewed, not raised, no test run", () => {
+      repo.write("Pulumi.prod.yaml", held(PROD));
+      const set = repo.commit("hold prod");
+      const d = detect(set);
+      const prod = only(d, "prod");
+      assert.equal(prod.canary.holdOnly, true);
+      assert.equal(prod.canary.raised, false);
+      assert.deepEqual(prod.canary.hold, { from: null, to: HOLD.hold });
+      assert.match(prod.canary.summary, /^rollout unchanged at 10% .*; hold set \(hold-only: no resource changes, no test run needed\)$/);
+      assert.ok(!prod.canary.summary.includes("bug #12"), "a person's words stay out of the summary (the comment quotes them apart)");
+      assert.deepEqual(d.tests, { needed: false, why: "only holds changed (prod): no resource changes, nothing for the tests to check" });
+      assert.match(githubOutputs(d), /^testsNeeded=false$/m);
+      base = set;
+      const other = { kind: "set" as const, hold: { ...HOLD.hold, reason: "bug #13 too" } };
+      repo.write("Pulumi.prod.yaml", held(PROD, other));
+      const changed = detect(repo.commit("another reason"));
+      assert.equal(only(changed, "prod").canary.holdOnly, true);
+      assert.match(only(changed, "prod").canary.summary, /; hold changed \(hold-only/);
+      assert.deepEqual(only(changed, "prod").canary.hold, { from: HOLD.hold, to: other.hold });
+      repo.write("Pulumi.prod.yaml", PROD);
+      const released = detect(repo.commit("release"));
+      assert.equal(only(released, "prod").canary.holdOnly, true);
+      assert.match(only(released, "prod").canary.summary, /; hold released \(hold-only/);
+      assert.equal(released.tests.needed, false);
+    });
+
+    it("hostile: a hold plus a stage raise is still a raise, gated, and needs the tests", () => {
+      repo.write("Pulumi.prod.yaml", held(stackFile({ pct: "25", secret: "v1:AAAAfirstciphertext==" })));
+      const d = detect(repo.commit("hold and raise"));
+      const prod = only(d, "prod");
+      assert.equal(prod.canary.raised, true);
+      assert.equal(prod.canary.holdOnly, false);
+      assert.equal(d.tests.needed, true);
+      assert.match(githubOutputs(d), /^raised=\["prod"\]$/m);
+      assert.match(githubOutputs(d), /^testsNeeded=true$/m);
+    });
+
+    for (const [what, head] of [
+      ["a hold plus a gradual rollback", () => held(stackFile({ pct: "0", secret: "v1:AAAAfirstciphertext==" }))],
+      ["a hold plus flags turned off", () => held(stackFile({ pct: "10", flags: false, secret: "v1:AAAAfirstciphertext==" }))],
+      ["a hold plus another key", () => held(stackFile({ pct: "10", secret: "v1:AAAAfirstciphertext==", image: "ghcr.io/valuecanvas/app@sha256:" + "b".repeat(64) }))],
+      ["a hold plus a rotated secret", () => held(stackFile({ pct: "10", secret: "v1:BBBBrotated==" }))],
+      ["a hold plus a comment (a forced-skip note is a comment the program reads)", () => held(stackFile({ pct: "10", secret: "v1:AAAAfirstciphertext==", comment: "rollout advance --force 0 -> 10 on 2026-01-01 by x: forged" }))],
+      ["a hold plus a hold-like key in another namespace", () => held(PROD) + "  other:hold: x\n"],
+    ] as Array<[string, () => string]>) {
+      it(`hostile: ${what} is not hold-only, and needs the tests`, () => {
+        repo.write("Pulumi.prod.yaml", head());
+        const d = detect(repo.commit(what));
+        assert.equal(only(d, "prod").canary.holdOnly, false, what);
+        assert.equal(d.tests.needed, true);
+      });
+    }
+
+    it("hostile: a hold in a new stack file, a hold beside a docs or program change, and a hold at head the schema refuses", () => {
+      repo.write("Pulumi.eu.yaml", held(stackFile({ pct: "0" })));
+      let d = detect(repo.commit("new held stack"));
+      assert.equal(only(d, "eu").canary.holdOnly, false, "no base: compared with the defaults, not hold-only");
+      assert.equal(d.tests.needed, true);
+      base = repo.commit("base 2");
+      repo.write("Pulumi.prod.yaml", held(PROD)).write("README.md", "# readme, edited\n");
+      d = detect(repo.commit("hold and docs"));
+      assert.equal(only(d, "prod").canary.holdOnly, true);
+      assert.deepEqual(d.tests, { needed: true, why: "README.md changed beyond a hold" });
+      repo.write("README.md", "# readme\n").write("lib/stages.ts", "export type Stage = 0 | 10;\n");
+      d = detect(repo.commit("hold and program"));
+      assert.equal(d.tests.needed, true);
+      repo.write("lib/stages.ts", "export type Stage = 0;\n").write("Pulumi.prod.yaml", held(PROD).replace("Jane Doe", "Jane: Doe"));
+      assert.throws(() => detect(repo.commit("bad hold")), (e: Error) => e instanceof ConfigError && /valuecanvas:hold\.by = "Jane: Doe"/.test(e.message));
+    });
+
+    it("deleting the rollout keys of a stack at 100 % is named: the defaults (0 %, flags off) send every user back", () => {
+      repo.write("Pulumi.prod.yaml", stackFile({ pct: "100", secret: "v1:AAAAfirstciphertext==" }));
+      base = repo.commit("prod at 100");
+      const bare = stackFile({ secret: "v1:AAAAfirstciphertext==" }).split("\n").filter((l) => !/enable/.test(l)).join("\n");
+      repo.write("Pulumi.prod.yaml", bare);
+      const prod = only(detect(repo.commit("clean up the rollout keys")), "prod");
+      assert.equal(prod.canary.raised, false);
+      assert.deepEqual(prod.canary.keysRemoved, ["valuecanvas:canaryPercentage", "valuecanvas:enableStatelessOrchestration", "valuecanvas:enableSafeJsonParser"]);
+      assert.match(prod.canary.summary, /100% \(flags on, effective 100%\) → 0% \(flags off, effective 0%\): not a raise; valuecanvas:canaryPercentage, .* removed from the stack file: the defaults \(0%, flags off\) apply, which sends every user back to the legacy path/);
+    });
   });
 });
 

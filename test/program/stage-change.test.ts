@@ -158,3 +158,23 @@ describe("the rollout record's reason", function () {
     }
   });
 });
+
+describe("a hold (issue 25) configures no resource", function () {
+  this.timeout(120_000);
+  const HOLD = { reason: `bug #12: "exports" fail # for SSO: \\ users — ünï 🚀`, by: "Jane Doe", at: "2026-12-07T19:21:18Z" };
+  const on = { enableStatelessOrchestration: "true", enableSafeJsonParser: "true" };
+  for (const [what, sets] of [["staging at 0 %, flags off", {}], ["prod at 100 %, flags on", { ...on, canaryPercentage: "100" }]] as Array<[string, Record<string, string>]>) {
+    it(`${what}: setting a hold (as Pulumi hands it over: JSON) previews as nothing, not even the rollout record or the wait`, async () => {
+      const stack = what.startsWith("staging") ? "staging" : "prod";
+      const base = await evaluateStack(stack, { sets });
+      const held = await evaluateStack(stack, { sets: { ...sets, hold: JSON.stringify(HOLD) } });
+      assert.ok(base.resources.length > 10);
+      assert.deepEqual(diffEvaluations(base, held), []);
+      // The control: the same evaluation does see a real change.
+      const raised = await evaluateStack(stack, { sets: { ...sets, appReplicas: "5" } });
+      assert.notDeepEqual(diffEvaluations(base, raised), []);
+      // And the program does read the hold: a bad one fails it before any resource, naming the key and what is allowed.
+      await assert.rejects(evaluateStack(stack, { sets: { ...sets, hold: JSON.stringify({ ...HOLD, at: "soon" }) } }), /valuecanvas:hold\.at = "soon": expected when the hold was set/);
+    });
+  }
+});

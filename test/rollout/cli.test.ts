@@ -288,6 +288,52 @@ describe("[pg] rollout CLI: gate, status, advance, rollback on a real PostgreSQL
         assert.deepEqual(snapshot(dir), snap);
       }
     });
+    it("a hold (issue 25): gate says PAUSE naming it, advance writes nothing (--force skips stages, never the gate), status shows it; release lets the gate PROCEED", async () => {
+      const url = await seeded({ stage: 10 });
+      // The stack file says what is deployed (10 %, flags on), so only the hold can stop advance.
+      const file = path.join(dir, "Pulumi.prod.yaml");
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/("false")/g, '"true"').replace('canaryPercentage: "0"', 'canaryPercentage: "10"'));
+      assert.equal((await gate(url)).verdict, "PROCEED");
+      assert.equal((await rollout("advance", "--stack", "prod", "--project-dir", dir, "--database-url", url, "--dry-run")).code, 0, "the control: unheld, advance would write");
+      const h = await rollout("hold", "--stack", "prod", "--project-dir", dir, "--reason", "bug #12: exports fail", "--by", "Jane Doe");
+      assert.equal(h.code, 0, h.stderr);
+      const held = await gate(url);
+      assert.equal(held.code, 4);
+      assert.equal(held.verdict, "PAUSE");
+      assert.equal(held.g?.metricVerdict, "PROCEED");
+      assert.equal(held.g?.hold?.by, "Jane Doe");
+      assert.match(held.g?.reasons[0] ?? "", /^the rollout is held by Jane Doe since \S+: bug #12: exports fail \(rollout hold\)/);
+      const text = await rollout("gate", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.match(text.stdout, /^hold: {7}held by Jane Doe since \S+: bug #12: exports fail \(remove it with: npx rollout release --stack prod\)$/m);
+      assert.match(text.stdout, /^next: the rollout is held by Jane Doe .*rollout release/m);
+      const snap = snapshot(dir);
+      for (const extra of [[], ["--to", "50", "--force", "--reason", "we are sure"]]) {
+        const a = await rolloutJson("advance", "--stack", "prod", "--project-dir", dir, "--database-url", url, ...extra);
+        assert.equal(a.code, 4, `advance ${extra.join(" ")}: ${a.stderr}`);
+        assert.equal(a.json.advanced, false);
+      }
+      assert.deepEqual(snapshot(dir), snap, "a held stack's file is not advanced");
+      const st = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(st.code, 0);
+      assert.match(st.stdout, /^hold: {7}held by Jane Doe/m);
+      assert.match(st.stdout, /^verdict: PAUSE \(rollout gate would exit 4; status exits 0\)$/m);
+      assert.equal((await rollout("release", "--stack", "prod", "--project-dir", dir)).code, 0);
+      const released = await gate(url);
+      assert.equal(released.verdict, "PROCEED");
+      assert.equal(released.g?.hold, null);
+    });
+    it("after 100 % has run its soak with every criterion met, status says the rollout is complete and what the guide says next; advance proposes nothing", async () => {
+      const url = await seeded({ stage: 100 });
+      const st = await rollout("status", "--stack", "prod", "--project-dir", dir, "--database-url", url);
+      assert.equal(st.code, 0, st.stderr);
+      assert.match(st.stdout, /^verdict: PROCEED/m);
+      assert.match(st.stdout, /^rollout complete: the guide's 48 hours stable operation at 100% is met$/m);
+      assert.match(st.stdout, /^next, in the app .*1\. remove the legacy code path; 2\. only after that ships, remove the flags/m);
+      assert.match(st.stdout, /^keep the stack file at 100% with both flags on until then/m);
+      const g = await gate(url);
+      assert.equal(g.g?.fullRollout?.met, true);
+      assert.equal(g.g?.suggestedCommand, null);
+    });
     it("refuses to skip a stage without --force and a reason (usage error, before any database access)", async () => {
       const snap = snapshot(dir);
       const r = await rollout("advance", "--stack", "prod", "--project-dir", dir, "--to", String(STAGES[3]), "--database-url", "postgres://nobody@127.0.0.1:1/none");

@@ -134,6 +134,7 @@ describe("the gate decides, core/gateText.ts words (issue 24: wording in one pla
     { name: "WAIT", metrics: path_(2812, 12, 640, 1.9, 0.014) },
     { name: "PAUSE", metrics: path_(2812, 121, 640, 1.9, 0.014) },
     { name: "no traffic", metrics: path_(0, 0, 0, 0, 0) },
+    { name: "held", metrics: path_(2812, 14, 640, 1.9, 0.014), hold: { reason: "bug #7: exports fail", by: "Jane Doe", at: "2026-01-10T09:00:00Z" } },
   ];
   /** Every string-valued key at any depth of a value. */
   function stringKeys(v: unknown, at = "", out: string[] = []): string[] {
@@ -155,13 +156,15 @@ describe("the gate decides, core/gateText.ts words (issue 24: wording in one pla
         thresholds: PROD.thresholds,
         gate: PROD.gate,
         looks: 3,
+        ...("hold" in c ? { hold: c.hold } : {}),
       };
       const d = decideGate(input);
       for (const k of ["reasons", "applies", "advice"]) assert.ok(!(k in d), `decideGate returns no ${k}`);
       for (const cr of d.criteria) assert.ok(!("statement" in cr), `criterion ${cr.id} has no statement`);
       if (d.comparison) assert.ok(!("statement" in d.comparison), "the comparison has no statement");
       // The strings left are identifiers and the guide's criterion descriptions, the bound's quantity and method, the exposure line.
-      const allowed = /^(\.verdict|\.phase|\.judgedPath|\.suggestedCommand|\.nothingToRollBack|\.looksNote|\.criteria\[\d+\]\.(id|kind|description|metric|op|status|bound\.(quantity|unit|method)|notJudged\.(why|path))|\.comparison\.(method|decision)|\.exposure\.message)$/;
+      // A hold's fields are the stack file's data (rollout hold), passed through, not the gate's sentences.
+      const allowed = /^(\.verdict|\.metricVerdict|\.hold\.(reason|by|at)|\.phase|\.judgedPath|\.suggestedCommand|\.nothingToRollBack|\.looksNote|\.criteria\[\d+\]\.(id|kind|description|metric|op|status|bound\.(quantity|unit|method)|notJudged\.(why|path))|\.comparison\.(method|decision)|\.exposure\.message)$/;
       for (const k of stringKeys(d)) assert.match(k, allowed, `a string at ${k}`);
       assert.deepStrictEqual(wordGate(d), evaluateGate(input));
     });
