@@ -618,8 +618,9 @@ async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
  * the repository and API from the options or the Actions environment, the gate as `rollout gate` runs it.
  */
 async function runProposeCommand(o: ProposeCliOptions, io: Io): Promise<Outcome> {
+  databaseUrlOf(o); // a missing database is a usage error before anything is fetched
   const token = process.env.GITHUB_TOKEN;
-  if (token === undefined || token.trim() === "") throw new UsageError("no GitHub token: set GITHUB_TOKEN (in the workflow: from a secret); it is read from the environment only");
+  if (token === undefined || token.trim() === "") throw new UsageError("GITHUB_TOKEN is not set: the GitHub token is read from that environment variable only (in the workflow, from a secret)");
   const repository = o.repo ?? process.env.GITHUB_REPOSITORY;
   if (repository === undefined || repository === "") throw new UsageError("no repository: pass --repo <owner/name> or set GITHUB_REPOSITORY");
   const { STACK_NAME_RE } = require("../stack/projectFiles") as typeof import("../stack/projectFiles");
