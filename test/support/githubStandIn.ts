@@ -42,7 +42,7 @@ export type StandInPull = Pick<PullSimple & Pull, "url" | "id" | "node_id" | "ht
 };
 export type StandInComment = Pick<Schemas["issue-comment"], "id" | "node_id" | "url" | "html_url" | "body" | "created_at" | "updated_at">;
 
-type CreatePullBody = operations["pulls/create"]["requestBody"]["content"]["application/json"];
+export type CreatePullBody = operations["pulls/create"]["requestBody"]["content"]["application/json"];
 type UpdatePullBody = NonNullable<operations["pulls/update"]["requestBody"]>["content"]["application/json"];
 type CommentBody = operations["issues/create-comment"]["requestBody"]["content"]["application/json"];
 type AddLabelsBody = Extract<NonNullable<operations["issues/add-labels"]["requestBody"]>["content"]["application/json"], { labels?: string[] }>;
@@ -50,7 +50,7 @@ type ListQuery = NonNullable<operations["pulls/list"]["parameters"]["query"]>;
 
 type Kind = "string" | "number" | "boolean" | "string[]";
 /** A table of every field of T with its JSON kind: the compiler refuses a key T lacks, and (below) one T has that it lacks. */
-type FieldTable<T> = { [K in keyof Required<T>]: Kind };
+export type FieldTable<T> = { [K in keyof Required<T>]: Kind };
 const CREATE_PULL = { title: "string", head: "string", head_repo: "string", base: "string", body: "string", maintainer_can_modify: "boolean", draft: "boolean", issue: "number" } satisfies FieldTable<CreatePullBody>;
 const UPDATE_PULL = { title: "string", body: "string", state: "string", base: "string", maintainer_can_modify: "boolean" } satisfies FieldTable<UpdatePullBody>;
 const COMMENT = { body: "string" } satisfies FieldTable<CommentBody>;
@@ -245,6 +245,8 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       res.end(JSON.stringify(out.body));
     });
   });
+  // Idle client connections stay open until close(): no keep-alive timeout can race a reused socket (ECONNRESET).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -257,6 +259,10 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       pulls.set(pull.number, { pull, comments: [] });
       return pull.number;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
