@@ -60,6 +60,8 @@ export interface ProposeResult {
 
 export async function runPropose(o: ProposeOptions, assess: (cfg: RolloutConfig) => Promise<Assessment>, github: PullRequests): Promise<ProposeResult> {
   const g: ProposeGit = { dir: o.repoDir, remote: o.remote, base: o.base };
+  // Listed before the fetch: every head listed is then in the fetched history (a branch pushed on since still contains it).
+  const pulls = (await github.listOpen(o.base)).filter((p) => advanceBranchStage(o.stack, p.branch) !== undefined);
   const baseCommit = fetchForPropose(g, o.stack);
   const wt = detachedWorktree(g, baseCommit);
   try {
@@ -67,7 +69,6 @@ export async function runPropose(o: ProposeOptions, assess: (cfg: RolloutConfig)
     const a = await assess(cfg);
     const gateText = formatGateShort(a.gate);
     const file = path.basename(stackFilePath(wt.dir, o.stack));
-    const pulls = (await github.listOpen(o.base)).filter((p) => advanceBranchStage(o.stack, p.branch) !== undefined);
     const open = pulls.map((p) => ({
       number: p.number,
       branch: p.branch,
