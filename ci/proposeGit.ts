@@ -49,9 +49,15 @@ export function detachedWorktree(g: ProposeGit, commit: string): { dir: string; 
   };
 }
 
+/** A commit id as GitHub sends it: hex only, so it can never reach git as an option. */
+function commitId(sha: string): string {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) throw new GitError(`"${sha.slice(0, 80)}" is not a commit id`);
+  return sha;
+}
+
 /** True when main's `file` is the one `head` branched from (compared at their merge base). */
 export function fileUnchangedSince(g: ProposeGit, baseCommit: string, head: string, file: string): boolean {
-  const mb = mergeBase(g.dir, baseCommit, head);
+  const mb = mergeBase(g.dir, baseCommit, commitId(head));
   return fileAt(g.dir, mb, file) === fileAt(g.dir, baseCommit, file);
 }
 
@@ -87,5 +93,5 @@ export function pushBranch(g: ProposeGit, worktree: string, branch: string, base
 
 /** Delete a closed proposal's branch, only if it still points at `expected` (its pull request's head). */
 export function deleteBranch(g: ProposeGit, branch: string, expected: string): void {
-  runGit(g.dir, ["push", "--quiet", "--porcelain", `--force-with-lease=refs/heads/${branch}:${expected}`, g.remote, `:refs/heads/${branch}`]);
+  runGit(g.dir, ["push", "--quiet", "--porcelain", `--force-with-lease=refs/heads/${branch}:${commitId(expected)}`, g.remote, `:refs/heads/${branch}`]);
 }

@@ -129,6 +129,14 @@ describe("rollout propose's git: fetch, worktree, push, delete (ci/proposeGit.ts
     assert.equal(remoteBranch(g, "rollout/prod-75"), undefined);
   });
 
+  it("a head commit from GitHub reaches git only as a commit id (never as an option)", () => {
+    const main = fetchForPropose(g, "prod");
+    for (const bad of ["--output=/tmp/x", "HEAD", "main", `${"a".repeat(39)}`]) {
+      assert.throws(() => fileUnchangedSince(g, main, bad, "Pulumi.prod.yaml"), /is not a commit id/, bad);
+      assert.throws(() => deleteBranch(g, "rollout/prod-25", bad), /is not a commit id/, bad);
+    }
+  });
+
   it("git gets no GITHUB_TOKEN from the environment", () => {
     const saved = process.env.GITHUB_TOKEN;
     process.env.GITHUB_TOKEN = "ghs_mustNotReachGit123";
