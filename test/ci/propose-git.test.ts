@@ -131,7 +131,7 @@ describe("rollout propose's git: fetch, worktree, push, delete (ci/proposeGit.ts
 
   it("a head commit from GitHub reaches git only as a commit id (never as an option)", () => {
     const main = fetchForPropose(g, "prod");
-    for (const bad of ["--output=/tmp/x", "HEAD", "main", `${"a".repeat(39)}`]) {
+    for (const bad of ["--output=pwned", "HEAD", "main", `${"a".repeat(39)}`]) {
       assert.throws(() => fileUnchangedSince(g, main, bad, "Pulumi.prod.yaml"), /is not a commit id/, bad);
       assert.throws(() => deleteBranch(g, "rollout/prod-25", bad), /is not a commit id/, bad);
     }
