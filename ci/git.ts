@@ -1,8 +1,12 @@
 /**
  * The little git plumbing CI needs: what changed between two commits and a
- * file's text at a commit. Read-only; runs the real `git`.
+ * file's text at a commit (read-only), and `runGit`, the one way the CI code
+ * runs the real `git` (ci/proposeGit.ts writes through it). Arguments are an
+ * array, never a shell string; git gets no GITHUB_TOKEN from the environment,
+ * and an error's text is redacted (a remote URL can carry a credential).
  */
 import { execFileSync } from "node:child_process";
+import { redact } from "../core/redact";
 
 /** The all-zero SHA GitHub sends as `before` for a new branch's first push. */
 export const ZERO_SHA = "0000000000000000000000000000000000000000";
@@ -14,14 +18,23 @@ export class GitError extends Error {
   }
 }
 
-function git(repoDir: string, args: string[]): string {
+/** The environment git runs with: this process's, without the GitHub token (git needs none of it: a checkout's own credentials push). */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.GITHUB_TOKEN;
+  return env;
+}
+
+/** Run git with `args` in `repoDir`; its stdout, or a GitError with its stderr (redacted, with `secrets` masked too). */
+export function runGit(repoDir: string, args: string[], secrets: readonly string[] = []): string {
   try {
-    return execFileSync("git", args, { cwd: repoDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync("git", args, { cwd: repoDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"], env: gitEnv() });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new GitError(`git ${args.join(" ")} failed in ${repoDir}: ${(err.stderr || err.message).trim()}`);
+    throw new GitError(redact(`git ${args.join(" ")} failed in ${repoDir}: ${(err.stderr || err.message).trim()}`, secrets));
   }
 }
+const git = (repoDir: string, args: string[]) => runGit(repoDir, args);
 
 /** Resolve a ref to a full SHA; a clear error when the commit is not in the clone (shallow checkout). */
 export function resolveCommit(repoDir: string, ref: string): string {

@@ -11,6 +11,7 @@
  *   rollout drill                  embedded PostgreSQL, simulated traffic, the gate at every stage
  *   rollout report   --stack <s> --out <file>.html   the guide's dashboard for the rollout so far (docs/report.md)
  *   rollout sandbox [--stop]       a drill stopped mid-rollout, its PostgreSQL left running, to try the commands on
+ *   rollout propose  --stack <s>   scheduled: on PROCEED open the next stage's pull request (cli/propose.ts); never merges
  *
  * Exit codes: 0 PROCEED / success, 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.
  * `--json` prints exactly one JSON object on stdout.
@@ -30,7 +31,7 @@ import type { LiveViews } from "../db/rolloutStore";
 import type { Assessment } from "../db/assessment";
 import type { RolloutReport } from "../core/report/model";
 import { ENV_NAMES, STAGES, Stage, flagsOn, isStage, rolloutState, sameState } from "../core/stages";
-import { changeBranch, formatSteps, reviewSteps } from "../core/workflow";
+import { changeBranch, changeSubject, formatSteps, reviewSteps } from "../core/workflow";
 import { strictCli } from "./convention";
 import { formatDrill, formatEdit, formatHeader, formatStatus, formatSwarm } from "./rolloutText";
 import { DEFAULT_DOCKER_HOST, dockerTarget, engineSettings } from "../core/swarmCheck";
@@ -55,6 +56,10 @@ const load = {
   stackFileError: (): typeof import("../stack/stackFileError") => require("../stack/stackFileError") as typeof import("../stack/stackFileError"),
   drill: (): typeof import("../drill/drill") => require("../drill/drill") as typeof import("../drill/drill"),
   sandbox: (): typeof import("../drill/sandbox") => require("../drill/sandbox") as typeof import("../drill/sandbox"),
+  propose: (): typeof import("./propose") => require("./propose") as typeof import("./propose"),
+  github: (): typeof import("../ci/github") => require("../ci/github") as typeof import("../ci/github"),
+  git: (): typeof import("../ci/git") => require("../ci/git") as typeof import("../ci/git"),
+  redact: (): typeof import("../core/redact") => require("../core/redact") as typeof import("../core/redact"),
   config: (): typeof import("../core/config") => require("../core/config") as typeof import("../core/config"),
   stackEditError: (): typeof import("../stack/stackEditError") => require("../stack/stackEditError") as typeof import("../stack/stackEditError"),
   migrate: (): typeof import("../db/migrate") => require("../db/migrate") as typeof import("../db/migrate"),
@@ -102,7 +107,16 @@ export type Invocation =
       options: { stack: string; projectDir?: string; json: boolean; inject?: Inject; injectAt?: Stage; databaseUrl?: string; seed?: number; report?: string };
     }
   | { command: "report"; options: DbOptions & { out: string } }
-  | { command: "sandbox"; options: SandboxOptions };
+  | { command: "sandbox"; options: SandboxOptions }
+  | { command: "propose"; options: ProposeCliOptions };
+
+interface ProposeCliOptions extends DbOptions {
+  dryRun: boolean;
+  repo?: string;
+  apiUrl?: string;
+  remote: string;
+  base: string;
+}
 
 interface SandboxOptions {
   stack: string;
@@ -146,6 +160,20 @@ function parseSandboxStage(v: string): Stage {
 function parseSeed(v: string): number {
   if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not a seed; allowed: an integer from 0 to 999999999`);
   return Number(v);
+}
+
+/** GitHub's REST API, when neither --api-url nor GITHUB_API_URL says otherwise. */
+const DEFAULT_GITHUB_API = "https://api.github.com";
+
+/** A git remote or branch name that cannot be read as an option or a range: letters, digits, ".", "_", "-" (and "/" inside a branch). */
+function parseGitName(what: "remote" | "branch"): (v: string) => string {
+  const re = what === "remote" ? /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/ : /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
+  return (v) => {
+    if (!re.test(v) || v.includes("..") || v.endsWith("/") || v.endsWith(".lock")) {
+      throw new InvalidArgumentError(`"${v}" is not a ${what} name; allowed: letters, digits, ".", "_", "-"${what === "branch" ? ' and "/"' : ""}, starting with a letter or digit`);
+    }
+    return v;
+  };
 }
 
 const DB_URL_HELP =
@@ -263,6 +291,22 @@ export function createRolloutCli(): Command {
   )
     .requiredOption("--out <file>", "where to write the report (a path ending in .html)", parseHtmlFile)
     .action((o: DbOptions & { out: string }) => record({ command: "report", options: o }));
+
+  db(
+    common(
+      root
+        .command("propose")
+        .description(
+          "For a schedule: when the deployed stage's gate says PROCEED and no proposal is open, push rollout/<stack>-<next> with the edit `advance` makes and open its pull request; comment on, label and close stale proposals. Never merges. The token: $GITHUB_TOKEN",
+        ),
+    ),
+  )
+    .option("--dry-run", "decide and print what it would do; write, push and change nothing on GitHub", false)
+    .option("--repo <owner/name>", "the GitHub repository (default: $GITHUB_REPOSITORY)")
+    .option("--api-url <url>", `GitHub's REST API (default: $GITHUB_API_URL, else ${DEFAULT_GITHUB_API})`)
+    .option("--remote <name>", "the git remote of that repository in the --project-dir checkout", parseGitName("remote"), "origin")
+    .option("--base <branch>", "the branch the stack files are deployed from", parseGitName("branch"), "main")
+    .action((o: ProposeCliOptions) => record({ command: "propose", options: o }));
 
   // A usage error is its line and where the help is, not the whole help (issue 24).
   for (const sub of root.commands) sub.showHelpAfterError(helpHint(sub.name()));
@@ -418,14 +462,14 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
     const text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true) + `not advancing: the gate says ${a.gate.verdict}; Pulumi.${o.stack}.yaml is unchanged\n`;
     return { exitCode: a.gate.exitCode, text, json: { command: "advance", stack: o.stack, advanced: false, verdict: a.gate.verdict, gate: a.gate, notes: a.notes } };
   }
-  const r = load.stackEdit().editStack(
+  const r = load.stackEdit().editAdvance(
     o.projectDir ?? PROJECT_DIR,
     o.stack,
-    (c) => planAdvance(c, { to: o.to, force: o.force, reason: o.reason, actor, date: a.asOf.toISOString().slice(0, 10) }),
+    { to: o.to, force: o.force, reason: o.reason, actor, date: a.asOf.toISOString().slice(0, 10) },
     { dryRun: o.dryRun },
   );
   const file = path.basename(r.file);
-  const msg = `rollout(${o.stack}): ${r.plan.summary}${o.force ? ` (forced: ${o.reason})` : ""}`;
+  const msg = `${changeSubject(o.stack, r.plan.summary)}${o.force ? ` (forced: ${o.reason})` : ""}`;
   const text = formatHeader(a, o.stack, o.verbose === true) + formatGate(a.gate, "own", o.verbose === true) + formatEdit(r, commitCommands(o.stack, file, msg, changeBranch(o.stack, { kind: "advance", to: r.plan.to.canaryPercentage })));
   return {
     exitCode: EXIT.ok,
@@ -440,7 +484,7 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
   const file = path.basename(r.file);
   const text = formatEdit(
     r,
-    commitCommands(o.stack, file, `rollout(${o.stack}): ${r.plan.summary}`, changeBranch(o.stack, o.immediate ? { kind: "immediate-rollback" } : { kind: "rollback", to: r.plan.to.canaryPercentage })),
+    commitCommands(o.stack, file, changeSubject(o.stack, r.plan.summary), changeBranch(o.stack, o.immediate ? { kind: "immediate-rollback" } : { kind: "rollback", to: r.plan.to.canaryPercentage })),
   );
   return {
     exitCode: EXIT.ok,
@@ -646,6 +690,30 @@ async function runSandbox(o: SandboxOptions, io: Io): Promise<Outcome> {
 }
 
 /**
+ * `rollout propose`: the token from GITHUB_TOKEN only (a command-line argument is visible to other users),
+ * the repository and API from the options or the Actions environment, the gate as `rollout gate` runs it.
+ */
+async function runProposeCommand(o: ProposeCliOptions, io: Io): Promise<Outcome> {
+  databaseUrlOf(o); // a missing database is a usage error before anything is fetched
+  const token = process.env.GITHUB_TOKEN;
+  if (token === undefined || token.trim() === "") throw new UsageError("GITHUB_TOKEN is not set: the GitHub token is read from that environment variable only (in the workflow, from a secret)");
+  const repository = o.repo ?? process.env.GITHUB_REPOSITORY;
+  if (repository === undefined || repository === "") throw new UsageError("no repository: pass --repo <owner/name> or set GITHUB_REPOSITORY");
+  const { STACK_NAME_RE } = require("../stack/projectFiles") as typeof import("../stack/projectFiles");
+  if (!STACK_NAME_RE.test(o.stack)) throw new UsageError(`"${o.stack}" is not a stack name: use letters, digits, "_", "." and "-"`);
+  const { gitHubPullRequests } = load.github();
+  const github = gitHubPullRequests({ repository, token: token.trim(), baseUrl: o.apiUrl ?? process.env.GITHUB_API_URL ?? DEFAULT_GITHUB_API, warn: (l) => io.err(`rollout propose: GitHub: ${l}\n`) });
+  const { GITHUB_SERVER_URL: server, GITHUB_RUN_ID: run } = process.env;
+  const p = load.propose();
+  const r = await p.runPropose(
+    { stack: o.stack, repoDir: o.projectDir ?? PROJECT_DIR, remote: o.remote, base: o.base, repository, dryRun: o.dryRun, runUrl: server && run ? `${server}/${repository}/actions/runs/${run}` : undefined },
+    (cfg) => assess(o, cfg, false),
+    github,
+  );
+  return { exitCode: EXIT.ok, text: p.formatPropose(r), json: { command: "propose", ...r } };
+}
+
+/**
  * The exit code of an error: 2 for a usage error or a refused request, 1 otherwise. An error class is looked
  * up only when its module is loaded (the command that threw it has loaded it), so an error loads nothing more.
  */
@@ -670,7 +738,9 @@ function isKnownError(err: unknown): boolean {
     (wasLoaded("../stack/stackEditError") && err instanceof load.stackEditError().StackEditError) ||
     (wasLoaded("../db/migrate") && err instanceof load.migrate().MigrationError) ||
     (wasLoaded("../core/transitions") && err instanceof load.transitions().RefusedError) ||
-    (wasLoaded("../drill/sandbox") && err instanceof load.sandbox().SandboxError)
+    (wasLoaded("../drill/sandbox") && err instanceof load.sandbox().SandboxError) ||
+    (wasLoaded("../ci/github") && err instanceof load.github().GitHubError) ||
+    (wasLoaded("../ci/git") && err instanceof load.git().GitError)
   );
 }
 
@@ -729,13 +799,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case "sandbox":
         outcome = await runSandbox(inv.options, io);
         break;
+      case "propose":
+        outcome = await runProposeCommand(inv.options, io);
+        break;
     }
     io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);
     return outcome.exitCode;
   } catch (err) {
     const known = isKnownError(err);
     const code = exitCodeOf(err);
-    const message = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    const raw = known ? (err as Error).message : `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    // propose holds the GitHub token: whatever failed, its text never carries it.
+    const message = inv.command === "propose" ? load.redact().redact(raw, [process.env.GITHUB_TOKEN ?? ""].filter((t) => t !== "")) : raw;
     io.err(`rollout ${inv.command}: ${message}\n${err instanceof UsageError ? `${helpHint(inv.command)}\n` : ""}`);
     if (inv.options.json) io.out(toJson({ ok: false, exitCode: code, command: inv.command, error: { type: (err as Error).name ?? "Error", message } }));
     return code;

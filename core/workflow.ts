@@ -24,6 +24,22 @@ export function changeBranch(
   return `rollback/${stack}-immediate`;
 }
 
+/**
+ * The stage an advance branch (`changeBranch(stack, { kind: "advance", to })`) goes to, or undefined when
+ * `branch` is not one of that stack's advance branches.
+ */
+export function advanceBranchStage(stack: string, branch: string): number | undefined {
+  const prefix = changeBranch(stack, { kind: "advance", to: 0 }).replace(/0$/, "");
+  if (!branch.startsWith(prefix)) return undefined;
+  const rest = branch.slice(prefix.length);
+  return /^(0|[1-9]\d{0,2})$/.test(rest) ? Number(rest) : undefined;
+}
+
+/** The first line of a stage change's commit message (and a proposal's title): `rollout(prod): advance 10% -> 25%`. */
+export function changeSubject(stack: string, summary: string): string {
+  return `rollout(${stack}): ${summary}`;
+}
+
 /** After the stack file was edited in the working tree: branch, check, commit, push, pull request. */
 export function reviewSteps(o: { stack: string; file: string; message: string; branch: string }): WorkflowStep[] {
   return [

@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { isStage } from "../core/stages";
-import { EditPlan, HOLD_KEY } from "../core/transitions";
+import { AdvanceOptions, EditPlan, HOLD_KEY, planAdvance } from "../core/transitions";
 import { lineDiff } from "./diff";
 import { editStackText } from "./splice";
 import { StackEditError } from "./stackEditError";
@@ -66,4 +66,12 @@ export function editStack(
   if (!opts.dryRun) writableTarget(file);
   if (!opts.dryRun && after !== sc.text) writeFileAtomic(file, after, sc.text);
   return { file, stack, before: sc.text, after, diff, plan, written: !opts.dryRun };
+}
+
+/**
+ * The edit `rollout advance` makes (the next stage, or `o.to` with a forced skip's note), applied to
+ * `Pulumi.<stack>.yaml` in `projectDir`; `rollout propose` makes the same one on its branch.
+ */
+export function editAdvance(projectDir: string, stack: string, o: AdvanceOptions, opts: { dryRun?: boolean } = {}): EditResult {
+  return editStack(projectDir, stack, (c) => planAdvance(c, o), opts);
 }

@@ -1,16 +1,22 @@
 /**
- * The generated part of docs/RUNBOOK.md: each stage's success, pause and
+ * The generated parts of docs/RUNBOOK.md: each stage's success, pause and
  * rollback criteria and the alert levels, written from core/stages.ts
  * (STAGES, criteriaFor, GUIDE_THRESHOLDS, GUIDE_SOAK_HOURS), so the runbook
- * cannot drift from what the gate and the alerts use.
+ * cannot drift from what the gate and the alerts use; and what the reviewer
+ * checks, from core/reviewerChecks.ts, the list `rollout propose` puts into
+ * its pull requests.
  *
  *   npm run docs:runbook            rewrite the block in docs/RUNBOOK.md
  *   npm run docs:runbook -- --check exit 1 when the block is out of date
  */
 import { GUIDE_SOAK_HOURS, GUIDE_THRESHOLDS, STAGES, Thresholds, criteriaFor, stageInfo } from "../core/stages";
+import { reviewerChecksMarkdown } from "../core/reviewerChecks";
 
 export const RUNBOOK_BEGIN = "<!-- generated: criteria (npm run docs:runbook; from core/stages.ts) -->";
 export const RUNBOOK_END = "<!-- /generated: criteria -->";
+/** The reviewer's list, generated from core/reviewerChecks.ts (rollout propose puts the same list into its pull requests). */
+export const CHECKS_BEGIN = "<!-- generated: reviewer checks (npm run docs:runbook; from core/reviewerChecks.ts) -->";
+export const CHECKS_END = "<!-- /generated: reviewer checks -->";
 
 export class RunbookError extends Error {
   constructor(message: string) {
@@ -41,12 +47,17 @@ export function criteriaMarkdown(t: Thresholds = GUIDE_THRESHOLDS, soakHours: nu
   return lines.join("\n");
 }
 
-/** The runbook with its generated block replaced. Throws when the markers are missing or out of order. */
-export function renderRunbook(text: string): string {
-  const a = text.indexOf(RUNBOOK_BEGIN);
-  const b = text.indexOf(RUNBOOK_END);
+/** `text` with the block between `begin` and `end` replaced by `body`. Throws when the markers are missing or out of order. */
+function replaceBlock(text: string, begin: string, end: string, body: string): string {
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
   if (a < 0 || b < 0 || b < a) {
-    throw new RunbookError(`docs/RUNBOOK.md must contain "${RUNBOOK_BEGIN}" followed by "${RUNBOOK_END}"`);
+    throw new RunbookError(`docs/RUNBOOK.md must contain "${begin}" followed by "${end}"`);
   }
-  return `${text.slice(0, a)}${RUNBOOK_BEGIN}\n${criteriaMarkdown()}\n${text.slice(b)}`;
+  return `${text.slice(0, a)}${begin}\n${body}\n${text.slice(b)}`;
+}
+
+/** The runbook with its generated blocks (the criteria, the reviewer's list) replaced. Throws when a block's markers are missing or out of order. */
+export function renderRunbook(text: string): string {
+  return replaceBlock(replaceBlock(text, RUNBOOK_BEGIN, RUNBOOK_END, criteriaMarkdown()), CHECKS_BEGIN, CHECKS_END, reviewerChecksMarkdown("runbook"));
 }

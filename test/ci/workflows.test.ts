@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { monitoringSecretName } from "../../ci/changes";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github/workflows");
@@ -50,8 +51,8 @@ const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
 const validate = (file: string) => spawnSync(VALIDATOR, [file], { cwd: ROOT, encoding: "utf8" });
 
 describe("CI workflows", () => {
-  it("there is a pull-request workflow (the PR's tests), a rollout-review workflow (the decisions) and a deploy workflow", () => {
-    assert.deepEqual(files, ["deploy.yml", "pull-request.yml", "rollout-review.yml"]);
+  it("there is a pull-request workflow (the PR's tests), a rollout-review workflow (the decisions), a deploy workflow and the scheduled proposals", () => {
+    assert.deepEqual(files, ["deploy.yml", "propose.yml", "pull-request.yml", "rollout-review.yml"]);
   });
 
   for (const f of files) {
@@ -342,6 +343,43 @@ describe("CI workflows", () => {
       assert.ok(i(/^if docker info >\/dev\/null 2>&1; then$/m) >= 0 && i(/^if docker info/m) < i(/^nohup dockerd --storage-driver=vfs "\$@"/m));
       assert.match(start, /for _ in \$\(seq 1 "\$wait_s"\); do/);
       assert.match(start, /did not answer docker info within \$\{wait_s\}s/);
+    });
+  });
+
+  describe("rollout propose: scheduled, main's code, proposes and never merges (issue 25)", () => {
+    const w = load("propose.yml");
+    const text = fs.readFileSync(path.join(WORKFLOWS, "propose.yml"), "utf8");
+    const job = w.jobs.propose;
+    const raw = parse(text) as { on: { schedule: Array<{ cron: string }>; workflow_dispatch: unknown }; jobs: { propose: { strategy: { matrix: { include: Array<{ stack: string; databaseSecret: string }> } } } } };
+
+    it("runs on a schedule (every 30 minutes) and by hand, only those: main's workflow file and code", () => {
+      assert.deepEqual(Object.keys(w.on).sort(), ["schedule", "workflow_dispatch"]);
+      assert.deepEqual(raw.on.schedule.map((c) => c.cron), ["*/30 * * * *"]);
+      assert.deepEqual(w.permissions, { contents: "read" });
+      const checkout = job.steps.find((s) => s.uses?.startsWith("actions/checkout@"));
+      assert.equal(checkout?.with?.ref, "main");
+    });
+
+    it("one job per deployed stack (every stack file but dev), each with its own monitoring secret, one run per stack at a time", () => {
+      const stacks = fs.readdirSync(ROOT).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((x): x is string => x !== undefined && x !== "dev").sort();
+      const include = raw.jobs.propose.strategy.matrix.include;
+      assert.deepEqual(include.map((i) => i.stack).sort(), stacks);
+      for (const i of include) assert.equal(i.databaseSecret, monitoringSecretName(i.stack));
+      assert.equal(job.environment, "rollout-gate", "the database secrets' environment, limited to main");
+      assert.equal(job.concurrency?.group, "rollout-propose-${{ matrix.stack }}");
+      assert.equal(job.concurrency?.["cancel-in-progress"], false);
+    });
+
+    it("the tool gets its token as GITHUB_TOKEN from the propose secret (not the built-in token, whose pull requests start no workflow), through env only", () => {
+      const step = job.steps.find((s) => /rollout propose/.test(s.run ?? ""));
+      assert.ok(step);
+      assert.equal(step.run, 'npx rollout propose --stack "$STACK" --base main');
+      assert.equal(step.env?.GITHUB_TOKEN, "${{ secrets.ROLLOUT_PROPOSE_TOKEN }}");
+      assert.equal(step.env?.ROLLOUT_DATABASE_URL, "${{ secrets[matrix.databaseSecret] }}");
+      assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), /secrets\.GITHUB_TOKEN|github\.token/);
+      // nothing merges, and no other command runs with the token
+      assert.doesNotMatch(text, /gh pr merge|pulls\.merge|--auto|merge_method/);
+      assert.deepEqual(job.steps.map((s) => s.run).filter(Boolean), ["npm ci --no-audit --no-fund", 'npx rollout propose --stack "$STACK" --base main']);
     });
   });
 

@@ -440,7 +440,7 @@ describe("rollout CLI: parsing", () => {
   });
 
   it("every command has --help (exit 0)", async () => {
-    for (const cmd of ["status", "gate", "advance", "rollback", "drill"]) {
+    for (const cmd of ["status", "gate", "advance", "rollback", "drill", "propose"]) {
       const r = await rollout(cmd, "--help");
       assert.equal(r.code, 0, cmd);
       assert.match(r.stdout, new RegExp(`Usage: rollout ${cmd} \\[options\\]`));
