@@ -225,11 +225,40 @@ describe("[pg] rollout propose: the scheduled path on the drill's data", functio
     assert.equal(writes(), w);
   });
 
+  it("a hold on main (rollout hold, issue 25 part 3): the gate says PAUSE naming it, the open proposal is closed as stale, nothing new is proposed; once released, PROCEED proposes again", async () => {
+    const seed = path.join(tmp, "seed");
+    git(seed, "pull", "-q", "--ff-only", "origin", "main");
+    const held = await rollout("hold", "--stack", "prod", "--project-dir", seed, "--reason", "bug #1234: exports fail for SSO users", "--by", "on-call");
+    assert.equal(held.code, 0, held.err);
+    git(seed, "commit", "-q", "-am", "hold prod");
+    git(seed, "push", "-q", "origin", "HEAD:refs/heads/main");
+    const open = () => [...hub.pulls.values()].filter((x) => x.pull.state === "open").map((x) => x.pull.number);
+    const before = hub.pulls.size;
+    const r = await propose("PROCEED");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /verdict: PAUSE/);
+    assert.match(r.out, /bug #1234: exports fail for SSO users/, "the gate names the hold");
+    assert.deepEqual(open(), [], "the proposal made before the hold is closed (main's stack file changed)");
+    assert.equal(hub.pulls.size, before, "nothing new is proposed while the hold is on main");
+    const w = writes();
+    await propose("PROCEED");
+    assert.equal(writes(), w, "a rerun under the hold changes nothing");
+
+    const released = await rollout("release", "--stack", "prod", "--project-dir", seed);
+    assert.equal(released.code, 0, released.err);
+    git(seed, "commit", "-q", "-am", "release prod");
+    git(seed, "push", "-q", "origin", "HEAD:refs/heads/main");
+    const again = await propose("PROCEED");
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /opened #\d+ "rollout\(prod\): advance 10% -> 25%" from rollout\/prod-25/);
+    assert.equal(open().length, 1);
+  });
+
   it("the token: never in any output, request body, comment, pull request or commit; every request carried it; GitHub's answer echoing it is masked (exit 1)", async () => {
     hub.failNext("POST", /\/issues\/\d+\/comments$/, 500, (req) => `internal error while handling ${req.authorization ?? ""}`);
     const r = await propose("ROLLBACK");
     assert.equal(r.code, 1);
-    assert.match(r.err, /GitHub: commenting on #2 in valuecanvas\/rollout-fixture failed \(HTTP 500\): internal error while handling token \[secret\]/);
+    assert.match(r.err, /GitHub: commenting on #\d+ in valuecanvas\/rollout-fixture failed \(HTTP 500\): internal error while handling token \[secret\]/);
     assert.ok(hub.requests.every((q) => q.authorization === `token ${TOKEN}`), "every request authenticated with the token");
     const bodies = hub.requests.map((q) => JSON.stringify(q.body ?? ""));
     const pulls = [...hub.pulls.values()].map((p) => JSON.stringify(p));
