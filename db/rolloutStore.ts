@@ -7,7 +7,7 @@
  * Every failure becomes a `DatabaseError` with a plain-language message: an
  * unreachable server, a refused login, a missing records table.
  */
-import { Client, ClientBase } from "pg";
+import type { Client, ClientBase } from "pg";
 import { gateWindow, latencyThresholds, type LatencyCount, type StageMetrics, type PathMetrics } from "../core/gate";
 import { redact } from "../core/redact";
 import { ROLLOUT_EVENTS_TABLE, RolloutEventRow, insertRolloutEvent } from "./rolloutEvent";
@@ -51,6 +51,24 @@ function describePgError(err: unknown, url: string): string {
   }
 }
 
+/**
+ * The pg module, loaded when a command first connects. pg 8 asks at load whether it runs in a Cloudflare
+ * Worker: without a global `navigator` (Node 20; Node 21 and later define one) it constructs a fetch
+ * `Response`, which loads Node's whole fetch stack (undici, http, http2) that nothing here uses: about a
+ * fifth of `rollout status`'s start (bench/cli.ts). A `navigator` that says Node, as Node 21+ has it, answers
+ * the question instead; it exists only while pg loads, and an existing one is left alone.
+ */
+function loadPg(): typeof import("pg") {
+  const g = globalThis as { navigator?: unknown };
+  if (g.navigator !== undefined) return require("pg") as typeof import("pg");
+  Object.defineProperty(globalThis, "navigator", { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
+  try {
+    return require("pg") as typeof import("pg");
+  } finally {
+    delete g.navigator;
+  }
+}
+
 /** Connect, or throw a DatabaseError that says why not. */
 export async function connect(url: string, timeoutMs = 5000): Promise<Client> {
   let parsed: URL;
@@ -62,7 +80,7 @@ export async function connect(url: string, timeoutMs = 5000): Promise<Client> {
   if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
     throw new DatabaseError(`--database-url must start with postgres:// or postgresql://, got ${parsed.protocol}//`);
   }
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: "rollout" });
+  const client = new (loadPg().Client)({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: "rollout" });
   client.on("error", () => undefined); // a dropped connection surfaces on the next query
   try {
     await client.connect();
