@@ -13,6 +13,8 @@ import {
   ComparisonFacts,
   CriterionFacts,
   CriterionResult,
+  ExposureCheck,
+  ExposureFacts,
   GateDecision,
   GateInput,
   GateResult,
@@ -159,7 +161,7 @@ function reasonsText(d: GateDecision, criteria: readonly CriterionResult[]): str
     if (n.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${min.newUsers} (need ${n.users} more)`);
     if (n.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${min.legacyRequests} (need ${n.legacyRequests} more)`);
     if (n.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${min.legacyUsers} (need ${n.legacyUsers} more)`);
-    if (d.exposure.flagged) reasons.push(`exposure: ${d.exposure.message}; the gate waits until the observed share matches the configured one`);
+    if (d.exposure.flagged) reasons.push(`exposure: ${exposureMessage(d.exposure)}; the gate waits until the observed share matches the configured one`);
     if (!(elapsed !== null && elapsed >= d.soakHoursRequired)) {
       reasons.push(
         elapsed === null
@@ -204,6 +206,21 @@ export function completionLines(g: Pick<GateResult, "fullRollout">): string[] {
   ];
 }
 
+/** The exposure check in one sentence: the observed share against the configured one, and whether it was judged. */
+export function exposureMessage(e: ExposureFacts): string {
+  if (e.observedPct === null) return "no users in the window";
+  const judged = e.users >= e.minUsers;
+  return (
+    `${e.observedPct.toFixed(1)}% of ${e.users} distinct users on the new path, configured ${e.expectedPct}%` +
+    (e.flagged ? ` — off by more than ${e.tolerancePct} points: check the bucketing and the deployed flags` : judged ? "" : ` (fewer than ${e.minUsers} users: not judged)`)
+  );
+}
+
+/** The exposure check as GateResult has it: its numbers and exposureMessage. */
+export function wordExposure(e: ExposureFacts): ExposureCheck {
+  return { expectedPct: e.expectedPct, observedPct: e.observedPct, tolerancePct: e.tolerancePct, flagged: e.flagged, message: exposureMessage(e) };
+}
+
 /** A decision in words: the GateResult every reader shows (the same keys `rollout gate --json` has always printed). */
 export function wordGate(d: GateDecision): GateResult {
   const { criteria: facts, comparison: cmp, nothingToRollBack: _n, marginPct: _mp, minimums: _min, metricProblems: _p, ...rest } = d;
@@ -230,7 +247,7 @@ export function wordGate(d: GateDecision): GateResult {
     alpha: rest.alpha,
     looks: rest.looks,
     looksNote: rest.looksNote,
-    exposure: rest.exposure,
+    exposure: wordExposure(rest.exposure),
     needed: rest.needed,
     reasons: reasonsText(d, criteria),
     suggestedCommand: rest.suggestedCommand,
