@@ -263,12 +263,12 @@ export function wordGate(d: GateDecision): GateResult {
 export type ExitNote = "own" | "gate's";
 
 /** A criterion's status in one word, the same for every kind: met, not yet (shown neither way), or breached. */
-export function criterionWord(c: Pick<CriterionResult, "status">): "met" | "not yet" | "breached" {
+export function criterionWord(c: { status: string }): "met" | "not yet" | "breached" {
   return c.status === "met" ? "met" : c.status === "failed" ? "breached" : "not yet";
 }
 
 /** The number with its unit: a rate in %, a difference of rates in pp (signed). */
-function withUnit(v: number, unit: "%" | "pp"): string {
+function withUnit(v: number, unit: string): string {
   return unit === "pp" ? `${v >= 0 ? "+" : "−"}${n2(Math.abs(v), " pp")}` : n2(v, "%");
 }
 
@@ -282,13 +282,24 @@ function label(c: CriterionResult): string {
  * (for a line that must hold, "value < line", the upper bound shows it holds and the lower bound that it
  * does not; for a line that must not be crossed, the other way round), or why it is not judged.
  */
-export function criterionEvidence(c: CriterionResult, contamination: number): string {
+/**
+ * What criterionEvidence reads of a criterion: a GateResult's criterion, or the same keys read back from
+ * `rollout gate --json` (ci/comment.ts, whose older readings may lack the bound's quantity and estimate).
+ */
+export interface EvidenceOf {
+  kind: string;
+  status: string;
+  metric?: string;
+  bound?: { lower: number; upper: number; line: number; unit: string; quantity?: string; estimate?: number | null };
+}
+
+export function criterionEvidence(c: EvidenceOf, contamination: number): string {
   if (c.metric === "contaminationCount") return `${Number.isFinite(contamination) ? count(contamination) : String(contamination)} contaminated session(s)`;
   const b = c.bound;
   if (b === undefined || c.status === "insufficient-data") return "too little data to judge";
-  const est = b.estimate === null ? "" : ` (est. ${withUnit(b.estimate, b.unit)})`;
+  const est = b.estimate === null || b.estimate === undefined ? "" : ` (est. ${withUnit(b.estimate, b.unit)})`;
   // A p95 line is judged as the share of slow requests against 5 %: name the share and its line.
-  const slow = /^share of (?:new-path|legacy) requests (slower than|taking) ([\d.]+) s/.exec(b.quantity);
+  const slow = /^share of (?:new-path|legacy) requests (slower than|taking) ([\d.]+) s/.exec(b.quantity ?? "");
   const what = slow ? `share ${slow[1] === "taking" ? "≥" : ">"} ${slow[2]} s: ` : "";
   const line = slow ? `, line ${b.line}%` : "";
   // A success criterion is met by its upper bound below the line; a pause/rollback line is crossed by the lower bound above it.
