@@ -4,7 +4,8 @@
  * BENCH_CLI_RUNS runs (default 10) each, wall time and the process's CPU time (user + system, from
  * /usr/bin/time when installed: on a busy machine the CPU time is what an idle one would take as wall time,
  * nearly, since each start is one thread). The machine's load average is printed beside: on the shared
- * 2-core machine the wall times include waiting for a core. Writes bench/results-cli.md.
+ * 2-core machine the wall times include waiting for a core. The cases run round-robin (measureAll). Writes
+ * bench/results-cli.md.
  *
  * Goals (issue 24): `rollout --help` ≤ 0.3 s, any command's own start ≤ 0.5 s, on 2 idle cores.
  * A command's own start is timed to the moment it fails for want of a database at 127.0.0.1:1 (nothing
@@ -68,16 +69,23 @@ function stillFresh(): boolean {
   return spawnSync(process.execPath, ["-e", `process.exit(require(${JSON.stringify(path.join(ROOT, "bin", "load.cjs"))}).distIsFresh() ? 0 : 1)`]).status === 0;
 }
 
-function measure(c: Case, tsNode: boolean): { wall: number; cpu: number | null } {
-  // A source edited during the run would make the "compiled" runs fall back to ts-node: refuse to time that.
-  if (!tsNode && !stillFresh()) throw new Error("dist/ no longer matches the sources (a file was edited during the run): npm run build, then run again");
-  const ts: Timing[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    ts.push(once(c, tsNode));
-    process.stderr.write(".");
+/**
+ * Every case RUNS times, round-robin: each round runs every case once, so a burst of other work on the
+ * shared machine falls on all cases alike instead of on whichever case was being timed (timed one case
+ * after another, two commands with the same start differed by 0.15 s of CPU). Medians per case.
+ */
+function measureAll(cases: readonly Case[], tsNode: boolean): Array<{ wall: number; cpu: number | null }> {
+  const ts: Timing[][] = cases.map(() => []);
+  for (let r = 0; r < RUNS; r++) {
+    // A source edited during the run would make the "compiled" runs fall back to ts-node: refuse to time that.
+    if (!tsNode && !stillFresh()) throw new Error("dist/ no longer matches the sources (a file was edited during the run): npm run build, then run again");
+    cases.forEach((c, k) => ts[k].push(once(c, tsNode)));
+    process.stderr.write(`bench:cli: ${tsNode ? "ts-node" : "compiled"}: round ${r + 1} of ${RUNS}\n`);
   }
-  const cpus = ts.map((t) => t.cpu).filter((x): x is number => x !== null);
-  return { wall: median(ts.map((t) => t.wall)), cpu: cpus.length === ts.length ? median(cpus) : null };
+  return ts.map((t) => {
+    const cpus = t.map((x) => x.cpu).filter((x): x is number => x !== null);
+    return { wall: median(t.map((x) => x.wall)), cpu: cpus.length === t.length ? median(cpus) : null };
+  });
 }
 
 function main(): void {
@@ -90,11 +98,11 @@ function main(): void {
   const s = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)} s`);
   const rows: string[] = [];
   let met = true;
-  for (const c of CASES) {
-    process.stderr.write(`bench:cli: ${c.name} `);
-    const compiled = measure(c, false);
-    const tsNode = measure(c, true);
-    process.stderr.write("\n");
+  const compiledAll = measureAll(CASES, false);
+  const tsNodeAll = measureAll(CASES, true);
+  for (const [k, c] of CASES.entries()) {
+    const compiled = compiledAll[k];
+    const tsNode = tsNodeAll[k];
     // The goal is for idle cores: the CPU time stands for it when known (one thread), else the wall time.
     const idle = compiled.cpu ?? compiled.wall;
     const ok = c.goalSeconds === null ? null : idle <= c.goalSeconds;
@@ -105,7 +113,7 @@ function main(): void {
   const text =
     `# CLI start-up benchmark\n\n` +
     `\`npm run bench:cli\` on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "unknown"}), Node ${process.version}; ` +
-    `median of ${RUNS} runs each. Load average (1 min) ${loadBefore[0].toFixed(1)} before, ${loadAfter[0].toFixed(1)} after: ` +
+    `median of ${RUNS} runs each, the cases run round-robin. Load average (1 min) ${loadBefore[0].toFixed(1)} before, ${loadAfter[0].toFixed(1)} after: ` +
     `${loadBefore[0] > 1 || loadAfter[0] > 1 ? "the machine was busy with other work, so wall times include waiting for a core; the CPU time (user + system) is the idle figure" : "an idle machine"}.\n\n` +
     `| command | compiled: wall | compiled: CPU | ts-node: wall | ts-node: CPU | goal (2 idle cores) |\n|---|---:|---:|---:|---:|---|\n` +
     rows.join("\n") +

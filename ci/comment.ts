@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../core/gate";
-import { describeAlpha, holdText } from "../core/gateText";
+import { criterionEvidence, criterionWord, describeAlpha, holdText } from "../core/gateText";
 import { redact, stripAnsi } from "../core/redact";
 import type { HoldConfig } from "../core/configSchema";
 import { reportSection } from "./stageChart";
@@ -66,7 +66,7 @@ export const gateJsonSchema = z
             metric: z.string().optional(),
             statement: z.string().optional(),
             bound: z
-              .object({ lower: z.number(), upper: z.number(), line: z.number(), unit: z.string(), confidence: z.number().optional() })
+              .object({ lower: z.number(), upper: z.number(), line: z.number(), unit: z.string(), quantity: z.string().optional(), estimate: z.number().nullable().optional(), confidence: z.number().optional() })
               .loose()
               .optional(),
           })
@@ -316,17 +316,6 @@ function fmtMetric(v: number | null | undefined, metric: string | undefined): st
   return fmtNum(v);
 }
 
-/**
- * The gate reports pause/rollback criteria as "failed" when hit and "met"
- * when not; say it the way a reviewer reads it.
- */
-export function criterionStatus(kind: string, status: string): string {
-  if (status === "insufficient-data") return "⏳ not enough data";
-  if (status === "undecided") return "⏳ not shown yet";
-  if (kind === "success") return status === "met" ? "✅ met" : status === "failed" ? "❌ not met" : status;
-  return status === "failed" ? "❌ hit" : status === "met" ? "✅ not hit" : status;
-}
-
 /** The lines of Pulumi's closing summary ("Resources:" and what follows), for the comment's headline. */
 export function previewSummary(output: string): string[] {
   const lines = stripAnsi(output).split("\n");
@@ -389,16 +378,12 @@ function gateSection(reading: GateReading, secrets: readonly string[]): string[]
   }
   if (g.applies) lines.push("", `Judged: ${cell(g.applies)}.`);
   if (g.criteria?.length) {
-    lines.push("", "| criterion | kind | observed | always-valid bounds vs line | status |", "|---|---|---:|---:|---|");
+    // In the gate's own words, as `rollout gate` and the report's evidence table say them (core/gateText.ts).
+    const contamination = m?.contaminationCount ?? Number.NaN;
+    lines.push("", "| status | kind | criterion | evidence (always-valid bound) |", "|---|---|---|---|");
     for (const c of g.criteria) {
-      const b = c.bound;
-      // A count (contamination) is judged as is, against its line; every rate by its always-valid bounds.
-      const bounds = b
-        ? `${b.lower.toFixed(2)}–${b.upper.toFixed(2)} ${b.unit} vs ${c.op ?? ""} ${fmtNum(b.line, "", 2)} ${b.unit}`
-        : typeof c.threshold === "number" && c.metric === "contaminationCount"
-          ? `${c.op ?? ""} ${fmtMetric(c.threshold, c.metric)}`
-          : "n/a";
-      lines.push(`| ${cell(c.description)} | ${c.kind} | ${fmtMetric(c.observed, c.metric)} | ${cell(bounds)} | ${criterionStatus(c.kind, c.status)} |`);
+      const evidence = c.metric === "contaminationCount" && m?.contaminationCount === undefined ? `${fmtMetric(c.observed, c.metric)} contaminated session(s)` : criterionEvidence(c, contamination);
+      lines.push(`| ${criterionWord(c)} | ${c.kind} | ${cell(c.description)} | ${cell(redact(evidence, secrets))} |`);
     }
   }
   if (g.comparison) lines.push("", `New vs legacy: ${redact(g.comparison.statement, secrets)}.`);

@@ -289,7 +289,7 @@ export interface GateDecision {
   looks: number | null;
   /** Why `looks` is null, when the caller said; null otherwise. */
   looksNote: string | null;
-  exposure: ExposureCheck;
+  exposure: ExposureFacts;
   /** What WAIT still needs. */
   needed: Shortfall;
   /**
@@ -310,8 +310,9 @@ export interface GateDecision {
 }
 
 /** A decision in words (core/gateText.ts evaluateGate): what `rollout gate --json` prints and every reader shows. */
-export interface GateResult extends Omit<GateDecision, "criteria" | "comparison" | "nothingToRollBack" | "marginPct" | "minimums" | "metricProblems"> {
+export interface GateResult extends Omit<GateDecision, "criteria" | "comparison" | "exposure" | "nothingToRollBack" | "marginPct" | "minimums" | "metricProblems"> {
   criteria: CriterionResult[];
+  exposure: ExposureCheck;
   comparison?: Comparison;
   /** What this stage judges and what does not apply, in words. */
   applies: string;
@@ -575,7 +576,7 @@ export function decide(kind: Criterion["kind"], op: Criterion["op"], lo: number,
 /** What decides the verdict: the judged criteria and the checks beside them. */
 interface VerdictInput {
   results: CriterionFacts[];
-  exposure: ExposureCheck;
+  exposure: ExposureFacts;
   soakOk: boolean;
   volumeShort: boolean;
 }
@@ -815,7 +816,8 @@ export function decideGate(input: GateInput): GateDecision {
 // ---------------------------------------------------------------------------
 // Exposure
 
-export interface ExposureCheck {
+/** The exposure check's numbers (exposureCheck); core/gateText.ts wordExposure says them (ExposureCheck). */
+export interface ExposureFacts {
   /** The configured share of users on the new path (0 while a flag is off). */
   expectedPct: number;
   /** Observed share of distinct users on the new path, or null without traffic. */
@@ -823,6 +825,14 @@ export interface ExposureCheck {
   tolerancePct: number;
   /** True when observed and expected differ by more than the tolerance (judged from `minUsers` users on). */
   flagged: boolean;
+  /** Distinct users in the window, both paths. */
+  users: number;
+  /** The share is judged from this many users on; below, it is reported, not judged. */
+  minUsers: number;
+}
+
+/** The exposure check as every reader shows it (GateResult, `rollout gate --json`): the numbers and core/gateText.ts's sentence. */
+export interface ExposureCheck extends Pick<ExposureFacts, "expectedPct" | "observedPct" | "tolerancePct" | "flagged"> {
   message: string;
 }
 
@@ -831,15 +841,9 @@ export interface ExposureCheck {
  * percentage. With fewer than `minUsers` users in the window the share is
  * reported, not judged.
  */
-export function exposureCheck(expectedPct: number, m: StageMetrics, tolerancePct: number, minUsers = 1): ExposureCheck {
-  const total = m.new.users + m.legacy.users;
-  const observedPct = total > 0 ? (100 * m.new.users) / total : null;
-  const judged = total >= minUsers;
-  const flagged = judged && observedPct !== null && Math.abs(observedPct - expectedPct) > tolerancePct;
-  const message =
-    observedPct === null
-      ? "no users in the window"
-      : `${observedPct.toFixed(1)}% of ${total} distinct users on the new path, configured ${expectedPct}%` +
-        (flagged ? ` — off by more than ${tolerancePct} points: check the bucketing and the deployed flags` : judged ? "" : ` (fewer than ${minUsers} users: not judged)`);
-  return { expectedPct, observedPct, tolerancePct, flagged, message };
+export function exposureCheck(expectedPct: number, m: StageMetrics, tolerancePct: number, minUsers = 1): ExposureFacts {
+  const users = m.new.users + m.legacy.users;
+  const observedPct = users > 0 ? (100 * m.new.users) / users : null;
+  const flagged = users >= minUsers && observedPct !== null && Math.abs(observedPct - expectedPct) > tolerancePct;
+  return { expectedPct, observedPct, tolerancePct, flagged, users, minUsers };
 }

@@ -13,6 +13,8 @@ import {
   ComparisonFacts,
   CriterionFacts,
   CriterionResult,
+  ExposureCheck,
+  ExposureFacts,
   GateDecision,
   GateInput,
   GateResult,
@@ -159,7 +161,7 @@ function reasonsText(d: GateDecision, criteria: readonly CriterionResult[]): str
     if (n.users !== undefined) reasons.push(`too few users on the new path: ${m.new.users} of ${min.newUsers} (need ${n.users} more)`);
     if (n.legacyRequests !== undefined) reasons.push(`too few requests on the legacy path: ${m.legacy.requests} of ${min.legacyRequests} (need ${n.legacyRequests} more)`);
     if (n.legacyUsers !== undefined) reasons.push(`too few users on the legacy path: ${m.legacy.users} of ${min.legacyUsers} (need ${n.legacyUsers} more)`);
-    if (d.exposure.flagged) reasons.push(`exposure: ${d.exposure.message}; the gate waits until the observed share matches the configured one`);
+    if (d.exposure.flagged) reasons.push(`exposure: ${exposureMessage(d.exposure)}; the gate waits until the observed share matches the configured one`);
     if (!(elapsed !== null && elapsed >= d.soakHoursRequired)) {
       reasons.push(
         elapsed === null
@@ -204,6 +206,21 @@ export function completionLines(g: Pick<GateResult, "fullRollout">): string[] {
   ];
 }
 
+/** The exposure check in one sentence: the observed share against the configured one, and whether it was judged. */
+export function exposureMessage(e: ExposureFacts): string {
+  if (e.observedPct === null) return "no users in the window";
+  const judged = e.users >= e.minUsers;
+  return (
+    `${e.observedPct.toFixed(1)}% of ${e.users} distinct users on the new path, configured ${e.expectedPct}%` +
+    (e.flagged ? ` — off by more than ${e.tolerancePct} points: check the bucketing and the deployed flags` : judged ? "" : ` (fewer than ${e.minUsers} users: not judged)`)
+  );
+}
+
+/** The exposure check as GateResult has it: its numbers and exposureMessage. */
+export function wordExposure(e: ExposureFacts): ExposureCheck {
+  return { expectedPct: e.expectedPct, observedPct: e.observedPct, tolerancePct: e.tolerancePct, flagged: e.flagged, message: exposureMessage(e) };
+}
+
 /** A decision in words: the GateResult every reader shows (the same keys `rollout gate --json` has always printed). */
 export function wordGate(d: GateDecision): GateResult {
   const { criteria: facts, comparison: cmp, nothingToRollBack: _n, marginPct: _mp, minimums: _min, metricProblems: _p, ...rest } = d;
@@ -230,7 +247,7 @@ export function wordGate(d: GateDecision): GateResult {
     alpha: rest.alpha,
     looks: rest.looks,
     looksNote: rest.looksNote,
-    exposure: rest.exposure,
+    exposure: wordExposure(rest.exposure),
     needed: rest.needed,
     reasons: reasonsText(d, criteria),
     suggestedCommand: rest.suggestedCommand,
@@ -246,12 +263,12 @@ export function wordGate(d: GateDecision): GateResult {
 export type ExitNote = "own" | "gate's";
 
 /** A criterion's status in one word, the same for every kind: met, not yet (shown neither way), or breached. */
-export function criterionWord(c: Pick<CriterionResult, "status">): "met" | "not yet" | "breached" {
+export function criterionWord(c: { status: string }): "met" | "not yet" | "breached" {
   return c.status === "met" ? "met" : c.status === "failed" ? "breached" : "not yet";
 }
 
 /** The number with its unit: a rate in %, a difference of rates in pp (signed). */
-function withUnit(v: number, unit: "%" | "pp"): string {
+function withUnit(v: number, unit: string): string {
   return unit === "pp" ? `${v >= 0 ? "+" : "−"}${n2(Math.abs(v), " pp")}` : n2(v, "%");
 }
 
@@ -265,13 +282,24 @@ function label(c: CriterionResult): string {
  * (for a line that must hold, "value < line", the upper bound shows it holds and the lower bound that it
  * does not; for a line that must not be crossed, the other way round), or why it is not judged.
  */
-export function criterionEvidence(c: CriterionResult, contamination: number): string {
+/**
+ * What criterionEvidence reads of a criterion: a GateResult's criterion, or the same keys read back from
+ * `rollout gate --json` (ci/comment.ts, whose older readings may lack the bound's quantity and estimate).
+ */
+export interface EvidenceOf {
+  kind: string;
+  status: string;
+  metric?: string;
+  bound?: { lower: number; upper: number; line: number; unit: string; quantity?: string; estimate?: number | null };
+}
+
+export function criterionEvidence(c: EvidenceOf, contamination: number): string {
   if (c.metric === "contaminationCount") return `${Number.isFinite(contamination) ? count(contamination) : String(contamination)} contaminated session(s)`;
   const b = c.bound;
   if (b === undefined || c.status === "insufficient-data") return "too little data to judge";
-  const est = b.estimate === null ? "" : ` (est. ${withUnit(b.estimate, b.unit)})`;
+  const est = b.estimate === null || b.estimate === undefined ? "" : ` (est. ${withUnit(b.estimate, b.unit)})`;
   // A p95 line is judged as the share of slow requests against 5 %: name the share and its line.
-  const slow = /^share of (?:new-path|legacy) requests (slower than|taking) ([\d.]+) s/.exec(b.quantity);
+  const slow = /^share of (?:new-path|legacy) requests (slower than|taking) ([\d.]+) s/.exec(b.quantity ?? "");
   const what = slow ? `share ${slow[1] === "taking" ? "≥" : ">"} ${slow[2]} s: ` : "";
   const line = slow ? `, line ${b.line}%` : "";
   // A success criterion is met by its upper bound below the line; a pause/rollback line is crossed by the lower bound above it.

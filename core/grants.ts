@@ -8,7 +8,8 @@
  *   agent_sessions or the rollup tables, cannot write anything. The rollout
  *   command's read-only SECURITY DEFINER functions (stage_metrics,
  *   stage_contamination, rollout_history, stage_latency_counts: migrations
- *   0008, 0009, 0015; and the exporter's current_rollouts, 0032) keep
+ *   0008, 0009, 0015; the exporter's current_rollouts, 0032; the report's
+ *   stage_interval_metrics, 0033) keep
  *   PostgreSQL's default EXECUTE for PUBLIC; USAGE on
  *   schema monitoring is what lets this role, and no other, reach them. Its
  *   one write goes the same way: monitoring.record_gate_look (0030, 0031)

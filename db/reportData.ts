@@ -7,10 +7,10 @@
  * `judge` (cli/rollout.ts passes the gate `rollout gate` runs).
  *
  * Each stage over time: at most MAX_POINTS_PER_STAGE points (core/report/model.ts pointTimes: hourly,
- * or every few hours for a long stage), each two reads of one statement: the interval's own metrics
- * (readIntervalMetrics) and the window the gate would have read at that moment (readGateMetrics), judged
- * by the same `judge`. So a report reads at most 2 × MAX_POINTS_PER_STAGE + 2 statements per stage,
- * however long the stage.
+ * or every few hours for a long stage). The intervals' own metrics are one statement per stage
+ * (readIntervalMetrics, sql/0033); each point but the last also reads the window the gate would have
+ * read at that moment (readGateMetrics), judged by the same `judge`. So a report reads at most
+ * MAX_POINTS_PER_STAGE + 2 statements per stage, however long the stage.
  */
 import type { ClientBase } from "pg";
 import type { StageMetrics } from "../core/gate";
@@ -101,13 +101,14 @@ export async function readRolloutReport(c: ClientBase, o: ReportOptions): Promis
     const judgement = o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: windowEnd, metrics, ...(current && o.hold ? { hold: o.hold } : {}) });
     // The stage over time: each interval's own figures, and the gate's judgement as of the interval's end.
     const points: StagePoint[] = [];
-    let from = s.start ?? windowStart;
-    for (const at of pointTimes(from, windowEnd, o.maxPoints ?? MAX_POINTS_PER_STAGE)) {
-      const interval = await readIntervalMetrics(c, from, at);
+    const first = s.start ?? windowStart;
+    const times = pointTimes(first, windowEnd, o.maxPoints ?? MAX_POINTS_PER_STAGE);
+    const bounds = times.length === 0 ? [] : [first, ...times];
+    const intervals = await readIntervalMetrics(c, bounds);
+    for (const [k, at] of times.entries()) {
       const upTo = at.getTime() === windowEnd.getTime() ? metrics : await readGateMetrics(c, s.start ?? undefined, at, { thresholds: o.thresholds, soakHours: o.soakHours });
       const j = upTo === metrics ? judgement : o.judge({ stage: s.stage, flags: s.flags, stageStartedAt: s.start ?? undefined, asOf: at, metrics: upTo });
-      points.push({ from, at, interval, judgement: j });
-      from = at;
+      points.push({ from: bounds[k], at, interval: intervals[k], judgement: j });
     }
     segments.push({
       stage: s.stage,

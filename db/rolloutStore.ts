@@ -7,7 +7,7 @@
  * Every failure becomes a `DatabaseError` with a plain-language message: an
  * unreachable server, a refused login, a missing records table.
  */
-import { Client, ClientBase } from "pg";
+import type { Client, ClientBase } from "pg";
 import { gateWindow, latencyThresholds, type LatencyCount, type StageMetrics, type PathMetrics } from "../core/gate";
 import { redact } from "../core/redact";
 import { ROLLOUT_EVENTS_TABLE, RolloutEventRow, insertRolloutEvent } from "./rolloutEvent";
@@ -51,6 +51,24 @@ function describePgError(err: unknown, url: string): string {
   }
 }
 
+/**
+ * The pg module, loaded when a command first connects. pg 8 asks at load whether it runs in a Cloudflare
+ * Worker: without a global `navigator` (Node 20; Node 21 and later define one) it constructs a fetch
+ * `Response`, which loads Node's whole fetch stack (undici, http, http2) that nothing here uses: about a
+ * fifth of `rollout status`'s start (bench/cli.ts). A `navigator` that says Node, as Node 21+ has it, answers
+ * the question instead; it exists only while pg loads, and an existing one is left alone.
+ */
+function loadPg(): typeof import("pg") {
+  const g = globalThis as { navigator?: unknown };
+  if (g.navigator !== undefined) return require("pg") as typeof import("pg");
+  Object.defineProperty(globalThis, "navigator", { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
+  try {
+    return require("pg") as typeof import("pg");
+  } finally {
+    delete g.navigator;
+  }
+}
+
 /** Connect, or throw a DatabaseError that says why not. */
 export async function connect(url: string, timeoutMs = 5000): Promise<Client> {
   let parsed: URL;
@@ -62,7 +80,7 @@ export async function connect(url: string, timeoutMs = 5000): Promise<Client> {
   if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
     throw new DatabaseError(`--database-url must start with postgres:// or postgresql://, got ${parsed.protocol}//`);
   }
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: "rollout" });
+  const client = new (loadPg().Client)({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: "rollout" });
   client.on("error", () => undefined); // a dropped connection surfaces on the next query
   try {
     await client.connect();
@@ -250,6 +268,23 @@ interface WindowRow {
   contamination: string;
 }
 
+/** A window's metrics from monitoring.stage_metrics's rows (as json) and its contamination count: a path without a row had no requests. */
+function windowMetrics(since: Date, until: Date, paths: readonly StageRow[], contamination: string | number): StageMetrics {
+  const out: StageMetrics = { windowStart: since, windowEnd: until, new: emptyPath(), legacy: emptyPath(), contaminationCount: Number(contamination) };
+  for (const r of paths) {
+    const p: PathMetrics = {
+      requests: Number(r.total_requests),
+      errors: Number(r.errors),
+      users: Number(r.users),
+      avgSeconds: seconds(r.avg_duration_seconds),
+      p95Seconds: seconds(r.p95_duration_seconds),
+    };
+    if (r.version === "New") out.new = p;
+    else out.legacy = p;
+  }
+  return out;
+}
+
 /**
  * Both paths' metrics and the contamination count for created_at in (since,
  * until]; with `latencyThresholds` (seconds; core/gate.ts latencyThresholds),
@@ -272,18 +307,7 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date, 
             monitoring.stage_contamination($1, $2) as contamination`,
     [since, until, [...latencyThresholds]],
   );
-  const out: StageMetrics = { windowStart: since, windowEnd: until, new: emptyPath(), legacy: emptyPath(), contaminationCount: Number(row.contamination) };
-  for (const r of row.paths) {
-    const p: PathMetrics = {
-      requests: Number(r.total_requests),
-      errors: Number(r.errors),
-      users: Number(r.users),
-      avgSeconds: seconds(r.avg_duration_seconds),
-      p95Seconds: seconds(r.p95_duration_seconds),
-    };
-    if (r.version === "New") out.new = p;
-    else out.legacy = p;
-  }
+  const out = windowMetrics(since, until, row.paths, row.contamination);
   if (latencyThresholds.length > 0) {
     const byPath: Record<"new" | "legacy", LatencyCount[]> = { new: [], legacy: [] };
     for (const r of row.latency) {
@@ -298,12 +322,23 @@ export async function readStageMetrics(c: ClientBase, since: Date, until: Date, 
 }
 
 /**
- * One display interval's metrics (the report's points within a stage: that interval's own error rate, P95
- * and requests per version), created_at in (since, until]. Not a gate input: what the gate judges is read
- * by readGateMetrics alone, over the window gateWindow gives.
+ * The display intervals' metrics of a stage over time (the rollout report's points: each interval's own
+ * error rate, P95, requests per version and contamination), for the intervals (bounds[k], bounds[k+1]] of
+ * consecutive times, in ONE statement (monitoring.stage_interval_metrics, sql/0033): one round trip and one
+ * snapshot for all of them, each interval exactly what readStageMetrics without latency counts reads for it.
+ * Not a gate input: what the gate judges is read by readGateMetrics alone, over the window gateWindow gives.
  */
-export function readIntervalMetrics(c: ClientBase, since: Date, until: Date): Promise<StageMetrics> {
-  return readStageMetrics(c, since, until);
+export async function readIntervalMetrics(c: ClientBase, bounds: readonly Date[]): Promise<StageMetrics[]> {
+  if (bounds.length < 2) return [];
+  const rows = await query<{ interval_index: number; paths: StageRow[]; contamination: string }>(
+    c,
+    "select interval_index, paths, contamination from monitoring.stage_interval_metrics($1::timestamptz[]) order by interval_index",
+    [[...bounds]],
+  );
+  if (rows.length !== bounds.length - 1 || rows.some((r, i) => r.interval_index !== i + 1)) {
+    throw new DatabaseError(`monitoring.stage_interval_metrics returned ${rows.length} intervals for ${bounds.length - 1}`);
+  }
+  return rows.map((r, i) => windowMetrics(bounds[i], bounds[i + 1], r.paths, r.contamination));
 }
 
 /**

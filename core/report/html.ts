@@ -11,7 +11,7 @@
  *
  * Pure: a RolloutReport in, a string out. Every text is escaped.
  */
-import { KeyMetric, RolloutReport, StageSegment, breachedCriteria, keyMetrics, segmentLabel, stageOverTime } from "./model";
+import { KeyMetric, RolloutReport, StageSegment, breachedCriteria, contaminationLines, keyMetrics, segmentLabel, stageOverTime } from "./model";
 import { escapeXml, lineChart } from "./svg";
 import { count, n2, percentOf, shortTime, shortTimeAfter } from "../plainText";
 import { criterionEvidence, criterionWord, holdText, shortReasons } from "../gateText";
@@ -134,7 +134,7 @@ function evidenceTable(s: StageSegment): string {
 /** One stage: its figures over time (hourly, or every few hours), the gate's bound over time, and its evidence. */
 function stageSection(s: StageSegment, i: number, r: RolloutReport): string {
   const who = [s.actor ? `by ${s.actor}` : "", s.gitCommit ? `at ${s.gitCommit.slice(0, 12)}` : "", s.reason ? `reason: ${s.reason}` : ""].filter(Boolean).join(", ");
-  const t = stageOverTime(s);
+  const t = stageOverTime(s, r.thresholds);
   const cats = t.hours.map((h) => `${Number.isInteger(h) ? h : h.toFixed(1)} h`);
   const xTitle = `hours since ${s.start === null ? "the window's start" : "the stage's record"} (${shortTime(s.start ?? s.windowStart)})`;
   const charts: string[] = [];
@@ -146,6 +146,11 @@ function stageSection(s: StageSegment, i: number, r: RolloutReport): string {
       chart(`Error rate ${per}`, lineChart({ title: `Error rate ${per}, ${segmentLabel(s, i)}`, unit: "%", categories: cats, series: t.errorRate, lines: [{ kind: "critical", value: r.thresholds.errorRateCriticalPct, label: `> ${r.thresholds.errorRateCriticalPct}%` }, { kind: "target", value: r.thresholds.targetErrorRatePct, label: `< ${r.thresholds.targetErrorRatePct}%` }], xTitle })),
       chart(`Latency (P95) ${per}`, lineChart({ title: `P95 ${per}, ${segmentLabel(s, i)}`, unit: "s", categories: cats, series: t.p95, lines: [{ kind: "critical", value: r.thresholds.p95CriticalSeconds, label: `> ${r.thresholds.p95CriticalSeconds}s` }, { kind: "target", value: r.thresholds.targetP95Seconds, label: `< ${r.thresholds.targetP95Seconds}s` }], xTitle })),
       chart(`Traffic: requests ${per} and version`, lineChart({ title: `Requests ${per}, ${segmentLabel(s, i)}`, unit: "", categories: cats, series: t.requests, lines: [], style: "bar", xTitle })),
+      chart(
+        `Cross-contamination ${per}`,
+        lineChart({ title: `Contaminated sessions ${per}, ${segmentLabel(s, i)}`, unit: "", categories: cats, series: t.contamination, lines: contaminationLines(r.thresholds.contaminationMax), xTitle }) +
+          `\n<p class="note">sessions found with more than one user in each interval: the gate's count on the stage up to the point, less its count at the previous point${s.start === null ? " (without a rollout record: the interval's own count, the guide's isolation query over it)" : ""}; a point in the critical colour is a breach of the stage's isolation criterion.</p>`,
+      ),
     );
     if (t.bound) {
       const b = t.bound;

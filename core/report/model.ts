@@ -174,6 +174,14 @@ export function guideLines(unit: string, target: number, warning: number, critic
   ];
 }
 
+/** The guide's levels for session isolation: target `max` (0) contaminated sessions, critical above it (no warning). */
+export function contaminationLines(max: number): GuideLine[] {
+  return [
+    { kind: "target", value: max, label: `${max} cross-contamination` },
+    { kind: "critical", value: max, label: `> ${max}` },
+  ];
+}
+
 const errorRate = errorRatePct;
 const p95 = (p: PathMetrics): number | null => (p.requests > 0 ? p.p95Seconds : null);
 
@@ -208,10 +216,7 @@ export function keyMetrics(segments: readonly StageSegment[], t: Thresholds): Ke
       id: "sessionIsolation",
       title: "Session isolation (cross-contamination)",
       unit: "",
-      lines: [
-        { kind: "target", value: t.contaminationMax, label: `${t.contaminationMax} cross-contamination` },
-        { kind: "critical", value: t.contaminationMax, label: `> ${t.contaminationMax}` },
-      ],
+      lines: contaminationLines(t.contaminationMax),
       notApplicable: ["warning"],
       series: [{ name: "all sessions", key: "all", values: per((s) => s.metrics.contaminationCount), breaches: segments.map((s) => breachOn(s, "sessionIsolation", "all")) }],
       note: "sessions with more than one user_id; a session belongs to users, not to a version, so one count for all",
@@ -287,6 +292,8 @@ export interface StageOverTime {
   p95: KeyMetricSeries[];
   /** Requests per version in each point's interval. */
   requests: KeyMetricSeries[];
+  /** Sessions found contaminated in each interval (contaminationOverTime), a breach where the stage's count exceeds the stack's contaminationMax. */
+  contamination: KeyMetricSeries[];
   /** The gate's verdict on the window up to each point. */
   verdicts: string[];
   /** The criterion that decided the stage's verdict, over time; null when no criterion had bounds. */
@@ -309,8 +316,44 @@ export function decidingCriterion(j: StageJudgement): CriterionResult | null {
   );
 }
 
-/** The stage's points as series: hourly figures per version, the verdict and the deciding criterion's bounds at each point. */
-export function stageOverTime(s: StageSegment): StageOverTime {
+/**
+ * What an interval's contamination above the line breaches: the stage's rollback criterion on contamination
+ * as the gate names it (its guide description), or, without a judgement, the line itself.
+ */
+export function contaminationCriterion(j: StageJudgement, max: number): string {
+  const c = j.gate?.criteria.find((x) => x.metric === "contaminationCount" && x.kind === "rollback");
+  return c?.description ?? `Cross-user session contamination > ${max}`;
+}
+
+/**
+ * Contamination over a stage, one value per point: the sessions found contaminated in that interval, and
+ * whether the stage's count is then above `max` (a breach). A session is contaminated once it has a second
+ * user; its users' requests may fall in different intervals, so the interval's own count (the guide's
+ * isolation query over the interval) would miss it. For a stage with a rollout record the gate's window at
+ * each point runs from the record to the point, and a contaminated session stays contaminated: the gate's
+ * count at a point minus its count at the previous one is the sessions that became contaminated in the
+ * interval, and the series sums to the stage's count. Without a record the gate's window slides (its last
+ * soak hours): then each interval's own count, a breach above `max`. A point without a finite count: null.
+ */
+export function contaminationOverTime(s: Pick<StageSegment, "start" | "points">, max: number): { values: (number | null)[]; breached: boolean[] } {
+  if (s.start === null) {
+    const own = s.points.map((p) => (Number.isFinite(p.interval.contaminationCount) ? p.interval.contaminationCount : null));
+    return { values: own, breached: own.map((v) => v !== null && v > max) };
+  }
+  const upTo = s.points.map((p) => p.judgement.gate?.metrics.contaminationCount);
+  const values = upTo.map((c, k) => {
+    const before = k === 0 ? 0 : upTo[k - 1];
+    return typeof c === "number" && Number.isFinite(c) && typeof before === "number" && Number.isFinite(before) ? c - before : null;
+  });
+  return { values, breached: values.map((v, k) => v !== null && v > 0 && (upTo[k] as number) > max) };
+}
+
+/**
+ * The stage's points as series: figures per interval and version (error rate, P95, requests), the
+ * sessions found contaminated per interval with its breaches (contaminationOverTime), the verdict and the
+ * deciding criterion's bounds at each point.
+ */
+export function stageOverTime(s: StageSegment, t: Pick<Thresholds, "contaminationMax">): StageOverTime {
   const origin = (s.start ?? s.windowStart).getTime();
   const pts = s.points;
   const pathSeries = (f: (p: PathMetrics) => number | null): KeyMetricSeries[] => [
@@ -318,6 +361,7 @@ export function stageOverTime(s: StageSegment): StageOverTime {
     { name: "legacy", key: "legacy", values: pts.map((p) => f(p.interval.legacy)) },
   ];
   const decider = decidingCriterion(s.judgement);
+  const contamination = contaminationOverTime(s, t.contaminationMax);
   let bound: BoundSeries | null = null;
   if (decider?.bound) {
     const at = pts.map((p) => p.judgement.gate?.criteria.find((c) => c.id === decider.id)?.bound ?? null);
@@ -337,6 +381,14 @@ export function stageOverTime(s: StageSegment): StageOverTime {
     errorRate: pathSeries(errorRate),
     p95: pathSeries(p95),
     requests: pathSeries((p) => p.requests),
+    contamination: [
+      {
+        name: "sessions found contaminated",
+        key: "all",
+        values: contamination.values,
+        breaches: contamination.breached.map((b) => (b ? contaminationCriterion(s.judgement, t.contaminationMax) : null)),
+      },
+    ],
     verdicts: pts.map((p) => p.judgement.verdict),
     bound,
   };

@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GUIDE_THRESHOLDS } from "../../core/stages";
 import { GateResult, latencyThresholds } from "../../core/gate";
-import { evaluateGate } from "../../core/gateText";
+import { criterionEvidence, criterionWord, evaluateGate } from "../../core/gateText";
 import { parseConfig } from "../../core/config";
 import {
   MAX_PREVIEW_CHARS,
@@ -20,6 +20,7 @@ import {
   buildStackReview,
   commentMarker,
   gateDecision,
+  gateJsonSchema,
   previewSummary,
   readGateRun,
   redact,
@@ -116,8 +117,15 @@ describe("CI pull-request comment", () => {
     assert.match(md, /\| new \| 20000 \| 180 \| 0\.90% \| 1200 \| 1\.40s \|/);
     assert.match(md, /\| legacy \| 180000 \| 1800 \| 1\.00% \| 11000 \| 1\.60s \|/);
     // The always-valid gate's output (docs/gate.md): bounds against the line, the margin, α's spending, the looks.
-    assert.match(md, /\| P95 latency < 3 seconds \| success \| 1\.40s \| 0\.\d\d–1\.\d\d % vs < 5 % \| ✅ met \|/);
-    assert.match(md, /\| New-path error rate > 5% \(critical\) \| rollback \| 0\.90% \| 0\.\d\d–1\.\d\d % vs > 5 % \| ✅ not hit \|/);
+    // The criteria in the gate's own words (core/gateText.ts criterionWord, criterionEvidence), as `rollout gate` and the report say them.
+    assert.match(md, /\| status \| kind \| criterion \| evidence \(always-valid bound\) \|/);
+    assert.match(md, /\| met \| success \| P95 latency < 3 seconds \| share ≥ 3 s: upper bound \d+\.\d\d%, line 5% \(est\. \d+\.\d\d%\) \|/);
+    assert.match(md, /\| met \| rollback \| New-path error rate > 5% \(critical\) \| upper bound \d+\.\d\d% \(est\. 0\.90%\) \|/);
+    const g = gateJsonSchema.parse(JSON.parse(JSON.stringify(PROCEED)));
+    for (const c of g.criteria ?? []) {
+      const row = md.split("\n").find((l) => l.includes(`| ${c.description} |`));
+      assert.equal(row, `| ${criterionWord(c)} | ${c.kind} | ${c.description} | ${criterionEvidence(c, g.metrics?.contaminationCount ?? Number.NaN)} |`);
+    }
     assert.match(md, /New vs legacy: the new path's error rate is at most 0\.\d\d pp above legacy's, within the 0\.50 pp margin .*confidence that holds however often this is checked/);
     assert.match(
       md,
@@ -184,7 +192,7 @@ describe("CI pull-request comment", () => {
     assert.equal(r.decision.status, "blocked");
     assert.match(r.markdown, /🛑 \*\*ROLLBACK\*\*/);
     assert.match(r.markdown, /rollback criterion hit: Cross-user session contamination > 0/);
-    assert.match(r.markdown, /\| Cross-user session contamination > 0 \(critical: immediate rollback\) \| rollback \| 2 \| > 0 \| ❌ hit \|/);
+    assert.match(r.markdown, /\| breached \| rollback \| Cross-user session contamination > 0 \(critical: immediate rollback\) \| 2 contaminated session\(s\) \|/);
     assert.match(r.markdown, /`npx rollout rollback --immediate --stack prod`/);
   });
 

@@ -21,6 +21,7 @@ describe("[pg] monitoring queries are bounded where the monitoring role cannot l
     "SELECT * FROM monitoring.rollout_history('prod')",
     "SELECT * FROM monitoring.stage_latency_counts(now() - interval '24 hours', now(), ARRAY[1, 3]::float8[])",
     "SELECT * FROM monitoring.stage_concurrent_sessions(now() - interval '24 hours', now())",
+    "SELECT * FROM monitoring.stage_interval_metrics(ARRAY[now() - interval '2 hours', now() - interval '1 hour', now()])",
   ];
 
   it("each view and function is cancelled with a lock timeout while its tables are locked, whatever the role set", async () => {

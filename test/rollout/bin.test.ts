@@ -26,18 +26,22 @@ function ensureBuilt(): void {
   assert.ok(distIsFresh(true), "dist/ is fresh after the build");
 }
 
-/** Run `node <args>` the way an operator does (no ROLLOUT_TS_NODE), recording the modules it loaded. */
-function runShipped(args: string[]): { status: number | null; stdout: string; stderr: string; loaded: string[] } {
+/**
+ * Run `node <args>` the way an operator does (no ROLLOUT_TS_NODE), recording the modules it loaded, Node's
+ * own modules it loaded (process.moduleLoadList) and whether a global `navigator` is left at exit.
+ */
+function runShipped(args: string[]): { status: number | null; stdout: string; stderr: string; loaded: string[]; builtins: string[]; navigator: string } {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.ROLLOUT_TS_NODE;
-  const probe = `process.on("exit", () => require("node:fs").writeSync(2, "\\nLOADED " + JSON.stringify(Object.keys(require.cache)) + "\\n"));`;
+  const probe = `process.on("exit", () => require("node:fs").writeSync(2, "\\nLOADED " + JSON.stringify([Object.keys(require.cache), process.moduleLoadList, typeof globalThis.navigator]) + "\\n"));`;
   const r = spawnSync(process.execPath, ["-e", `${probe} process.argv.splice(1, 0, ${JSON.stringify(args[0])}); require(${JSON.stringify(args[0])});`, "--", ...args.slice(1)], {
     cwd: ROOT,
     env,
     encoding: "utf8",
   });
   const m = /\nLOADED (.*)\n$/.exec(r.stderr);
-  return { status: r.status, stdout: r.stdout, stderr: m ? r.stderr.slice(0, m.index) : r.stderr, loaded: m ? (JSON.parse(m[1]) as string[]) : [] };
+  const [loaded, builtins, navigator] = m ? (JSON.parse(m[1]) as [string[], string[], string]) : [[], [], "(no probe)"];
+  return { status: r.status, stdout: r.stdout, stderr: m ? r.stderr.slice(0, m.index) : r.stderr, loaded, builtins, navigator };
 }
 
 const rel = (files: string[]) => files.filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`)).map((f) => path.relative(ROOT, f));
@@ -62,6 +66,17 @@ describe("the shipped entry points (compiled)", function () {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /^rollout rollback: already at stage 0/);
     assert.ok(rel(r.loaded).includes(path.join("dist", "stack", "stackEdit.js")));
+  });
+
+  it("`rollout status` loads pg to connect but not Node's fetch stack, and leaves no global navigator", () => {
+    // pg 8 probes for a Cloudflare Worker at load; on Node 20 the probe built a fetch Response (db/rolloutStore.ts loadPg).
+    const r = runShipped([path.join(ROOT, "bin", "rollout.cjs"), "status", "--stack", "prod", "--database-url", "postgres://nobody@127.0.0.1:1/none"]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^rollout status: cannot reach the database at postgres:\/\/nobody@127\.0\.0\.1:1\/none: connection refused/);
+    assert.ok(r.loaded.some((f) => /node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/.test(f)), "pg's stream module is loaded");
+    assert.ok(r.builtins.includes("NativeModule net"), r.builtins.join(", "));
+    assert.deepEqual(r.builtins.filter((b) => /undici|http2|NativeModule http$/.test(b)), []);
+    assert.equal(r.navigator, "undefined");
   });
 
   it("an npm script runs compiled: bin/run.cjs cli/deploy-target --help", () => {

@@ -8,8 +8,9 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GateResult, LatencyCount, PathMetrics } from "../../core/gate";
-import { evaluateGate, wordGate } from "../../core/gateText";
+import fc from "fast-check";
+import { ExposureCheck, GateResult, LatencyCount, PathMetrics, exposureCheck } from "../../core/gate";
+import { evaluateGate, exposureMessage, wordExposure, wordGate } from "../../core/gateText";
 import { decideGate } from "../../core/gate";
 import { formatGate } from "../../core/gateText";
 import { formatStatus } from "../../cli/rolloutText";
@@ -162,11 +163,64 @@ describe("the gate decides, core/gateText.ts words (issue 24: wording in one pla
       for (const k of ["reasons", "applies", "advice"]) assert.ok(!(k in d), `decideGate returns no ${k}`);
       for (const cr of d.criteria) assert.ok(!("statement" in cr), `criterion ${cr.id} has no statement`);
       if (d.comparison) assert.ok(!("statement" in d.comparison), "the comparison has no statement");
-      // The strings left are identifiers and the guide's criterion descriptions, the bound's quantity and method, the exposure line.
+      // The strings left are identifiers and the guide's criterion descriptions, the bound's quantity and method.
       // A hold's fields are the stack file's data (rollout hold), passed through, not the gate's sentences.
-      const allowed = /^(\.verdict|\.metricVerdict|\.hold\.(reason|by|at)|\.phase|\.judgedPath|\.suggestedCommand|\.nothingToRollBack|\.looksNote|\.criteria\[\d+\]\.(id|kind|description|metric|op|status|bound\.(quantity|unit|method)|notJudged\.(why|path))|\.comparison\.(method|decision)|\.exposure\.message)$/;
+      const allowed = /^(\.verdict|\.metricVerdict|\.hold\.(reason|by|at)|\.phase|\.judgedPath|\.suggestedCommand|\.nothingToRollBack|\.looksNote|\.criteria\[\d+\]\.(id|kind|description|metric|op|status|bound\.(quantity|unit|method)|notJudged\.(why|path))|\.comparison\.(method|decision))$/;
       for (const k of stringKeys(d)) assert.match(k, allowed, `a string at ${k}`);
       assert.deepStrictEqual(wordGate(d), evaluateGate(input));
     });
   }
+
+  /** The exposure sentence as core/gate.ts exposureCheck wrote it before the wording moved here (issue 24): the oracle. */
+  function exposureBefore(expectedPct: number, newUsers: number, legacyUsers: number, tolerancePct: number, minUsers: number): ExposureCheck {
+    const total = newUsers + legacyUsers;
+    const observedPct = total > 0 ? (100 * newUsers) / total : null;
+    const judged = total >= minUsers;
+    const flagged = judged && observedPct !== null && Math.abs(observedPct - expectedPct) > tolerancePct;
+    const message =
+      observedPct === null
+        ? "no users in the window"
+        : `${observedPct.toFixed(1)}% of ${total} distinct users on the new path, configured ${expectedPct}%` +
+          (flagged ? ` — off by more than ${tolerancePct} points: check the bucketing and the deployed flags` : judged ? "" : ` (fewer than ${minUsers} users: not judged)`);
+    return { expectedPct, observedPct, tolerancePct, flagged, message };
+  }
+
+  it("the exposure check: decideGate gives its numbers, wordExposure the same JSON and sentence as before the move (random inputs)", () => {
+    const metricsWith = (newUsers: number, legacyUsers: number) => ({
+      windowStart: START,
+      windowEnd: AS_OF,
+      new: { ...path_(2812, 12, 640, 1.9, 0.014), users: newUsers },
+      legacy: { ...path_(8436, 160, 1900, 2.1, 0.024), users: legacyUsers },
+      contaminationCount: 0,
+    });
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 10, 25, 50, 75, 100),
+        fc.oneof(fc.constant(0), fc.nat(3000)),
+        fc.oneof(fc.constant(0), fc.nat(3000)),
+        fc.oneof(fc.constantFrom(0, 5, 10), fc.double({ min: 0, max: 100, noNaN: true })),
+        fc.oneof(fc.constant(1), fc.nat(4000)),
+        (expected, newUsers, legacyUsers, tolerance, minUsers) => {
+          const facts = exposureCheck(expected, metricsWith(newUsers, legacyUsers), tolerance, minUsers);
+          assert.ok(!("message" in facts), "exposureCheck returns numbers only");
+          const want = exposureBefore(expected, newUsers, legacyUsers, tolerance, minUsers);
+          const got = wordExposure(facts);
+          // Byte-identical as JSON (keys in the same order), as `rollout gate --json` prints it.
+          assert.equal(JSON.stringify(got), JSON.stringify(want));
+          assert.equal(exposureMessage(facts), want.message);
+          seen.add(want.observedPct === null ? "none" : want.flagged ? "flagged" : want.message.endsWith("not judged)") ? "not judged" : "fine");
+        },
+      ),
+      { numRuns: 500, seed: 24 },
+    );
+    assert.deepEqual([...seen].sort(), ["fine", "flagged", "none", "not judged"]);
+    // Through the gate: the decision holds the facts, the GateResult the sentence; a flagged share is a WAIT reason.
+    const input = { stage: 10 as const, flags: ON, stageStartedAt: START, asOf: AS_OF, metrics: metricsWith(1200, 1200), thresholds: PROD.thresholds, gate: PROD.gate, looks: 3 };
+    const d = decideGate(input);
+    assert.deepEqual(d.exposure, { expectedPct: 10, observedPct: 50, tolerancePct: PROD.gate.exposureTolerancePct, flagged: true, users: 2400, minUsers: PROD.gate.minNewUsers });
+    const g = evaluateGate(input);
+    assert.deepEqual(g.exposure, exposureBefore(10, 1200, 1200, PROD.gate.exposureTolerancePct, PROD.gate.minNewUsers));
+    assert.ok(g.reasons.includes(`exposure: ${g.exposure.message}; the gate waits until the observed share matches the configured one`), g.reasons.join("\n"));
+  });
 });

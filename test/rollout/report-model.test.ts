@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import { HOUR_MS, PathMetrics, StageMetrics } from "../../core/gate";
 import { evaluateGate } from "../../core/gateText";
 import { parseConfig } from "../../core/config";
-import { KeyMetricId, MAX_POINTS_PER_STAGE, RolloutReport, StageJudgement, StageSegment, emptyConcurrency, guideLines, keyMetrics, pointTimes, stageOverTime } from "../../core/report/model";
+import { KeyMetricId, MAX_POINTS_PER_STAGE, RolloutReport, StageJudgement, StageSegment, contaminationCriterion, contaminationLines, emptyConcurrency, guideLines, keyMetrics, pointTimes, stageOverTime } from "../../core/report/model";
 import { renderReportHtml } from "../../core/report/html";
 import { spreadLabels } from "../../core/report/svg";
 import { GUIDE_THRESHOLDS, Stage } from "../../core/stages";
@@ -32,7 +32,7 @@ const judge = (stage: Stage, h: number, contamination = 0): StageJudgement => {
   const g = evaluateGate({ stage, flags: ON, stageStartedAt: T0, asOf: at(h), metrics: metricsUpTo(h, contamination), thresholds: cfg.thresholds, gate: cfg.gate });
   return { verdict: g.verdict, evidence: "", gate: g };
 };
-/** A stage of `hours` hours with hourly points, the gate judged at each one. */
+/** A stage of `hours` hours with hourly points, the gate judged at each one; its contaminated sessions, if any, in its last interval. */
 function judgedStage(stage: Stage, hours: number, contamination = 0): StageSegment {
   const ends = pointTimes(T0, at(hours));
   return {
@@ -52,7 +52,8 @@ function judgedStage(stage: Stage, hours: number, contamination = 0): StageSegme
     points: ends.map((e, k) => {
       const h = (e.getTime() - T0.getTime()) / HOUR_MS;
       const prev = k === 0 ? 0 : (ends[k - 1].getTime() - T0.getTime()) / HOUR_MS;
-      return { from: at(prev), at: e, interval: { ...metricsUpTo(h - prev), windowStart: at(prev), windowEnd: e }, judgement: judge(stage, h, h === hours ? contamination : 0) };
+      const own = h === hours ? contamination : 0;
+      return { from: at(prev), at: e, interval: { ...metricsUpTo(h - prev, own), windowStart: at(prev), windowEnd: e }, judgement: judge(stage, h, own) };
     }),
   };
 }
@@ -124,7 +125,7 @@ describe("rollout report over time and breaches (pure)", () => {
 
   it("a stage over time: one point per interval (every 2 h for 48 h, at most MAX_POINTS_PER_STAGE) with its own requests per version, the verdict at each hour, and the deciding criterion's bounds narrowing towards the end", () => {
     const s = judgedStage(10, 48);
-    const t = stageOverTime(s);
+    const t = stageOverTime(s, GUIDE_THRESHOLDS);
     assert.deepEqual(t.hours, Array.from({ length: 24 }, (_, k) => 2 * (k + 1)), "48 h in 24 points: every 2 h");
     assert.deepEqual(t.requests.map((x) => [x.key, x.values[0]]), [["new", 1000], ["legacy", 3000]]);
     assert.equal(t.verdicts.length, 24);
@@ -137,6 +138,30 @@ describe("rollout report over time and breaches (pure)", () => {
     assert.ok(widths.length >= 2);
     assert.ok(widths[widths.length - 1] < widths[0], `the interval narrows: ${widths[0]} → ${widths[widths.length - 1]}`);
     for (let k = 0; k < 24; k++) if (b.lower[k] !== null) assert.ok((b.lower[k] as number) <= (b.upper[k] as number));
+  });
+
+  it("contamination over time: the sessions found contaminated in each interval (the gate's count up to the point, less the previous point's), a breach where the stage's count is above contaminationMax", () => {
+    // The gate's count on the stage up to each of its 24 points: 2 sessions found by 12 h (point 5), a third at the end.
+    const upTo = Array.from({ length: 24 }, (_, k) => (k === 23 ? 3 : k >= 5 ? 2 : 0));
+    const base = judgedStage(25, 48, 3);
+    const s: StageSegment = { ...base, points: base.points.map((p, k) => ({ ...p, judgement: judge(25, 2 * (k + 1), upTo[k]) })) };
+    const [c] = stageOverTime(s, GUIDE_THRESHOLDS).contamination;
+    assert.equal(c.key, "all");
+    assert.deepEqual(c.values, Array.from({ length: 24 }, (_, k) => (k === 5 ? 2 : k === 23 ? 1 : 0)));
+    assert.equal((c.values as number[]).reduce((a, b) => a + b, 0), s.metrics.contaminationCount, "the series sums to the stage's count");
+    const named = "Cross-user session contamination > 0 (critical: immediate rollback)";
+    assert.deepEqual(c.breaches, Array.from({ length: 24 }, (_, k) => (k === 5 || k === 23 ? named : null)));
+    // The line is the stack's: with contaminationMax 2, the stage breaches only when the third session is found.
+    const loose = stageOverTime(s, { contaminationMax: 2 }).contamination[0];
+    assert.deepEqual(loose.breaches?.map((b, k) => (b === null ? null : k)).filter((k) => k !== null), [23]);
+    // Without a rollout record the gate's window slides: each interval's own count, a breach above the line.
+    const bare = { ...s, start: null, points: s.points.map((p, k) => ({ ...p, interval: { ...p.interval, contaminationCount: k === 7 ? 1 : 0 } })) };
+    const own = stageOverTime(bare, GUIDE_THRESHOLDS).contamination[0];
+    assert.deepEqual(own.values, Array.from({ length: 24 }, (_, k) => (k === 7 ? 1 : 0)));
+    assert.deepEqual(own.breaches?.map((b, k) => (b === null ? null : k)).filter((k) => k !== null), [7]);
+    // Without the gate's result (an older reading), the breach names the line.
+    assert.equal(contaminationCriterion({ verdict: "ROLLBACK", evidence: "" }, 0), "Cross-user session contamination > 0");
+    assert.deepEqual(contaminationLines(0), keyMetrics([], GUIDE_THRESHOLDS).find((k) => k.id === "sessionIsolation")?.lines, "the panel's lines and the chart's are one wording");
   });
 
   it("spreadLabels: labels at the same height are pushed apart, and stay within their bounds", () => {
@@ -165,8 +190,11 @@ describe("rollout report over time and breaches (pure)", () => {
     assert.doesNotMatch(html.replace(/<details[\s\S]*?<\/details>/g, ""), /\d\d:\d\d:\d\d(\.\d+)?Z/, "no full ISO time outside the gate's full text");
     assert.equal(html.match(/<table class="evidence-table"/g)?.length, 2);
     assert.match(html, /<tr class="criterion status-breached" data-criterion="contamination"><td class="breached">breached<\/td><td>rollback<\/td><td>Cross-user session contamination &gt; 0 \(critical: immediate rollback\)<\/td><td>1 contaminated session\(s\)<\/td><\/tr>/);
-    // One set of hourly charts (error rate, P95, traffic, the gate's bounds) per stage.
-    assert.equal(html.match(/<section class="panel stage-chart">/g)?.length, 8);
+    // One set of charts over time (error rate, P95, traffic, contamination, the gate's bounds) per stage.
+    assert.equal(html.match(/<section class="panel stage-chart">/g)?.length, 10);
+    // The contaminated interval (stage #2's last) is a breach on its stage's contamination chart, named after the criterion.
+    assert.match(html, /<g class="breach" data-series="sessions found contaminated" data-category="[^"#]+ h" data-criterion="Cross-user session contamination &gt; 0 \(critical: immediate rollback\)">/);
+    assert.equal(html.match(/<h4>Cross-contamination per 2 h<\/h4>/g)?.length, 2);
     assert.match(html, /<polygon class="band"/);
     assert.match(html, /<rect class="mark mark-WAIT"/);
   });

@@ -229,8 +229,8 @@ describe("[pg] rollout report", function () {
       assert.equal(layout.viewport, 1280);
       assert.ok(layout.scrollWidth <= 1280, `scrollWidth ${layout.scrollWidth}`);
       assert.equal(layout.scrolledTables, 0, "no table or text box scrolls sideways either");
-      // 4 key-metric panels, and per stage error rate, P95, traffic and (when a criterion has bounds) the gate's bounds.
-      assert.ok(layout.charts.length >= 4 + 2 * 3, `${layout.charts.length} charts`);
+      // 4 key-metric panels, and per stage error rate, P95, traffic, contamination and (when a criterion has bounds) the gate's bounds.
+      assert.ok(layout.charts.length >= 4 + 2 * 4, `${layout.charts.length} charts`);
       for (const c of layout.charts) {
         assert.ok(c.w > 200 && c.h > 80, `a chart of ${c.w}x${c.h}`);
         assert.ok(c.x >= 0 && c.x + c.w <= 1280 && c.y >= 0 && c.y + c.h <= layout.pageHeight, JSON.stringify(c));
@@ -245,6 +245,44 @@ describe("[pg] rollout report", function () {
       assert.match(layout.breach.criterion, /^Cross-user session contamination > 0/);
       assert.match(layout.breach.label, /^breach: Cross-user\s*session\s*contamination\s*>\s*0/, "the criterion named on the chart (in wrapped lines)");
       assert.deepEqual(requests, [href], "only the report itself");
+      await page.close();
+    });
+
+    it("each stage's contamination over time: the seeded session is a breach in the critical colour at its interval at 10 %, none at 0 %", async () => {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(file).href);
+      const charts = (await page.evaluate(`(() => Array.from(document.querySelectorAll("section.stage-section")).map((sec) => {
+        const panel = Array.from(sec.querySelectorAll("section.stage-chart")).find((p) => p.querySelector("h4").textContent.startsWith("Cross-contamination"));
+        if (!panel) return { stage: sec.dataset.stage, title: null };
+        const box = panel.querySelector("svg.chart").getBoundingClientRect();
+        return {
+          stage: sec.dataset.stage,
+          title: panel.querySelector("h4").textContent,
+          values: Array.from(panel.querySelectorAll("g.series circle")).map((c) => Number(c.dataset.value)),
+          lines: Array.from(panel.querySelectorAll("g.guide-line line")).map((l) => l.dataset.kind),
+          size: [box.width, box.height],
+          breaches: Array.from(panel.querySelectorAll("g.breach")).map((g) => ({
+            category: g.dataset.category,
+            criterion: g.dataset.criterion,
+            fill: getComputedStyle(g.querySelector("circle")).fill,
+            label: g.querySelector("text").textContent,
+          })),
+        };
+      }))()`)) as Array<{ stage: string; title: string | null; values: number[]; lines: string[]; size: [number, number]; breaches: Array<{ category: string; criterion: string; fill: string; label: string }> }>;
+      assert.deepEqual(charts.map((c) => [c.stage, c.title]), [["0", "Cross-contamination per 3 h"], ["10", "Cross-contamination per 3 h"]]);
+      const [zero, ten] = charts;
+      assert.deepEqual(zero.breaches, []);
+      assert.ok(zero.values.length > 1 && zero.values.every((v) => v === 0), JSON.stringify(zero.values));
+      assert.deepEqual(ten.lines, ["target", "critical"], "the guide's levels: target 0, critical above it");
+      // Stage 10 % began 50 h ago; the contaminated session's two requests are 5 h old: the interval (45 h, 48 h].
+      assert.equal(ten.values.reduce((a, b) => a + b, 0), 1, JSON.stringify(ten.values));
+      assert.equal(ten.breaches.length, 1);
+      const [b] = ten.breaches;
+      assert.equal(b.category, "48 h");
+      assert.equal(b.criterion, "Cross-user session contamination > 0 (critical: immediate rollback)");
+      assert.equal(b.fill, "rgb(207, 34, 46)", "the critical colour");
+      assert.match(b.label, /^breach: Cross-user\s*session\s*contamination\s*>\s*0/);
+      for (const c of charts) assert.ok(c.size[0] > 200 && c.size[1] > 80, `a chart of ${c.size.join("x")}`);
       await page.close();
     });
 
