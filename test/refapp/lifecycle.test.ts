@@ -36,6 +36,17 @@ const STOP_GRACE_MS = 30_000;
 const rowCount = async (db: AppDatabase, users: string[]) =>
   (await db.admin.query<{ n: number }>("SELECT count(*)::int AS n FROM public.agent_sessions WHERE user_id = ANY($1)", [users])).rows[0].n;
 
+/** Send `user`'s agent query until one is answered 200, for at most 15 s: the last reply, and the time it took. */
+async function untilAnswered(app: AppProcess, user: string): Promise<{ reply: Reply; ms: number }> {
+  const t0 = Date.now();
+  let reply = await agentQuery(app, user);
+  while (reply.status !== 200 && Date.now() - t0 < 15_000) {
+    await sleep(100);
+    reply = await agentQuery(app, user);
+  }
+  return { reply, ms: Date.now() - t0 };
+}
+
 describe("[pg] reference app: readiness, database outages and SIGTERM", function () {
   this.timeout(120_000);
   let db: AppDatabase;
@@ -140,14 +151,9 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
       );
 
       // Recovery, with no restart: the next requests succeed and are recorded again.
-      const recoveredAt = Date.now();
-      let r = await agentQuery(app, users[0]);
-      while (r.status !== 200 && Date.now() - recoveredAt < 15_000) {
-        await sleep(200);
-        r = await agentQuery(app, users[0]);
-      }
+      const { reply: r, ms } = await untilAnswered(app, users[0]);
       assert.equal(r.status, 200, `recovered: ${r.text}`);
-      console.log(`      recovered ${Date.now() - recoveredAt} ms after the database came back`);
+      console.log(`      recovered ${ms} ms after the database came back`);
       assert.deepEqual((await health(app)).json, { status: "ok", database: "ok" });
       // Rows equal successes: users.length before, 1 after; nothing of the outage was written.
       assert.equal(await rowCount(db, users), users.length + 1);
@@ -184,14 +190,8 @@ describe("[pg] reference app: readiness, database outages and SIGTERM", function
     const shed = (await metric(app, "refapp_requests_shed_total")) - shedBefore;
     assert.ok(shed > 0, "requests arriving while one probes are shed once it has not answered within the connect timeout");
     // Recovery: the held probe is answered when the database resumes; then every worker succeeds again.
-    const resumedAt = Date.now();
-    let r = await agentQuery(app, users[0]);
-    while (r.status !== 200 && Date.now() - resumedAt < 15_000) {
-      await sleep(100);
-      r = await agentQuery(app, users[0]);
-    }
+    const { reply: r, ms: recoveredMs } = await untilAnswered(app, users[0]);
     assert.equal(r.status, 200, `recovered: ${r.text}`);
-    const recoveredMs = Date.now() - resumedAt;
     const after = await Promise.all(users.map((u) => agentQuery(app, u)));
     assert.deepEqual(after.map((x) => x.status), users.map(() => 200), "after the recovery every worker succeeds");
     console.log(`      paused ${pauseMs} ms under ${workers} workers: ${during.length} answers, ${shed} shed, ${opened} connections opened (bound ${bound}); recovered ${recoveredMs} ms after the resume`);
