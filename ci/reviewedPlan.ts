@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { effectivePercentage } from "../core/stages";
-import { parseStackFile } from "../stack/stackFile";
+import { agreedReading, parseStackFile } from "../stack/stackFile";
 import type { CanaryChange } from "./changes";
 
 export const MANIFEST_VERSION = 1;
@@ -43,10 +43,13 @@ export function deployMode(stack: string, canary: CanaryChange, programFiles: re
   const turnedOn = (!canary.from.enableStatelessOrchestration && canary.to.enableStatelessOrchestration) || (!canary.from.enableSafeJsonParser && canary.to.enableSafeJsonParser);
   if (!lowered || turnedOn) return "plan";
   const file = `Pulumi.${stack}.yaml`;
+  // The whole file as both readers agree on it, ciphertexts and top-level keys (secretsprovider, encryptedkey…)
+  // included, less the rollout keys: a rotated secret or a re-keyed file beside a rollback needs the reviewed plan.
   const others = (text: string) => {
-    const sc = parseStackFile(stack, file, text);
-    const top = Object.fromEntries(Object.entries(sc).filter(([k]) => !["stack", "file", "text", "raw", "allConfig", "secrets"].includes(k)));
-    return { config: Object.fromEntries(Object.entries(sc.allConfig).filter(([k]) => !ROLLOUT_KEYS.includes(k))), top };
+    parseStackFile(stack, file, text);
+    const { config, ...top } = agreedReading(file, text);
+    const cfg = (config ?? {}) as Record<string, unknown>;
+    return { config: Object.fromEntries(Object.entries(cfg).filter(([k]) => !ROLLOUT_KEYS.includes(k))), top };
   };
   return isDeepStrictEqual(others(baseText), others(headText)) ? "rollback" : "plan";
 }

@@ -35,6 +35,10 @@ describe("the reviewed plan: argv, deploy mode, hand-off and stale detection", (
       ["lower, and the gate loosened too", gateStackFile(25), gateStackFile(10, ['  valuecanvas:gate:', '    soakHours: "1"']), [], "plan"],
       ["lower, with a program change", gateStackFile(25), gateStackFile(10), ["index.ts"], "plan"],
       ["a comment only", gateStackFile(25), "# note\n" + gateStackFile(25), [], "plan"],
+      // A secret's ciphertext and the file's top-level keys are compared too (they once were not).
+      ["lower, and a secret rotated too", gateStackFile(25, ["  valuecanvas:pagerdutyRoutingKey:", "    secure: v1:AAAAfirst=="]), gateStackFile(10, ["  valuecanvas:pagerdutyRoutingKey:", "    secure: v1:BBBBrotated=="]), [], "plan"],
+      ["lower, and the file re-keyed (encryptedkey)", gateStackFile(25) + "encryptedkey: AAAAkey==\n", gateStackFile(10) + "encryptedkey: BBBBkey==\n", [], "plan"],
+      ["lower, secret and key unchanged", gateStackFile(25, ["  valuecanvas:pagerdutyRoutingKey:", "    secure: v1:AAAAfirst=="]) + "encryptedkey: AAAAkey==\n", gateStackFile(10, ["  valuecanvas:pagerdutyRoutingKey:", "    secure: v1:AAAAfirst=="]) + "encryptedkey: AAAAkey==\n", [], "rollback"],
     ];
     for (const [name, base, head, program, want] of cases) {
       const r = twoCommits({ "Pulumi.prod.yaml": base }, { "Pulumi.prod.yaml": head, ...(program.length ? { "index.ts": "export {};\n" } : {}) });
