@@ -243,20 +243,36 @@ export function canaryChange(stack: string, baseText: string | undefined, headTe
   return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, hold, holdOnly, keysRemoved, summary };
 }
 
+/** What testRunNeeded reads of a changed stack: its hold-only verdict, and whether it deploys as a rollback (ci/reviewedPlan.ts deployMode). */
+export interface TestScope {
+  stack: string;
+  holdOnly: boolean;
+  rollback: boolean;
+}
+
 /**
  * Whether a change needs the test suite (issue 25): not when every changed path is a stack file whose change is
- * hold-only (canaryChange's `holdOnly`). Anything else — program code, docs, tests, tooling, a stack file with any
- * other change, a removed or excluded stack file — needs it. Returns the decision and why, for the log.
+ * hold-only (canaryChange's `holdOnly`) or a rollback (deployMode's `rollback`: it only lowers the stage or turns
+ * flags off, no program file and no other key changed, so it returns to a state the tests already passed). A
+ * rollback must not wait 40 minutes for the test jobs. Anything else — program code, docs, tests, tooling, a
+ * stack file with any other change, a removed or excluded stack file — needs it. Returns the decision and why,
+ * for the log.
  */
-export function testRunNeeded(changedPaths: readonly string[], canaries: readonly CanaryChange[]): { needed: boolean; why: string } {
+export function testRunNeeded(changedPaths: readonly string[], stacks: readonly TestScope[]): { needed: boolean; why: string } {
   if (changedPaths.length === 0) return { needed: true, why: "no changed path was found: tests run" };
-  const holdOnly = new Set(canaries.filter((c) => c.holdOnly).map((c) => c.stack));
+  const kind = new Map(stacks.filter((s) => s.holdOnly || s.rollback).map((s) => [s.stack, s.rollback ? "rollback" : "hold"] as const));
   const other = changedPaths.filter((p) => {
     const stack = stackOfFile(p);
-    return stack === undefined || !holdOnly.has(stack);
+    return stack === undefined || !kind.has(stack);
   });
-  if (other.length === 0) return { needed: false, why: `only holds changed (${[...holdOnly].sort().join(", ")}): no resource changes, nothing for the tests to check` };
-  return { needed: true, why: `${other.slice(0, 5).join(", ")}${other.length > 5 ? `, and ${other.length - 5} more` : ""} changed beyond a hold` };
+  if (other.length === 0) {
+    const of = (k: string) => [...kind].filter(([, v]) => v === k).map(([s]) => s).sort();
+    const [rollbacks, holds] = [of("rollback"), of("hold")];
+    if (rollbacks.length === 0) return { needed: false, why: `only holds changed (${holds.join(", ")}): no resource changes, nothing for the tests to check` };
+    const andHolds = holds.length > 0 ? ` and holds (${holds.join(", ")})` : "";
+    return { needed: false, why: `only rollbacks (${rollbacks.join(", ")})${andHolds} changed: a return to a state the tests already passed, nothing for them to check` };
+  }
+  return { needed: true, why: `${other.slice(0, 5).join(", ")}${other.length > 5 ? `, and ${other.length - 5} more` : ""} changed beyond a hold or a rollback` };
 }
 
 /** The repository secret holding a stack's monitoring database URL, e.g. MONITORING_DATABASE_URL_PROD. */

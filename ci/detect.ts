@@ -33,7 +33,7 @@ export interface Detection {
   removed: string[];
   excluded: string[];
   programFiles: string[];
-  /** Whether the change needs the test suite: not when it only sets, changes or removes holds (ci/changes.ts testRunNeeded). */
+  /** Whether the change needs the test suite: not when it only sets, changes or removes holds, or rolls back (ci/changes.ts testRunNeeded). */
   tests: { needed: boolean; why: string };
 }
 
@@ -79,7 +79,7 @@ export function detectChanges(repoDir: string, base: string, head: string, opts:
     const deploy = deployMode(c.stack, canary, changed.programFiles, baseText, headText);
     return { ...c, canary, jump: stageJump(canary, headText), deploy, databaseSecret: monitoringSecretName(c.stack) };
   });
-  const tests = testRunNeeded(paths, stacks.map((s) => s.canary));
+  const tests = testRunNeeded(paths, stacks.map((s) => ({ stack: s.stack, holdOnly: s.canary.holdOnly, rollback: s.deploy === "rollback" })));
   return { base: from, head: headSha, stacks, removed: changed.removed, excluded: changed.excluded, programFiles: changed.programFiles, tests };
 }
 

@@ -384,7 +384,7 @@ describe("CI change detection on real git history", () => {
       repo.write("Pulumi.prod.yaml", held(PROD)).write("README.md", "# readme, edited\n");
       d = detect(repo.commit("hold and docs"));
       assert.equal(only(d, "prod").canary.holdOnly, true);
-      assert.deepEqual(d.tests, { needed: true, why: "README.md changed beyond a hold" });
+      assert.deepEqual(d.tests, { needed: true, why: "README.md changed beyond a hold or a rollback" });
       repo.write("README.md", "# readme\n").write("lib/stages.ts", "export type Stage = 0 | 10;\n");
       d = detect(repo.commit("hold and program"));
       assert.equal(d.tests.needed, true);
@@ -402,6 +402,48 @@ describe("CI change detection on real git history", () => {
       assert.deepEqual(prod.canary.keysRemoved, ["valuecanvas:canaryPercentage", "valuecanvas:enableStatelessOrchestration", "valuecanvas:enableSafeJsonParser"]);
       assert.match(prod.canary.summary, /100% \(flags on, effective 100%\) → 0% \(flags off, effective 0%\): not a raise; valuecanvas:canaryPercentage, .* removed from the stack file: the defaults \(0%, flags off\) apply, which sends every user back to the legacy path/);
     });
+  });
+
+  describe("rollback-only changes (issue 25): the long test jobs skip themselves; anything more runs them", () => {
+    const at = (pct: string, flags = true, extra: { image?: string; secret?: string } = {}) => stackFile({ pct, flags, secret: "v1:AAAAfirstciphertext==", ...extra });
+
+    beforeEach(() => {
+      repo.write("Pulumi.prod.yaml", at("50")).write("Pulumi.staging.yaml", at("75"));
+      base = repo.commit("prod at 50, staging at 75");
+    });
+
+    for (const [what, prod, staging] of [
+      ["an immediate rollback (flags off)", at("50", false), at("75")],
+      ["a gradual rollback (50 → 25)", at("25"), at("75")],
+      ["a rollback to 0 %", at("0"), at("75")],
+      ["rollbacks of two stacks at once", at("0", false), at("25")],
+    ] as Array<[string, string, string]>) {
+      it(`${what}: deploy "rollback", testsNeeded=false`, () => {
+        repo.write("Pulumi.prod.yaml", prod).write("Pulumi.staging.yaml", staging);
+        const d = detect(repo.commit(what));
+        assert.ok(d.stacks.every((s) => s.deploy === "rollback"), what);
+        assert.equal(d.tests.needed, false, d.tests.why);
+        assert.match(d.tests.why, /^only rollbacks \((prod|prod, staging)\) changed: a return to a state the tests already passed/);
+        assert.match(githubOutputs(d), /^testsNeeded=false$/m);
+      });
+    }
+
+    for (const [what, write] of [
+      ["a rollback of one stack and a raise of another", () => repo.write("Pulumi.prod.yaml", at("25")).write("Pulumi.staging.yaml", at("100"))],
+      ["a rollback plus another key (the image)", () => repo.write("Pulumi.prod.yaml", at("25", true, { image: "ghcr.io/valuecanvas/app@sha256:" + "b".repeat(64) }))],
+      ["a rollback plus a rotated secret", () => repo.write("Pulumi.prod.yaml", at("25", true, { secret: "v1:BBBBrotated==" }))],
+      ["a rollback plus a docs change", () => repo.write("Pulumi.prod.yaml", at("25")).write("README.md", "# readme, edited\n")],
+      ["a rollback plus a program change", () => repo.write("Pulumi.prod.yaml", at("25")).write("lib/stages.ts", "export type Stage = 0 | 10 | 25;\n")],
+      ["flags off but the percentage up (50 → 75, flags off)", () => repo.write("Pulumi.prod.yaml", at("75", false))],
+      ["a rollback in a new stack file", () => repo.write("Pulumi.eu.yaml", at("0"))],
+    ] as Array<[string, () => void]>) {
+      it(`hostile: ${what} needs the tests`, () => {
+        write();
+        const d = detect(repo.commit(what));
+        assert.equal(d.tests.needed, true, `${what}: ${d.tests.why}`);
+        assert.match(githubOutputs(d), /^testsNeeded=true$/m);
+      });
+    }
   });
 });
 
