@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { monitoringSecretName } from "../../ci/changes";
+import { twoCommits } from "./gitFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github/workflows");
@@ -129,11 +130,73 @@ describe("CI workflows", () => {
       assert.ok(runs.includes("npm run verify -- --skip-tests"));
     });
 
-    it("holds no secret and decides nothing: no secrets., no changed-stacks, gate or comment (a PR can edit this file)", () => {
+    it("holds no secret and decides nothing but whether its long jobs may skip: no secrets., no gate or comment (a PR can edit this file)", () => {
       assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), /secrets[.[]/);
-      assert.doesNotMatch(text, /ci:changed-stacks|ci:pr-comment|rollout gate|pulumi\/actions/);
+      assert.doesNotMatch(text, /ci:pr-comment|rollout gate|pulumi\/actions/);
       assert.deepEqual(w.permissions, { contents: "read" });
-      assert.deepEqual(w.jobs.tests.needs, ["test", "docker"]);
+      assert.deepEqual(w.jobs.tests.needs, ["scope", "test", "docker"]);
+    });
+
+    it("whether the long jobs may skip is decided by the BASE commit's code on the head's files as data, persisting no credentials", () => {
+      const scope = w.jobs.scope;
+      const checkout = scope.steps.find((s) => s.uses?.startsWith("actions/checkout@"));
+      assert.equal(checkout?.with?.ref, "${{ github.event.pull_request.base.sha }}");
+      assert.equal(checkout?.with?.["persist-credentials"], false);
+      const runs = scope.steps.map((s) => s.run ?? "").join("\n");
+      assert.match(runs, /git fetch --no-tags "\$REPO_URL" "\+refs\/pull\/\$PR\/head:refs\/remotes\/pull\/head"/);
+      assert.doesNotMatch(runs, /git (checkout|switch)|npm (test|run (?!--silent ci:changed-stacks))/, "nothing of the head runs");
+      assert.equal(scope.outputs?.testsNeeded, "${{ steps.detect.outputs.testsNeeded }}");
+      for (const j of ["test", "docker"]) {
+        assert.equal(w.jobs[j].needs, "scope", j);
+        assert.equal(w.jobs[j].if, "needs.scope.outputs.testsNeeded != 'false'", `${j}: runs unless told 'false' (an older base's empty answer runs it)`);
+      }
+    });
+  });
+
+  describe("a rollback-only pull request and merge skip the long test jobs (issue 25), run for real", () => {
+    const pr = load("pull-request.yml");
+    const aggregate = pr.jobs.tests.steps[0].run ?? "";
+    const check = (env: Record<string, string>) => spawnSync("bash", ["-e", "-c", aggregate], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" }).status;
+
+    it("the `pull request tests` check: passes when both jobs passed, or when none was needed and both skipped; fails otherwise", () => {
+      assert.doesNotMatch(aggregate, /\$\{\{/);
+      const cases: Array<[string, Record<string, string>, 0 | 1]> = [
+        ["both passed", { SCOPE: "success", TESTS_NEEDED: "true", TEST: "success", DOCKER: "success" }, 0],
+        ["a rollback: both skipped", { SCOPE: "success", TESTS_NEEDED: "false", TEST: "skipped", DOCKER: "skipped" }, 0],
+        ["a rollback whose jobs ran anyway and passed", { SCOPE: "success", TESTS_NEEDED: "false", TEST: "success", DOCKER: "success" }, 0],
+        ["needed, test failed", { SCOPE: "success", TESTS_NEEDED: "true", TEST: "failure", DOCKER: "success" }, 1],
+        ["needed, docker cancelled", { SCOPE: "success", TESTS_NEEDED: "true", TEST: "success", DOCKER: "cancelled" }, 1],
+        ["needed, both skipped (a hostile edit of the if:)", { SCOPE: "success", TESTS_NEEDED: "true", TEST: "skipped", DOCKER: "skipped" }, 1],
+        ["no answer (an older base), both skipped", { SCOPE: "success", TESTS_NEEDED: "", TEST: "skipped", DOCKER: "skipped" }, 1],
+        ["scope failed, both skipped", { SCOPE: "failure", TESTS_NEEDED: "", TEST: "skipped", DOCKER: "skipped" }, 1],
+        ["scope failed, both passed", { SCOPE: "failure", TESTS_NEEDED: "", TEST: "success", DOCKER: "success" }, 1],
+        ["a rollback, one skipped and one failed", { SCOPE: "success", TESTS_NEEDED: "false", TEST: "skipped", DOCKER: "failure" }, 1],
+      ];
+      for (const [what, env, want] of cases) assert.equal(check(env), want, what);
+    });
+
+    it("the scope step, run by bash on a real repository: a rollback PR says testsNeeded=false, a raise says true", function () {
+      this.timeout(120_000);
+      const detect = pr.jobs.scope.steps.find((s) => s.id === "detect")?.run ?? "";
+      assert.doesNotMatch(detect, /\$\{\{/);
+      const stack = (pct: number, flags: boolean) =>
+        ["config:", `  valuecanvas:appImage: ghcr.io/valuecanvas/app@sha256:${"a".repeat(64)}`, `  valuecanvas:enableStatelessOrchestration: "${flags}"`, `  valuecanvas:enableSafeJsonParser: "${flags}"`, `  valuecanvas:canaryPercentage: "${pct}"`].join("\n") + "\n";
+      for (const [what, head, want] of [
+        ["an immediate rollback", stack(25, false), "false"],
+        ["a raise", stack(50, true), "true"],
+      ] as Array<[string, string, string]>) {
+        const r = twoCommits({ "Pulumi.prod.yaml": stack(25, true) }, { "Pulumi.prod.yaml": head });
+        try {
+          // The step runs `npm run ci:changed-stacks` in the checkout: an untracked package.json there names this project's script.
+          fs.writeFileSync(path.join(r.dir, "package.json"), JSON.stringify({ scripts: { "ci:changed-stacks": `node ${JSON.stringify(path.join(ROOT, "bin/run.cjs"))} cli/changed-stacks` } }));
+          const out = path.join(r.dir, "gh-output");
+          const p = spawnSync("bash", ["-e", "-c", detect], { cwd: r.dir, env: { ...process.env, BASE: r.base, HEAD: r.head, GITHUB_OUTPUT: out }, encoding: "utf8" });
+          assert.equal(p.status, 0, p.stderr);
+          assert.match(fs.readFileSync(out, "utf8"), new RegExp(`^testsNeeded=${want}$`, "m"), what);
+        } finally {
+          fs.rmSync(r.dir, { recursive: true, force: true });
+        }
+      }
     });
   });
 
@@ -261,7 +324,7 @@ describe("CI workflows", () => {
 
     it("pulumi up one stack at a time, a concurrency group per stack never cancelled mid-update, then rollout status", () => {
       const up = w.jobs.up;
-      assert.deepEqual(up.needs, ["test", "docker", "changes"]);
+      assert.deepEqual(up.needs, ["changes", "test", "docker"]);
       assert.equal(up.strategy?.["max-parallel"], 1);
       assert.equal(up.concurrency?.group, "pulumi-up-${{ matrix.stack }}");
       assert.equal(up.concurrency?.["cancel-in-progress"], false);
@@ -299,9 +362,15 @@ describe("CI workflows", () => {
       assert.ok(names.indexOf(check.name) < up.steps.findIndex((s) => /pulumi "\$\{args\[@\]\}"/.test(s.run ?? "")));
     });
 
-    it("the merged tree is tested (npm ci, npm test through .ci/run, the [docker] suites too) before anything is deployed", () => {
+    it("the merged tree is tested (npm ci, npm test through .ci/run, the [docker] suites too) before anything is deployed, unless it only rolls back or holds", () => {
       assert.ok(w.jobs.test.steps.some((s) => s.run === ".ci/run unit"));
       assert.ok(w.jobs.up.needs?.includes("docker"));
+      for (const j of ["test", "docker"]) assert.equal(w.jobs[j].if, "needs.changes.outputs.testsNeeded != 'false'", j);
+      assert.equal(w.jobs.changes.outputs?.testsNeeded, "${{ steps.detect.outputs.testsNeeded }}");
+      assert.equal(
+        w.jobs.up.if,
+        "${{ !cancelled() && needs.changes.result == 'success' && needs.changes.outputs.any == 'true' && (needs.changes.outputs.testsNeeded == 'false' || (needs.test.result == 'success' && needs.docker.result == 'success')) }}",
+      );
     });
   });
 
