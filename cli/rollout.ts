@@ -19,7 +19,6 @@
  * `createRolloutCli()` only parses: its actions record what to run, so tests
  * and docs can parse command lines without running anything. `main()` runs.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -449,7 +448,7 @@ export function commitCommands(stack: string, file: string, message: string, bra
 
 async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: string; dryRun: boolean }): Promise<Outcome> {
   const { cfg } = load.stackFile().loadStack(o.projectDir ?? PROJECT_DIR, o.stack);
-  const actor = process.env.GIT_AUTHOR_NAME ?? process.env.USER;
+  const actor = actorName(undefined, o.projectDir ?? PROJECT_DIR);
   // Refuse a bad request (a skip without --force) before touching the database.
   // The note's texts (reason, actor) are checked here too, so a bad one fails before any database work.
   const { planAdvance } = load.transitions();
@@ -494,22 +493,23 @@ function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean })
 }
 
 /**
- * Who holds: --by, else $GIT_AUTHOR_NAME, else git's user.name (in the project folder), else $USER. Read here,
- * at the I/O edge; core/transitions.ts planHold checks the name (ACTOR_RE) before anything is written.
+ * Who acts, for the records an edit writes into the stack file (a hold's `by`, a forced skip's note): `explicit`
+ * (--by) if given, else $GIT_AUTHOR_NAME, else git's user.name in the project folder, else $USER; undefined when
+ * none is set. The one rule for both; read here, at the I/O edge. core/transitions.ts checks the name (ACTOR_RE)
+ * before anything is written.
  */
-function holdAuthor(by: string | undefined, projectDir: string): string {
-  if (by !== undefined) return by;
+function actorName(explicit: string | undefined, projectDir: string): string | undefined {
+  if (explicit !== undefined) return explicit;
   const env = process.env.GIT_AUTHOR_NAME;
   if (env !== undefined && env !== "") return env;
   try {
-    const name = execFileSync("git", ["config", "user.name"], { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 }).trim();
+    const name = load.git().runGit(projectDir, ["config", "user.name"]).trim();
     if (name !== "") return name;
   } catch {
     // no git, or no user.name: $USER next
   }
   const user = process.env.USER;
-  if (user !== undefined && user !== "") return user;
-  throw new UsageError(`who is holding? pass --by "<name>" (no $GIT_AUTHOR_NAME, git user.name or $USER here)`);
+  return user !== undefined && user !== "" ? user : undefined;
 }
 
 /** The hold's time: this machine's clock, ISO 8601 UTC to the second (the schema's form, core/configSchema.ts holdTime). */
@@ -520,7 +520,8 @@ function holdClock(): string {
 function runHold(o: CommonOptions & { reason: string; by?: string; dryRun: boolean }): Outcome {
   const dir = o.projectDir ?? PROJECT_DIR;
   const { planHold } = load.transitions();
-  const by = holdAuthor(o.by, dir);
+  const by = actorName(o.by, dir);
+  if (by === undefined) throw new UsageError(`who is holding? pass --by "<name>" (no $GIT_AUTHOR_NAME, git user.name or $USER here)`);
   const at = holdClock();
   const r = load.stackEdit().editStack(dir, o.stack, (c) => planHold(c, { reason: o.reason, by, at }), { dryRun: o.dryRun });
   const file = path.basename(r.file);

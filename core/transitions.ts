@@ -91,7 +91,7 @@ export function skipNote(from: Stage, to: Stage, reason: string, opts: { date?: 
   if (opts.actor !== undefined && !ACTOR_RE.test(opts.actor)) {
     const c = firstBadCharacter(opts.actor) ?? [...opts.actor].map((ch, index) => ({ index, codePoint: ch.codePointAt(0) as number })).find((x) => !ACTOR_RE.test(String.fromCodePoint(x.codePoint)));
     throw new RefusedError(
-      `the actor name ${shown(opts.actor)} (GIT_AUTHOR_NAME, else USER) ${c ? `has ${characterName(c.codePoint)} at character ${c.index + 1}` : "is empty or too long"}; ` +
+      `the actor name ${shown(opts.actor)} (GIT_AUTHOR_NAME, else git's user.name, else USER) ${c ? `has ${characterName(c.codePoint)} at character ${c.index + 1}` : "is empty or too long"}; ` +
         `it is written into the stack file's skip note; allowed: ${ACTOR_ALLOWED}`,
     );
   }
@@ -194,7 +194,7 @@ export function planHold(cfg: RolloutConfig, opts: { reason: string; by: string;
   if ([...reason].length > HOLD_REASON_MAX) throw new RefusedError(`--reason has ${[...reason].length} characters; at most ${HOLD_REASON_MAX}: say what and link the bug report`);
   if (!holdReasonOk(reason)) throw new RefusedError(`--reason ${shown(reason)} is not a valid hold reason`);
   if (!ACTOR_RE.test(opts.by)) {
-    throw new RefusedError(`the hold's author ${shown(opts.by)} (--by, else git's user.name, else USER) is not a name the stack file takes; allowed: ${ACTOR_ALLOWED}`);
+    throw new RefusedError(`the hold's author ${shown(opts.by)} (--by, else GIT_AUTHOR_NAME, else git's user.name, else USER) is not a name the stack file takes; allowed: ${ACTOR_ALLOWED}`);
   }
   if (holdTime(opts.at) === undefined) throw new RefusedError(`the hold's time ${JSON.stringify(opts.at)} is not an ISO 8601 UTC time`);
   const hold: HoldConfig = { reason, by: opts.by, at: opts.at };

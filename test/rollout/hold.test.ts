@@ -6,7 +6,9 @@
  * guide's "48 hours stable operation" is met, and then that the rollout is complete and what comes next.
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { buildStackReview, codeSpan } from "../../ci/comment";
 import { ConfigError, parseConfig } from "../../core/config";
@@ -212,16 +214,64 @@ describe("rollout hold / release: the commands (no database needed)", () => {
     assert.match(h.stdout, /dry run: Pulumi\.staging\.yaml not written/);
   });
 
-  it("the author defaults to $GIT_AUTHOR_NAME", async () => {
-    const saved = process.env.GIT_AUTHOR_NAME;
-    process.env.GIT_AUTHOR_NAME = "Ann From Env";
-    try {
-      const h = await rolloutJson("hold", "--stack", "prod", "--project-dir", dir, "--reason", "r", "--dry-run");
-      assert.equal((h.json.hold as HoldConfig).by, "Ann From Env");
-    } finally {
-      if (saved === undefined) delete process.env.GIT_AUTHOR_NAME;
-      else process.env.GIT_AUTHOR_NAME = saved;
-    }
+  describe("who acts: one rule for a hold's author and a forced skip's note (--by, $GIT_AUTHOR_NAME, git's user.name, $USER)", () => {
+    const KEYS = ["GIT_AUTHOR_NAME", "USER", "HOME", "GIT_CONFIG_NOSYSTEM"] as const;
+    let saved: Record<string, string | undefined>;
+    let home: string;
+    beforeEach(() => {
+      saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
+      // No global or system git config: only the project folder's own, when a case makes it a repository.
+      home = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-home-"));
+      process.env.HOME = home;
+      process.env.GIT_CONFIG_NOSYSTEM = "1";
+      delete process.env.GIT_AUTHOR_NAME;
+      delete process.env.USER;
+    });
+    afterEach(() => {
+      for (const k of KEYS) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+    const gitName = (name: string) => {
+      execFileSync("git", ["init", "-q"], { cwd: dir });
+      execFileSync("git", ["config", "user.name", name], { cwd: dir });
+    };
+    const holdBy = async (...by: string[]) => {
+      const h = await rolloutJson("hold", "--stack", "prod", "--project-dir", dir, "--reason", "r", "--dry-run", ...by);
+      assert.equal(h.code, 0, h.stderr);
+      return (h.json.hold as HoldConfig).by;
+    };
+
+    it("a hold's author: --by, else $GIT_AUTHOR_NAME, else git's user.name, else $USER", async () => {
+      process.env.USER = "unix-user";
+      assert.equal(await holdBy(), "unix-user");
+      gitName("Repo User");
+      assert.equal(await holdBy(), "Repo User");
+      process.env.GIT_AUTHOR_NAME = "Ann From Env";
+      assert.equal(await holdBy(), "Ann From Env");
+      assert.equal(await holdBy("--by", "Given Name"), "Given Name");
+    });
+
+    it("none of them: the hold asks for --by, exit 2, nothing written", async () => {
+      const snap = snapshot(dir);
+      const r = await rollout("hold", "--stack", "prod", "--project-dir", dir, "--reason", "r");
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /who is holding\? pass --by "<name>"/);
+      assert.deepEqual(snapshot(dir), snap);
+    });
+
+    it("a forced skip's note reads the same rule: git's user.name, then $USER, each checked before any database", async () => {
+      const advance = () => rollout("advance", "--stack", "prod", "--project-dir", dir, "--to", "100", "--force", "--reason", "why", "--database-url", "postgres://nobody@127.0.0.1:1/none");
+      process.env.USER = "bad\nuser";
+      let r = await advance();
+      assert.match(r.stderr, /the actor name "bad\\u000auser"/);
+      gitName("bad\nrepo");
+      r = await advance();
+      assert.match(r.stderr, /the actor name "bad\\u000arepo"/);
+      assert.doesNotMatch(r.stderr, /ECONNREFUSED|connect/, "refused before the database");
+    });
   });
 
   it("bad requests exit 2 and write nothing: no --reason, an empty one, an author the file cannot take, a second hold", async () => {

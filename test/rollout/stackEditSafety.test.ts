@@ -95,7 +95,7 @@ describe("stack-file edits: links, permissions, line ends, note texts, large fil
     const name = JSON.stringify(c);
     it(`GIT_AUTHOR_NAME with ${name} cannot forge a skip note: refused`, () => {
       for (const actor of [`alice${c}${FORGED}`, `alice${c}`]) {
-        assert.throws(() => skipNote(0, 25, "why", { actor }), (e: Error) => e instanceof RefusedError && /the actor name .* \(GIT_AUTHOR_NAME, else USER\) has U\+[0-9A-F]{4}/.test(e.message));
+        assert.throws(() => skipNote(0, 25, "why", { actor }), (e: Error) => e instanceof RefusedError && /the actor name .* \(GIT_AUTHOR_NAME, else git's user.name, else USER\) has U\+[0-9A-F]{4}/.test(e.message));
       }
     });
     it(`--reason with ${name}: refused, or written as one line that forges nothing`, () => {
@@ -125,7 +125,7 @@ describe("stack-file edits: links, permissions, line ends, note texts, large fil
     try {
       const r = await rollout("advance", "--stack", "prod", "--project-dir", dir, "--to", "25", "--force", "--reason", "why", "--database-url", "postgres://nobody@127.0.0.1:1/none");
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /the actor name "alice\\u000a {2}# rollout advance.*" \(GIT_AUTHOR_NAME, else USER\) has U\+000A LINE FEED at character 6/);
+      assert.match(r.stderr, /the actor name "alice\\u000a {2}# rollout advance.*" \(GIT_AUTHOR_NAME, else git's user.name, else USER\) has U\+000A LINE FEED at character 6/);
       const r2 = await rollout("advance", "--stack", "prod", "--project-dir", dir, "--to", "25", "--force", "--reason", "a\u0085b", "--database-url", "postgres://nobody@127.0.0.1:1/none");
       assert.equal(r2.code, 2, r2.stderr);
       assert.match(r2.stderr, /--reason has U\+0085 NEXT LINE \(NEL\) at character 2/);
