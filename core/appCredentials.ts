@@ -73,13 +73,11 @@ export function passwordKeepers(rotation: number, slot: AppSlot): Record<string,
 /**
  * Why a change of `appCredentialRotation` from `from` to `to` in one `pulumi up`
  * would fail requests, or undefined when it is safe (unchanged, or raised by one).
+ * Any other change renews the password of the slot in use at `from` (its
+ * generation differs), which the running tasks keep using until each is replaced.
  */
 export function rotationChangeProblem(from: number, to: number): string | undefined {
   if (to === from || to === from + 1) return undefined;
   const inUse = activeSlot(from);
-  const renewed = APP_SLOTS.filter((s) => slotGeneration(from, s) !== slotGeneration(to, s));
-  const hit = renewed.includes(inUse)
-    ? `it gives ${APP_LOGIN_ROLES[inUse]}, the role the running tasks use, a new password before they are replaced`
-    : `it is not one rotation`;
-  return `appCredentialRotation ${from} → ${to}: ${hit}; raise it by exactly 1 per pulumi up`;
+  return `appCredentialRotation ${from} → ${to}: it gives ${APP_LOGIN_ROLES[inUse]}, the role the running tasks use, a new password before they are replaced; raise it by exactly 1 per pulumi up`;
 }
