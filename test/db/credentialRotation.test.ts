@@ -14,7 +14,7 @@ import { Client } from "pg";
 import { APP_LOGIN_ROLES, AppSlot, activeSlot, passwordKeepers, rotationChangeProblem, slotGeneration } from "../../core/appCredentials";
 import { ROLE_GRANTS, ROLE_NAMES, ROLE_SETTINGS } from "../../core/grants";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
-import { byType, evaluateStack } from "../support/program";
+import { byType, declaredAppDatabaseUrl, evaluateStack } from "../support/program";
 import { GRANT, ROLE, applyDatabaseChanges, createDeclared } from "../support/declaredRoles";
 import { migratedDatabase } from "./dbHelpers";
 
@@ -28,12 +28,7 @@ const role = (ev: Evaluation, resource: string) => {
 };
 const SLOT_RESOURCE: Record<AppSlot, string> = { a: "database-app", b: "database-app-b" };
 const passwordOf = (ev: Evaluation, slot: AppSlot) => String(role(ev, SLOT_RESOURCE[slot]).inputs.password);
-/** The app's URL as the service's Docker secret holds it. */
-const appUrl = (ev: Evaluation) => {
-  const s = byType(ev, SECRET).find((x) => x.name === "app-database-url");
-  assert.ok(s, "the app's URL secret is declared");
-  return new URL(Buffer.from(String(s.inputs.data), "base64").toString("utf8"));
-};
+const appUrl = declaredAppDatabaseUrl;
 
 describe("app credential rotation: two login roles in turn (issue 21 finding 5)", function () {
   this.timeout(120_000);
