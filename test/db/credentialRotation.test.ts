@@ -16,7 +16,7 @@ import { ROLE_GRANTS, ROLE_NAMES, ROLE_SETTINGS } from "../../core/grants";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { byType, declaredAppDatabaseUrl, evaluateStack } from "../support/program";
 import { GRANT, ROLE, applyDatabaseChanges, createDeclared } from "../support/declaredRoles";
-import { migratedDatabase } from "./dbHelpers";
+import { connectAs, migratedDatabase } from "./dbHelpers";
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 const SECRET = "docker:index/secret:Secret";
@@ -168,19 +168,11 @@ describe("[pg] app credential rotation on a real PostgreSQL (the declared roles 
   let admin: Client;
   const evs: Evaluation[] = [];
 
-  const connectAs = async (user: string, password: string): Promise<Client> => {
-    const u = new URL(adminUrl);
-    u.username = user;
-    u.password = password;
-    const c = new Client({ connectionString: u.toString() });
-    await c.connect();
-    return c;
-  };
   /** Logs in as `user` with `password` and writes and reads agent_sessions; the error's code when it cannot. */
   const works = async (user: string, password: string): Promise<true | string> => {
     let c: Client | undefined;
     try {
-      c = await connectAs(user, password);
+      c = await connectAs(adminUrl, user, password);
       await c.query("INSERT INTO public.agent_sessions (session_id, user_id, status) VALUES ($1, $1, 'completed')", [`rot-${randomBytes(4).toString("hex")}`]);
       await c.query("SELECT count(*) FROM public.agent_sessions");
       return true;
@@ -243,7 +235,7 @@ describe("[pg] app credential rotation on a real PostgreSQL (the declared roles 
 
   it("both login roles hold the app's privileges through the group and nothing more; the group cannot log in", async () => {
     for (const slot of ["a", "b"] as const) {
-      const c = await connectAs(login(slot), pw(evs[0], slot));
+      const c = await connectAs(adminUrl, login(slot), pw(evs[0], slot));
       try {
         await c.query("INSERT INTO public.agent_sessions (session_id, user_id) VALUES ($1, 'u')", [`priv-${slot}-${suffix}`]);
         for (const sql of ["SELECT * FROM monitoring.error_rate_by_version", "CREATE TABLE public.t (x int)", "TRUNCATE public.agent_sessions", "SELECT * FROM public.schema_migrations", "DELETE FROM monitoring.session_owners"]) {

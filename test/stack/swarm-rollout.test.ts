@@ -23,7 +23,7 @@ import { replicasOf } from "../support/serviceSpec";
 import { ROLLBACK_UP_ERROR } from "../../core/swarm";
 import { APP_LOGIN_ROLES } from "../../core/appCredentials";
 import { declaredAppDatabaseUrl, evaluateStack } from "../support/program";
-import { applyDatabaseChange } from "../support/stack";
+import { applyDatabaseChange, withAdmin } from "../support/stack";
 import { Client } from "pg";
 
 const ids = (ts: ReadonlyArray<{ id: string }>) => ts.map((t) => t.id).sort();
@@ -99,14 +99,11 @@ describe("the app as a Swarm service, under load [docker]", function () {
         () => true as const,
         (e: Error & { code?: string }) => e.code ?? e.message,
       );
-    const appUsers = async () => {
-      let users: string[] = [];
-      await withCredentials(new URL(sc.stack.adminUrl), async (c) => {
-        const r = await c.query<{ u: string }>("SELECT DISTINCT usename::text AS u FROM pg_stat_activity WHERE application_name = 'valuecanvas-reference-app' ORDER BY 1");
-        users = r.rows.map((x) => x.u);
-      });
-      return users;
-    };
+    // Who the app's tasks are logged in as (the reference app names its connections).
+    const appUsers = () =>
+      withAdmin(sc.stack, async (c) =>
+        (await c.query<{ u: string }>("SELECT DISTINCT usename::text AS u FROM pg_stat_activity WHERE application_name = 'valuecanvas-reference-app' ORDER BY 1")).rows.map((x) => x.u),
+      );
     const url0 = declaredAppDatabaseUrl(sc.ev);
     assert.equal(url0.username, APP_LOGIN_ROLES.a);
     assert.deepEqual(await appUsers(), [APP_LOGIN_ROLES.a]);

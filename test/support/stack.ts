@@ -223,15 +223,17 @@ export { ServiceRollbackError };
  * the app's change; call `finish()` after it for the deletes `pulumi up` runs last.
  */
 export async function applyDatabaseChange(stack: StartedStack, current: Evaluation, next: Evaluation): Promise<Omit<DatabaseChange, "finish"> & { finish: () => Promise<void> }> {
-  const withAdmin = async <T>(f: (admin: Client) => Promise<T>): Promise<T> => {
-    const admin = new Client({ connectionString: stack.adminUrl });
-    await admin.connect();
-    try {
-      return await f(admin);
-    } finally {
-      await admin.end();
-    }
-  };
-  const change = await withAdmin((admin) => applyDatabaseChanges(admin, current, next));
-  return { steps: change.steps, pending: change.pending, finish: () => withAdmin((admin) => change.finish(admin)) };
+  const change = await withAdmin(stack, (admin) => applyDatabaseChanges(admin, current, next));
+  return { steps: change.steps, pending: change.pending, finish: () => withAdmin(stack, (admin) => change.finish(admin)) };
+}
+
+/** Run `fn` with an admin connection to the stack's database. */
+export async function withAdmin<T>(stack: StartedStack, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: stack.adminUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 }
