@@ -57,8 +57,14 @@ const database = new Database(
         },
         appEndpoint: { host: config.database.host, port: config.database.port },
         monitoringReplica: config.monitoringDatabase,
+        appCredentialRotation: config.appCredentialRotation,
       }
-    : { admin: dev!.admin, appEndpoint: dev!.endpoint, operatorEndpoint: { host: dev!.admin.host, port: dev!.admin.port } },
+    : {
+        admin: dev!.admin,
+        appEndpoint: dev!.endpoint,
+        operatorEndpoint: { host: dev!.admin.host, port: dev!.admin.port },
+        appCredentialRotation: config.appCredentialRotation,
+      },
   { dependsOn: dev ? [dev] : [] },
 );
 
@@ -164,7 +170,8 @@ export const appService = { name: app.serviceName, id: app.serviceId };
  * `export ROLLOUT_DATABASE_URL=$(pulumi stack output monitoringDatabaseUrl --show-secrets)`.
  */
 export const monitoringDatabaseUrl = pulumi.secret(database.operatorMonitoringUrl);
-export const databaseRoles = { app: database.appRoleName, monitoring: database.monitoringRoleName };
+/** The app's login role in use (config appCredentialRotation), the group role holding its privileges, the monitoring role. */
+export const databaseRoles = { app: database.appRoleName, appGroup: database.appGroupRoleName, monitoring: database.monitoringRoleName };
 /** Monitoring UIs, when published (monitoring.publishUis). */
 export const monitoringUis = {
   prometheus: monitoring?.prometheusUrl ?? "not published",

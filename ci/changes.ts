@@ -155,12 +155,12 @@ export function rolloutStateOf(stack: string, file: string, text: string): Rollo
 const ROLLOUT_STATE_KEYS = ["canaryPercentage", "enableStatelessOrchestration", "enableSafeJsonParser"] as const;
 
 /** A stack file read for CI: its rollout state, its hold, the rollout keys it sets, and its text without the hold. */
-function readForCi(stack: string, file: string, text: string): { state: RolloutState; hold: HoldConfig | null; keys: string[]; withoutHold: string } {
+function readForCi(stack: string, file: string, text: string): { state: RolloutState; hold: HoldConfig | null; keys: string[]; withoutHold: string; rotation: number } {
   const sc = parseStackFile(stack, file, text);
   const cfg = stackConfigOf(sc);
   // `rollout release`'s own splice: what the file says besides the hold, byte for byte (comments, forced-skip notes included).
   const withoutHold = editStackText(file, text, [], undefined, { kind: "release" });
-  return { state: rolloutState(cfg), hold: cfg.hold ?? null, keys: ROLLOUT_STATE_KEYS.filter((k) => sc.raw[k] !== undefined), withoutHold };
+  return { state: rolloutState(cfg), hold: cfg.hold ?? null, keys: ROLLOUT_STATE_KEYS.filter((k) => sc.raw[k] !== undefined), withoutHold, rotation: cfg.appCredentialRotation };
 }
 
 export interface CanaryChange {
@@ -187,6 +187,11 @@ export interface CanaryChange {
   holdOnly: boolean;
   /** Rollout keys the base sets and the head no longer does: their defaults (0 %, flags off) apply. */
   keysRemoved: string[];
+  /**
+   * valuecanvas:appCredentialRotation at base and head (core/appCredentials.ts): only +1 per up is safe
+   * (ci/comment.ts gateDecision blocks anything else). `from` is null when the base was not read (new or invalid).
+   */
+  credentialRotation: { from: number | null; to: number };
   /** One line for people. */
   summary: string;
 }
@@ -239,8 +244,13 @@ export function canaryChange(stack: string, baseText: string | undefined, headTe
   const removed = keysRemoved.length === 0 ? "" : `; ${keysRemoved.join(", ")} removed from the stack file: the defaults (0%, flags off) apply, which sends every user back to the legacy path`;
   // The hold's own text (a person's words) is not in the summary: the PR comment quotes it apart (ci/comment.ts holdLine).
   const holdSummary = !holdChanged ? (hold.to === null ? "" : "; held (unchanged)") : hold.to === null ? "; hold released" : hold.from === null ? "; hold set" : "; hold changed";
-  const summary = `${rolloutSummary}${removed}${holdSummary}${holdOnly ? " (hold-only: no resource changes, no test run needed)" : ""}`;
-  return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, hold, holdOnly, keysRemoved, summary };
+  const credentialRotation = { from: baseRead?.rotation ?? null, to: head.rotation };
+  const rotated =
+    credentialRotation.from !== null && credentialRotation.from !== credentialRotation.to
+      ? `; app database password rotation ${credentialRotation.from} → ${credentialRotation.to}`
+      : "";
+  const summary = `${rolloutSummary}${removed}${holdSummary}${rotated}${holdOnly ? " (hold-only: no resource changes, no test run needed)" : ""}`;
+  return { stack, from, to, newStack, ...(baseInvalid ? { baseInvalid } : {}), percentageRaised, exposureRaised, raised, hold, holdOnly, keysRemoved, credentialRotation, summary };
 }
 
 /** What testRunNeeded reads of a changed stack: its hold-only verdict, and whether it deploys as a rollback (ci/reviewedPlan.ts deployMode). */

@@ -13,6 +13,7 @@ import { VERDICTS, VERDICT_EXIT_CODES, Verdict } from "../core/gate";
 import { criterionEvidence, criterionWord, describeAlpha, holdText } from "../core/gateText";
 import { redact, stripAnsi } from "../core/redact";
 import type { HoldConfig } from "../core/configSchema";
+import { rotationChangeProblem } from "../core/appCredentials";
 import { reportSection } from "./stageChart";
 import type { OverrideStatus } from "./override";
 
@@ -188,7 +189,9 @@ export function jumpProblem(stack: string, jump: StageJump | undefined): string 
  * or a gate that could not run, blocks, unless the override label counts
  * (applied by someone other than the author: ci/override.ts) and the verdict
  * is not ROLLBACK, which no override covers. A head more than one stage above
- * the base blocks without a recorded forced skip, whatever the gate says. A
+ * the base blocks without a recorded forced skip, whatever the gate says, and
+ * so does a change of valuecanvas:appCredentialRotation other than +1 (it would
+ * renew the password the running tasks use: core/appCredentials.ts). A
  * stack whose canary did not go up is not gated.
  */
 export function gateDecision(
@@ -196,9 +199,18 @@ export function gateDecision(
   reading: GateReading | undefined,
   override: OverrideStatus | undefined,
   jump?: StageJump,
+  credentialRotation?: { from: number | null; to: number },
 ): GateDecision {
   const skip = jumpProblem(stack, jump);
   if (skip) return { status: "blocked", ...(reading?.ok ? { verdict: reading.gate.verdict } : {}), message: skip };
+  const rotation = credentialRotation && credentialRotation.from !== null ? rotationChangeProblem(credentialRotation.from, credentialRotation.to) : undefined;
+  if (rotation) {
+    return {
+      status: "blocked",
+      ...(reading?.ok ? { verdict: reading.gate.verdict } : {}),
+      message: `${stack}: ${rotation} (docs/database.md); the override label does not cover it`,
+    };
+  }
   if (reading === undefined) return { status: "pass", message: `${stack}: canary not raised; no gate needed` };
   const forced = jump?.forcedSkip && jump.nextStage !== null && jump.to > jump.nextStage ? ` (stages skipped with a recorded reason: ${jump.forcedSkip})` : "";
   if (reading.ok && reading.gate.verdict === "PROCEED") {
@@ -250,6 +262,8 @@ export interface StackReviewInput {
   override?: OverrideStatus;
   /** The stage the head moves to, against the next stage (finding 3). */
   jump?: StageJump;
+  /** valuecanvas:appCredentialRotation at base and head (changed-stacks' canary.credentialRotation). */
+  credentialRotation?: { from: number | null; to: number };
   /** Secret values to scrub from everything quoted. */
   secrets?: readonly string[];
   /** Link to the workflow run, for the full logs. */
@@ -415,7 +429,7 @@ export function buildStackReview(input: StackReviewInput): StackReview {
 function finish(input: StackReviewInput, reading: GateReading | undefined, secrets: readonly string[]): StackReview {
   const nextStage = reading?.ok && reading.gate.nextStage !== undefined ? reading.gate.nextStage : undefined;
   const jump = input.jump ? { ...input.jump, nextStage: nextStage ?? input.jump.nextStage } : undefined;
-  const decision = gateDecision(input.stack, reading, input.override, jump);
+  const decision = gateDecision(input.stack, reading, input.override, jump, input.credentialRotation);
   const marker = commentMarker(input.stack);
   const lines: string[] = [
     marker,

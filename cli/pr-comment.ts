@@ -98,6 +98,7 @@ export function createPrCommentCli(env: NodeJS.ProcessEnv = process.env): Comman
         gateConfigNote: env[opts.gateConfigEnv] || undefined,
         override,
         jump: decision.jump,
+        credentialRotation: decision.canary.credentialRotation,
         secrets: opts.secretEnv.map((n) => env[n] ?? "").filter(Boolean),
         runUrl: opts.runUrl,
         report: { json: readIfExists(opts.reportJson), url: env[opts.reportUrlEnv] || undefined },

@@ -1,6 +1,8 @@
 /**
- * The database: migrations applied during `pulumi up`, and two least-privilege
- * login roles (app, monitoring) with generated passwords, all secrets.
+ * The database: migrations applied during `pulumi up`, and least-privilege
+ * roles with generated passwords, all secrets: the monitoring login role, and
+ * the app's NOLOGIN group role with its two login roles, used in turn so that a
+ * password rotation fails no request (core/appCredentials.ts).
  *
  * - The migration is a dynamic resource. Its inputs are the admin URL (secret)
  *   and a hash of the migration files, and its diff looks at the hash only: it
@@ -18,6 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
 import * as random from "@pulumi/random";
 import type { MonitoringDatabaseConfig } from "../core/configSchema";
+import { APP_LOGIN_ROLES, APP_SLOTS, AppSlot, activeSlot, passwordKeepers } from "../core/appCredentials";
 import { ROLE_GRANTS, ROLE_NAMES, ROLE_SETTINGS, RoleKey } from "../core/grants";
 import { loadMigrations, migrate, migrationsHash } from "../db/migrate";
 import { PROJECT_DIR } from "../program/projectDir";
@@ -49,6 +52,11 @@ export interface DatabaseArgs {
    * runs the dynamic provider) or absolute. Default `sql`. Tests only.
    */
   migrationsDir?: string;
+  /**
+   * How many times the app's password was rotated (config appCredentialRotation, default 0): which of the
+   * app's two login roles the URL names, and which passwords are new (core/appCredentials.ts).
+   */
+  appCredentialRotation?: number;
 }
 
 /** The migration resource's inputs as the provider receives them. */
@@ -144,7 +152,10 @@ export class Database extends pulumi.ComponentResource {
   readonly migration: pulumi.Resource;
   /** The admin connection as the engine's host reaches it (a secret): for resources that write as admin. */
   readonly adminUrl: pulumi.Output<string>;
+  /** The login role the app uses (after `appCredentialRotation` rotations: core/appCredentials.ts). */
   readonly appRoleName: pulumi.Output<string>;
+  /** The NOLOGIN group role that holds the app's privileges. */
+  readonly appGroupRoleName: pulumi.Output<string>;
   readonly monitoringRoleName: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -180,29 +191,47 @@ export class Database extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const roles = {} as Record<RoleKey, postgresql.Role>;
-    const passwords = {} as Record<RoleKey, random.RandomPassword>;
-    const grants: Record<RoleKey, postgresql.Grant[]> = { app: [], monitoring: [] };
-    for (const key of ["app", "monitoring"] as const) {
-      passwords[key] = new random.RandomPassword(`${name}-${key}-password`, { length: 32, special: false }, { parent: this });
+    // A login role with its kind's settings (per login role: PostgreSQL does not pass them down from a group).
+    const loginRole = (resource: string, key: RoleKey, roleName: string, password: random.RandomPassword, memberOf: pulumi.Input<string>[] = []) => {
       const s = ROLE_SETTINGS[key];
-      roles[key] = new postgresql.Role(
-        `${name}-${key}`,
+      return new postgresql.Role(
+        resource,
         {
-          name: ROLE_NAMES[key],
+          name: roleName,
           login: true,
-          password: pulumi.secret(passwords[key].result),
+          password: pulumi.secret(password.result),
+          ...(memberOf.length > 0 ? { roles: memberOf, inherit: true } : {}),
           connectionLimit: s.connectionLimit,
           ...(s.statementTimeoutMs > 0 ? { statementTimeout: s.statementTimeoutMs } : {}),
         },
         { parent: this, provider, additionalSecretOutputs: ["password"] },
       );
+    };
+
+    // The app's privileges are held by a NOLOGIN group role; its two login roles inherit them and take turns
+    // (core/appCredentials.ts). Slot a keeps the resource names the single app role had: an existing stack's
+    // role and password are unchanged (it only joins the group), and so is the app's URL.
+    const appGroup = new postgresql.Role(`${name}-app-group`, { name: ROLE_NAMES.app, login: false }, { parent: this, provider });
+    const rotation = args.appCredentialRotation ?? 0;
+    const appLogins = {} as Record<AppSlot, { role: postgresql.Role; password: random.RandomPassword }>;
+    for (const slot of APP_SLOTS) {
+      const resource = slot === "a" ? `${name}-app` : `${name}-app-${slot}`;
+      const keepers = passwordKeepers(rotation, slot);
+      const password = new random.RandomPassword(`${resource}-password`, { length: 32, special: false, ...(keepers ? { keepers } : {}) }, { parent: this });
+      appLogins[slot] = { role: loginRole(resource, "app", APP_LOGIN_ROLES[slot], password, [appGroup.name]), password };
+    }
+    const monitoringPassword = new random.RandomPassword(`${name}-monitoring-password`, { length: 32, special: false }, { parent: this });
+    const monitoringRole = loginRole(`${name}-monitoring`, "monitoring", ROLE_NAMES.monitoring, monitoringPassword);
+
+    const grantees: Record<RoleKey, postgresql.Role> = { app: appGroup, monitoring: monitoringRole };
+    const grants: Record<RoleKey, postgresql.Grant[]> = { app: [], monitoring: [] };
+    for (const key of ["app", "monitoring"] as const) {
       for (const g of ROLE_GRANTS[key]) {
         const grant = new postgresql.Grant(
           `${name}-${key}-${g.key}`,
           {
             database: admin.database,
-            role: roles[key].name,
+            role: grantees[key].name,
             schema: g.schema,
             objectType: g.objectType,
             ...(g.objects ? { objects: [...g.objects] } : {}),
@@ -216,16 +245,21 @@ export class Database extends pulumi.ComponentResource {
 
     this.migration = migration;
     this.adminUrl = pulumi.secret(adminUrl);
-    this.appRoleName = roles.app.name;
-    this.monitoringRoleName = roles.monitoring.name;
-    // A role's name, available once its grants exist: whoever uses the URL waits for them.
-    const grantedName = (key: RoleKey) => pulumi.all([roles[key].name, ...grants[key].map((g) => g.id)]).apply(([n]) => n);
-    this.appDatabaseUrl = postgresUrl(grantedName("app"), passwords.app.result, args.appEndpoint.host, args.appEndpoint.port, admin.database, admin.sslmode);
+    // A login role's name, available once it is created or updated (its password set, its membership granted)
+    // and its kind's grants exist: whoever uses the URL waits for them. For the app, the rotation's new URL
+    // (a new Docker secret, then the service update) so waits for the new password to be set.
+    const grantedName = (role: postgresql.Role, key: RoleKey) => pulumi.all([role.name, ...grants[key].map((g) => g.id)]).apply(([n]) => n);
+    const active = appLogins[activeSlot(rotation)];
+    this.appRoleName = active.role.name;
+    this.appGroupRoleName = appGroup.name;
+    this.monitoringRoleName = monitoringRole.name;
+    this.appDatabaseUrl = postgresUrl(grantedName(active.role, "app"), active.password.result, args.appEndpoint.host, args.appEndpoint.port, admin.database, admin.sslmode);
     const replica = args.monitoringReplica;
+    const monitoringName = grantedName(monitoringRole, "monitoring");
     const monitoringUrlAt = (endpoint: { host: pulumi.Input<string>; port: pulumi.Input<number> }) =>
       replica
-        ? postgresUrl(grantedName("monitoring"), passwords.monitoring.result, replica.host, replica.port, replica.database ?? admin.database, replica.sslmode)
-        : postgresUrl(grantedName("monitoring"), passwords.monitoring.result, endpoint.host, endpoint.port, admin.database, admin.sslmode);
+        ? postgresUrl(monitoringName, monitoringPassword.result, replica.host, replica.port, replica.database ?? admin.database, replica.sslmode)
+        : postgresUrl(monitoringName, monitoringPassword.result, endpoint.host, endpoint.port, admin.database, admin.sslmode);
     this.monitoringDatabaseUrl = monitoringUrlAt(args.appEndpoint);
     this.operatorMonitoringUrl = monitoringUrlAt(args.operatorEndpoint ?? args.appEndpoint);
 
@@ -234,6 +268,7 @@ export class Database extends pulumi.ComponentResource {
       monitoringDatabaseUrl: this.monitoringDatabaseUrl,
       operatorMonitoringUrl: this.operatorMonitoringUrl,
       appRoleName: this.appRoleName,
+      appGroupRoleName: this.appGroupRoleName,
       monitoringRoleName: this.monitoringRoleName,
     });
   }

@@ -16,6 +16,7 @@ import {
   isStage,
 } from "./stages";
 import { firstBadCharacter } from "./yamlSubset";
+import { MAX_APP_CREDENTIAL_ROTATION } from "./appCredentials";
 
 export const CONFIG_NAMESPACE = "valuecanvas";
 
@@ -412,6 +413,13 @@ export const configSchema = z.strictObject({
   proxyBindAddress: bindAddressField.default("0.0.0.0"),
   devPostgresImage: imageField.default("postgres:15.10-alpine"),
   devPostgresPort: portField.default(55432),
+  // How many times the app's database password was rotated: its parity names the login role the app uses
+  // (core/appCredentials.ts). Raise it by exactly 1 per up to rotate (docs/database.md).
+  appCredentialRotation: intField(
+    0,
+    MAX_APP_CREDENTIAL_ROTATION,
+    "the count of the app's database password rotations (raise it by exactly 1 per pulumi up to rotate: docs/database.md), an integer",
+  ).default(0),
   database: group(databaseSchema).optional(),
   monitoringDatabase: group(monitoringDatabaseSchema).optional(),
   thresholds: group(thresholdsSchema).default(thresholdsSchema.parse({})),

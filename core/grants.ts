@@ -3,7 +3,9 @@
  * entry into a `postgresql.Grant`, and the tests apply the same entries as the
  * SQL that resource runs (grantStatements) to a real PostgreSQL.
  *
- * - app: reads and writes agent_sessions, and nothing else.
+ * - app: reads and writes agent_sessions, and nothing else. Granted to a
+ *   NOLOGIN group role; the app logs in as one of two member login roles, used
+ *   in turn (core/appCredentials.ts), so a password rotation fails no request.
  * - monitoring: SELECT on the monitoring views only; cannot read
  *   agent_sessions or the rollup tables, cannot write anything. The rollout
  *   command's read-only SECURITY DEFINER functions (stage_metrics,
@@ -19,8 +21,13 @@
  * Pure: no Pulumi import.
  */
 
+/**
+ * The role each kind's ROLE_GRANTS are granted to. Monitoring: its login role.
+ * App: the NOLOGIN group role whose members are the app's login roles
+ * (core/appCredentials.ts APP_LOGIN_ROLES).
+ */
 export const ROLE_NAMES = {
-  app: "valuecanvas_app",
+  app: "valuecanvas_app_group",
   monitoring: "valuecanvas_monitoring",
 } as const;
 export type RoleKey = keyof typeof ROLE_NAMES;
@@ -67,7 +74,7 @@ export const ROLE_GRANTS: Readonly<Record<RoleKey, readonly GrantSpec[]>> = Obje
   ],
 });
 
-/** Role attributes besides LOGIN and the password. */
+/** Login role attributes besides LOGIN and the password (app: those of each of its login roles). */
 export interface RoleSettings {
   /** statement_timeout in milliseconds (0: none). */
   statementTimeoutMs: number;

@@ -60,6 +60,15 @@ export function unwrapSecrets(v: unknown, at: string, paths: string[] = []): { v
   return { value: v, paths };
 }
 
+/** `-key-value` for each keeper, sorted by key ("" for none): a mock random value per keepers value. */
+function keepersSuffix(keepers: unknown): string {
+  if (typeof keepers !== "object" || keepers === null) return "";
+  return Object.entries(keepers as Record<string, unknown>)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `-${k}-${String(v)}`)
+    .join("");
+}
+
 /** What a provider would compute, for the outputs the program reads back. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
@@ -67,7 +76,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, imageId: inputs.name, repoDigest: inputs.name };
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
-      return { ...inputs, result: `mock-${name}` };
+      // New keepers replace the resource and so give a new value (core/appCredentials.ts rotates passwords so).
+      return { ...inputs, result: `mock-${name}${keepersSuffix(inputs.keepers)}` };
     case "docker:index/network:Network":
     case "docker:index/volume:Volume":
     case "docker:index/container:Container":

@@ -42,6 +42,7 @@ function decide(files: { base: Record<string, string>; head: Record<string, stri
       raised: prod.canary.raised,
       gate: g,
       jump: prod.jump,
+      credentialRotation: prod.canary.credentialRotation,
       override: overrideStatus(timeline, "pr-author", OVERRIDE_LABEL),
     });
     return { detection: d, prod, status: review.decision.status, message: review.decision.message };
@@ -102,6 +103,21 @@ describe("hostile pull requests through the trusted decision path: each blocked 
     assert.equal(decide({ base: { "Pulumi.prod.yaml": gateStackFile(25) }, head: { "Pulumi.prod.yaml": note(25) } }, gate("PROCEED", 50)).status, "pass");
     // A note copied from another skip (10 -> 100) does not cover 25 -> 100.
     assert.equal(decide({ base: { "Pulumi.prod.yaml": gateStackFile(25) }, head: { "Pulumi.prod.yaml": note(10) } }, gate("PROCEED", 50)).status, "blocked");
+  });
+
+  it("BLOCKED: the app's password rotated by two at once (appCredentialRotation 1 → 3) or back (1 → 0), even with a reviewer's override label; +1 passes", () => {
+    const rot = (n: number) => gateStackFile(25, [`  valuecanvas:appCredentialRotation: "${n}"`]);
+    const twice = decide({ base: { "Pulumi.prod.yaml": rot(1) }, head: { "Pulumi.prod.yaml": rot(3) } }, undefined, labeledBy("reviewer"));
+    assert.equal(twice.status, "blocked");
+    assert.match(twice.message ?? "", /prod: appCredentialRotation 1 → 3: it gives valuecanvas_app_b, the role the running tasks use, a new password before they are replaced; raise it by exactly 1 per pulumi up \(docs\/database\.md\); the override label does not cover it/);
+    assert.match(twice.prod?.canary.summary ?? "", /app database password rotation 1 → 3/);
+    assert.equal(decide({ base: { "Pulumi.prod.yaml": rot(1) }, head: { "Pulumi.prod.yaml": rot(0) } }).status, "blocked");
+    const once = decide({ base: { "Pulumi.prod.yaml": rot(1) }, head: { "Pulumi.prod.yaml": rot(2) } });
+    assert.equal(once.status, "pass");
+    assert.equal(once.prod?.deploy, "plan", "a rotation is deployed from the reviewed plan, like any change but a rollback");
+    // From a stack file without the key (today's stacks): 0 → 1 is the first rotation.
+    assert.equal(decide({ base: { "Pulumi.prod.yaml": gateStackFile(25) }, head: { "Pulumi.prod.yaml": rot(1) } }).status, "pass");
+    assert.equal(decide({ base: { "Pulumi.prod.yaml": gateStackFile(25) }, head: { "Pulumi.prod.yaml": rot(2) } }).status, "blocked");
   });
 
   it("BLOCKED: the author applies the override label to their own WAIT (finding 4); a reviewer's label passes, never for ROLLBACK", () => {

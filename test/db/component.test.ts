@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { EvaluatedResource, Evaluation, evaluateProgram } from "../../offline/evaluate";
 import { ROLE_GRANTS, ROLE_NAMES } from "../../core/grants";
+import { APP_LOGIN_ROLES } from "../../core/appCredentials";
 import { DEFAULT_MIGRATIONS_DIR, migrationsHash } from "../../db/migrate";
 import { migrationProvider } from "../../components/database";
 import { copyMigrations, freshDatabase, migrationNames } from "./dbHelpers";
@@ -45,7 +46,7 @@ const one = (ev: Evaluation, type: string): EvaluatedResource => {
 describe("[pg] Database component (Pulumi mock runtime)", function () {
   this.timeout(120_000);
 
-  it("declares the migration, an explicit postgresql provider, two roles with random passwords, and the grants of core/grants.ts", async () => {
+  it("declares the migration, an explicit postgresql provider, the roles (app group, its two login roles, monitoring) with random passwords, and the grants of core/grants.ts", async () => {
     const ev = await evaluate();
     const types = ev.resources.map((r) => r.type).sort();
     assert.deepEqual(types, ([
@@ -56,7 +57,10 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
       "postgresql:index/grant:Grant",
       "postgresql:index/role:Role",
       "postgresql:index/role:Role",
+      "postgresql:index/role:Role",
+      "postgresql:index/role:Role",
       "pulumi:providers:postgresql",
+      "random:index/randomPassword:RandomPassword",
       "random:index/randomPassword:RandomPassword",
       "random:index/randomPassword:RandomPassword",
       "valuecanvas:database:Database",
@@ -65,7 +69,10 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
       assert.equal(r.parent, "valuecanvas:database:Database::database", `${r.name} is a child of the component`);
     }
     const roles = ev.resources.filter((r) => r.type === "postgresql:index/role:Role");
-    assert.deepEqual(roles.map((r) => r.inputs.name).sort(), Object.values(ROLE_NAMES).sort());
+    assert.deepEqual(roles.map((r) => r.inputs.name).sort(), [...Object.values(ROLE_NAMES), ...Object.values(APP_LOGIN_ROLES)].sort());
+    const group = roles.find((r) => r.inputs.name === ROLE_NAMES.app)!;
+    assert.equal(group.inputs.login, false, "the app's group role cannot log in");
+    assert.equal(group.inputs.password, undefined);
     const mon = roles.find((r) => r.inputs.name === ROLE_NAMES.monitoring)!;
     assert.equal(mon.inputs.statementTimeout, 10_000);
     const provider = one(ev, "pulumi:providers:postgresql");
@@ -94,7 +101,7 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
     assert.deepEqual(migration.secretInputs, ["databaseUrl"]);
     assert.ok(String(migration.inputs.databaseUrl).includes(ADMIN_PASSWORD));
     assert.ok(one(ev, "pulumi:providers:postgresql").secretInputs.includes("password"));
-    for (const r of ev.resources.filter((x) => x.type === "postgresql:index/role:Role")) assert.ok(r.secretInputs.includes("password"), `${r.name} password`);
+    for (const r of ev.resources.filter((x) => x.type === "postgresql:index/role:Role" && x.inputs.login === true)) assert.ok(r.secretInputs.includes("password"), `${r.name} password`);
     assert.deepEqual(ev.secretOutputs.slice().sort(), ["appDatabaseUrl", "monitoringDatabaseUrl"]);
     const mockPasswords = ev.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => `mock-${r.name}`);
     for (const r of ev.resources) {
@@ -104,7 +111,7 @@ describe("[pg] Database component (Pulumi mock runtime)", function () {
         for (const s of [ADMIN_PASSWORD, ...mockPasswords]) assert.ok(!text.includes(s), `${r.name}.${k} carries a secret in plain`);
       }
     }
-    assert.deepEqual(ev.outputs.appRoleName, ROLE_NAMES.app);
+    assert.deepEqual(ev.outputs.appRoleName, APP_LOGIN_ROLES.a);
   });
 
   it("points the app at the primary and monitoring at the replica when configured", async () => {

@@ -17,6 +17,16 @@ export async function freshDatabase(): Promise<{ url: string; client: Client }> 
   return { url, client };
 }
 
+/** Connect as `role` to the database of `adminUrl`. */
+export async function connectAs(adminUrl: string, role: string, password: string): Promise<Client> {
+  const u = new URL(adminUrl);
+  u.username = role;
+  u.password = password;
+  const c = new Client({ connectionString: u.toString() });
+  await c.connect();
+  return c;
+}
+
 export async function migratedDatabase(): Promise<{ url: string; client: Client }> {
   const db = await freshDatabase();
   await migrate({ databaseUrl: db.url });

@@ -3,17 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { CURRENT_ROLLOUTS_FUNCTION, ROLLOUT_QUERY } from "../../core/alerts";
 import { MONITORING_VIEW_NAMES, ROLE_SETTINGS, RoleKey, quoteIdent, roleGrantStatements } from "../../core/grants";
-import { migratedDatabase } from "./dbHelpers";
-
-/** Connect as `role` to the database of `adminUrl`. */
-async function connectAs(adminUrl: string, role: string, password: string): Promise<Client> {
-  const u = new URL(adminUrl);
-  u.username = role;
-  u.password = password;
-  const c = new Client({ connectionString: u.toString() });
-  await c.connect();
-  return c;
-}
+import { connectAs, migratedDatabase } from "./dbHelpers";
 
 /** The statement fails with permission denied (42501), or with one of `alsoCodes`. */
 async function denied(client: Client, sql: string, alsoCodes: string[] = []): Promise<void> {

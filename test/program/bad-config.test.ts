@@ -54,6 +54,9 @@ const cases: Case[] = [
   { title: "receiver http host that is not a host name", change: { alerting: { httpReceiverHosts: ["sink:8080"] } }, key: "alerting.httpReceiverHosts", value: '["sink:8080"]', allowed: /list of host names/ },
   { title: "Slack webhook that is not a URL (its value never shown)", change: { slackWebhookUrl: "T000/B000/XXXX" }, key: "slackWebhookUrl", value: "[secret]", allowed: /Slack incoming-webhook URL.*absolute https URL/ },
   { title: "Slack webhook over plain http (its value never shown)", change: { slackWebhookUrl: "http://hooks.slack.com/services/T0/B0/X" }, key: "slackWebhookUrl", value: "[secret] (an http URL)", allowed: /an https URL: plain http only to a host listed in alerting\.httpReceiverHosts/ },
+  { title: "negative credential rotation", change: { appCredentialRotation: "-1" }, key: "appCredentialRotation", value: '"-1"', allowed: /app's database password rotations \(raise it by exactly 1 per pulumi up to rotate: docs\/database\.md\), an integer from 0 to 1000000/ },
+  { title: "fractional credential rotation", change: { appCredentialRotation: 1.5 }, key: "appCredentialRotation", value: '"1.5"', allowed: /an integer from 0 to 1000000/ },
+  { title: "credential rotation as a word", change: { appCredentialRotation: "next" }, key: "appCredentialRotation", value: '"next"', allowed: /an integer from 0 to 1000000/ },
   { title: "soak time of zero", change: { gate: { soakHours: 0 } }, key: "gate.soakHours", value: "0", allowed: /greater than 0/ },
 ];
 

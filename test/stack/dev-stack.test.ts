@@ -16,6 +16,7 @@ import { Client } from "pg";
 import { imageByKey } from "../../tools/images";
 import { loadMigrations } from "../../db/migrate";
 import { MONITORING_VIEW_NAMES, ROLE_NAMES } from "../../core/grants";
+import { APP_LOGIN_ROLES } from "../../core/appCredentials";
 import { PROXY_HEALTH_PATH } from "../../core/proxyConfig";
 import type { Evaluation } from "../../offline/evaluate";
 import { DockerScope, docker, dockerOk, requireImages } from "../support/docker";
@@ -24,7 +25,7 @@ import { StartedStack, applyAppChange, declaredService, startDevStack } from "..
 import { declaredWait } from "../support/swarmScenario";
 import { waitRolledOut } from "../../components/rolloutWait";
 import { runningTasks } from "../support/service";
-import { evaluateStack } from "../support/program";
+import { declaredAppDatabaseUrl, evaluateStack } from "../support/program";
 import { replicasOf } from "../support/serviceSpec";
 import { rolloutLabelName } from "../../program/labels";
 import { ENV_NAMES, effectivePercentage } from "../../core/stages";
@@ -74,7 +75,8 @@ describe("the dev stack on the real engine [docker]", function () {
     try {
       const priv = async (role: string, obj: string, p: string) =>
         (await admin.query<{ ok: boolean }>("select has_table_privilege($1, $2, $3) as ok", [role, obj, p])).rows[0].ok;
-      assert.equal(await priv(ROLE_NAMES.app, "public.agent_sessions", "INSERT"), true);
+      // The app's login roles hold its privileges through its group role (core/appCredentials.ts).
+      for (const r of [ROLE_NAMES.app, ...Object.values(APP_LOGIN_ROLES)]) assert.equal(await priv(r, "public.agent_sessions", "INSERT"), true, r);
       assert.equal(await priv(ROLE_NAMES.monitoring, "public.agent_sessions", "SELECT"), false);
       for (const v of MONITORING_VIEW_NAMES) assert.equal(await priv(ROLE_NAMES.monitoring, `monitoring.${v}`, "SELECT"), true, v);
     } finally {
@@ -82,16 +84,14 @@ describe("the dev stack on the real engine [docker]", function () {
     }
     // The URL exactly as declared (host postgres:5432, the app role's password), from a container on the network.
     // It is the Docker secret's data (issue 21 finding 5: never in the task's env), base64 as the provider takes it.
-    const secret = ev.resources.find((r) => r.type === "docker:index/secret:Secret" && r.name === "app-database-url");
-    assert.ok(secret, "the app's database URL secret is declared");
-    const url = Buffer.from(String(secret.inputs.data), "base64").toString("utf8");
+    const url = declaredAppDatabaseUrl(ev).toString();
     const probe = await scope.start("urlprobe", ["--network", stack.network, "--env", `DATABASE_URL=${url}`], {
       image: tag("postgres"),
       command: ["sh", "-c", 'psql "$DATABASE_URL" -tAc "select current_user"'],
     });
     await dockerOk(["wait", probe]);
     const logs = await docker(["logs", probe]);
-    assert.equal(logs.stdout.trim(), ROLE_NAMES.app, logs.stderr);
+    assert.equal(logs.stdout.trim(), APP_LOGIN_ROLES.a, logs.stderr);
   });
 
   it("starts every declared app replica, each healthy by its declared check", async () => {

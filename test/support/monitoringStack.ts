@@ -12,7 +12,6 @@
  *
  * Like the rest of the harness this exercises the declared resources; it is not `pulumi up`.
  */
-import { Client } from "pg";
 import { MONITORING_CONTAINER, MONITORING_ALIASES } from "../../components/monitoring";
 import { rolloutRecordProvider, RolloutRecordInputs } from "../../components/rolloutRecord";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
@@ -156,13 +155,4 @@ export function roleUrl(ev: Evaluation, stack: StartedStack, role: string): stri
   return u.toString();
 }
 
-/** Run `fn` with an admin connection to the stack's database. */
-export async function withAdmin<T>(stack: StartedStack, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: stack.adminUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+export { withAdmin } from "./stack";

@@ -67,3 +67,10 @@ export function labelsOf(r: EvaluatedResource): Record<string, string> {
   const labels = (r.inputs.labels as Array<{ label: string; value: string }> | undefined) ?? [];
   return Object.fromEntries(labels.map((l) => [l.label, l.value]));
 }
+
+/** The app's database URL as the program declares it: the data of the service's Docker secret (components/app.ts). */
+export function declaredAppDatabaseUrl(ev: Evaluation): URL {
+  const found = byType(ev, "docker:index/secret:Secret").filter((r) => r.name === "app-database-url");
+  if (found.length !== 1) throw new Error(`expected one app-database-url secret, found ${found.length}`);
+  return new URL(Buffer.from(String(found[0].inputs.data), "base64").toString("utf8"));
+}

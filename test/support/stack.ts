@@ -7,13 +7,16 @@
  * plain containers share it) and volumes, the dev PostgreSQL (waiting until
  * Docker reports it healthy, as `wait: true` does), the migrations through the
  * project's runner (db/migrate.ts), the declared roles and grants (the
- * `postgresql.Role`/`Grant` inputs, applied with core/grants.ts's statements),
+ * `postgresql.Role`/`Grant` inputs, memberships included, applied as the
+ * provider applies them: test/support/declaredRoles.ts),
  * then the app's `docker.Service` (test/support/service.ts: `docker service
  * create`, waited on as its `convergeConfig` says) and the edge proxy.
  *
  * A change of the app (applyAppChange) is an in-place `docker service update`
  * of the changed fields, waited on the same way; a rollback fails it as it
- * fails `pulumi up`.
+ * fails `pulumi up`. A change of the roles (applyDatabaseChange: a password
+ * rotation) comes before it, as the app's URL secret depends on the role, and
+ * its deletes after it (finish), as the engine runs deletes last.
  *
  * It exercises the declared resources; it is not a substitute for `pulumi up`:
  * no provider, no state, no diff engine, no replacement of the service or the
@@ -21,17 +24,15 @@
  * declared env and roles agree on them).
  */
 import { Client } from "pg";
-import { grantStatements, GrantSpec } from "../../core/grants";
 import { migrate } from "../../db/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
+import { DatabaseChange, applyDatabaseChanges, createDeclared } from "./declaredRoles";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
 import { DockerScope, publishedPort, waitHealthy } from "./docker";
 import { appService, envOf, serviceInputs } from "./program";
 import { Converged, ServiceRollbackError, createService, runningTasks, updateService } from "./service";
 import { ServiceInputs } from "./serviceSpec";
 
-const ROLE = "postgresql:index/role:Role";
-const GRANT = "postgresql:index/grant:Grant";
 const VOLUME = "docker:index/volume:Volume";
 const NETWORK = "docker:index/network:Network";
 const SECRET = "docker:index/secret:Secret";
@@ -72,34 +73,6 @@ export interface StartOptions {
 function waitMs(spec: ContainerSpec, fallbackSeconds: number): number {
   const t = spec.resource.inputs.waitTimeout;
   return (typeof t === "number" ? t : fallbackSeconds) * 1000;
-}
-
-/** Apply one declared `postgresql.Role` as the provider would: LOGIN, password, connection limit, statement timeout. */
-async function applyRole(admin: Client, r: EvaluatedResource): Promise<void> {
-  const i = r.inputs as { name: string; login?: boolean; password?: string; connectionLimit?: number; statementTimeout?: number };
-  const create = await admin.query<{ sql: string }>(
-    `SELECT format('CREATE ROLE %I WITH %s PASSWORD %L CONNECTION LIMIT %s', $1::text, $2::text, $3::text, $4::int) AS sql`,
-    [i.name, i.login ? "LOGIN" : "NOLOGIN", i.password ?? "", i.connectionLimit ?? -1],
-  );
-  await admin.query(create.rows[0].sql);
-  if (i.statementTimeout) {
-    const alter = await admin.query<{ sql: string }>(`SELECT format('ALTER ROLE %I SET statement_timeout = %s', $1::text, $2::int) AS sql`, [i.name, i.statementTimeout]);
-    await admin.query(alter.rows[0].sql);
-  }
-}
-
-/** Apply one declared `postgresql.Grant` with the statements core/grants.ts defines for it. */
-async function applyGrant(admin: Client, r: EvaluatedResource): Promise<void> {
-  const i = r.inputs as { role: string; schema: string; objectType: GrantSpec["objectType"]; objects?: string[]; privileges: string[] };
-  const spec = { key: r.name, schema: i.schema, objectType: i.objectType, objects: i.objects, privileges: i.privileges } as GrantSpec;
-  await admin.query("BEGIN");
-  try {
-    for (const sql of grantStatements(i.role, spec)) await admin.query(sql);
-    await admin.query("COMMIT");
-  } catch (e) {
-    await admin.query("ROLLBACK");
-    throw e;
-  }
 }
 
 /** The app's declared docker.Service (exactly one). */
@@ -175,8 +148,7 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    for (const r of ev.resources.filter((x) => x.type === ROLE)) await applyRole(admin, r);
-    for (const r of ev.resources.filter((x) => x.type === GRANT)) await applyGrant(admin, r);
+    await createDeclared(admin, ev);
   } finally {
     await admin.end();
   }
@@ -245,3 +217,23 @@ export async function applyAppChange(scope: DockerScope, stack: StartedStack, cu
 }
 
 export { ServiceRollbackError };
+
+/**
+ * Apply the declared roles' and grants' change from `current` to `next` (test/support/declaredRoles.ts), before
+ * the app's change; call `finish()` after it for the deletes `pulumi up` runs last.
+ */
+export async function applyDatabaseChange(stack: StartedStack, current: Evaluation, next: Evaluation): Promise<Omit<DatabaseChange, "finish"> & { finish: () => Promise<void> }> {
+  const change = await withAdmin(stack, (admin) => applyDatabaseChanges(admin, current, next));
+  return { steps: change.steps, pending: change.pending, finish: () => withAdmin(stack, (admin) => change.finish(admin)) };
+}
+
+/** Run `fn` with an admin connection to the stack's database. */
+export async function withAdmin<T>(stack: StartedStack, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: stack.adminUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}

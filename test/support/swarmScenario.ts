@@ -14,7 +14,9 @@
  * - a control that shows the measurement sees failures: the same bad image
  *   released without the health gate's protection (stop-first, all tasks at
  *   once, failure action continue: not what the program declares);
- * - a scale change; a database outage (the dev PostgreSQL paused).
+ * - a scale change; a database outage (the dev PostgreSQL paused);
+ * - a password rotation (config appCredentialRotation): the role change
+ *   applied first, then the service update, as `pulumi up` orders them.
  */
 import { Client } from "pg";
 import { imageByKey } from "../../tools/images";
@@ -27,7 +29,7 @@ import { RowCheck, Sample, WindowStats, checkRows, isOk, secondsUntilNone, windo
 import { evaluateStack } from "./program";
 import { Task, hostnamesOf, runningTasks, settledTasks, tasksOf, updateStatus, waitConverged } from "./service";
 import { ServiceInputs, replicasOf, serviceUpdateArgs } from "./serviceSpec";
-import { ServiceRollbackError, StartedStack, applyAppChange, declaredService, startDevStack } from "./stack";
+import { ServiceRollbackError, StartedStack, applyAppChange, applyDatabaseChange, declaredService, startDevStack } from "./stack";
 import { RolloutWaitInputs, waitRolledOut } from "../../components/rolloutWait";
 import { RolloutVerdict, judgeRollout } from "../../core/rollout";
 import { dockerTarget } from "../../core/swarmCheck";
@@ -132,6 +134,8 @@ export interface ChangeResult {
   error: Error | undefined;
   before: Task[];
   after: Task[];
+  /** The declared roles' and grants' change applied before the service update, and the deletes run after it rolled out. */
+  database: { steps: string[]; pending: string[] } | undefined;
 }
 
 export interface ReleaseResult {
@@ -205,7 +209,12 @@ export class SwarmScenario {
     let convergedMs = 0;
     let atConverge: RolloutVerdict | undefined;
     let rolledOut: string | undefined;
+    let database: ChangeResult["database"];
     try {
+      // The roles first (a rotation's new password), as the app's URL secret depends on them; their deletes last.
+      const db = await applyDatabaseChange(this.stack, this.ev, next);
+      database = { steps: db.steps, pending: db.pending };
+      if (db.steps.length > 0) this.log(`database: ${db.steps.join("; ")}`);
       await applyAppChange(this.scope, this.stack, this.ev, next, { log: this.opts.log });
       convergedMs = this.load.now();
       // `pulumi up` goes on to the wait after the service (components/rolloutWait.ts); first, what Swarm says now.
@@ -217,6 +226,7 @@ export class SwarmScenario {
       } catch (e) {
         throw new RolloutWaitError((e as Error).message);
       }
+      await db.finish();
       this.ev = next;
       this.sets = { ...this.sets, ...sets };
     } catch (e) {
@@ -249,6 +259,7 @@ export class SwarmScenario {
       error,
       before,
       after,
+      database,
     };
     this.log(
       `${label.from} → ${label.to}: ${w.failed} failed of ${w.requests}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms (steady ${steady.p50Ms}/${steady.p99Ms}), ${r.seconds} s ` +
