@@ -479,8 +479,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
 }
 
 function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
-  const { planRollback } = load.transitions();
-  const r = load.stackEdit().editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
+  const r = load.stackEdit().editStack(o.projectDir ?? PROJECT_DIR, o.stack, load.stackEdit().rollbackPlan(o.immediate), { dryRun: o.dryRun });
   const file = path.basename(r.file);
   const text = formatEdit(
     r,

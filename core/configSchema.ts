@@ -377,6 +377,16 @@ const monitoringSchema = z.strictObject({
   alertmanagerPort: portField.default(9093),
 });
 
+// What the responder relay (`rollout responder`, issue 25) may do on its own. Off by default: a
+// rollback pull request waits for a person's review and merge.
+const rollbackSchema = z.strictObject({
+  // Merge the immediate-rollback pull request a SessionIsolationFailure opens at once (the merge runs
+  // pulumi up). Read by the relay from the base branch's stack file, so turning it on is itself reviewed.
+  autoMergeOnContamination: boolField
+    .describe("true or false: the responder relay merges the immediate-rollback pull request a SessionIsolationFailure alert opens at once (the merge runs pulumi up; read from the base branch's stack file). Default false: a person merges it")
+    .default(false),
+});
+
 /** Parse a JSON-encoded object (how Pulumi passes structured config to a program). */
 export function objectInput(v: unknown): unknown {
   if (typeof v === "string" && v.trim().startsWith("{")) {
@@ -423,6 +433,7 @@ export const configSchema = z.strictObject({
     receiverUrl(v) ? (v as string) : undefined,
   ).optional(),
   hold: group(holdSchema).optional(),
+  rollback: group(rollbackSchema).default(rollbackSchema.parse({})),
 });
 
 export type RolloutConfig = z.output<typeof configSchema>;
