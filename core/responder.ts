@@ -48,7 +48,7 @@ const alertSchema = z.object({
   status: z.enum(["firing", "resolved"]),
   labels: labelMap,
   annotations: labelMap.default({}),
-  startsAt: z.string(),
+  startsAt: z.string().refine((v) => !Number.isNaN(Date.parse(v)), "an RFC 3339 time"),
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
   fingerprint: z.string().regex(FINGERPRINT_RE, "16 lower-case hex digits"),
@@ -71,8 +71,8 @@ export type WebhookAlert = WebhookPayload["alerts"][number];
 
 /** A short, one-line, escaped rendering of an untrusted value for an error or a log line. */
 function brief(v: unknown): string {
-  const s = typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
-  return shown(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+  const cut = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
+  return typeof v === "string" ? shown(cut(v)) : cut(JSON.stringify(v) ?? String(v));
 }
 
 /** Validate a parsed JSON body as an Alertmanager webhook (version 4); WebhookPayloadError names every problem. */
@@ -120,9 +120,9 @@ export interface AlertEvidence {
 
 export type AlertAction =
   /** Open an immediate-rollback pull request from `branch` (unless one is open already). */
-  | { kind: "rollback"; branch: string; evidence: AlertEvidence }
-  /** Comment on the open pull request from `branch`, if any: the alert resolved. Never close it. */
-  | { kind: "resolved"; branch: string; evidence: AlertEvidence }
+  | { kind: "rollback"; prefix: string; branch: string; evidence: AlertEvidence }
+  /** Comment on the alert's open pull request (a branch of `prefix`), if any: the alert resolved. Never close it. */
+  | { kind: "resolved"; prefix: string; evidence: AlertEvidence }
   /** No pull request: Alertmanager's page is the action (`why` says so). */
   | { kind: "page-only"; evidence: AlertEvidence; why: string }
   /** Nothing (`why` says why). */
@@ -142,10 +142,28 @@ function evidenceOf(a: WebhookAlert): AlertEvidence {
   };
 }
 
-/** The branch of an alert's rollback pull request: the dedupe key (stack and fingerprint). */
-export function alertRollbackBranch(stack: string, fingerprint: string): string {
+/**
+ * The dedupe key of an alert's rollback pull request, as a branch-name prefix: `rollback/<stack>-immediate-<fingerprint>`.
+ * An open pull request from a branch `isAlertBranch` of it is that alert's.
+ */
+export function alertBranchPrefix(stack: string, fingerprint: string): string {
   if (!FINGERPRINT_RE.test(fingerprint)) throw new WebhookPayloadError(`fingerprint ${brief(fingerprint)} is not 16 lower-case hex digits`);
   return changeBranch(stack, { kind: "immediate-rollback", alert: fingerprint });
+}
+
+/**
+ * The branch of a new rollback pull request: the prefix and the firing's start (digits, T and Z only), so the same
+ * alert firing again after its rollback was merged, and re-enabled, gets a branch of its own.
+ */
+export function alertRollbackBranch(stack: string, fingerprint: string, startsAt: string): string {
+  const t = new Date(startsAt);
+  if (Number.isNaN(t.getTime())) throw new WebhookPayloadError(`startsAt ${brief(startsAt)} is not an RFC 3339 time`);
+  return `${alertBranchPrefix(stack, fingerprint)}-${t.toISOString().replace(/[-:]|\.\d+/g, "")}`;
+}
+
+/** Whether `branch` is one of the alert's rollback branches (`prefix` from alertBranchPrefix). */
+export function isAlertBranch(prefix: string, branch: string): boolean {
+  return branch === prefix || (branch.startsWith(`${prefix}-`) && /^\d{8}T\d{6}Z$/.test(branch.slice(prefix.length + 1)));
 }
 
 /** The action for one alert, for the relay of `stack`. */
@@ -170,8 +188,10 @@ export function decideAlert(stack: string, a: WebhookAlert): AlertAction {
       ? { kind: "page-only", evidence, why: `on the ${evidence.version === null ? "unlabelled" : brief(evidence.version)} version, not the new path: Alertmanager pages; no pull request` }
       : { kind: "ignore", evidence, why: "resolved, and it opened no pull request" };
   }
-  const branch = alertRollbackBranch(stack, a.fingerprint);
-  return a.status === "firing" ? { kind: "rollback", branch, evidence } : { kind: "resolved", branch, evidence };
+  const prefix = alertBranchPrefix(stack, a.fingerprint);
+  return a.status === "firing"
+    ? { kind: "rollback", prefix, branch: alertRollbackBranch(stack, a.fingerprint, a.startsAt), evidence }
+    : { kind: "resolved", prefix, evidence };
 }
 
 /** The actions for a whole webhook, one per alert fingerprint (the first of a repeated one). */
