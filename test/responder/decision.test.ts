@@ -7,7 +7,6 @@ import { strict as assert } from "node:assert";
 import { ALERT_NAMES } from "../../core/alerts/rules";
 import {
   WebhookPayloadError,
-  WebhookAlert,
   alertBranchPrefix,
   decideAlert,
   decideWebhook,
@@ -17,27 +16,7 @@ import {
   rollbackCommitMessage,
 } from "../../core/responder";
 
-const STACK = "prod";
-const FP = "0123456789abcdef";
-
-export function webhookAlert(o: { alertname: string; severity?: string; version?: string; status?: "firing" | "resolved"; stack?: string; fingerprint?: string; summary?: string; startsAt?: string }): WebhookAlert {
-  const labels: Record<string, string> = { alertname: o.alertname, stack: o.stack ?? STACK };
-  if (o.severity !== undefined) labels.severity = o.severity;
-  if (o.version !== undefined) labels.version = o.version;
-  return {
-    status: o.status ?? "firing",
-    labels,
-    annotations: { summary: o.summary ?? `${o.alertname} summary`, description: "d", runbook: "r" },
-    startsAt: o.startsAt ?? "2026-12-07T23:01:02.345Z",
-    endsAt: "0001-01-01T00:00:00Z",
-    generatorURL: "http://prometheus:9090/graph",
-    fingerprint: o.fingerprint ?? FP,
-  };
-}
-
-export function webhook(alerts: WebhookAlert[]): unknown {
-  return { version: "4", groupKey: "{}:{}", truncatedAlerts: 0, status: alerts.some((a) => a.status === "firing") ? "firing" : "resolved", receiver: "responder", groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: "http://alertmanager:9093", alerts };
-}
+import { FP, STACK, webhook, webhookAlert } from "./support";
 
 /** The expected kind, from the issue's table (written out, not computed from the code's tables). */
 function expected(alertname: string, severity: string, version: string | undefined, status: "firing" | "resolved"): string {

@@ -279,8 +279,10 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       const out: StandInMerge = { sha: merged, merged: true, message: "Pull Request successfully merged" };
       return { status: 200, body: out };
     }
-    if (r.method === "GET" && (m = /^\/git\/ref\/heads\/(.+)$/.exec(rest))) {
-      const branch = decodeURIComponent(m[1]);
+    if (r.method === "GET" && (m = /^\/git\/ref\/(.+)$/.exec(rest))) {
+      // The client sends heads/<branch> as one path parameter: "/" percent-encoded.
+      const ref = decodeURIComponent(m[1]);
+      const branch = ref.startsWith("heads/") ? ref.slice("heads/".length) : "";
       const sha = validBranch(branch) ? headSha(branch) : undefined;
       if (sha === undefined) throw new Reject(404, "Not Found");
       return { status: 200, body: refBody(branch, sha) };
