@@ -96,6 +96,8 @@ export interface Recorded {
   query: Record<string, string>;
   body: unknown;
   authorization: string | undefined;
+  /** When it arrived (Date.now()), for the tests' timings. */
+  at: number;
 }
 
 interface PullState {
@@ -347,7 +349,7 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       } catch {
         body = raw;
       }
-      const r: Recorded = { method: req.method ?? "", path: u.pathname, query: Object.fromEntries(u.searchParams), body, authorization: req.headers.authorization };
+      const r: Recorded = { method: req.method ?? "", path: u.pathname, query: Object.fromEntries(u.searchParams), body, authorization: req.headers.authorization, at: Date.now() };
       requests.push(r);
       let out: { status: number; body: unknown; headers?: Record<string, string> };
       try {
