@@ -11,6 +11,7 @@ export interface StackSecrets {
   databaseAdminPassword?: pulumi.Output<string>;
   pagerdutyRoutingKey?: pulumi.Output<string>;
   slackWebhookUrl?: pulumi.Output<string>;
+  responderGithubToken?: pulumi.Output<string>;
 }
 
 export interface StackSettings {
@@ -44,12 +45,14 @@ export function loadStackConfig(): StackSettings {
     databaseAdminPassword: secretOf(config.database?.adminPassword),
     pagerdutyRoutingKey: secretOf(config.pagerdutyRoutingKey),
     slackWebhookUrl: secretOf(config.slackWebhookUrl),
+    responderGithubToken: secretOf(config.responderGithubToken),
   };
   // No component gets a secret's plain value by accident: only `secrets` carries them.
   const scrubbed: RolloutConfig = {
     ...config,
     pagerdutyRoutingKey: undefined,
     slackWebhookUrl: undefined,
+    responderGithubToken: undefined,
     database: config.database && { ...config.database, adminPassword: SECRET_MOVED },
   };
   return { stack, config: scrubbed, secrets };
