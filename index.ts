@@ -114,7 +114,7 @@ const proxy = new EdgeProxy("edge", {
 // The responder relay (issue 25): declared only when enabled, with its GitHub token, beside the monitoring it serves.
 const r = config.responder;
 if (r.enabled && !config.monitoring.enabled) void pulumi.log.warn("responder.enabled is true but monitoring.enabled is false: no Alertmanager sends the relay anything, so it is not declared");
-if (r.enabled && !secrets.responderGithubToken) void pulumi.log.warn("responder.enabled is true but valuecanvas:responderGithubToken is not set: the relay is not declared");
+if (r.enabled && !secrets.responderGithubToken) void pulumi.log.warn("responder.enabled is true but responder.githubToken is not set (pulumi config set --secret --path responder.githubToken <token>): the relay is not declared");
 const responder =
   r.enabled && config.monitoring.enabled && secrets.responderGithubToken && r.image !== undefined && r.repository !== undefined
     ? new Responder("responder", { config: { ...r, image: r.image, repository: r.repository }, stack, networkId: network.id, githubToken: secrets.responderGithubToken })

@@ -4,7 +4,7 @@
  * Thin: the relay's logic is in core/responder.ts and cli/responder.ts.
  *
  * Secrets (issue 16's rule: none in a container's env, a label, an output or a preview):
- * - the GitHub token (valuecanvas:responderGithubToken) and the bearer token (generated here, a
+ * - the GitHub token (valuecanvas:responder.githubToken) and the bearer token (generated here, a
  *   random.RandomPassword) are Docker secrets, mounted as 0400 files owned by the relay's user at the
  *   paths `rollout responder` reads by default (cli/rollout.ts RESPONDER_SECRET_FILES);
  * - `bearerToken` is a secret Output for the monitoring component, which uploads it as Alertmanager's

@@ -20,7 +20,7 @@ import { firstBadCharacter } from "./yamlSubset";
 export const CONFIG_NAMESPACE = "valuecanvas";
 
 /** Keys (dot paths) whose values are secrets: never printed, always Pulumi secrets. */
-export const SECRET_KEYS = ["database.adminPassword", "pagerdutyRoutingKey", "slackWebhookUrl", "responderGithubToken"] as const;
+export const SECRET_KEYS = ["database.adminPassword", "pagerdutyRoutingKey", "slackWebhookUrl", "responder.githubToken"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Stacks whose app image must be pinned by digest. */
@@ -391,7 +391,7 @@ const rollbackSchema = z.strictObject({
 export const GITHUB_REPOSITORY_RE = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
 
 // The responder relay (`rollout responder`, components/responder.ts): off unless enabled. Its GitHub
-// token is the secret valuecanvas:responderGithubToken; its bearer token the program generates.
+// token is the secret responder.githubToken; its bearer token the program generates.
 const responderSchema = z
   .strictObject({
     enabled: boolField.default(false),
@@ -403,6 +403,7 @@ const responderSchema = z
     ).default("main"),
     githubApiUrl: receiverUrlField.default("https://api.github.com"),
     port: portField.default(9095),
+    githubToken: secretField("the relay's GitHub token (contents: write and pull requests: write on the repository)").optional(),
   })
   .superRefine((r, ctx) => {
     if (!r.enabled) return;
@@ -458,7 +459,6 @@ export const configSchema = z.strictObject({
   hold: group(holdSchema).optional(),
   rollback: group(rollbackSchema).default(rollbackSchema.parse({})),
   responder: group(responderSchema).default(responderSchema.parse({})),
-  responderGithubToken: secretField("the responder relay's GitHub token (contents: write, pull requests: write on the repository)").optional(),
 });
 
 export type RolloutConfig = z.output<typeof configSchema>;

@@ -45,15 +45,15 @@ export function loadStackConfig(): StackSettings {
     databaseAdminPassword: secretOf(config.database?.adminPassword),
     pagerdutyRoutingKey: secretOf(config.pagerdutyRoutingKey),
     slackWebhookUrl: secretOf(config.slackWebhookUrl),
-    responderGithubToken: secretOf(config.responderGithubToken),
+    responderGithubToken: secretOf(config.responder.githubToken),
   };
   // No component gets a secret's plain value by accident: only `secrets` carries them.
   const scrubbed: RolloutConfig = {
     ...config,
     pagerdutyRoutingKey: undefined,
     slackWebhookUrl: undefined,
-    responderGithubToken: undefined,
     database: config.database && { ...config.database, adminPassword: SECRET_MOVED },
+    responder: { ...config.responder, githubToken: config.responder.githubToken === undefined ? undefined : SECRET_MOVED },
   };
   return { stack, config: scrubbed, secrets };
 }

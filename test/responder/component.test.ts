@@ -31,7 +31,7 @@ describe("responder: the relay as the program declares it (mock runtime)", funct
   });
 
   it("enabled: one Swarm service with both tokens as 0400 Docker secret files, none in args, env, labels or outputs; Alertmanager posts to it with a credentials file", async () => {
-    const ev = await evaluateStack("dev", { sets: { ...ON, responderGithubToken: GH_TOKEN } });
+    const ev = await evaluateStack("dev", { sets: { ...ON, "responder.githubToken": GH_TOKEN } });
     const svc = relayService(ev);
     assert.ok(svc, "the relay's service");
     const spec = serviceInputs(svc).taskSpec.containerSpec;
@@ -74,7 +74,7 @@ describe("responder: the relay as the program declares it (mock runtime)", funct
   });
 
   it("a bad responder config is refused, naming the key, the value and what is allowed", async () => {
-    await assert.rejects(evaluateStack("dev", { sets: { ...ON, "responder.repository": "../etc", responderGithubToken: GH_TOKEN } }), /responder\.repository[\s\S]*owner\/name/);
-    await assert.rejects(evaluateStack("dev", { sets: { "responder.enabled": "true", responderGithubToken: GH_TOKEN } }), /responder\.image[\s\S]*required when responder\.enabled is true/);
+    await assert.rejects(evaluateStack("dev", { sets: { ...ON, "responder.repository": "../etc", "responder.githubToken": GH_TOKEN } }), /responder\.repository[\s\S]*owner\/name/);
+    await assert.rejects(evaluateStack("dev", { sets: { "responder.enabled": "true", "responder.githubToken": GH_TOKEN } }), /responder\.image[\s\S]*required when responder\.enabled is true/);
   });
 });
