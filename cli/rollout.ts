@@ -769,8 +769,13 @@ async function runResponderCommand(o: ResponderCliOptions, io: Io): Promise<Outc
     gitHubFiles(gh),
   );
   await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
   await relay.close();
   return { exitCode: EXIT.ok, text: "responder: stopped\n", json: { command: "responder", stopped: true } };

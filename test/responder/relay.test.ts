@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { gitHubFiles, gitHubPullRequests } from "../../ci/github";
 import { Responder, readSecretFile, startResponder, SecretFileError } from "../../cli/responder";
 import { parseStackFile, stackConfigOf } from "../../stack/stackFile";
-import { StandIn, startGitHubStandIn } from "../support/githubStandIn";
+import { CreateRefBody, FieldTable, PutContentBody, StandIn, startGitHubStandIn } from "../support/githubStandIn";
 import { GIT_ENV, gateStackFile } from "../ci/gitFixture";
 import { webhook, webhookAlert } from "./support";
 
@@ -21,6 +21,15 @@ const REPOSITORY = "valuecanvas/relay-check";
 const GH_TOKEN = "ghs_relayGitHubToken0123456789";
 const BEARER = "relay-bearer-0123456789abcdef";
 const FP = "0123456789abcdef";
+
+// The stand-in's tables for the relay's calls are checked both ways by the compiler (tsc --noEmit fails if these stop failing).
+// @ts-expect-error -- git/create-ref's "sha" is missing
+export const createRefMissing = { ref: "string" } satisfies FieldTable<CreateRefBody>;
+export const putContentExtra = {
+  message: "string", content: "string", sha: "string", branch: "string", committer: "object", author: "object",
+  // @ts-expect-error -- repos/create-or-update-file-contents has no field "force"
+  force: "boolean",
+} satisfies FieldTable<PutContentBody>;
 
 describe("responder: the relay over HTTP against the GitHub stand-in", function () {
   this.timeout(60_000);
@@ -193,6 +202,16 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     assert.ok(!res.text.includes(GH_TOKEN));
     assert.ok(logs.some((l) => /failed \(500/.test(l)));
     assert.ok(!logs.some((l) => l.includes(GH_TOKEN) || l.includes(BEARER)), logs.join("\n"));
+  });
+
+  it("the stand-in refuses what GitHub would for the relay's calls: an undefined field, a stale blob, an existing branch", async () => {
+    const call = (method: string, p: string, body: unknown) =>
+      fetch(`${hub.url}/repos/${REPOSITORY}${p}`, { method, headers: { authorization: `token ${GH_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const main = git("rev-parse", "refs/heads/main");
+    assert.equal((await call("POST", "/git/refs", { ref: "refs/heads/x", sha: main, force: true })).status, 422);
+    assert.equal((await call("POST", "/git/refs", { ref: "refs/heads/main", sha: main })).status, 422);
+    assert.equal((await call("PUT", "/contents/Pulumi.prod.yaml", { message: "m", content: "eA==", branch: "main", sha: "0".repeat(40) })).status, 409);
+    assert.equal(git("rev-parse", "refs/heads/main"), main, "nothing written");
   });
 
   it("reads its tokens from files only its owner may read", () => {

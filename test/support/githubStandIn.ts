@@ -61,8 +61,8 @@ type CommentBody = operations["issues/create-comment"]["requestBody"]["content"]
 type AddLabelsBody = Extract<NonNullable<operations["issues/add-labels"]["requestBody"]>["content"]["application/json"], { labels?: string[] }>;
 type ListQuery = NonNullable<operations["pulls/list"]["parameters"]["query"]>;
 type MergeBody = NonNullable<NonNullable<operations["pulls/merge"]["requestBody"]>["content"]["application/json"]>;
-type CreateRefBody = operations["git/create-ref"]["requestBody"]["content"]["application/json"];
-type PutContentBody = operations["repos/create-or-update-file-contents"]["requestBody"]["content"]["application/json"];
+export type CreateRefBody = operations["git/create-ref"]["requestBody"]["content"]["application/json"];
+export type PutContentBody = operations["repos/create-or-update-file-contents"]["requestBody"]["content"]["application/json"];
 type ContentQuery = NonNullable<operations["repos/get-content"]["parameters"]["query"]>;
 /** The fields the stand-in returns for these operations, typed by the schema. */
 export type StandInRef = Pick<Schemas["git-ref"], "ref" | "node_id" | "url" | "object">;
