@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { canaryChange } from "../../ci/changes";
 import { gitHubFiles, gitHubPullRequests } from "../../ci/github";
 import { Responder, readSecretFile, startResponder, SecretFileError } from "../../cli/responder";
 import { parseStackFile, stackConfigOf } from "../../stack/stackFile";
@@ -115,6 +116,10 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     assert.match(message, /Runbook: https:\/\/github\.com\/valuecanvas\/relay-check\/blob\/main\/docs\/alerts\.md/);
     // The branch starts at main: one commit, the stack file only.
     assert.equal(git("rev-parse", `refs/heads/${pr.head.ref}^`), git("rev-parse", "refs/heads/main"));
+    assert.equal(git("diff", "--name-only", "refs/heads/main", `refs/heads/${pr.head.ref}`), "Pulumi.prod.yaml");
+    // CI's trusted decision code reads it as what it is: flags off, no raise, nothing else.
+    const change = canaryChange("prod", gateStackFile(25), `${text}\n`);
+    assert.deepEqual([change.raised, change.holdOnly, change.keysRemoved, change.to.enableStatelessOrchestration, change.to.enableSafeJsonParser], [false, false, [], false, false]);
 
     assert.equal((await post(r, contamination())).status, 200);
     await r.close();
