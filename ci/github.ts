@@ -31,6 +31,7 @@ export interface PullSummary {
   /** owner/name of the head's repository (null: the fork was deleted). */
   headRepository: string | null;
   labels: string[];
+  body: string | null;
 }
 
 export interface PullRequests {
@@ -40,6 +41,8 @@ export interface PullRequests {
   addLabels(number: number, labels: string[]): Promise<void>;
   removeLabel(number: number, label: string): Promise<void>;
   close(number: number): Promise<void>;
+  /** Replace #number's body. */
+  setBody(number: number, body: string): Promise<void>;
   /** Merge #number if its head is still `sha` (GitHub refuses otherwise); returns the merge commit. */
   merge(number: number, sha: string, commitTitle: string): Promise<{ sha: string }>;
 }
@@ -111,6 +114,7 @@ export function gitHubPullRequests(o: GitHubOptions): PullRequests {
           headSha: p.head.sha,
           headRepository: p.head.repo?.full_name ?? null,
           labels: p.labels.map((l) => l.name),
+          body: p.body,
         }));
       }),
     create: (c) =>
@@ -133,6 +137,10 @@ export function gitHubPullRequests(o: GitHubOptions): PullRequests {
     close: (number) =>
       call(`closing #${number}`, async () => {
         await octokit.rest.pulls.update({ owner, repo, pull_number: number, state: "closed" });
+      }),
+    setBody: (number, body) =>
+      call(`updating the body of #${number}`, async () => {
+        await octokit.rest.pulls.update({ owner, repo, pull_number: number, body });
       }),
     merge: (number, sha, commitTitle) =>
       call(`merging #${number}`, async () => {

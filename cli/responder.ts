@@ -4,7 +4,8 @@
  * decision out through GitHub's API, with no clone:
  *
  * - an alert that calls for the guide's immediate rollback: unless the alert's pull request is open
- *   already (dedupe by fingerprint and stack: the branch name, core/responder.ts), read the stack file on
+ *   already (dedupe by fingerprint and stack, core/responder.ts alertsOf), or another alert's is (then it
+ *   joins that one: a comment with its evidence, its marker in the body), read the stack file on
  *   the base branch, make the edit `rollout rollback --immediate` makes (stack/stackEdit.ts, the same
  *   plan and checks), create the branch, commit the file with the alert, its value and the runbook link
  *   as evidence (contents API), open the pull request; for SessionIsolationFailure, merge it at once when
@@ -27,9 +28,12 @@ import {
   AlertAction,
   RESPONDER_LABEL,
   WebhookPayloadError,
+  alertsOf,
   decideWebhook,
-  isAlertBranch,
+  joinedComment,
   parseWebhook,
+  relayBranchFingerprint,
+  rollbackMarker,
   resolvedComment,
   rollbackBody,
   rollbackCommitMessage,
@@ -97,7 +101,7 @@ export interface ResponderOptions {
 export interface ResponderDone {
   fingerprint: string;
   alertname: string;
-  action: AlertAction["kind"] | "exists" | "already-rolled-back" | "refused";
+  action: AlertAction["kind"] | "exists" | "joined" | "already-rolled-back" | "refused";
   number: number | null;
   merged: boolean;
   detail: string;
@@ -108,7 +112,10 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
   const actions = decideWebhook(o.stack, parseWebhook(payload));
   const done: ResponderDone[] = [];
   let open: PullSummary[] | undefined;
-  const openPulls = async () => (open ??= await github.listOpen(o.base));
+  // The stack's open relay pull requests from this repository, never a fork's (listed once per webhook, kept up to date below).
+  const relayPulls = async () =>
+    (open ??= (await github.listOpen(o.base)).filter((p) => p.headRepository === o.repository && relayBranchFingerprint(o.stack, p.branch) !== undefined));
+  const pullOf = async (fingerprint: string) => (await relayPulls()).find((p) => alertsOf(o.stack, p).includes(fingerprint));
   for (const act of actions) {
     const e = act.evidence;
     const base = { fingerprint: e.fingerprint, alertname: e.alertname, number: null, merged: false };
@@ -118,7 +125,7 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
         done.push({ ...base, action: act.kind, detail: act.why });
         break;
       case "resolved": {
-        const pr = (await openPulls()).find((p) => isAlertBranch(act.prefix, p.branch));
+        const pr = await pullOf(e.fingerprint);
         if (pr === undefined) {
           done.push({ ...base, action: "resolved", detail: "resolved; no open pull request of this alert to comment on" });
           break;
@@ -128,7 +135,7 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
         break;
       }
       case "rollback": {
-        const existing = (await openPulls()).find((p) => isAlertBranch(act.prefix, p.branch));
+        const existing = await pullOf(e.fingerprint);
         if (existing) {
           done.push({ ...base, action: "exists", number: existing.number, detail: `#${existing.number} (${existing.branch}) is open for this alert already` });
           break;
@@ -146,6 +153,16 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
           break;
         }
         const { after, plan, cfg } = edit;
+        const autoMerge = e.alertname === ALERT_NAMES.sessionIsolationFailure && cfg.rollback.autoMergeOnContamination;
+        // Another alert's rollback pull request is open: the same edit; this alert joins it (unless it merges its own at once).
+        const joinable = autoMerge ? undefined : (await relayPulls())[0];
+        if (joinable) {
+          await github.comment(joinable.number, joinedComment(e, o.runbookUrl));
+          joinable.body = `${joinable.body ?? ""}\n${rollbackMarker(o.stack, e.fingerprint)}\n`;
+          await github.setBody(joinable.number, joinable.body);
+          done.push({ ...base, action: "joined", number: joinable.number, detail: `#${joinable.number} (${joinable.branch}) is open for the same rollback: commented with this alert, no second pull request` });
+          break;
+        }
         const message = rollbackCommitMessage(o.stack, plan.summary, e, o.runbookUrl);
         if (await files.createBranch(act.branch, head)) {
           await files.write({ path: o.stackPath, branch: act.branch, blob: file.blob, text: after, message });
@@ -157,11 +174,10 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
             break;
           }
         }
-        const autoMerge = e.alertname === ALERT_NAMES.sessionIsolationFailure && cfg.rollback.autoMergeOnContamination;
         const title = rollbackTitle(o.stack, plan.summary, e);
-        const pr = await github.create({ title, head: act.branch, base: o.base, body: rollbackBody({ stack: o.stack, summary: plan.summary, evidence: e, runbookUrl: o.runbookUrl, autoMerge }) });
+        const body = rollbackBody({ stack: o.stack, summary: plan.summary, evidence: e, runbookUrl: o.runbookUrl, autoMerge });
+        const pr = await github.create({ title, head: act.branch, base: o.base, body });
         await github.addLabels(pr.number, [RESPONDER_LABEL]);
-        open?.push({ number: pr.number, url: pr.url, branch: act.branch, headSha: "", headRepository: o.repository, labels: [RESPONDER_LABEL] });
         let merged = false;
         if (autoMerge) {
           const headNow = await files.branchHead(act.branch);
@@ -170,6 +186,7 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
             merged = true;
           }
         }
+        if (!merged) open?.push({ number: pr.number, url: pr.url, branch: act.branch, headSha: "", headRepository: o.repository, labels: [RESPONDER_LABEL], body });
         done.push({ ...base, action: "rollback", number: pr.number, merged, detail: `opened #${pr.number} from ${act.branch}${merged ? ", merged at once (rollback.autoMergeOnContamination)" : ""}` });
         break;
       }

@@ -18,10 +18,12 @@
  * alert carries the `stack` external label (core/alerts/prometheusConfig.ts); an alert whose label is
  * missing or names another stack is refused, so no label can steer the relay to another stack's file.
  *
- * Deduplication: by the alert's fingerprint and the stack, through the branch name
- * (`rollback/<stack>-immediate-<fingerprint>`): the relay finds an open pull request from that branch
- * before it opens one, so a repeated notification, or one after a restart, opens nothing new. A resolved
- * alert comments on that pull request and never closes it: the rollback is reviewed and merged (or
+ * Deduplication: by the alert's fingerprint and the stack. An open relay pull request of the stack stands for
+ * the alert its branch names (`rollback/<stack>-immediate-<fingerprint>-<start>`) and for each alert that joined
+ * it (a marker in its body, rollbackMarker): a repeated notification, or one after a restart, finds it and opens
+ * nothing new; another alert calling for the same rollback joins the open one (a comment with its evidence)
+ * instead of opening a second pull request with the same edit (alertsOf). A resolved alert comments on its
+ * pull request and never closes it: the rollback is reviewed and merged (or
  * closed) by a person. Label and annotation values are untrusted text: only the fingerprint (16 hex
  * digits, checked) reaches the branch name; in the commit message every value is one quoted line
  * (core/yamlSubset.ts shown), and in the pull request it is inside a fenced block.
@@ -120,9 +122,9 @@ export interface AlertEvidence {
 
 export type AlertAction =
   /** Open an immediate-rollback pull request from `branch` (unless one is open already). */
-  | { kind: "rollback"; prefix: string; branch: string; evidence: AlertEvidence }
-  /** Comment on the alert's open pull request (a branch of `prefix`), if any: the alert resolved. Never close it. */
-  | { kind: "resolved"; prefix: string; evidence: AlertEvidence }
+  | { kind: "rollback"; branch: string; evidence: AlertEvidence }
+  /** Comment on the alert's open pull request (alertsOf), if any: the alert resolved. Never close it. */
+  | { kind: "resolved"; evidence: AlertEvidence }
   /** No pull request: Alertmanager's page is the action (`why` says so). */
   | { kind: "page-only"; evidence: AlertEvidence; why: string }
   /** Nothing (`why` says why). */
@@ -142,28 +144,46 @@ function evidenceOf(a: WebhookAlert): AlertEvidence {
   };
 }
 
-/**
- * The dedupe key of an alert's rollback pull request, as a branch-name prefix: `rollback/<stack>-immediate-<fingerprint>`.
- * An open pull request from a branch `isAlertBranch` of it is that alert's.
- */
-export function alertBranchPrefix(stack: string, fingerprint: string): string {
-  if (!FINGERPRINT_RE.test(fingerprint)) throw new WebhookPayloadError(`fingerprint ${brief(fingerprint)} is not 16 lower-case hex digits`);
-  return changeBranch(stack, { kind: "immediate-rollback", alert: fingerprint });
+/** The first part of every relay branch of `stack`: `rollback/<stack>-immediate-`. */
+function relayBranchPrefix(stack: string): string {
+  return `${changeBranch(stack, { kind: "immediate-rollback" })}-`;
 }
 
 /**
- * The branch of a new rollback pull request: the prefix and the firing's start (digits, T and Z only), so the same
- * alert firing again after its rollback was merged, and re-enabled, gets a branch of its own.
+ * The branch of a new rollback pull request: `rollback/<stack>-immediate-<fingerprint>-<start>`, the start of the
+ * firing in digits, T and Z only, so the same alert firing again after its rollback was merged, and the flags
+ * turned on again, gets a branch of its own.
  */
 export function alertRollbackBranch(stack: string, fingerprint: string, startsAt: string): string {
+  if (!FINGERPRINT_RE.test(fingerprint)) throw new WebhookPayloadError(`fingerprint ${brief(fingerprint)} is not 16 lower-case hex digits`);
   const t = new Date(startsAt);
   if (Number.isNaN(t.getTime())) throw new WebhookPayloadError(`startsAt ${brief(startsAt)} is not an RFC 3339 time`);
-  return `${alertBranchPrefix(stack, fingerprint)}-${t.toISOString().replace(/[-:]|\.\d+/g, "")}`;
+  return changeBranch(stack, { kind: "immediate-rollback", alert: `${fingerprint}-${t.toISOString().replace(/[-:]|\.\d+/g, "")}` });
 }
 
-/** Whether `branch` is one of the alert's rollback branches (`prefix` from alertBranchPrefix). */
-export function isAlertBranch(prefix: string, branch: string): boolean {
-  return branch === prefix || (branch.startsWith(`${prefix}-`) && /^\d{8}T\d{6}Z$/.test(branch.slice(prefix.length + 1)));
+/** The fingerprint a relay branch of `stack` was opened for, or undefined when `branch` is not one. */
+export function relayBranchFingerprint(stack: string, branch: string): string | undefined {
+  const prefix = relayBranchPrefix(stack);
+  if (!branch.startsWith(prefix)) return undefined;
+  const m = /^([0-9a-f]{16})-\d{8}T\d{6}Z$/.exec(branch.slice(prefix.length));
+  return m ? m[1] : undefined;
+}
+
+/** An open pull request as the relay reads it. */
+export interface RelayPull {
+  branch: string;
+  body: string | null;
+}
+
+/**
+ * The alerts (fingerprints) an open relay pull request of `stack` stands for: the one its branch was opened for,
+ * and each that joined it since (its marker in the body, rollbackMarker). Empty for any other pull request.
+ */
+export function alertsOf(stack: string, p: RelayPull): string[] {
+  const own = relayBranchFingerprint(stack, p.branch);
+  if (own === undefined) return [];
+  const marker = new RegExp(`<!-- rollout-responder stack=${stack.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} fingerprint=([0-9a-f]{16}) -->`, "g");
+  return [...new Set([own, ...[...(p.body ?? "").matchAll(marker)].map((m) => m[1])])];
 }
 
 /** The action for one alert, for the relay of `stack`. */
@@ -188,10 +208,7 @@ export function decideAlert(stack: string, a: WebhookAlert): AlertAction {
       ? { kind: "page-only", evidence, why: `on the ${evidence.version === null ? "unlabelled" : brief(evidence.version)} version, not the new path: Alertmanager pages; no pull request` }
       : { kind: "ignore", evidence, why: "resolved, and it opened no pull request" };
   }
-  const prefix = alertBranchPrefix(stack, a.fingerprint);
-  return a.status === "firing"
-    ? { kind: "rollback", prefix, branch: alertRollbackBranch(stack, a.fingerprint, a.startsAt), evidence }
-    : { kind: "resolved", prefix, evidence };
+  return a.status === "firing" ? { kind: "rollback", branch: alertRollbackBranch(stack, a.fingerprint, a.startsAt), evidence } : { kind: "resolved", evidence };
 }
 
 /** The actions for a whole webhook, one per alert fingerprint (the first of a repeated one). */
@@ -209,7 +226,7 @@ export function decideWebhook(stack: string, p: WebhookPayload): AlertAction[] {
 // ---------------------------------------------------------------------------
 // Texts
 
-/** The hidden marker in a rollback pull request's body (for a reader; the relay uses the branch). */
+/** The hidden marker, in a rollback pull request's body, of each alert it stands for (alertsOf reads them). */
 export function rollbackMarker(stack: string, fingerprint: string): string {
   return `<!-- rollout-responder stack=${stack} fingerprint=${fingerprint} -->`;
 }
@@ -258,6 +275,11 @@ export function rollbackBody(o: { stack: string; summary: string; evidence: Aler
     rollbackMarker(o.stack, e.fingerprint),
     "",
   ].join("\n");
+}
+
+/** The comment when another alert calls for the same rollback while this pull request is open. */
+export function joinedComment(e: AlertEvidence, runbookUrl: string): string {
+  return `Another critical alert calls for this same rollback; this pull request stands for it too (no second pull request).\n\n${fenced(evidenceLines(e, runbookUrl).join("\n"))}\n`;
 }
 
 /** The comment when the alert resolves: the pull request stays open for a person to decide. */

@@ -7,10 +7,12 @@ import { strict as assert } from "node:assert";
 import { ALERT_NAMES } from "../../core/alerts/rules";
 import {
   WebhookPayloadError,
-  alertBranchPrefix,
+  alertRollbackBranch,
+  alertsOf,
   decideAlert,
   decideWebhook,
-  isAlertBranch,
+  relayBranchFingerprint,
+  rollbackMarker,
   parseWebhook,
   rollbackBody,
   rollbackCommitMessage,
@@ -39,7 +41,6 @@ describe("responder: the decision per alert (core/responder.ts)", () => {
             const a = decideAlert(STACK, webhookAlert({ alertname, severity, version, status }));
             assert.equal(a.kind, want);
             if (a.kind === "rollback") assert.equal(a.branch, `rollback/prod-immediate-${FP}-20261207T230102Z`);
-            if (a.kind === "rollback" || a.kind === "resolved") assert.equal(a.prefix, `rollback/prod-immediate-${FP}`);
           });
         }
       }
@@ -95,11 +96,16 @@ describe("responder: the decision per alert (core/responder.ts)", () => {
     }
   });
 
-  it("isAlertBranch: the alert's branches only", () => {
-    const prefix = alertBranchPrefix(STACK, FP);
-    assert.ok(isAlertBranch(prefix, `${prefix}-20261207T230102Z`));
-    assert.ok(isAlertBranch(prefix, prefix));
-    for (const b of [`${prefix}0`, `${prefix}-x`, `rollback/prod-immediate`, `rollback/staging-immediate-${FP}-20261207T230102Z`]) assert.ok(!isAlertBranch(prefix, b), b);
-    assert.throws(() => alertBranchPrefix(STACK, "ABC"), WebhookPayloadError);
+  it("alertsOf: a relay branch's own fingerprint and those whose markers its body holds; nothing for any other branch", () => {
+    const branch = alertRollbackBranch(STACK, FP, "2026-12-07T23:01:02Z");
+    assert.equal(relayBranchFingerprint(STACK, branch), FP);
+    const other = "fedcba9876543210";
+    assert.deepEqual(alertsOf(STACK, { branch, body: `text\n${rollbackMarker(STACK, other)}\n${rollbackMarker("staging", "1111111111111111")}` }), [FP, other]);
+    assert.deepEqual(alertsOf(STACK, { branch, body: null }), [FP]);
+    for (const b of [`rollback/prod-immediate-${FP}`, `rollback/prod-immediate-${FP}-x`, "rollback/prod-immediate", `rollback/staging-immediate-${FP}-20261207T230102Z`, `rollback/prod-immediate-${FP.toUpperCase()}-20261207T230102Z`]) {
+      assert.equal(relayBranchFingerprint(STACK, b), undefined, b);
+      assert.deepEqual(alertsOf(STACK, { branch: b, body: rollbackMarker(STACK, FP) }), [], b);
+    }
+    assert.throws(() => alertRollbackBranch(STACK, "ABC", "2026-12-07T23:01:02Z"), WebhookPayloadError);
   });
 });

@@ -49,6 +49,8 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     execFileSync("git", ["clone", "-q", bare, work], { env: GIT_ENV, stdio: "ignore" });
     fs.writeFileSync(path.join(work, "Pulumi.prod.yaml"), gateStackFile(25));
     fs.writeFileSync(path.join(work, "Pulumi.staging.yaml"), gateStackFile(50, ["  valuecanvas:rollback:", '    autoMergeOnContamination: "true"']));
+    fs.writeFileSync(path.join(work, "Pulumi.qa.yaml"), gateStackFile(75, ["  valuecanvas:rollback:", '    autoMergeOnContamination: "true"']));
+    for (const stack of ["hostile", "forked"]) fs.writeFileSync(path.join(work, `Pulumi.${stack}.yaml`), gateStackFile(25));
     execFileSync("git", ["add", "."], { cwd: work, env: GIT_ENV });
     execFileSync("git", ["commit", "-q", "-m", "stacks"], { cwd: work, env: GIT_ENV });
     execFileSync("git", ["push", "-q", "origin", "HEAD:refs/heads/main"], { cwd: work, env: GIT_ENV });
@@ -174,26 +176,62 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     assert.equal(pullsOf("rollback/staging-immediate-bbbbbbbbbbbbbbbb").length, 0);
   });
 
-  it("an error-rate rollback on the new path is opened and not merged, even where contamination auto-merges", async () => {
+  it("another alert calling for the same rollback joins the open pull request: one PR, a comment with its evidence; a repeat adds nothing; its resolution comments there", async () => {
     const r = await relay("prod");
-    const res = await post(r, webhook([webhookAlert({ alertname: "HighErrorRate", severity: "critical", version: "New", fingerprint: "cccccccccccccccc" })]));
+    const [first] = pullsOf(`rollback/prod-immediate-${FP}`);
+    const n = hub.pulls.size;
+    const comments = first.comments.length;
+    const other = webhook([webhookAlert({ alertname: "HighErrorRate", severity: "critical", version: "New", fingerprint: "cccccccccccccccc", summary: "High error rate on the New path: 7.12% > 5%" })]);
+    const res = await post(r, other);
     assert.equal(res.status, 200, res.text);
-    const [pr] = pullsOf("rollback/prod-immediate-cccccccccccccccc");
+    assert.match(res.text, /"action":"joined"/);
+    assert.equal(hub.pulls.size, n, "no second pull request");
+    assert.equal(first.comments.length, comments + 1);
+    assert.match(first.comments.at(-1)?.body ?? "", /Another critical alert calls for this same rollback[\s\S]*High error rate on the New path: 7\.12% > 5%/);
+    assert.match(first.pull.body ?? "", /fingerprint=cccccccccccccccc/);
+    // The same notification again, and after a restart: nothing more.
+    assert.match((await post(r, other)).text, /"action":"exists"/);
+    await r.close();
+    const again = await relay("prod");
+    assert.match((await post(again, other)).text, /"action":"exists"/);
+    assert.equal(first.comments.length, comments + 1);
+    const resolved = webhook([webhookAlert({ alertname: "HighErrorRate", severity: "critical", version: "New", fingerprint: "cccccccccccccccc", status: "resolved" })]);
+    assert.equal((await post(again, resolved)).status, 200);
+    assert.match(first.comments.at(-1)?.body ?? "", /The alert resolved/);
+    assert.equal(first.pull.state, "open");
+  });
+
+  it("an error-rate rollback is opened and not merged, even on a stack where contamination auto-merges", async () => {
+    const r = await relay("qa");
+    const res = await post(r, webhook([webhookAlert({ alertname: "HighErrorRate", severity: "critical", version: "New", stack: "qa", fingerprint: "cccccccccccccccc" })]));
+    assert.equal(res.status, 200, res.text);
+    const [pr] = pullsOf("rollback/qa-immediate-cccccccccccccccc");
     assert.equal(pr.pull.state, "open");
     assert.ok(!hub.requests.some((q) => q.method === "PUT" && q.path.endsWith(`/pulls/${pr.pull.number}/merge`)));
   });
 
+  it("a fork's pull request from a branch named like an alert's does not stand for it: the relay opens its own", async () => {
+    git("update-ref", `refs/heads/rollback/forked-immediate-${FP}-20200101T000000Z`, git("rev-parse", "refs/heads/main"));
+    const fork = hub.addPull({ title: "not a rollback", head: `rollback/forked-immediate-${FP}-20200101T000000Z`, base: "main", fromFork: true });
+    const r = await relay("forked");
+    const res = await post(r, contamination({ stack: "forked" }));
+    assert.equal(res.status, 200, res.text);
+    const mine = pullsOf(`rollback/forked-immediate-${FP}`).filter((p) => p.pull.number !== fork);
+    assert.equal(mine.length, 1);
+    assert.equal(hub.pulls.get(fork)?.comments.length, 0);
+  });
+
   it("hostile labels and annotations reach neither the branch name, nor a line of their own in the commit, nor the stack file", async () => {
-    const r = await relay("prod");
+    const r = await relay("hostile");
     const h = "x\nCo-authored-by: evil <e@x>\n```\n../../etc\n  valuecanvas:canaryPercentage: \"100\"";
-    const a = { ...webhookAlert({ alertname: "SessionIsolationFailure", severity: "critical", fingerprint: "dddddddddddddddd", summary: h, version: h }), annotations: { summary: h, description: h, runbook: h } };
+    const a = { ...webhookAlert({ alertname: "SessionIsolationFailure", severity: "critical", stack: "hostile", fingerprint: "dddddddddddddddd", summary: h, version: h }), annotations: { summary: h, description: h, runbook: h } };
     const res = await post(r, webhook([a]));
     assert.equal(res.status, 200, res.text);
-    const [pr] = pullsOf("rollback/prod-immediate-dddddddddddddddd");
-    assert.match(pr.pull.head.ref, /^rollback\/prod-immediate-d{16}-\d{8}T\d{6}Z$/);
+    const [pr] = pullsOf("rollback/hostile-immediate-dddddddddddddddd");
+    assert.match(pr.pull.head.ref, /^rollback\/hostile-immediate-d{16}-\d{8}T\d{6}Z$/);
     const message = git("log", "-1", "--format=%B", `refs/heads/${pr.pull.head.ref}`);
     assert.ok(!/^Co-authored-by/m.test(message), message);
-    assert.equal(`${git("show", `refs/heads/${pr.pull.head.ref}:Pulumi.prod.yaml`)}\n`, gateStackFile(25).replace(/"true"/g, '"false"'));
+    assert.equal(`${git("show", `refs/heads/${pr.pull.head.ref}:Pulumi.hostile.yaml`)}\n`, gateStackFile(25).replace(/"true"/g, '"false"'));
   });
 
   it("a bad body is 400 naming the key; a GitHub failure is 500 (Alertmanager retries) and the log never shows a token", async () => {
