@@ -18,6 +18,7 @@ import { DevPostgres } from "./components/devPostgres";
 import { EdgeProxy } from "./components/edgeProxy";
 import { LABEL_PREFIX, rolloutLabels } from "./program/labels";
 import { Monitoring } from "./components/monitoring";
+import { Responder } from "./components/responder";
 import { requireSwarmManager, rolloutWaitTarget } from "./program/swarmManager";
 import { RolloutRecord } from "./components/rolloutRecord";
 import { RolloutWait } from "./components/rolloutWait";
@@ -116,6 +117,15 @@ const proxy = new EdgeProxy("edge", {
   // starts only once the service has converged on the new network.
 }, { dependsOn: [app] });
 
+// The responder relay (issue 25): declared only when enabled, with its GitHub token, beside the monitoring it serves.
+const r = config.responder;
+if (r.enabled && !config.monitoring.enabled) void pulumi.log.warn("responder.enabled is true but monitoring.enabled is false: no Alertmanager sends the relay anything, so it is not declared");
+if (r.enabled && !secrets.responderGithubToken) void pulumi.log.warn("responder.enabled is true but responder.githubToken is not set (pulumi config set --secret --path responder.githubToken <token>): the relay is not declared");
+const responder =
+  r.enabled && config.monitoring.enabled && secrets.responderGithubToken && r.image !== undefined && r.repository !== undefined
+    ? new Responder("responder", { config: { ...r, image: r.image, repository: r.repository }, stack, networkId: network.id, githubToken: secrets.responderGithubToken })
+    : undefined;
+
 const monitoring = config.monitoring.enabled
   ? new Monitoring("monitoring", {
       config,
@@ -124,6 +134,7 @@ const monitoring = config.monitoring.enabled
       monitoringDatabaseUrl: database.monitoringDatabaseUrl,
       pagerdutyRoutingKey: secrets.pagerdutyRoutingKey,
       slackWebhookUrl: secrets.slackWebhookUrl,
+      responder: responder && { url: responder.url, bearerToken: responder.bearerToken },
     })
   : undefined;
 

@@ -1,7 +1,9 @@
 /**
- * The few GitHub REST calls `rollout propose` makes, through GitHub's own client (@octokit/rest):
+ * The few GitHub REST calls `rollout propose` and `rollout responder` make, through GitHub's own client (@octokit/rest):
  * list the open pull requests into a base branch, open one, comment on it, add and remove a label,
- * close it. Nothing merges. The base URL is an option (GitHub Enterprise, or the tests' stand-in,
+ * close it; and the relay's (gitHubFiles): read a file, create a branch, commit a file on it through the
+ * contents API (no clone), and merge a pull request (only a contamination rollback, when the stack sets
+ * rollback.autoMergeOnContamination). `rollout propose` never merges. The base URL is an option (GitHub Enterprise, or the tests' stand-in,
  * test/support/githubStandIn.ts).
  *
  * The token is given by the caller (the workflow's GITHUB_TOKEN environment variable) and goes only
@@ -14,7 +16,11 @@ import { redact } from "../core/redact";
 import { NamedError } from "../core/namedError";
 
 /** A GitHub call failed: the message says which call and what GitHub answered, never the token. */
-export class GitHubError extends NamedError {}
+export class GitHubError extends NamedError {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 /** An open pull request, the fields `rollout propose` reads. */
 export interface PullSummary {
@@ -25,6 +31,7 @@ export interface PullSummary {
   /** owner/name of the head's repository (null: the fork was deleted). */
   headRepository: string | null;
   labels: string[];
+  body: string | null;
 }
 
 export interface PullRequests {
@@ -34,6 +41,22 @@ export interface PullRequests {
   addLabels(number: number, labels: string[]): Promise<void>;
   removeLabel(number: number, label: string): Promise<void>;
   close(number: number): Promise<void>;
+  /** Replace #number's body. */
+  setBody(number: number, body: string): Promise<void>;
+  /** Merge #number if its head is still `sha` (GitHub refuses otherwise); returns the merge commit. */
+  merge(number: number, sha: string, commitTitle: string): Promise<{ sha: string }>;
+}
+
+/** The relay's commits, through GitHub's contents API: no clone, no git. */
+export interface RepositoryFiles {
+  /** The commit `branch` points at, or undefined when there is no such branch. */
+  branchHead(branch: string): Promise<string | undefined>;
+  /** A file's text and blob id at `ref`, or undefined when it has none. */
+  read(path: string, ref: string): Promise<{ text: string; blob: string } | undefined>;
+  /** Create `branch` at `sha`; false when it exists already. */
+  createBranch(branch: string, sha: string): Promise<boolean>;
+  /** Commit `text` to `path` on `branch`, replacing the blob `blob` (GitHub refuses a file changed since: 409). Returns the commit. */
+  write(o: { path: string; branch: string; blob: string; text: string; message: string }): Promise<{ commit: string }>;
 }
 
 export interface GitHubOptions {
@@ -53,8 +76,8 @@ export function splitRepository(repository: string): { owner: string; repo: stri
   return { owner: m[1], repo: m[2] };
 }
 
-/** The pull-request calls, on a real client pointed at `baseUrl`. */
-export function gitHubPullRequests(o: GitHubOptions): PullRequests {
+/** A real client pointed at `baseUrl`, and `call`: a call whose failure is a GitHubError without the token. */
+function client(o: GitHubOptions): { octokit: Octokit; owner: string; repo: string; call: <T>(what: string, fn: () => Promise<T>) => Promise<T> } {
   const { owner, repo } = splitRepository(o.repository);
   // @octokit/rest is an ES module: loaded with require() (Node 20.19+), typed through the import above.
   const { Octokit: Client } = require("@octokit/rest") as typeof import("@octokit/rest", { with: { "resolution-mode": "import" } });
@@ -71,9 +94,15 @@ export function gitHubPullRequests(o: GitHubOptions): PullRequests {
       return await fn();
     } catch (e) {
       const err = e as { status?: number; message?: string };
-      throw new GitHubError(clean(`GitHub: ${what} in ${o.repository} failed${err.status ? ` (HTTP ${err.status})` : ""}: ${err.message ?? String(e)}`));
+      throw new GitHubError(clean(`GitHub: ${what} in ${o.repository} failed${err.status ? ` (HTTP ${err.status})` : ""}: ${err.message ?? String(e)}`), err.status);
     }
   };
+  return { octokit, owner, repo, call };
+}
+
+/** The pull-request calls, on a real client pointed at `baseUrl`. */
+export function gitHubPullRequests(o: GitHubOptions): PullRequests {
+  const { octokit, owner, repo, call } = client(o);
   return {
     listOpen: (base) =>
       call("listing the open pull requests", async () => {
@@ -85,6 +114,7 @@ export function gitHubPullRequests(o: GitHubOptions): PullRequests {
           headSha: p.head.sha,
           headRepository: p.head.repo?.full_name ?? null,
           labels: p.labels.map((l) => l.name),
+          body: p.body,
         }));
       }),
     create: (c) =>
@@ -107,6 +137,52 @@ export function gitHubPullRequests(o: GitHubOptions): PullRequests {
     close: (number) =>
       call(`closing #${number}`, async () => {
         await octokit.rest.pulls.update({ owner, repo, pull_number: number, state: "closed" });
+      }),
+    setBody: (number, body) =>
+      call(`updating the body of #${number}`, async () => {
+        await octokit.rest.pulls.update({ owner, repo, pull_number: number, body });
+      }),
+    merge: (number, sha, commitTitle) =>
+      call(`merging #${number}`, async () => {
+        const r = await octokit.rest.pulls.merge({ owner, repo, pull_number: number, sha, commit_title: commitTitle });
+        return { sha: r.data.sha };
+      }),
+  };
+}
+
+/** The contents-API calls, on a real client pointed at `baseUrl`. */
+export function gitHubFiles(o: GitHubOptions): RepositoryFiles {
+  const { octokit, owner, repo, call } = client(o);
+  const absent = (e: unknown) => e instanceof GitHubError && e.status === 404;
+  return {
+    branchHead: (branch) =>
+      call(`reading the branch ${branch}`, async () => (await octokit.rest.git.getRef({ owner, repo, ref: `heads/${branch}` })).data.object.sha).catch((e: unknown) => {
+        if (absent(e)) return undefined;
+        throw e;
+      }),
+    read: (path, ref) =>
+      call(`reading ${path} at ${ref}`, async () => {
+        const r = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+        const d = r.data;
+        if (Array.isArray(d) || d.type !== "file" || !("content" in d) || d.encoding !== "base64") throw new GitHubError(`${path} at ${ref} is not a file`);
+        return { text: Buffer.from(d.content, "base64").toString("utf8"), blob: d.sha };
+      }).catch((e: unknown) => {
+        if (absent(e)) return undefined;
+        throw e;
+      }),
+    createBranch: (branch, sha) =>
+      call(`creating the branch ${branch}`, async () => {
+        await octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha });
+        return true;
+      }).catch((e: unknown) => {
+        // GitHub answers 422 "Reference already exists".
+        if (e instanceof GitHubError && e.status === 422 && /already exists/i.test(e.message)) return false;
+        throw e;
+      }),
+    write: (w) =>
+      call(`committing ${w.path} on ${w.branch}`, async () => {
+        const r = await octokit.rest.repos.createOrUpdateFileContents({ owner, repo, path: w.path, branch: w.branch, sha: w.blob, message: w.message, content: Buffer.from(w.text, "utf8").toString("base64") });
+        return { commit: r.data.commit.sha ?? "" };
       }),
   };
 }

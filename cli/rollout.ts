@@ -12,6 +12,7 @@
  *   rollout report   --stack <s> --out <file>.html   the guide's dashboard for the rollout so far (docs/report.md)
  *   rollout sandbox [--stop]       a drill stopped mid-rollout, its PostgreSQL left running, to try the commands on
  *   rollout propose  --stack <s>   scheduled: on PROCEED open the next stage's pull request (cli/propose.ts); never merges
+ *   rollout responder --stack <s> --repo <o/n>   the relay: Alertmanager's webhook -> a rollback pull request (cli/responder.ts)
  *
  * Exit codes: 0 PROCEED / success, 1 error, 2 usage error, 3 WAIT, 4 PAUSE, 5 ROLLBACK.
  * `--json` prints exactly one JSON object on stdout.
@@ -107,7 +108,21 @@ export type Invocation =
     }
   | { command: "report"; options: DbOptions & { out: string } }
   | { command: "sandbox"; options: SandboxOptions }
-  | { command: "propose"; options: ProposeCliOptions };
+  | { command: "propose"; options: ProposeCliOptions }
+  | { command: "responder"; options: ResponderCliOptions };
+
+interface ResponderCliOptions extends CommonOptions {
+  repo: string;
+  apiUrl: string;
+  serverUrl: string;
+  base: string;
+  listen: { host: string; port: number };
+  githubTokenFile: string;
+  bearerTokenFile: string;
+}
+
+/** Where the service's Docker secrets are mounted (components/responder.ts declares them there). */
+export const RESPONDER_SECRET_FILES = { githubToken: "/run/secrets/responder-github-token", bearerToken: "/run/secrets/responder-bearer-token" } as const;
 
 interface ProposeCliOptions extends DbOptions {
   dryRun: boolean;
@@ -307,6 +322,22 @@ export function createRolloutCli(): Command {
     .option("--base <branch>", "the branch the stack files are deployed from", parseGitName("branch"), "main")
     .action((o: ProposeCliOptions) => record({ command: "propose", options: o }));
 
+  common(
+    root
+      .command("responder")
+      .description(
+        "The relay Alertmanager's critical alerts are sent to: an immediate-rollback pull request per alert (SessionIsolationFailure; HighErrorRate/HighLatency on the new path), a comment when it resolves; merged at once for contamination only when the stack sets rollback.autoMergeOnContamination. Runs until stopped. Tokens from files only",
+      ),
+  )
+    .requiredOption("--repo <owner/name>", "the GitHub repository the stack files live in")
+    .option("--api-url <url>", "GitHub's REST API", DEFAULT_GITHUB_API)
+    .option("--server-url <url>", "GitHub's web address, for the runbook link in the evidence", "https://github.com")
+    .option("--base <branch>", "the branch the stack files are deployed from", parseGitName("branch"), "main")
+    .option("--listen <host:port>", "where to listen for Alertmanager", parseListen, { host: "127.0.0.1", port: 9095 })
+    .option("--github-token-file <path>", "the GitHub token, a file only its owner may read (a Docker secret)", RESPONDER_SECRET_FILES.githubToken)
+    .option("--bearer-token-file <path>", "the token Alertmanager sends as Authorization: Bearer, a file only its owner may read", RESPONDER_SECRET_FILES.bearerToken)
+    .action((o: ResponderCliOptions) => record({ command: "responder", options: o }));
+
   // A usage error is its line and where the help is, not the whole help (issue 24).
   for (const sub of root.commands) sub.showHelpAfterError(helpHint(sub.name()));
   return strictCli(root);
@@ -478,8 +509,7 @@ async function runAdvance(o: DbOptions & { to?: Stage; force: boolean; reason?: 
 }
 
 function runRollback(o: CommonOptions & { immediate: boolean; dryRun: boolean }): Outcome {
-  const { planRollback } = load.transitions();
-  const r = load.stackEdit().editStack(o.projectDir ?? PROJECT_DIR, o.stack, (c) => planRollback(c, o.immediate), { dryRun: o.dryRun });
+  const r = load.stackEdit().editStack(o.projectDir ?? PROJECT_DIR, o.stack, load.stackEdit().rollbackPlan(o.immediate), { dryRun: o.dryRun });
   const file = path.basename(r.file);
   const text = formatEdit(
     r,
@@ -714,6 +744,44 @@ async function runProposeCommand(o: ProposeCliOptions, io: Io): Promise<Outcome>
   return { exitCode: EXIT.ok, text: p.formatPropose(r), json: { command: "propose", ...r } };
 }
 
+/** `--listen host:port` (an IPv4 address or a name, a port 1-65535). */
+function parseListen(v: string): { host: string; port: number } {
+  const m = /^([A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError(`"${v}" is not host:port; allowed: an address or host name, ":", a port 1-65535 (e.g. 0.0.0.0:9095)`);
+  return { host: m[1], port };
+}
+
+/** `rollout responder`: the relay, until SIGTERM or SIGINT. Its tokens from files only (Docker secrets), never env or argv. */
+async function runResponderCommand(o: ResponderCliOptions, io: Io): Promise<Outcome> {
+  const { STACK_NAME_RE } = require("../stack/projectFiles") as typeof import("../stack/projectFiles");
+  if (!STACK_NAME_RE.test(o.stack)) throw new UsageError(`"${o.stack}" is not a stack name: use letters, digits, "_", "." and "-"`);
+  const r = require("./responder") as typeof import("./responder");
+  const { gitHubFiles, gitHubPullRequests, splitRepository } = load.github();
+  splitRepository(o.repo);
+  const githubToken = r.readSecretFile(o.githubTokenFile, "--github-token-file");
+  const bearerToken = r.readSecretFile(o.bearerTokenFile, "--bearer-token-file");
+  const secrets = [githubToken, bearerToken];
+  const log = (line: string) => io.err(`${load.redact().redact(line, secrets)}\n`);
+  const gh = { repository: o.repo, token: githubToken, baseUrl: o.apiUrl, warn: (l: string) => log(`responder: GitHub: ${l}`) };
+  const relay = await r.startResponder(
+    { stack: o.stack, repository: o.repo, base: o.base, stackPath: `Pulumi.${o.stack}.yaml`, runbookUrl: `${o.serverUrl.replace(/\/+$/, "")}/${o.repo}/blob/${o.base}/docs/alerts.md`, bearerToken, secrets, log, host: o.listen.host, port: o.listen.port },
+    gitHubPullRequests(gh),
+    gitHubFiles(gh),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  await relay.close();
+  return { exitCode: EXIT.ok, text: "responder: stopped\n", json: { command: "responder", stopped: true } };
+}
+
 /**
  * The exit code of an error: 2 for a usage error or a refused request, 1 otherwise. An error class is looked
  * up only when its module is loaded (the command that threw it has loaded it), so an error loads nothing more.
@@ -741,6 +809,7 @@ function isKnownError(err: unknown): boolean {
     (wasLoaded("../core/transitions") && err instanceof load.transitions().RefusedError) ||
     (wasLoaded("../drill/sandbox") && err instanceof load.sandbox().SandboxError) ||
     (wasLoaded("../ci/github") && err instanceof load.github().GitHubError) ||
+    (wasLoaded("./responder") && err instanceof (require("./responder") as typeof import("./responder")).SecretFileError) ||
     (wasLoaded("../ci/git") && err instanceof load.git().GitError)
   );
 }
@@ -802,6 +871,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         break;
       case "propose":
         outcome = await runProposeCommand(inv.options, io);
+        break;
+      case "responder":
+        outcome = await runResponderCommand(inv.options, io);
         break;
     }
     io.out(inv.options.json ? toJson({ ok: outcome.exitCode === EXIT.ok, exitCode: outcome.exitCode, ...outcome.json }) : outcome.text);

@@ -35,6 +35,8 @@ export interface MonitoringArgs {
   pagerdutyRoutingKey?: pulumi.Output<string>;
   slackWebhookUrl?: pulumi.Output<string>;
   stack: string;
+  /** The responder relay (components/responder.ts), when declared: Alertmanager sends it critical alerts with this bearer token (a secret). */
+  responder?: { url: string; bearerToken: pulumi.Output<string> };
 }
 
 /** In-container paths and ports (the upstream images' defaults). */
@@ -42,7 +44,8 @@ export const MONITORING_CONTAINER = {
   /** uid 65534: the user the exporter image runs as (nobody, images/postgres-exporter/Dockerfile, as upstream's); it owns the password file. */
   exporter: { dir: "/etc/postgres_exporter", port: 9187, uid: "65534", passwordFile: "/etc/postgres_exporter/password" },
   prometheus: { dir: "/etc/prometheus", dataDir: "/prometheus", port: 9090 },
-  alertmanager: { dir: "/etc/alertmanager", dataDir: "/alertmanager", port: 9093 },
+  /** uid 65534: the user the Alertmanager image runs as (nobody); it owns the relay's bearer token file. */
+  alertmanager: { dir: "/etc/alertmanager", dataDir: "/alertmanager", port: 9093, uid: "65534", responderTokenFile: "/etc/alertmanager/secrets/responder-bearer-token" },
 } as const;
 
 const hostOf = (target: string) => target.slice(0, target.lastIndexOf(":"));
@@ -71,7 +74,14 @@ export class Monitoring extends pulumi.ComponentResource {
     const alertmanagerYml = pulumi.secret(
       pulumi
         .all([args.pagerdutyRoutingKey, args.slackWebhookUrl])
-        .apply(([pagerdutyRoutingKey, slackWebhookUrl]) => renderAlertmanagerConfig(config, { pagerdutyRoutingKey, slackWebhookUrl })),
+        .apply(([pagerdutyRoutingKey, slackWebhookUrl]) =>
+          renderAlertmanagerConfig(
+            config,
+            { pagerdutyRoutingKey, slackWebhookUrl },
+            // The token itself is a file (credentials_file), never in the config's text.
+            args.responder ? { url: args.responder.url, bearerTokenFile: MONITORING_CONTAINER.alertmanager.responderTokenFile } : undefined,
+          ),
+        ),
     );
     if (!args.pagerdutyRoutingKey) {
       void pulumi.log.warn(`valuecanvas:pagerdutyRoutingKey is not set for stack ${stack}: critical alerts reach no one`, this);
@@ -161,7 +171,12 @@ export class Monitoring extends pulumi.ComponentResource {
           // A single instance: no cluster gossip port.
           "--cluster.listen-address=",
         ],
-        uploads: pulumi.secret(alertmanagerYml.apply((content) => [{ file: `${am.dir}/${MONITORING_FILE_NAMES.alertmanager}`, content }])),
+        uploads: pulumi.secret(
+          pulumi.all([alertmanagerYml, args.responder?.bearerToken]).apply(([content, bearer]) => [
+            { file: `${am.dir}/${MONITORING_FILE_NAMES.alertmanager}`, content },
+            ...(bearer === undefined ? [] : [{ file: am.responderTokenFile, content: bearer, owner: am.uid, group: am.uid, permissions: "0400" }]),
+          ]),
+        ),
         networksAdvanced: net(MONITORING_ALIASES.alertmanager),
         ...publish(am.port, m.alertmanagerPort),
         labels: containerLabels("monitoring-alertmanager"),

@@ -21,7 +21,7 @@ import { MAX_APP_CREDENTIAL_ROTATION } from "./appCredentials";
 export const CONFIG_NAMESPACE = "valuecanvas";
 
 /** Keys (dot paths) whose values are secrets: never printed, always Pulumi secrets. */
-export const SECRET_KEYS = ["database.adminPassword", "pagerdutyRoutingKey", "slackWebhookUrl"] as const;
+export const SECRET_KEYS = ["database.adminPassword", "pagerdutyRoutingKey", "slackWebhookUrl", "responder.githubToken"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Stacks whose app image must be pinned by digest. */
@@ -378,6 +378,40 @@ const monitoringSchema = z.strictObject({
   alertmanagerPort: portField.default(9093),
 });
 
+// What the responder relay (`rollout responder`, issue 25) may do on its own. Off by default: a
+// rollback pull request waits for a person's review and merge.
+const rollbackSchema = z.strictObject({
+  // Merge the immediate-rollback pull request a SessionIsolationFailure opens at once (the merge runs
+  // pulumi up). Read by the relay from the base branch's stack file, so turning it on is itself reviewed.
+  autoMergeOnContamination: boolField
+    .describe("true or false: the responder relay merges the immediate-rollback pull request a SessionIsolationFailure alert opens at once (the merge runs pulumi up; read from the base branch's stack file). Default false: a person merges it")
+    .default(false),
+});
+
+/** owner/name of a GitHub repository (ci/github.ts splitRepository reads it the same way). */
+export const GITHUB_REPOSITORY_RE = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
+
+// The responder relay (`rollout responder`, components/responder.ts): off unless enabled. Its GitHub
+// token is the secret responder.githubToken; its bearer token the program generates.
+const responderSchema = z
+  .strictObject({
+    enabled: boolField.default(false),
+    image: imageField.optional(),
+    repository: stringField("owner/name of the GitHub repository the stack files live in", GITHUB_REPOSITORY_RE).optional(),
+    base: stringField(
+      'the branch the stack files are deployed from: letters, digits, ".", "_", "-" and "/", starting with a letter or digit, no ".."',
+      /^(?!.*\.\.)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/,
+    ).default("main"),
+    githubApiUrl: receiverUrlField.default("https://api.github.com"),
+    port: portField.default(9095),
+    githubToken: secretField("the relay's GitHub token (contents: write and pull requests: write on the repository)").optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.enabled) return;
+    if (r.image === undefined) ctx.addIssue({ code: "custom", path: ["image"], input: r.image, message: "required when responder.enabled is true: an image whose entrypoint is this project's rollout CLI" });
+    if (r.repository === undefined) ctx.addIssue({ code: "custom", path: ["repository"], input: r.repository, message: "required when responder.enabled is true: owner/name" });
+  });
+
 /** Parse a JSON-encoded object (how Pulumi passes structured config to a program). */
 export function objectInput(v: unknown): unknown {
   if (typeof v === "string" && v.trim().startsWith("{")) {
@@ -431,6 +465,8 @@ export const configSchema = z.strictObject({
     receiverUrl(v) ? (v as string) : undefined,
   ).optional(),
   hold: group(holdSchema).optional(),
+  rollback: group(rollbackSchema).default(rollbackSchema.parse({})),
+  responder: group(responderSchema).default(responderSchema.parse({})),
 });
 
 export type RolloutConfig = z.output<typeof configSchema>;
@@ -440,6 +476,7 @@ export type ThresholdsConfig = RolloutConfig["thresholds"];
 export type AlertingConfig = RolloutConfig["alerting"];
 export type GateConfig = RolloutConfig["gate"];
 export type MonitoringConfig = RolloutConfig["monitoring"];
+export type ResponderConfig = RolloutConfig["responder"];
 /** A hold as the stack file records it (`rollout hold`): why, who, when (ISO 8601 UTC). */
 export type HoldConfig = NonNullable<RolloutConfig["hold"]>;
 

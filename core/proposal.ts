@@ -135,7 +135,8 @@ export function decidePropose(i: ProposeInput): ProposeDecision {
 // ---------------------------------------------------------------------------
 // Texts
 
-const fenced = (text: string) => `\`\`\`text\n${text.replace(/```/g, "'''").trimEnd()}\n\`\`\``;
+/** `text` in a fenced block no text inside can close (its ``` become '''). */
+export const fenced = (text: string) => `\`\`\`text\n${text.replace(/```/g, "'''").trimEnd()}\n\`\`\``;
 const asOfText = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 /** The commit: the stage change's usual subject, then the evidence (the gate's short text). */

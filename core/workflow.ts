@@ -13,15 +13,16 @@ export interface WorkflowStep {
   note?: string;
 }
 
-/** The branch a change goes on, named like the RUNBOOK's examples (rollout/prod-10, rollback/prod-immediate). */
+/** The branch a change goes on, named like the RUNBOOK's examples (rollout/prod-10, rollback/prod-immediate; the relay's rollback/prod-immediate-<fingerprint>). */
 export function changeBranch(
   stack: string,
-  change: { kind: "advance"; to: number } | { kind: "rollback"; to: number | "gradual" } | { kind: "immediate-rollback" } | { kind: "hold" } | { kind: "release" },
+  change: { kind: "advance"; to: number } | { kind: "rollback"; to: number | "gradual" } | { kind: "immediate-rollback"; alert?: string } | { kind: "hold" } | { kind: "release" },
 ): string {
   if (change.kind === "advance") return `rollout/${stack}-${change.to}`;
   if (change.kind === "hold" || change.kind === "release") return `${change.kind}/${stack}`;
   if (change.kind === "rollback") return `rollback/${stack}-${change.to}`;
-  return `rollback/${stack}-immediate`;
+  // The relay's (cli/responder.ts): one branch per alert fingerprint, its dedupe key.
+  return `rollback/${stack}-immediate${change.alert === undefined ? "" : `-${change.alert}`}`;
 }
 
 /**

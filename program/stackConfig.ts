@@ -11,6 +11,7 @@ export interface StackSecrets {
   databaseAdminPassword?: pulumi.Output<string>;
   pagerdutyRoutingKey?: pulumi.Output<string>;
   slackWebhookUrl?: pulumi.Output<string>;
+  responderGithubToken?: pulumi.Output<string>;
 }
 
 export interface StackSettings {
@@ -44,6 +45,7 @@ export function loadStackConfig(): StackSettings {
     databaseAdminPassword: secretOf(config.database?.adminPassword),
     pagerdutyRoutingKey: secretOf(config.pagerdutyRoutingKey),
     slackWebhookUrl: secretOf(config.slackWebhookUrl),
+    responderGithubToken: secretOf(config.responder.githubToken),
   };
   // No component gets a secret's plain value by accident: only `secrets` carries them.
   const scrubbed: RolloutConfig = {
@@ -51,6 +53,7 @@ export function loadStackConfig(): StackSettings {
     pagerdutyRoutingKey: undefined,
     slackWebhookUrl: undefined,
     database: config.database && { ...config.database, adminPassword: SECRET_MOVED },
+    responder: { ...config.responder, githubToken: config.responder.githubToken === undefined ? undefined : SECRET_MOVED },
   };
   return { stack, config: scrubbed, secrets };
 }

@@ -10,11 +10,11 @@
 import * as path from "node:path";
 import { CONFIG_NAMESPACE, RolloutConfig } from "../core/configSchema";
 import { isStage } from "../core/stages";
-import { AdvanceOptions, EditPlan, HOLD_KEY, planAdvance } from "../core/transitions";
+import { AdvanceOptions, EditPlan, HOLD_KEY, planAdvance, planRollback } from "../core/transitions";
 import { lineDiff } from "./diff";
 import { editStackText } from "./splice";
 import { StackEditError } from "./stackEditError";
-import { parseStackFile, readStackFile, stackConfigOf, stackFilePath } from "./stackFile";
+import { StackConfig, parseStackFile, readStackFile, stackConfigOf, stackFilePath } from "./stackFile";
 import { writableTarget, writeFileAtomic } from "./writeStack";
 
 export interface EditResult {
@@ -40,6 +40,22 @@ export function editStack(
   opts: { dryRun?: boolean } = {},
 ): EditResult {
   const sc = readStackFile(projectDir, stack);
+  const { after, plan } = planStackEdit(sc, planFor);
+  const file = stackFilePath(projectDir, stack);
+  // Everything that can fail happens before the write: the diff, and whether the file may be written.
+  const diff = lineDiff(sc.text, after, path.basename(file));
+  if (!opts.dryRun) writableTarget(file);
+  if (!opts.dryRun && after !== sc.text) writeFileAtomic(file, after, sc.text);
+  return { file, stack, before: sc.text, after, diff, plan, written: !opts.dryRun };
+}
+
+/**
+ * The edited text of a parsed stack file, checked: re-parsed, validated, and meaning exactly the
+ * intended change (else StackEditError). Pure: the text-only half of `editStack`, for a caller that
+ * holds the file's text rather than a checkout (the relay reads it through GitHub's contents API).
+ */
+export function planStackEdit(sc: StackConfig, planFor: (cfg: RolloutConfig) => EditPlan): { after: string; plan: EditPlan; cfg: RolloutConfig } {
+  const stack = sc.stack;
   const cfg = stackConfigOf(sc);
   const plan = planFor(cfg);
   const after = editStackText(sc.file, sc.text, plan.changes, plan.note, plan.hold);
@@ -60,13 +76,14 @@ export function editStack(
     (plan.hold !== undefined && !same(reCfg.hold ?? null, plan.hold.kind === "set" ? plan.hold.hold : null))) {
     throw new StackEditError(`${sc.file}: the edited file would not mean exactly "${plan.summary}"; nothing written`);
   }
-  const file = stackFilePath(projectDir, stack);
-  // Everything that can fail happens before the write: the diff, and whether the file may be written.
-  const diff = lineDiff(sc.text, after, path.basename(file));
-  if (!opts.dryRun) writableTarget(file);
-  if (!opts.dryRun && after !== sc.text) writeFileAtomic(file, after, sc.text);
-  return { file, stack, before: sc.text, after, diff, plan, written: !opts.dryRun };
+  return { after, plan, cfg };
 }
+
+/**
+ * The edit `rollout rollback` makes (`--immediate`: both flags off), as a plan for `editStack`; the relay
+ * (cli/responder.ts) makes the immediate one on the stack file's text with `planStackEdit`.
+ */
+export const rollbackPlan = (immediate: boolean) => (c: RolloutConfig): EditPlan => planRollback(c, immediate);
 
 /**
  * The edit `rollout advance` makes (the next stage, or `o.to` with a forced skip's note), applied to

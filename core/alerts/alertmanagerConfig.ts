@@ -18,7 +18,19 @@ export interface AlertReceiverSecrets {
   slackWebhookUrl?: string;
 }
 
-export const RECEIVERS = { pagerduty: "pagerduty", slack: "slack" } as const;
+export const RECEIVERS = { pagerduty: "pagerduty", slack: "slack", responder: "responder" } as const;
+
+/**
+ * The responder relay (`rollout responder`, components/responder.ts) as a receiver: its URL on the stack's
+ * network and the file holding the bearer token Alertmanager sends (http_config.authorization.credentials_file:
+ * the token is in no config text, only in that file, a Docker secret or a 0400 upload).
+ */
+export interface ResponderReceiver {
+  /** The relay's webhook URL, e.g. http://valuecanvas-responder:9095/alerts. */
+  url: string;
+  /** Path of the bearer token file inside Alertmanager's container. */
+  bearerTokenFile: string;
+}
 
 /** Placeholders `npm run render` writes instead of secrets (valid for amtool, useless to anyone). */
 export const SECRET_PLACEHOLDERS: Required<AlertReceiverSecrets> = {
@@ -41,7 +53,7 @@ export const ROUTE_TIMINGS = {
  * alerts reach no one). Never a placeholder there: Alertmanager refuses a Slack URL that is not
  * one at load, and the container would crash-loop.
  */
-export function renderAlertmanagerConfig(config: RolloutConfig, secrets: AlertReceiverSecrets): string {
+export function renderAlertmanagerConfig(config: RolloutConfig, secrets: AlertReceiverSecrets, responder?: ResponderReceiver): string {
   const pagerduty = secrets.pagerdutyRoutingKey
     ? [
         {
@@ -78,6 +90,25 @@ export function renderAlertmanagerConfig(config: RolloutConfig, secrets: AlertRe
       group_interval: ROUTE_TIMINGS.groupInterval,
       repeat_interval: ROUTE_TIMINGS.warningRepeat,
       routes: [
+        // The relay first, `continue: true`: the same alert then also pages, by the routes below. Contamination
+        // without a grouping delay, the other critical alerts after group_wait (the relay decides which act).
+        ...(responder
+          ? [
+              {
+                matchers: [`alertname="${ALERT_NAMES.sessionIsolationFailure}"`],
+                receiver: RECEIVERS.responder,
+                group_wait: "0s",
+                repeat_interval: ROUTE_TIMINGS.criticalRepeat,
+                continue: true,
+              },
+              {
+                matchers: ['severity="critical"', `alertname!="${ALERT_NAMES.sessionIsolationFailure}"`],
+                receiver: RECEIVERS.responder,
+                repeat_interval: ROUTE_TIMINGS.criticalRepeat,
+                continue: true,
+              },
+            ]
+          : []),
         {
           // The guide: contamination calls for an immediate rollback; no grouping delay.
           matchers: [`alertname="${ALERT_NAMES.sessionIsolationFailure}"`],
@@ -99,6 +130,21 @@ export function renderAlertmanagerConfig(config: RolloutConfig, secrets: AlertRe
     receivers: [
       { name: RECEIVERS.pagerduty, ...(pagerduty ? { pagerduty_configs: pagerduty } : {}) },
       { name: RECEIVERS.slack, ...(slack ? { slack_configs: slack } : {}) },
+      ...(responder
+        ? [
+            {
+              name: RECEIVERS.responder,
+              webhook_configs: [
+                {
+                  url: responder.url,
+                  send_resolved: true,
+                  max_alerts: 0,
+                  http_config: { authorization: { type: "Bearer", credentials_file: responder.bearerTokenFile }, follow_redirects: false },
+                },
+              ],
+            },
+          ]
+        : []),
     ],
   };
   return (

@@ -4,7 +4,7 @@
  * `renderMonitoringFiles`. Pure functions of the stack config.
  */
 import type { RolloutConfig } from "../configSchema";
-import { AlertReceiverSecrets, renderAlertmanagerConfig } from "./alertmanagerConfig";
+import { AlertReceiverSecrets, ResponderReceiver, renderAlertmanagerConfig } from "./alertmanagerConfig";
 import { renderExporterQueries } from "./exporterQueries";
 import { MONITORING_FILE_NAMES, PrometheusTargets, renderPrometheusConfig } from "./prometheusConfig";
 import { renderRules } from "./rules";
@@ -31,6 +31,8 @@ export interface RenderOptions {
   stack?: string;
   /** Scrape/alerting targets (defaults: the component's container aliases). */
   targets?: PrometheusTargets;
+  /** The responder relay as a critical-alert receiver (off when absent). */
+  responder?: ResponderReceiver;
 }
 
 /** Placeholder stack name when the caller gives none (runbooks then read `--stack <stack>`). */
@@ -51,6 +53,6 @@ export function renderMonitoringFiles(
     [MONITORING_FILE_NAMES.exporterQueries]: renderExporterQueries(config.alerting),
     [MONITORING_FILE_NAMES.prometheus]: renderPrometheusConfig(config, { stack, targets: options.targets }),
     [MONITORING_FILE_NAMES.rules]: renderRules(config, { stack }),
-    [MONITORING_FILE_NAMES.alertmanager]: renderAlertmanagerConfig(config, secrets),
+    [MONITORING_FILE_NAMES.alertmanager]: renderAlertmanagerConfig(config, secrets, options.responder),
   } as MonitoringFiles;
 }

@@ -15,8 +15,7 @@ import {
   renderAlertmanagerConfig,
   renderMonitoringFiles,
 } from "../../core/alerts";
-import { requireTools } from "../support/tools";
-import { runTool, testConfig, tmpDir, writeFiles } from "./support";
+import { amtoolFixture, runTool, testConfig } from "./support";
 
 const STACK = "prod";
 
@@ -24,23 +23,15 @@ describe("Alertmanager routes under the real amtool", function () {
   this.timeout(60_000);
   let amtool = "";
   let dir = "";
+  let fixture: ReturnType<typeof amtoolFixture> | undefined;
   const cfg = testConfig();
   before(function () {
-    amtool = requireTools(this, "amtool").amtool;
-    dir = tmpDir("vc-amtool-");
-    writeFiles(dir, { ...renderMonitoringFiles(cfg, SECRET_PLACEHOLDERS, { stack: STACK }) });
+    fixture = amtoolFixture(this, "vc-amtool-", { ...renderMonitoringFiles(cfg, SECRET_PLACEHOLDERS, { stack: STACK }) });
+    ({ amtool, dir } = fixture);
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => fixture?.remove());
 
-  const routeTest = (labels: Record<string, string>, receiver?: string) =>
-    runTool(amtool, [
-      "config",
-      "routes",
-      "test",
-      `--config.file=${MONITORING_FILE_NAMES.alertmanager}`,
-      ...(receiver ? [`--verify.receivers=${receiver}`] : []),
-      ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
-    ], { cwd: dir });
+  const routeTest = (labels: Record<string, string>, receiver?: string) => fixture!.routes(labels, receiver);
 
   it("amtool check-config accepts the rendered file", async () => {
     const r = await runTool(amtool, ["check-config", MONITORING_FILE_NAMES.alertmanager], { cwd: dir });

@@ -5,6 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig } from "../../core/config";
 import { RawConfig, RolloutConfig } from "../../core/configSchema";
+import { MONITORING_FILE_NAMES } from "../../core/alerts";
+import { requireTools } from "../support/tools";
 
 export function testConfig(raw: RawConfig = {}, stack = "staging"): RolloutConfig {
   return parseConfig({ appImage: "ghcr.io/valuecanvas/app:phase3", ...raw }, { stack });
@@ -55,4 +57,28 @@ export function expandAnnotation(
     .replace(/\{\{ printf "%\.0f" \$value \}\}/g, value.toFixed(0));
   if (out.includes("{{")) throw new Error(`unexpanded template in test helper: ${out}`);
   return out;
+}
+
+/**
+ * The real amtool and a temporary folder holding `files` (the rendered monitoring files), for a `before`
+ * hook; `routes(labels, receiver?)` runs `amtool config routes test` on its alertmanager.yml; `remove` for `after`.
+ */
+export function amtoolFixture(ctx: Mocha.Context, prefix: string, files: Record<string, string>): { amtool: string; dir: string; routes: (labels: Record<string, string>, receiver?: string) => Promise<RunResult>; remove: () => void } {
+  const amtool = requireTools(ctx, "amtool").amtool;
+  const dir = tmpDir(prefix);
+  writeFiles(dir, files);
+  return {
+    amtool,
+    dir,
+    routes: (labels, receiver) =>
+      runTool(amtool, [
+        "config",
+        "routes",
+        "test",
+        `--config.file=${MONITORING_FILE_NAMES.alertmanager}`,
+        ...(receiver ? [`--verify.receivers=${receiver}`] : []),
+        ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+      ], { cwd: dir }),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -42,6 +42,14 @@ describe("docs/ci.md: the proposal loop picture (issue 25)", function () {
     assert.match(loop, /up -->.*metrics/);
   });
 
+  it("and the alert path: alert, Alertmanager, relay, rollback PR, (auto-)merge into the same merge and pulumi up", () => {
+    const loop = blocks[1];
+    const order = ["alert[", "am[", "relay[", "rpr["].map((n) => loop.indexOf(n));
+    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), "the alert path's nodes in order");
+    for (const part of ["rollback --immediate", "rollback.autoMergeOnContamination", "bearer token", "no PR"]) assert.ok(loop.includes(part), part);
+    assert.match(loop, /rpr -->.*merge/);
+  });
+
   it("parses, and a broken copy is refused", async function () {
     requireChromium(this);
     const r = await validateMermaid(blocks[1]);

@@ -10,6 +10,16 @@
  *   POST   /repos/{owner}/{repo}/issues/{n}/comments        issues/create-comment
  *   POST   /repos/{owner}/{repo}/issues/{n}/labels          issues/add-labels ({ labels: string[] })
  *   DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}   issues/remove-label (404 when not on it)
+ *   PUT    /repos/{owner}/{repo}/pulls/{n}/merge            pulls/merge (a merge commit in the git remote; 409 when
+ *                                                            `sha` is not the head, 405 when closed or conflicting)
+ *   GET    /repos/{owner}/{repo}/git/ref/heads/{branch}     git/get-ref
+ *   POST   /repos/{owner}/{repo}/git/refs                   git/create-ref (422 "Reference already exists")
+ *   GET    /repos/{owner}/{repo}/contents/{path}?ref=        repos/get-content (a file only)
+ *   PUT    /repos/{owner}/{repo}/contents/{path}            repos/create-or-update-file-contents (a commit on `branch`
+ *                                                            in the git remote; 409 when `sha` is not the file's blob)
+ *
+ * The git side (refs, blobs, commits) is the bare repository itself, written with git's plumbing, so a
+ * test reads what the relay committed with git.
  *
  * Checked against GitHub's published OpenAPI description (@octokit/openapi-types, the version the
  * client's methods are typed with):
@@ -25,6 +35,9 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { components, operations } from "@octokit/openapi-types";
 
 type Schemas = components["schemas"];
@@ -47,8 +60,17 @@ type UpdatePullBody = NonNullable<operations["pulls/update"]["requestBody"]>["co
 type CommentBody = operations["issues/create-comment"]["requestBody"]["content"]["application/json"];
 type AddLabelsBody = Extract<NonNullable<operations["issues/add-labels"]["requestBody"]>["content"]["application/json"], { labels?: string[] }>;
 type ListQuery = NonNullable<operations["pulls/list"]["parameters"]["query"]>;
+type MergeBody = NonNullable<NonNullable<operations["pulls/merge"]["requestBody"]>["content"]["application/json"]>;
+export type CreateRefBody = operations["git/create-ref"]["requestBody"]["content"]["application/json"];
+export type PutContentBody = operations["repos/create-or-update-file-contents"]["requestBody"]["content"]["application/json"];
+type ContentQuery = NonNullable<operations["repos/get-content"]["parameters"]["query"]>;
+/** The fields the stand-in returns for these operations, typed by the schema. */
+export type StandInRef = Pick<Schemas["git-ref"], "ref" | "node_id" | "url" | "object">;
+export type StandInFile = Pick<Schemas["content-file"], "type" | "encoding" | "size" | "name" | "path" | "content" | "sha" | "url" | "git_url" | "html_url" | "download_url" | "_links">;
+export type StandInFileCommit = { content: Pick<NonNullable<Schemas["file-commit"]["content"]>, "name" | "path" | "sha">; commit: Pick<Schemas["file-commit"]["commit"], "sha" | "message"> };
+export type StandInMerge = Schemas["pull-request-merge-result"];
 
-type Kind = "string" | "number" | "boolean" | "string[]";
+type Kind = "string" | "number" | "boolean" | "string[]" | "object";
 /** A table of every field of T with its JSON kind: the compiler refuses a key T lacks, and (below) one T has that it lacks. */
 export type FieldTable<T> = { [K in keyof Required<T>]: Kind };
 const CREATE_PULL = { title: "string", head: "string", head_repo: "string", base: "string", body: "string", maintainer_can_modify: "boolean", draft: "boolean", issue: "number" } satisfies FieldTable<CreatePullBody>;
@@ -56,7 +78,16 @@ const UPDATE_PULL = { title: "string", body: "string", state: "string", base: "s
 const COMMENT = { body: "string" } satisfies FieldTable<CommentBody>;
 const ADD_LABELS = { labels: "string[]" } satisfies FieldTable<AddLabelsBody>;
 const LIST_QUERY = { state: "string", head: "string", base: "string", sort: "string", direction: "string", per_page: "number", page: "number" } satisfies FieldTable<ListQuery>;
-const REQUIRED = { createPull: ["head", "base"] as Array<keyof CreatePullBody>, comment: ["body"] as Array<keyof CommentBody> };
+const MERGE = { commit_title: "string", commit_message: "string", sha: "string", merge_method: "string" } satisfies FieldTable<MergeBody>;
+const CREATE_REF = { ref: "string", sha: "string" } satisfies FieldTable<CreateRefBody>;
+const PUT_CONTENT = { message: "string", content: "string", sha: "string", branch: "string", committer: "object", author: "object" } satisfies FieldTable<PutContentBody>;
+const CONTENT_QUERY = { ref: "string" } satisfies FieldTable<ContentQuery>;
+const REQUIRED = {
+  createPull: ["head", "base"] as Array<keyof CreatePullBody>,
+  comment: ["body"] as Array<keyof CommentBody>,
+  createRef: ["ref", "sha"] as Array<keyof CreateRefBody>,
+  putContent: ["message", "content"] as Array<keyof PutContentBody>,
+};
 
 /** One request as the stand-in received it. */
 export interface Recorded {
@@ -65,6 +96,8 @@ export interface Recorded {
   query: Record<string, string>;
   body: unknown;
   authorization: string | undefined;
+  /** When it arrived (Date.now()), for the tests' timings. */
+  at: number;
 }
 
 interface PullState {
@@ -84,7 +117,7 @@ function checkFields(what: string, value: unknown, table: Record<string, Kind>, 
   for (const [k, v] of Object.entries(o)) {
     const kind = table[k];
     if (kind === undefined) throw new Reject(422, `${what}: "${k}" is not a field of this operation in GitHub's OpenAPI description`);
-    const ok = kind === "string[]" ? Array.isArray(v) && v.every((x) => typeof x === "string") : typeof v === kind;
+    const ok = kind === "string[]" ? Array.isArray(v) && v.every((x) => typeof x === "string") : kind === "object" ? typeof v === "object" && v !== null && !Array.isArray(v) : typeof v === kind;
     if (!ok) throw new Reject(422, `${what}: "${k}" must be ${kind}`);
   }
   for (const k of required) if (!(k in o)) throw new Reject(422, `${what}: "${k}" is required`);
@@ -123,6 +156,18 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       return undefined;
     }
   };
+  const git = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}): string =>
+    execFileSync("git", args, { cwd: o.gitDir, encoding: "utf8", input: opts.input, env: { ...process.env, ...opts.env } }).trim();
+  const tryGit = (args: string[]): string | undefined => {
+    try {
+      return git(args);
+    } catch {
+      return undefined;
+    }
+  };
+  const validBranch = (b: string) => /^[A-Za-z0-9._/-]{1,200}$/.test(b) && tryGit(["check-ref-format", `refs/heads/${b}`]) !== undefined;
+  const commitAs = { GIT_AUTHOR_NAME: "stand-in", GIT_AUTHOR_EMAIL: "stand-in@github.invalid", GIT_COMMITTER_NAME: "stand-in", GIT_COMMITTER_EMAIL: "stand-in@github.invalid" };
+  const refBody = (branch: string, sha: string): StandInRef => ({ ref: `refs/heads/${branch}`, node_id: `REF_${branch}`, url: `${url}/repos/${o.repository}/git/refs/heads/${branch}`, object: { type: "commit", sha, url: `${url}/repos/${o.repository}/git/commits/${sha}` } });
   const label = (n: string): StandInLabel => ({ id: nextId++, node_id: `LA_${n}`, url: `${url}/repos/${o.repository}/labels/${encodeURIComponent(n)}`, name: n, description: null, color: "ededed", default: false });
   const makePull = (c: { title: string; head: string; base: string; body?: string; labels?: string[]; fromFork?: boolean }): StandInPull => {
     const number = nextNumber++;
@@ -219,6 +264,77 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       p.pull.labels = p.pull.labels.filter((x) => x.name !== n);
       return { status: 200, body: p.pull.labels };
     }
+    if (r.method === "PUT" && (m = /^\/pulls\/(\d+)\/merge$/.exec(rest))) {
+      if (r.body !== undefined) checkFields("pulls/merge", r.body, MERGE);
+      const p = find(Number(m[1]));
+      const b = (r.body ?? {}) as MergeBody;
+      if (p.pull.state !== "open") throw new Reject(405, "Pull Request is not mergeable");
+      const head = headSha(p.pull.head.ref);
+      if (head === undefined || (b.sha !== undefined && b.sha !== head)) throw new Reject(409, "Head branch was modified. Review and try the merge again.");
+      const base = headSha(p.pull.base.ref);
+      if (base === undefined) throw new Reject(422, "Validation Failed: the base branch is gone");
+      const tree = tryGit(["merge-tree", "--write-tree", base, head]);
+      if (tree === undefined) throw new Reject(405, "Pull Request is not mergeable");
+      const merged = git(["commit-tree", tree.split("\n")[0], "-p", base, "-p", head, "-m", b.commit_title ?? `Merge pull request #${p.pull.number}`], { env: commitAs });
+      git(["update-ref", `refs/heads/${p.pull.base.ref}`, merged, base]);
+      p.pull = { ...p.pull, state: "closed", closed_at: now(), merged_at: now(), updated_at: now() };
+      const out: StandInMerge = { sha: merged, merged: true, message: "Pull Request successfully merged" };
+      return { status: 200, body: out };
+    }
+    if (r.method === "GET" && (m = /^\/git\/ref\/(.+)$/.exec(rest))) {
+      // The client sends heads/<branch> as one path parameter: "/" percent-encoded.
+      const ref = decodeURIComponent(m[1]);
+      const branch = ref.startsWith("heads/") ? ref.slice("heads/".length) : "";
+      const sha = validBranch(branch) ? headSha(branch) : undefined;
+      if (sha === undefined) throw new Reject(404, "Not Found");
+      return { status: 200, body: refBody(branch, sha) };
+    }
+    if (r.method === "POST" && rest === "/git/refs") {
+      checkFields("git/create-ref", r.body, CREATE_REF, REQUIRED.createRef);
+      const b = r.body as CreateRefBody;
+      const branch = b.ref.startsWith("refs/heads/") ? b.ref.slice("refs/heads/".length) : "";
+      if (!validBranch(branch)) throw new Reject(422, `Reference name "${b.ref}" is not valid`);
+      if (!/^[0-9a-f]{40}$/.test(b.sha) || tryGit(["cat-file", "-e", `${b.sha}^{commit}`]) === undefined) throw new Reject(422, "Object does not exist");
+      if (headSha(branch) !== undefined) throw new Reject(422, "Reference already exists");
+      git(["update-ref", `refs/heads/${branch}`, b.sha, ""]);
+      return { status: 201, body: refBody(branch, b.sha) };
+    }
+    if ((r.method === "GET" || r.method === "PUT") && (m = /^\/contents\/(.+)$/.exec(rest))) {
+      const file = m[1].split("/").map(decodeURIComponent).join("/");
+      if (file.split("/").some((x) => x === "" || x === "." || x === "..")) throw new Reject(404, "Not Found");
+      if (r.method === "GET") {
+        checkFields("repos/get-content query", r.query, CONTENT_QUERY);
+        const ref = r.query.ref ?? "main";
+        const commit = /^[0-9a-f]{40}$/.test(ref) ? ref : validBranch(ref) ? headSha(ref) : undefined;
+        const blob = commit === undefined ? undefined : tryGit(["rev-parse", "--verify", "--quiet", `${commit}:${file}`]);
+        if (blob === undefined || tryGit(["cat-file", "-t", blob]) !== "blob") throw new Reject(404, "Not Found");
+        const content = execFileSync("git", ["cat-file", "blob", blob], { cwd: o.gitDir });
+        const self = `${url}/repos/${o.repository}/contents/${file}?ref=${encodeURIComponent(ref)}`;
+        const out: StandInFile = { type: "file", encoding: "base64", size: content.length, name: file.split("/").pop() ?? file, path: file, content: content.toString("base64"), sha: blob, url: self, git_url: null, html_url: null, download_url: null, _links: { self, git: null, html: null } };
+        return { status: 200, body: out };
+      }
+      checkFields("repos/create-or-update-file-contents", r.body, PUT_CONTENT, REQUIRED.putContent);
+      const b = r.body as PutContentBody;
+      const branch = b.branch ?? "main";
+      const parent = validBranch(branch) ? headSha(branch) : undefined;
+      if (parent === undefined) throw new Reject(404, `Branch ${branch} not found`);
+      const current = tryGit(["rev-parse", "--verify", "--quiet", `${parent}:${file}`]);
+      if (current !== undefined && b.sha !== current) throw new Reject(409, `${file} does not match ${b.sha ?? "(no sha)"}`);
+      if (current === undefined && b.sha !== undefined) throw new Reject(422, `Invalid request: "sha" was supplied for a new file`);
+      const blob = git(["hash-object", "-w", "--stdin"], { input: Buffer.from(b.content, "base64").toString("utf8") });
+      const index = path.join(os.tmpdir(), `stand-in-index-${process.pid}-${nextId++}`);
+      try {
+        git(["read-tree", parent], { env: { GIT_INDEX_FILE: index } });
+        git(["update-index", "--add", "--cacheinfo", `100644,${blob},${file}`], { env: { GIT_INDEX_FILE: index } });
+        const tree = git(["write-tree"], { env: { GIT_INDEX_FILE: index } });
+        const commit = git(["commit-tree", tree, "-p", parent, "-m", b.message], { env: commitAs });
+        git(["update-ref", `refs/heads/${branch}`, commit, parent]);
+        const out: StandInFileCommit = { content: { name: file.split("/").pop(), path: file, sha: blob }, commit: { sha: commit, message: b.message } };
+        return { status: current === undefined ? 201 : 200, body: out };
+      } finally {
+        fs.rmSync(index, { force: true });
+      }
+    }
     throw new Reject(404, "Not Found");
   };
 
@@ -233,7 +349,7 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       } catch {
         body = raw;
       }
-      const r: Recorded = { method: req.method ?? "", path: u.pathname, query: Object.fromEntries(u.searchParams), body, authorization: req.headers.authorization };
+      const r: Recorded = { method: req.method ?? "", path: u.pathname, query: Object.fromEntries(u.searchParams), body, authorization: req.headers.authorization, at: Date.now() };
       requests.push(r);
       let out: { status: number; body: unknown; headers?: Record<string, string> };
       try {
