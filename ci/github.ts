@@ -45,6 +45,11 @@ export interface PullRequests {
   setBody(number: number, body: string): Promise<void>;
   /** Merge #number if its head is still `sha` (GitHub refuses otherwise); returns the merge commit. */
   merge(number: number, sha: string, commitTitle: string): Promise<{ sha: string }>;
+  /**
+   * Turn on GitHub's auto-merge for #number (GraphQL enablePullRequestAutoMerge, a merge commit): GitHub merges
+   * it once the branch protection's required checks pass. Needs "Allow auto-merge" in the repository's settings.
+   */
+  enableAutoMerge(number: number, commitTitle: string): Promise<void>;
 }
 
 /** The relay's commits, through GitHub's contents API: no clone, no git. */
@@ -100,6 +105,13 @@ function client(o: GitHubOptions): { octokit: Octokit; owner: string; repo: stri
   return { octokit, owner, repo, call };
 }
 
+/** GitHub's GraphQL mutation for auto-merge (input EnablePullRequestAutoMergeInput); variables only, nothing pasted. */
+const ENABLE_AUTO_MERGE = `mutation ($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod, $commitHeadline: String) {
+  enablePullRequestAutoMerge(input: { pullRequestId: $pullRequestId, mergeMethod: $mergeMethod, commitHeadline: $commitHeadline }) {
+    pullRequest { number }
+  }
+}`;
+
 /** The pull-request calls, on a real client pointed at `baseUrl`. */
 export function gitHubPullRequests(o: GitHubOptions): PullRequests {
   const { octokit, owner, repo, call } = client(o);
@@ -146,6 +158,11 @@ export function gitHubPullRequests(o: GitHubOptions): PullRequests {
       call(`merging #${number}`, async () => {
         const r = await octokit.rest.pulls.merge({ owner, repo, pull_number: number, sha, commit_title: commitTitle });
         return { sha: r.data.sha };
+      }),
+    enableAutoMerge: (number, commitTitle) =>
+      call(`enabling auto-merge on #${number}`, async () => {
+        const pr = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+        await octokit.graphql(ENABLE_AUTO_MERGE, { pullRequestId: pr.data.node_id, mergeMethod: "MERGE", commitHeadline: commitTitle });
       }),
   };
 }

@@ -179,15 +179,30 @@ export async function handleWebhook(o: ResponderOptions, payload: unknown, githu
         const pr = await github.create({ title, head: act.branch, base: o.base, body });
         await github.addLabels(pr.number, [RESPONDER_LABEL]);
         let merged = false;
+        let mergeNote = "";
         if (autoMerge) {
           const headNow = await files.branchHead(act.branch);
           if (headNow !== undefined) {
-            await github.merge(pr.number, headNow, title);
-            merged = true;
+            try {
+              await github.merge(pr.number, headNow, title);
+              merged = true;
+              mergeNote = ", merged at once (rollback.autoMergeOnContamination)";
+            } catch (err) {
+              // 405: the branch protection's required checks have not passed yet (docs/ci.md, "Branch protection
+              // this needs"). GitHub's auto-merge then merges once they pass; the pull request is open meanwhile.
+              if (!(err instanceof GitHubError) || err.status !== 405) throw err;
+              try {
+                await github.enableAutoMerge(pr.number, title);
+                mergeNote = `; GitHub refused to merge it yet (${err.message}): auto-merge is on, it merges once the required checks pass`;
+              } catch (e2) {
+                if (!(e2 instanceof GitHubError)) throw e2;
+                mergeNote = `; GitHub refused to merge it yet (${err.message}) and to turn on auto-merge (${e2.message}): a person merges it`;
+              }
+            }
           }
         }
         if (!merged) open?.push({ number: pr.number, url: pr.url, branch: act.branch, headSha: "", headRepository: o.repository, labels: [RESPONDER_LABEL], body });
-        done.push({ ...base, action: "rollback", number: pr.number, merged, detail: `opened #${pr.number} from ${act.branch}${merged ? ", merged at once (rollback.autoMergeOnContamination)" : ""}` });
+        done.push({ ...base, action: "rollback", number: pr.number, merged, detail: `opened #${pr.number} from ${act.branch}${mergeNote}` });
         break;
       }
     }

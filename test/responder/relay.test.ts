@@ -50,6 +50,7 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     fs.writeFileSync(path.join(work, "Pulumi.prod.yaml"), gateStackFile(25));
     fs.writeFileSync(path.join(work, "Pulumi.staging.yaml"), gateStackFile(50, ["  valuecanvas:rollback:", '    autoMergeOnContamination: "true"']));
     fs.writeFileSync(path.join(work, "Pulumi.qa.yaml"), gateStackFile(75, ["  valuecanvas:rollback:", '    autoMergeOnContamination: "true"']));
+    fs.writeFileSync(path.join(work, "Pulumi.protected.yaml"), gateStackFile(50, ["  valuecanvas:rollback:", '    autoMergeOnContamination: "true"']));
     for (const stack of ["hostile", "forked"]) fs.writeFileSync(path.join(work, `Pulumi.${stack}.yaml`), gateStackFile(25));
     execFileSync("git", ["add", "."], { cwd: work, env: GIT_ENV });
     execFileSync("git", ["commit", "-q", "-m", "stacks"], { cwd: work, env: GIT_ENV });
@@ -62,8 +63,8 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function relay(stack: string): Promise<Responder> {
-    const gh = { repository: REPOSITORY, token: GH_TOKEN, baseUrl: hub.url };
+  async function relay(stack: string, on: StandIn = hub): Promise<Responder> {
+    const gh = { repository: REPOSITORY, token: GH_TOKEN, baseUrl: on.url };
     const r = await startResponder(
       { stack, repository: REPOSITORY, base: "main", stackPath: `Pulumi.${stack}.yaml`, runbookUrl: `https://github.com/${REPOSITORY}/blob/main/docs/alerts.md`, bearerToken: BEARER, secrets: [BEARER, GH_TOKEN], log: (l) => logs.push(l), host: "127.0.0.1", port: 0 },
       gitHubPullRequests(gh),
@@ -174,6 +175,36 @@ describe("responder: the relay over HTTP against the GitHub stand-in", function 
     const res2 = await post(r, webhook([webhookAlert({ alertname: "HighErrorRate", severity: "critical", version: "New", stack: "staging", fingerprint: "bbbbbbbbbbbbbbbb" })]));
     assert.match(res2.text, /"action":"already-rolled-back"/);
     assert.equal(pullsOf("rollback/staging-immediate-bbbbbbbbbbbbbbbb").length, 0);
+  });
+
+  it("auto-merge behind branch protection: GitHub refuses the merge until the required checks pass (405), so the relay turns on GitHub's auto-merge, which merges once they pass", async () => {
+    const guarded = await startGitHubStandIn({ repository: REPOSITORY, token: GH_TOKEN, gitDir: bare, requiredChecks: ["rollout review", "pull request tests"] });
+    try {
+      const r = await relay("protected", guarded);
+      const res = await post(r, contamination({ stack: "protected", fingerprint: "dddddddddddddddd" }));
+      assert.equal(res.status, 200, res.text);
+      const [pr] = [...guarded.pulls.values()].filter((p) => p.pull.head.ref.startsWith("rollback/protected-immediate-dddddddddddddddd"));
+      assert.equal(pr.pull.state, "open", "not merged before the checks");
+      assert.equal(pr.autoMerge?.mergeMethod, "MERGE");
+      assert.match(res.text, /auto-merge is on, it merges once the required checks pass/);
+      assert.ok(guarded.requests.some((q) => q.method === "PUT" && /\/merge$/.test(q.path)), "it tried the merge first");
+      guarded.passChecks(pr.pull.number);
+      assert.notEqual(pr.pull.merged_at, null);
+      const main = stackConfigOf(parseStackFile("protected", "Pulumi.protected.yaml", `${git("show", "refs/heads/main:Pulumi.protected.yaml")}\n`));
+      assert.equal(main.enableStatelessOrchestration, false);
+      // Auto-merge refused too (the repository does not allow it): the pull request stays open for a person, and the webhook still succeeds.
+      guarded.failNext("POST", /^\/graphql$/, 403, () => "Resource not accessible by integration");
+      git("update-ref", "refs/heads/main", git("rev-parse", "refs/heads/main~1"));
+      const res2 = await post(r, contamination({ stack: "protected", fingerprint: "eeeeeeeeeeeeeeee" }));
+      assert.equal(res2.status, 200, res2.text);
+      assert.match(res2.text, /and to turn on auto-merge \(.*Resource not accessible by integration.*\): a person merges it/);
+      const [pr2] = [...guarded.pulls.values()].filter((p) => p.pull.head.ref.startsWith("rollback/protected-immediate-eeeeeeeeeeeeeeee"));
+      assert.equal(pr2.pull.state, "open");
+      assert.equal(pr2.autoMerge, undefined);
+      assert.ok(!logs.some((l) => l.includes(GH_TOKEN)));
+    } finally {
+      await guarded.close();
+    }
   });
 
   it("another alert calling for the same rollback joins the open pull request: one PR, a comment with its evidence; a repeat adds nothing; its resolution comments there", async () => {

@@ -6,6 +6,7 @@
  *   GET    /repos/{owner}/{repo}/pulls                      pulls/list (state, base, head, per_page, page; Link paging)
  *   POST   /repos/{owner}/{repo}/pulls                      pulls/create (422 when the head branch is not in the
  *                                                            git remote, or an open pull request has that head)
+ *   GET    /repos/{owner}/{repo}/pulls/{n}                  pulls/get
  *   PATCH  /repos/{owner}/{repo}/pulls/{n}                  pulls/update (state: closed)
  *   POST   /repos/{owner}/{repo}/issues/{n}/comments        issues/create-comment
  *   POST   /repos/{owner}/{repo}/issues/{n}/labels          issues/add-labels ({ labels: string[] })
@@ -17,6 +18,12 @@
  *   GET    /repos/{owner}/{repo}/contents/{path}?ref=        repos/get-content (a file only)
  *   PUT    /repos/{owner}/{repo}/contents/{path}            repos/create-or-update-file-contents (a commit on `branch`
  *                                                            in the git remote; 409 when `sha` is not the file's blob)
+ *   POST   /graphql                                         the one GraphQL mutation the relay sends,
+ *                                                            enablePullRequestAutoMerge (GitHub merges once the
+ *                                                            required checks pass: passChecks() does it here)
+ *
+ * With `requiredChecks`, the stand-in plays a branch protection that requires those checks: a merge
+ * of a pull request whose checks have not passed (passChecks) is refused with 405 and GitHub's words.
  *
  * The git side (refs, blobs, commits) is the bare repository itself, written with git's plumbing, so a
  * test reads what the relay committed with git.
@@ -103,6 +110,10 @@ export interface Recorded {
 interface PullState {
   pull: StandInPull;
   comments: StandInComment[];
+  /** Auto-merge enabled (enablePullRequestAutoMerge): GitHub merges once the required checks pass. */
+  autoMerge?: { mergeMethod: string; commitHeadline: string | undefined };
+  /** The required checks passed (passChecks). */
+  checksPassed?: boolean;
 }
 
 class Reject extends Error {
@@ -133,6 +144,8 @@ export interface StandIn {
   failNext(method: string, path: RegExp, status: number, message: (r: Recorded) => string): void;
   /** A pull request a person opened (head branch already pushed to the git remote). */
   addPull(o: { title: string; head: string; base: string; body?: string; labels?: string[]; fromFork?: boolean }): number;
+  /** The required checks of #number passed: a pull request with auto-merge enabled is merged, as GitHub does. */
+  passChecks(number: number): void;
   close(): Promise<void>;
 }
 
@@ -140,7 +153,7 @@ export interface StandIn {
  * Start the stand-in for `repository` (owner/name), whose git remote is the bare repository `gitDir`
  * (the head commit of a new pull request is read from it), accepting `token`.
  */
-export async function startGitHubStandIn(o: { repository: string; token: string; gitDir: string }): Promise<StandIn> {
+export async function startGitHubStandIn(o: { repository: string; token: string; gitDir: string; requiredChecks?: readonly string[] }): Promise<StandIn> {
   const [owner, name] = o.repository.split("/");
   const pulls = new Map<number, PullState>();
   const requests: Recorded[] = [];
@@ -201,6 +214,42 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
     return p;
   };
 
+  /** Merge #p into its base as GitHub does (a merge commit), if its head is still `sha`; returns the merge commit. */
+  const mergePull = (p: PullState, sha: string | undefined, title: string | undefined): string => {
+    const head = headSha(p.pull.head.ref);
+    if (head === undefined || (sha !== undefined && sha !== head)) throw new Reject(409, "Head branch was modified. Review and try the merge again.");
+    const base = headSha(p.pull.base.ref);
+    if (base === undefined) throw new Reject(422, "Validation Failed: the base branch is gone");
+    const tree = tryGit(["merge-tree", "--write-tree", base, head]);
+    if (tree === undefined) throw new Reject(405, "Pull Request is not mergeable");
+    const merged = git(["commit-tree", tree.split("\n")[0], "-p", base, "-p", head, "-m", title ?? `Merge pull request #${p.pull.number}`], { env: commitAs });
+    git(["update-ref", `refs/heads/${p.pull.base.ref}`, merged, base]);
+    p.pull = { ...p.pull, state: "closed", closed_at: now(), merged_at: now(), updated_at: now() };
+    return merged;
+  };
+
+  /**
+   * POST /graphql: only `enablePullRequestAutoMerge(input: {pullRequestId, mergeMethod, commitHeadline})`, as
+   * GitHub's GraphQL schema defines the mutation and its input (EnablePullRequestAutoMergeInput); anything
+   * else is an error in GraphQL's shape (200 with `errors`), as GitHub answers one.
+   */
+  const graphql = (r: Recorded): { status: number; body: unknown } => {
+    const b = r.body as { query?: unknown; variables?: Record<string, unknown> } | undefined;
+    const query = typeof b?.query === "string" ? b.query : "";
+    const vars = b?.variables ?? {};
+    const error = (message: string) => ({ status: 200, body: { data: null, errors: [{ type: "UNPROCESSABLE", message }] } });
+    if (!/^\s*mutation\b[^{]*\{\s*enablePullRequestAutoMerge\s*\(\s*input\s*:/.test(query)) return error("the stand-in answers only the enablePullRequestAutoMerge mutation");
+    const id = vars.pullRequestId;
+    const method = vars.mergeMethod ?? "MERGE";
+    if (typeof id !== "string") return error("Variable $pullRequestId of type ID! was provided invalid value");
+    if (!["MERGE", "SQUASH", "REBASE"].includes(String(method))) return error(`Variable $mergeMethod: "${String(method)}" is not a PullRequestMergeMethod`);
+    const p = [...pulls.values()].find((x) => x.pull.node_id === id);
+    if (!p) return error(`Could not resolve to a node with the global id of '${id}'`);
+    if (p.pull.state !== "open") return error("Pull request is not in the correct state to enable auto-merge");
+    p.autoMerge = { mergeMethod: String(method), commitHeadline: typeof vars.commitHeadline === "string" ? vars.commitHeadline : undefined };
+    return { status: 200, body: { data: { enablePullRequestAutoMerge: { pullRequest: { number: p.pull.number } } } } };
+  };
+
   const handle = (r: Recorded): { status: number; body: unknown; headers?: Record<string, string> } => {
     const auth = r.authorization ?? "";
     if (auth !== `token ${o.token}` && auth !== `Bearer ${o.token}` && auth !== `bearer ${o.token}`) throw new Reject(401, "Bad credentials");
@@ -209,6 +258,7 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       const [x] = failures.splice(f, 1);
       throw new Reject(x.status, x.message(r));
     }
+    if (r.method === "POST" && r.path === "/graphql") return graphql(r);
     const prefix = `/repos/${owner}/${name}`;
     if (!r.path.startsWith(`${prefix}/`)) throw new Reject(404, "Not Found");
     const rest = r.path.slice(prefix.length);
@@ -232,6 +282,7 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       pulls.set(pull.number, { pull, comments: [] });
       return { status: 201, body: pull };
     }
+    if (r.method === "GET" && (m = /^\/pulls\/(\d+)$/.exec(rest))) return { status: 200, body: find(Number(m[1])).pull };
     if (r.method === "PATCH" && (m = /^\/pulls\/(\d+)$/.exec(rest))) {
       checkFields("pulls/update", r.body, UPDATE_PULL);
       const p = find(Number(m[1]));
@@ -269,16 +320,9 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       const p = find(Number(m[1]));
       const b = (r.body ?? {}) as MergeBody;
       if (p.pull.state !== "open") throw new Reject(405, "Pull Request is not mergeable");
-      const head = headSha(p.pull.head.ref);
-      if (head === undefined || (b.sha !== undefined && b.sha !== head)) throw new Reject(409, "Head branch was modified. Review and try the merge again.");
-      const base = headSha(p.pull.base.ref);
-      if (base === undefined) throw new Reject(422, "Validation Failed: the base branch is gone");
-      const tree = tryGit(["merge-tree", "--write-tree", base, head]);
-      if (tree === undefined) throw new Reject(405, "Pull Request is not mergeable");
-      const merged = git(["commit-tree", tree.split("\n")[0], "-p", base, "-p", head, "-m", b.commit_title ?? `Merge pull request #${p.pull.number}`], { env: commitAs });
-      git(["update-ref", `refs/heads/${p.pull.base.ref}`, merged, base]);
-      p.pull = { ...p.pull, state: "closed", closed_at: now(), merged_at: now(), updated_at: now() };
-      const out: StandInMerge = { sha: merged, merged: true, message: "Pull Request successfully merged" };
+      const pending = (o.requiredChecks ?? []).filter(() => !p.checksPassed);
+      if (pending.length > 0) throw new Reject(405, `Required status check "${pending[0]}" is expected.`);
+      const out: StandInMerge = { sha: mergePull(p, b.sha, b.commit_title), merged: true, message: "Pull Request successfully merged" };
       return { status: 200, body: out };
     }
     if (r.method === "GET" && (m = /^\/git\/ref\/(.+)$/.exec(rest))) {
@@ -374,6 +418,11 @@ export async function startGitHubStandIn(o: { repository: string; token: string;
       const pull = makePull(c);
       pulls.set(pull.number, { pull, comments: [] });
       return pull.number;
+    },
+    passChecks: (n) => {
+      const p = find(n);
+      p.checksPassed = true;
+      if (p.autoMerge && p.pull.state === "open") mergePull(p, undefined, p.autoMerge.commitHeadline);
     },
     close: () =>
       new Promise<void>((resolve) => {
