@@ -196,6 +196,41 @@ const appCommandField = field(
 // across keys in parseConfig, which knows that list.
 
 /** PagerDuty's Events API v2 endpoint: the default of alerting.pagerdutyUrl (and Alertmanager's own). */
+/** A list of strings, each matching `re`, at most `max` (a JSON list, or a list as `pulumi config set --path` writes it). */
+function stringListField(allowed: string, re: RegExp, max: number) {
+  return field(allowed, (v) => {
+    let x = v;
+    if (typeof x === "string" && x.trim().startsWith("[")) {
+      try {
+        x = JSON.parse(x);
+      } catch {
+        return undefined;
+      }
+    }
+    if (!Array.isArray(x) || x.length > max) return undefined;
+    return x.every((w): w is string => typeof w === "string" && re.test(w)) ? [...x] : undefined;
+  });
+}
+
+/**
+ * Swarm placement constraints the program accepts: `node.<attribute> == value` or `!=`, on the node's id,
+ * host name, role, platform or a node label (docs/swarm.md "More than one host"). Engine labels and
+ * free text are refused: a constraint no node can meet leaves every task pending.
+ */
+export const PLACEMENT_CONSTRAINT_RE = /^node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}) ?(==|!=) ?[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A spread preference: a node label the scheduler spreads the tasks over, e.g. node.labels.zone. */
+export const PLACEMENT_SPREAD_RE = /^node\.labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+const placementSchema = z.strictObject({
+  constraints: stringListField(
+    "a list of at most 10 Swarm constraints, each node.<id|hostname|role|platform.os|platform.arch|labels.KEY> == or != a value of letters, digits and . _ -, e.g. [\"node.role==worker\"]",
+    PLACEMENT_CONSTRAINT_RE,
+    10,
+  ).default([]),
+  spreadOver: stringListField("a list of at most 3 node labels to spread the tasks over, each node.labels.KEY, e.g. [\"node.labels.zone\"]", PLACEMENT_SPREAD_RE, 3).default([]),
+  maxReplicasPerNode: intField(1, 50).optional(),
+});
+
 export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
 
 const RECEIVER_URL_ALLOWED = "an absolute https URL with a host, no user:password@ and no #fragment (plain http only to a host listed in alerting.httpReceiverHosts)";
@@ -397,6 +432,7 @@ export const configSchema = z.strictObject({
   enableSafeJsonParser: boolField.default(false),
   appImage: imageField,
   appReplicas: intField(1, 50).default(2),
+  appPlacement: group(placementSchema).default(placementSchema.parse({})),
   appPort: portField.default(3000),
   appHealthCheckPath: stringField(
     "an absolute URL path such as /health: \"/\" then letters, digits, . _ ~ / - or %XX escapes (no query, no shell or URL syntax), at most 1024 characters",
@@ -432,6 +468,7 @@ export type ThresholdsConfig = RolloutConfig["thresholds"];
 export type AlertingConfig = RolloutConfig["alerting"];
 export type GateConfig = RolloutConfig["gate"];
 export type MonitoringConfig = RolloutConfig["monitoring"];
+export type PlacementConfig = RolloutConfig["appPlacement"];
 /** A hold as the stack file records it (`rollout hold`): why, who, when (ISO 8601 UTC). */
 export type HoldConfig = NonNullable<RolloutConfig["hold"]>;
 

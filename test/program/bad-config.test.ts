@@ -55,6 +55,9 @@ const cases: Case[] = [
   { title: "Slack webhook that is not a URL (its value never shown)", change: { slackWebhookUrl: "T000/B000/XXXX" }, key: "slackWebhookUrl", value: "[secret]", allowed: /Slack incoming-webhook URL.*absolute https URL/ },
   { title: "Slack webhook over plain http (its value never shown)", change: { slackWebhookUrl: "http://hooks.slack.com/services/T0/B0/X" }, key: "slackWebhookUrl", value: "[secret] (an http URL)", allowed: /an https URL: plain http only to a host listed in alerting\.httpReceiverHosts/ },
   { title: "soak time of zero", change: { gate: { soakHours: 0 } }, key: "gate.soakHours", value: "0", allowed: /greater than 0/ },
+  { title: "placement constraint with a shell command", change: { appPlacement: { constraints: ["node.role==$(id)"] } }, key: "appPlacement.constraints", value: '["node.role==$(id)"]', allowed: /Swarm constraints, each node\.<id\|hostname\|role/ },
+  { title: "placement spread over something not a node label", change: { appPlacement: { spreadOver: ["node.role"] } }, key: "appPlacement.spreadOver", value: '["node.role"]', allowed: /node labels to spread the tasks over, each node\.labels\.KEY/ },
+  { title: "zero replicas per node", change: { appPlacement: { maxReplicasPerNode: 0 } }, key: "appPlacement.maxReplicasPerNode", value: "0", allowed: /integer from 1 to 50/ },
 ];
 
 function applyChange(raw: RawConfig, change: Record<string, unknown>): RawConfig {
