@@ -166,6 +166,28 @@ const extraEnvField = field(
   },
 );
 
+/** A list input: an array, or the JSON text of one (how Pulumi passes a list set with `--path`); undefined otherwise. */
+function listInput(v: unknown): unknown[] | undefined {
+  if (typeof v === "string" && v.trim().startsWith("[")) {
+    try {
+      const x: unknown = JSON.parse(v);
+      return Array.isArray(x) ? x : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return Array.isArray(v) ? v : undefined;
+}
+
+/** A list of at most `max` strings, each matching `re`. */
+function stringListField(allowed: string, re: RegExp, max: number) {
+  return field(allowed, (v) => {
+    const x = listInput(v);
+    if (x === undefined || x.length > max) return undefined;
+    return x.every((w): w is string => typeof w === "string" && re.test(w)) ? [...x] : undefined;
+  });
+}
+
 /**
  * The reference app image's command (reference-app/Dockerfile's CMD): appCommand's default. The program runs
  * the app as `/usr/bin/env NAME=VALUE … <appCommand>` (components/app.ts, docs/swarm.md), so it must know the
@@ -175,15 +197,8 @@ export const REFERENCE_APP_COMMAND: readonly string[] = ["/usr/bin/node", "/opt/
 const appCommandField = field(
   "the app image's command as a list of strings (its ENTRYPOINT then its CMD), the first an absolute path, e.g. [\"/usr/bin/node\", \"/app/main.js\"]; at most 64 words, none empty or holding a NUL",
   (v) => {
-    let x = v;
-    if (typeof x === "string" && x.trim().startsWith("[")) {
-      try {
-        x = JSON.parse(x);
-      } catch {
-        return undefined;
-      }
-    }
-    if (!Array.isArray(x) || x.length === 0 || x.length > 64) return undefined;
+    const x = listInput(v);
+    if (x === undefined || x.length === 0 || x.length > 64) return undefined;
     if (!x.every((w): w is string => typeof w === "string" && w !== "" && !w.includes("\0"))) return undefined;
     return x[0].startsWith("/") ? [...x] : undefined;
   },
@@ -196,41 +211,6 @@ const appCommandField = field(
 // across keys in parseConfig, which knows that list.
 
 /** PagerDuty's Events API v2 endpoint: the default of alerting.pagerdutyUrl (and Alertmanager's own). */
-/** A list of strings, each matching `re`, at most `max` (a JSON list, or a list as `pulumi config set --path` writes it). */
-function stringListField(allowed: string, re: RegExp, max: number) {
-  return field(allowed, (v) => {
-    let x = v;
-    if (typeof x === "string" && x.trim().startsWith("[")) {
-      try {
-        x = JSON.parse(x);
-      } catch {
-        return undefined;
-      }
-    }
-    if (!Array.isArray(x) || x.length > max) return undefined;
-    return x.every((w): w is string => typeof w === "string" && re.test(w)) ? [...x] : undefined;
-  });
-}
-
-/**
- * Swarm placement constraints the program accepts: `node.<attribute> == value` or `!=`, on the node's id,
- * host name, role, platform or a node label (docs/swarm.md "More than one host"). Engine labels and
- * free text are refused: a constraint no node can meet leaves every task pending.
- */
-export const PLACEMENT_CONSTRAINT_RE = /^node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}) ?(==|!=) ?[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** A spread preference: a node label the scheduler spreads the tasks over, e.g. node.labels.zone. */
-export const PLACEMENT_SPREAD_RE = /^node\.labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-const placementSchema = z.strictObject({
-  constraints: stringListField(
-    "a list of at most 10 Swarm constraints, each node.<id|hostname|role|platform.os|platform.arch|labels.KEY> == or != a value of letters, digits and . _ -, e.g. [\"node.role==worker\"]",
-    PLACEMENT_CONSTRAINT_RE,
-    10,
-  ).default([]),
-  spreadOver: stringListField("a list of at most 3 node labels to spread the tasks over, each node.labels.KEY, e.g. [\"node.labels.zone\"]", PLACEMENT_SPREAD_RE, 3).default([]),
-  maxReplicasPerNode: intField(1, 50).optional(),
-});
-
 export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
 
 const RECEIVER_URL_ALLOWED = "an absolute https URL with a host, no user:password@ and no #fragment (plain http only to a host listed in alerting.httpReceiverHosts)";
@@ -254,16 +234,9 @@ const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 const httpHostsField = field(
   "a list of host names (letters, digits, . and -) that alert receivers may reach over plain http, e.g. [\"webhook-sink\"] in a test stack; default none: every receiver URL must be https",
   (v) => {
-    let list = v;
-    if (typeof v === "string" && v.trim().startsWith("[")) {
-      try {
-        list = JSON.parse(v);
-      } catch {
-        return undefined;
-      }
-    }
-    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && HOST_RE.test(h))) return undefined;
-    return [...new Set(list.map((h: string) => h.toLowerCase()))];
+    const list = listInput(v);
+    if (list === undefined || !list.every((h): h is string => typeof h === "string" && HOST_RE.test(h))) return undefined;
+    return [...new Set(list.map((h) => h.toLowerCase()))];
   },
 );
 
@@ -410,6 +383,25 @@ const monitoringSchema = z.strictObject({
   bindAddress: bindAddressField.default("127.0.0.1"),
   prometheusPort: portField.default(9090),
   alertmanagerPort: portField.default(9093),
+});
+
+/**
+ * Swarm placement constraints the program accepts: `node.<attribute> == value` or `!=`, on the node's id,
+ * host name, role, platform or a node label (docs/swarm.md "More than one host"). Engine labels and
+ * free text are refused: a constraint no node can meet leaves every task pending.
+ */
+export const PLACEMENT_CONSTRAINT_RE = /^node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}) ?(==|!=) ?[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A spread preference: a node label the scheduler spreads the tasks over, e.g. node.labels.zone. */
+export const PLACEMENT_SPREAD_RE = /^node\.labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+const placementSchema = z.strictObject({
+  constraints: stringListField(
+    "a list of at most 10 Swarm constraints, each node.<id|hostname|role|platform.os|platform.arch|labels.KEY> == or != a value of letters, digits and . _ -, e.g. [\"node.role==worker\"]",
+    PLACEMENT_CONSTRAINT_RE,
+    10,
+  ).default([]),
+  spreadOver: stringListField("a list of at most 3 node labels to spread the tasks over, each node.labels.KEY, e.g. [\"node.labels.zone\"]", PLACEMENT_SPREAD_RE, 3).default([]),
+  maxReplicasPerNode: intField(1, 50).optional(),
 });
 
 /** Parse a JSON-encoded object (how Pulumi passes structured config to a program). */
