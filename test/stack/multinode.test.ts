@@ -30,7 +30,7 @@ describe("the rollout on a three-node Swarm, under load [docker]", function () {
 
   before(async function () {
     if (process.env[MULTINODE_ENV] !== "1") {
-      console.warn(`      skipped: the multi-node suite runs with ${MULTINODE_ENV}=1 (npm run test:multinode): about 17 minutes on 2 cores, outside CI's budget (docs/swarm.md)`);
+      console.warn(`      skipped: the multi-node suite runs with ${MULTINODE_ENV}=1 (npm run test:multinode): about 10 minutes on 2 cores, outside CI's budget (docs/swarm.md)`);
       this.skip();
     }
     await requireDocker(this);
@@ -129,7 +129,7 @@ describe("the rollout on a three-node Swarm, under load [docker]", function () {
     }
   });
 
-  it("scenario 4: a worker lost in the middle of a stage change: Swarm's update waits for the lost node until it is removed (docker node rm --force), then completes with its task rescheduled; no request that starts after the proxy's resolver validity fails", async () => {
+  it("scenario 4: a worker lost in the middle of a stage change: once it is removed (docker node rm --force) the lost task is rescheduled and the update completes, or Swarm rolls it back and `up` says so; no request that starts after the proxy's resolver validity fails", async () => {
     const c = cluster!;
     const lost = c.workers[0];
     const at = { lost: 0, down: 0, removed: 0 };
@@ -137,14 +137,15 @@ describe("the rollout on a three-node Swarm, under load [docker]", function () {
       await sleep(4_000);
       at.lost = sc.load.now();
       await c.outer(["kill", lost.container]);
-      // Swarm marks the node down once its heartbeats stop; its update keeps waiting on the task it had there.
+      // Swarm marks the node down once its heartbeats stop; its update keeps waiting on the task it had there
+      // (left alone, until the wait's timeout: seen once, 600 s, 0 failed of 143,314).
       await waitFor(`${lost.hostname} to be down`, 120_000, async () => ((await c.nodeStates()).get(lost.hostname)?.status === "down" ? true : undefined), 1_000);
       at.down = sc.load.now();
       // The operator's recovery (docs/swarm.md "More than one host"): remove the lost node; its tasks go with it.
       await c.inNodeOk(c.manager, ["node", "rm", "--force", lost.id]);
       at.removed = sc.load.now();
     })();
-    const r = await sc.change({ from: "10", to: "25, node-2 lost" }, { canaryPercentage: "25" });
+    const r = await sc.change({ from: "the stage before", to: "25, node-2 lost" }, { canaryPercentage: "25" });
     await loss;
     // The proxy may send to the lost task's address until Swarm takes it out of its DNS and the proxy's cache
     // expires; a connect there times out (1 s) and the request goes to another replica. Requests in flight on the
@@ -154,15 +155,22 @@ describe("the rollout on a three-node Swarm, under load [docker]", function () {
     const rel = (ms: number) => ((ms - at.lost) / 1000).toFixed(1);
     const span = failed.length === 0 ? 0 : (Math.max(...failed.map((s) => s.endMs)) - Math.min(...failed.map((s) => s.startMs))) / 1000;
     console.log(
-      `      node lost: down after ${rel(at.down)} s, removed at ${rel(at.removed)} s, the change ${r.error ? `failed: ${r.error.message}` : `completed at ${rel(r.toMs)} s`}; ` +
+      `      node lost: down after ${rel(at.down)} s, removed at ${rel(at.removed)} s, the change ${r.error ? `failed at ${rel(r.toMs)} s: ${r.error.message}` : `completed at ${rel(r.toMs)} s`}; ` +
         `${failed.length} failed of ${r.requests} (statuses ${[...new Set(failed.map((s) => s.status))].join(", ") || "none"}) over ${span.toFixed(1)} s`,
     );
     assert.deepEqual(late.map((s) => `${s.status} at +${rel(s.startMs)} s`), [], "no request that started after the resolver validity failed");
-    assert.equal(r.error, undefined, "once the lost node is removed, the update completes");
     assert.equal((await c.nodeStates()).has(lost.hostname), false, "the lost node is out of the Swarm");
     const per = await c.tasksPerNode(sc.stack.service);
+    assert.equal(per.get(lost.hostname) ?? 0, 0);
     assert.equal([...per.values()].reduce((a, b) => a + b, 0), 3, `Swarm rescheduled the lost task: ${JSON.stringify([...per])}`);
-    const tail = (await sc.samplesFrom(r.toMs + 6_000)).filter(isOk);
-    assert.deepEqual([...new Set(tail.map((s) => s.canaryPercentage))], [25]);
+    // Two outcomes, both seen: the task Swarm was updating was on the lost node, which counts as a failed update
+    // (maxFailureRatio 0): Swarm rolls back and `up` says so; or it was not, and the update completes.
+    if (r.error) {
+      assert.match(r.error.message, /rolled the update back/);
+      const previous = within(sc.load.samples, r.fromMs - 3_000, r.fromMs).filter(isOk)[0]?.canaryPercentage;
+      assert.deepEqual([...new Set((await sc.samplesFrom(r.toMs + 6_000)).filter(isOk).map((s) => s.canaryPercentage))], [previous], "the previous stage serves");
+    } else {
+      assert.deepEqual([...new Set((await sc.samplesFrom(r.toMs + 6_000)).filter(isOk).map((s) => s.canaryPercentage))], [25]);
+    }
   });
 });

@@ -28,7 +28,7 @@ import { DockerResult, docker, dockerOk, labelFlags, setPublishTarget, waitFor }
 
 /**
  * The multi-node suite (test/stack/multinode.test.ts) runs only when this is "1" (`npm run test:multinode`):
- * about 17 minutes on 2 cores, more than CI's budget has room for.
+ * about 10 minutes on 2 cores, more than CI's budget has room for.
  */
 export const MULTINODE_ENV = "VALUECANVAS_MULTINODE";
 
