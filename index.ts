@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { appEnv } from "./core/stages";
 import { splitExtraEnv } from "./core/appSecrets";
-import { ROLLOUT_SOAK_SECONDS, ROLLOUT_WAIT_TIMEOUT_SECONDS, updatePolicy } from "./core/swarm";
+import { ROLLOUT_SOAK_SECONDS, ROLLOUT_WAIT_TIMEOUT_SECONDS, appPlacement, updatePolicy } from "./core/swarm";
 import { forcedSkipReason } from "./core/transitions";
 import { stackFilePath } from "./stack/stackFile";
 import { loadStackConfig } from "./program/stackConfig";
@@ -77,6 +77,7 @@ const app = new App(
   {
     image: config.appImage,
     replicas: config.appReplicas,
+    placement: appPlacement(config.appPlacement),
     port: config.appPort,
     healthCheckPath: config.appHealthCheckPath,
     healthCheckProbe: config.appHealthCheckProbe,

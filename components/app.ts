@@ -35,6 +35,7 @@ import {
   ENDPOINT_MODE,
   RESTART_POLICY,
   ROLLBACK_POLICY,
+  ServicePlacement,
   UpdatePolicy,
 } from "../core/swarm";
 import { containerLabels } from "../program/labels";
@@ -43,6 +44,8 @@ export interface AppArgs {
   /** The image reference, given to the service as is (digest-pinned in prod). */
   image: string;
   replicas: number;
+  /** Where Swarm may run the tasks (core/swarm.ts appPlacement); none: anywhere, spread by the scheduler. */
+  placement?: ServicePlacement;
   /** Port the app listens on inside the container. */
   port: number;
   /** The health check's URL path (core/configSchema.ts allows only [A-Za-z0-9._~/-] and %XX). */
@@ -139,6 +142,7 @@ export class App extends pulumi.ComponentResource {
           },
           networksAdvanceds: [{ id: args.networkId, aliases: [args.alias] }],
           restartPolicy: { ...RESTART_POLICY },
+          ...(args.placement ? { placement: { ...args.placement } } : {}),
         },
         mode: { replicated: { replicas: args.replicas } },
         endpointSpec: { mode: ENDPOINT_MODE },

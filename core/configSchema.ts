@@ -167,6 +167,28 @@ const extraEnvField = field(
   },
 );
 
+/** A list input: an array, or the JSON text of one (how Pulumi passes a list set with `--path`); undefined otherwise. */
+function listInput(v: unknown): unknown[] | undefined {
+  if (typeof v === "string" && v.trim().startsWith("[")) {
+    try {
+      const x: unknown = JSON.parse(v);
+      return Array.isArray(x) ? x : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return Array.isArray(v) ? v : undefined;
+}
+
+/** A list of at most `max` strings, each matching `re`. */
+function stringListField(allowed: string, re: RegExp, max: number) {
+  return field(allowed, (v) => {
+    const x = listInput(v);
+    if (x === undefined || x.length > max) return undefined;
+    return x.every((w): w is string => typeof w === "string" && re.test(w)) ? [...x] : undefined;
+  });
+}
+
 /**
  * The reference app image's command (reference-app/Dockerfile's CMD): appCommand's default. The program runs
  * the app as `/usr/bin/env NAME=VALUE … <appCommand>` (components/app.ts, docs/swarm.md), so it must know the
@@ -176,15 +198,8 @@ export const REFERENCE_APP_COMMAND: readonly string[] = ["/usr/bin/node", "/opt/
 const appCommandField = field(
   "the app image's command as a list of strings (its ENTRYPOINT then its CMD), the first an absolute path, e.g. [\"/usr/bin/node\", \"/app/main.js\"]; at most 64 words, none empty or holding a NUL",
   (v) => {
-    let x = v;
-    if (typeof x === "string" && x.trim().startsWith("[")) {
-      try {
-        x = JSON.parse(x);
-      } catch {
-        return undefined;
-      }
-    }
-    if (!Array.isArray(x) || x.length === 0 || x.length > 64) return undefined;
+    const x = listInput(v);
+    if (x === undefined || x.length === 0 || x.length > 64) return undefined;
     if (!x.every((w): w is string => typeof w === "string" && w !== "" && !w.includes("\0"))) return undefined;
     return x[0].startsWith("/") ? [...x] : undefined;
   },
@@ -220,16 +235,9 @@ const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 const httpHostsField = field(
   "a list of host names (letters, digits, . and -) that alert receivers may reach over plain http, e.g. [\"webhook-sink\"] in a test stack; default none: every receiver URL must be https",
   (v) => {
-    let list = v;
-    if (typeof v === "string" && v.trim().startsWith("[")) {
-      try {
-        list = JSON.parse(v);
-      } catch {
-        return undefined;
-      }
-    }
-    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && HOST_RE.test(h))) return undefined;
-    return [...new Set(list.map((h: string) => h.toLowerCase()))];
+    const list = listInput(v);
+    if (list === undefined || !list.every((h): h is string => typeof h === "string" && HOST_RE.test(h))) return undefined;
+    return [...new Set(list.map((h) => h.toLowerCase()))];
   },
 );
 
@@ -412,6 +420,25 @@ const responderSchema = z
     if (r.repository === undefined) ctx.addIssue({ code: "custom", path: ["repository"], input: r.repository, message: "required when responder.enabled is true: owner/name" });
   });
 
+/**
+ * Swarm placement constraints the program accepts: `node.<attribute> == value` or `!=`, on the node's id,
+ * host name, role, platform or a node label (docs/swarm.md "More than one host"). Engine labels and
+ * free text are refused: a constraint no node can meet leaves every task pending.
+ */
+export const PLACEMENT_CONSTRAINT_RE = /^node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}) ?(==|!=) ?[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A spread preference: a node label the scheduler spreads the tasks over, e.g. node.labels.zone. */
+export const PLACEMENT_SPREAD_RE = /^node\.labels\.[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+const placementSchema = z.strictObject({
+  constraints: stringListField(
+    "a list of at most 10 Swarm constraints, each node.<id|hostname|role|platform.os|platform.arch|labels.KEY> == or != a value of letters, digits and . _ -, e.g. [\"node.role==worker\"]",
+    PLACEMENT_CONSTRAINT_RE,
+    10,
+  ).default([]),
+  spreadOver: stringListField("a list of at most 3 node labels to spread the tasks over, each node.labels.KEY, e.g. [\"node.labels.zone\"]", PLACEMENT_SPREAD_RE, 3).default([]),
+  maxReplicasPerNode: intField(1, 50).optional(),
+});
+
 /** Parse a JSON-encoded object (how Pulumi passes structured config to a program). */
 export function objectInput(v: unknown): unknown {
   if (typeof v === "string" && v.trim().startsWith("{")) {
@@ -432,6 +459,7 @@ export const configSchema = z.strictObject({
   enableSafeJsonParser: boolField.default(false),
   appImage: imageField,
   appReplicas: intField(1, 50).default(2),
+  appPlacement: group(placementSchema).default(placementSchema.parse({})),
   appPort: portField.default(3000),
   appHealthCheckPath: stringField(
     "an absolute URL path such as /health: \"/\" then letters, digits, . _ ~ / - or %XX escapes (no query, no shell or URL syntax), at most 1024 characters",
@@ -477,6 +505,7 @@ export type AlertingConfig = RolloutConfig["alerting"];
 export type GateConfig = RolloutConfig["gate"];
 export type MonitoringConfig = RolloutConfig["monitoring"];
 export type ResponderConfig = RolloutConfig["responder"];
+export type PlacementConfig = RolloutConfig["appPlacement"];
 /** A hold as the stack file records it (`rollout hold`): why, who, when (ISO 8601 UTC). */
 export type HoldConfig = NonNullable<RolloutConfig["hold"]>;
 

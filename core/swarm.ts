@@ -4,6 +4,7 @@
  * emergency. Pure: no Pulumi import, no I/O. components/app.ts declares the
  * service from these values; docs/swarm.md explains them.
  */
+import type { PlacementConfig } from "./configSchema";
 import { goShortSeconds } from "./goDuration";
 import { RolloutState, isImmediateRollbackState } from "./stages";
 
@@ -150,3 +151,29 @@ export const SECRET_FILE_MODE = 0o400;
  * service sets the user, so it does not depend on what the image's USER is.
  */
 export const APP_RUN_AS = { uid: "10001", gid: "10001" } as const;
+
+/** The service's `taskSpec.placement` (docker provider ServiceTaskSpecPlacement). */
+export interface ServicePlacement {
+  constraints?: string[];
+  prefs?: string[];
+  maxReplicas?: number;
+}
+
+/**
+ * The app's placement on a multi-node Swarm (config appPlacement, docs/swarm.md "More than one host"), or
+ * undefined when the stack sets none: then the spec has no placement at all, so a single-node stack's task
+ * template, and its running tasks, stay as they were. Swarm's scheduler already spreads a service's tasks over
+ * the nodes that may run them; `spreadOver` spreads them over a node label's values first (zones, racks).
+ *
+ * `maxReplicasPerNode` needs room: a start-first update starts each new task before its old one stops, so
+ * Swarm needs appReplicas + 1 places (appReplicas + parallelism), and the immediate rollback, all at once,
+ * 2 × appReplicas; without them the new tasks stay pending ("max replicas per node limit exceed") and the
+ * update never ends. The program cannot count the nodes; docs/swarm.md says so.
+ */
+export function appPlacement(p: PlacementConfig): ServicePlacement | undefined {
+  const out: ServicePlacement = {};
+  if (p.constraints.length > 0) out.constraints = [...p.constraints];
+  if (p.spreadOver.length > 0) out.prefs = p.spreadOver.map((label) => `spread=${label}`);
+  if (p.maxReplicasPerNode !== undefined) out.maxReplicas = p.maxReplicasPerNode;
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -149,6 +149,14 @@ export const IMAGES: readonly ImageDef[] = [
     contexts: ["images/reference-app-dies"],
     purpose: "a release of the reference app that turns healthy, then dies 12 s after start: the soak's tests and bench (issue 22)",
   },
+  {
+    kind: "dockerfile",
+    key: "swarm-node",
+    tag: `${LOCAL_NAMESPACE}/swarm-node:0`,
+    dockerfile: "images/swarm-node/Dockerfile",
+    contexts: ["images/swarm-node"],
+    purpose: "a Docker engine in a container, from Debian's docker.io: the nodes of the multi-node Swarm harness (issue 26)",
+  },
 ];
 
 export class ImagesError extends Error {

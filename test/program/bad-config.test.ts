@@ -58,6 +58,9 @@ const cases: Case[] = [
   { title: "fractional credential rotation", change: { appCredentialRotation: 1.5 }, key: "appCredentialRotation", value: '"1.5"', allowed: /an integer from 0 to 1000000/ },
   { title: "credential rotation as a word", change: { appCredentialRotation: "next" }, key: "appCredentialRotation", value: '"next"', allowed: /an integer from 0 to 1000000/ },
   { title: "soak time of zero", change: { gate: { soakHours: 0 } }, key: "gate.soakHours", value: "0", allowed: /greater than 0/ },
+  { title: "placement constraint with a shell command", change: { appPlacement: { constraints: ["node.role==$(id)"] } }, key: "appPlacement.constraints", value: '["node.role==$(id)"]', allowed: /Swarm constraints, each node\.<id\|hostname\|role/ },
+  { title: "placement spread over something not a node label", change: { appPlacement: { spreadOver: ["node.role"] } }, key: "appPlacement.spreadOver", value: '["node.role"]', allowed: /node labels to spread the tasks over, each node\.labels\.KEY/ },
+  { title: "zero replicas per node", change: { appPlacement: { maxReplicasPerNode: 0 } }, key: "appPlacement.maxReplicasPerNode", value: "0", allowed: /integer from 1 to 50/ },
 ];
 
 function applyChange(raw: RawConfig, change: Record<string, unknown>): RawConfig {

@@ -10,7 +10,7 @@
  */
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { LABEL_PREFIX } from "../../program/labels";
-import type { DockerScope } from "./docker";
+import { publishTarget, type DockerScope } from "./docker";
 import { CONTAINER, labelsOf } from "./program";
 import { shellCommand } from "../../core/shell";
 
@@ -131,7 +131,8 @@ export function containerSpec(r: EvaluatedResource, opts: SpecOptions): Containe
   for (const p of opts.alsoPublish ?? []) if (!ports.some((x) => x.internal === p)) ports.push({ internal: p });
   for (const p of ports) {
     const pub = opts.publish;
-    args.push("--publish", pub === "declared" ? `${p.ip ?? "0.0.0.0"}:${p.external ?? p.internal}:${p.internal}` : pub === "ephemeral" ? `127.0.0.1::${p.internal}` : `127.0.0.1:${pub.loopbackPort}:${p.internal}`);
+    const bind = publishTarget().bindIp;
+    args.push("--publish", pub === "declared" ? `${p.ip ?? "0.0.0.0"}:${p.external ?? p.internal}:${p.internal}` : pub === "ephemeral" ? `${bind}::${p.internal}` : `${bind}:${pub.loopbackPort}:${p.internal}`);
   }
   const hc = i.healthcheck as Healthcheck | undefined;
   if (hc) args.push(...healthFlags(r.name, hc));

@@ -30,10 +30,36 @@ export interface DockerResult {
   stderr: string;
 }
 
+/**
+ * Where the engine the tests drive publishes a container's ports, and where this machine reaches them:
+ * the local engine's loopback, unless the multi-node harness (test/support/multiNode.ts) points the tests
+ * at its manager, whose published ports are on its own address.
+ */
+export interface PublishTarget {
+  /** The address `docker run --publish` binds on the engine's host. */
+  bindIp: string;
+  /** The address this machine connects to for a published port. */
+  reachHost: string;
+}
+const LOOPBACK: PublishTarget = { bindIp: "127.0.0.1", reachHost: "127.0.0.1" };
+let target: PublishTarget = LOOPBACK;
+export const publishTarget = (): PublishTarget => target;
+/** Set by the multi-node harness while its manager is the engine the tests drive; `undefined` restores loopback. */
+export function setPublishTarget(t: PublishTarget | undefined): void {
+  target = t ?? LOOPBACK;
+}
+
+export interface DockerOptions {
+  timeoutMs?: number;
+  input?: string;
+  /** The environment the CLI runs with (its DOCKER_HOST picks the engine); default this process's. */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Run `docker <args>` (no shell). Never rejects: the caller reads `code`. */
-export function docker(args: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<DockerResult> {
+export function docker(args: readonly string[], opts: DockerOptions = {}): Promise<DockerResult> {
   return new Promise((resolve) => {
-    const child = execFile("docker", [...args], { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
+    const child = execFile("docker", [...args], { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8", env: opts.env ?? process.env }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? ((err as unknown as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr: stderr || (err && code !== 0 ? err.message : "") });
     });
@@ -42,7 +68,7 @@ export function docker(args: readonly string[], opts: { timeoutMs?: number; inpu
 }
 
 /** `docker <args>`, its trimmed stdout; throws with the command and stderr when it fails. */
-export async function dockerOk(args: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<string> {
+export async function dockerOk(args: readonly string[], opts: DockerOptions = {}): Promise<string> {
   const r = await docker(args, opts);
   if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout.trim();
@@ -216,10 +242,10 @@ export async function copyFiles(container: string, files: readonly UploadFile[])
   }
 }
 
-/** The loopback host port a container publishes `internal` on. */
+/** The host port a container publishes `internal` on (at publishTarget().reachHost). */
 export async function publishedPort(container: string, internal: number): Promise<number> {
   const out = await dockerOk(["port", container, `${internal}/tcp`]);
-  const m = /127\.0\.0\.1:(\d+)/.exec(out) ?? /:(\d+)\s*$/m.exec(out);
+  const m = /^[0-9.]+:(\d+)\s*$/m.exec(out) ?? /:(\d+)\s*$/m.exec(out);
   if (!m) throw new Error(`container ${container} publishes no port for ${internal}: ${out}`);
   return Number(m[1]);
 }

@@ -11,6 +11,7 @@ import * as http from "node:http";
 import { flagsOn } from "../../core/stages";
 import { AGENT_QUERY_PATH, REPLICA_HEADER, ROLLOUT_HEADER, parseRolloutHeader } from "../../reference-app/src/contract";
 import type { Sample } from "./loadStats";
+import { publishTarget } from "./docker";
 
 export interface LoadOptions {
   /** The edge proxy's loopback URL. */
@@ -35,7 +36,10 @@ export class Load {
 
   constructor(private readonly opts: LoadOptions) {
     const u = new URL(opts.url);
-    if (u.hostname !== "127.0.0.1" && u.hostname !== "localhost") throw new Error(`load url ${opts.url}: expected a loopback address`);
+    // Loopback, or the multi-node harness's manager (a container the tests started), where its published ports are.
+    if (u.hostname !== "127.0.0.1" && u.hostname !== "localhost" && u.hostname !== publishTarget().reachHost) {
+      throw new Error(`load url ${opts.url}: expected a loopback address (or the multi-node harness's manager)`);
+    }
     this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
     this.done = Promise.all(Array.from({ length: opts.connections }, () => this.worker())).then(() => undefined);
   }

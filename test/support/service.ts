@@ -117,8 +117,11 @@ export async function settledTasks(service: string, want: number, timeoutMs = 20
 /** The host names of containers (what the reference app's replica header carries). */
 export async function hostnamesOf(containerIds: readonly string[]): Promise<string[]> {
   if (containerIds.length === 0) return [];
-  const out = await dockerOk(["inspect", "--format", "{{.Config.Hostname}}", ...containerIds]);
-  return out.split("\n").filter(Boolean);
+  const r = await docker(["inspect", "--format", "{{.Config.Hostname}}", ...containerIds]);
+  if (r.code === 0) return r.stdout.split("\n").filter(Boolean);
+  // A task on another node (the multi-node harness): its container is that node's engine's, not this one's.
+  // Docker names a container's host after its id's first 12 characters; the declared service sets no hostname.
+  return containerIds.map((id) => id.slice(0, 12));
 }
 
 export interface Converged {
@@ -193,19 +196,24 @@ export async function updateService(service: string, resource: string, before: S
   return { changed: shuffled ? [...u.changed, "taskSpec.containerSpec.env (order)"] : u.changed, flags: u.flags, converged };
 }
 
-/** The engine's API socket (DOCKER_HOST when it is a unix socket, else the default one). */
-function engineSocket(): string {
+/**
+ * Where the engine's API is: DOCKER_HOST when it is a unix socket or plain TCP (the multi-node harness's manager,
+ * test/support/multiNode.ts), else the default socket.
+ */
+function engineTarget(): { socketPath: string } | { host: string; port: number } {
   const h = process.env.DOCKER_HOST;
-  if (h === undefined || h === "") return "/var/run/docker.sock";
-  if (h.startsWith("unix://")) return h.slice("unix://".length);
-  throw new Error(`DOCKER_HOST=${h}: the harness re-sends a service's spec through the engine's API on a unix socket only`);
+  if (h === undefined || h === "") return { socketPath: "/var/run/docker.sock" };
+  if (h.startsWith("unix://")) return { socketPath: h.slice("unix://".length) };
+  const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(h);
+  if (m) return { host: m[1], port: Number(m[2]) };
+  throw new Error(`DOCKER_HOST=${h}: the harness re-sends a service's spec through the engine's API on a unix socket or plain tcp://host:port only`);
 }
 
 function engineRequest(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
-      { socketPath: engineSocket(), method, path, headers: data === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }, timeout: 60_000 },
+      { ...engineTarget(), method, path, headers: data === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }, timeout: 60_000 },
       (res) => {
         let text = "";
         res.setEncoding("utf8");

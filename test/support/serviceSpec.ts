@@ -29,7 +29,7 @@ export interface ServiceCreateOptions {
 
 const TRANSLATED = {
   service: ["name", "labels", "mode", "endpointSpec", "updateConfig", "rollbackConfig", "convergeConfig", "taskSpec"],
-  taskSpec: ["containerSpec", "networksAdvanceds", "restartPolicy"],
+  taskSpec: ["containerSpec", "networksAdvanceds", "restartPolicy", "placement"],
   containerSpec: ["image", "env", "labels", "healthcheck", "stopSignal", "stopGracePeriod", "args", "sysctl", "user", "secrets"],
 } as const;
 
@@ -131,6 +131,19 @@ export interface ServiceCreate {
   args: string[];
 }
 
+type Placement = ServiceInputs["taskSpec"]["placement"];
+
+/** `docker service create` flags for the task's placement (core/swarm.ts appPlacement). */
+function placementFlags(resource: string, p: Placement): string[] {
+  if (!p) return [];
+  if (p.platforms && p.platforms.length > 0) throw new Error(`${resource}: taskSpec.placement.platforms is not translated`);
+  const out: string[] = [];
+  for (const c of p.constraints ?? []) out.push("--constraint", c);
+  for (const x of p.prefs ?? []) out.push("--placement-pref", x);
+  if (p.maxReplicas !== undefined) out.push("--replicas-max-per-node", String(p.maxReplicas));
+  return out;
+}
+
 /** `docker service create` for the declared spec, detached (the harness waits as convergeConfig does). */
 export function serviceCreateArgs(resource: string, s: ServiceInputs, opts: ServiceCreateOptions): ServiceCreate {
   checkTranslated(resource, s);
@@ -147,6 +160,7 @@ export function serviceCreateArgs(resource: string, s: ServiceInputs, opts: Serv
   if (c.user !== undefined) flags.push("--user", c.user);
   for (const x of c.secrets ?? []) flags.push("--secret", secretMount(resource, x));
   flags.push(...restartFlags(s.taskSpec.restartPolicy));
+  flags.push(...placementFlags(resource, s.taskSpec.placement));
   flags.push(...policyFlags("update", s.updateConfig));
   flags.push(...policyFlags("rollback", s.rollbackConfig));
   return { flags, image: c.image, args: [...(c.args ?? [])] };
@@ -240,6 +254,20 @@ export function serviceUpdateArgs(resource: string, before: ServiceInputs, after
     for (const x of b.secrets ?? []) flags.push("--secret-rm", String(x.secretName ?? x.secretId));
     for (const x of a.secrets ?? []) flags.push("--secret-add", secretMount(resource, x));
     changed.push("taskSpec.containerSpec.secrets");
+    rolling = true;
+  }
+  if (!same(before.taskSpec.placement, after.taskSpec.placement)) {
+    const b = before.taskSpec.placement ?? {};
+    const a = after.taskSpec.placement ?? {};
+    for (const c of b.constraints ?? []) if (!(a.constraints ?? []).includes(c)) flags.push("--constraint-rm", c);
+    for (const c of a.constraints ?? []) if (!(b.constraints ?? []).includes(c)) flags.push("--constraint-add", c);
+    if (!same(b.prefs, a.prefs)) {
+      // Preferences are ordered (highest precedence first): every old one out, the new list in.
+      for (const p of b.prefs ?? []) flags.push("--placement-pref-rm", p);
+      for (const p of a.prefs ?? []) flags.push("--placement-pref-add", p);
+    }
+    if (!same(b.maxReplicas, a.maxReplicas)) flags.push("--replicas-max-per-node", String(a.maxReplicas ?? 0));
+    changed.push("taskSpec.placement");
     rolling = true;
   }
   if (!same(before.taskSpec.restartPolicy, after.taskSpec.restartPolicy)) {

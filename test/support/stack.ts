@@ -28,7 +28,7 @@ import { migrate } from "../../db/migrate";
 import type { EvaluatedResource, Evaluation } from "../../offline/evaluate";
 import { DatabaseChange, applyDatabaseChanges, createDeclared } from "./declaredRoles";
 import { ContainerSpec, containerByRole, containerSpec, declaredContainers, startSpec } from "./declared";
-import { DockerScope, publishedPort, waitHealthy } from "./docker";
+import { DockerScope, publishTarget, publishedPort, waitHealthy } from "./docker";
 import { appService, envOf, serviceInputs } from "./program";
 import { Converged, ServiceRollbackError, createService, runningTasks, updateService } from "./service";
 import { ServiceInputs } from "./serviceSpec";
@@ -139,8 +139,9 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
   // The superuser's password is the file the container was given (POSTGRES_PASSWORD_FILE), as the program's admin output is.
   const passwordFile = pgSpec.uploads.find((u) => u.file === env.POSTGRES_PASSWORD_FILE);
   if (!passwordFile) throw new Error(`dev-postgres: no upload at POSTGRES_PASSWORD_FILE (${String(env.POSTGRES_PASSWORD_FILE)})`);
-  const adminUrl = `postgres://${encodeURIComponent(env.POSTGRES_USER)}:${encodeURIComponent(passwordFile.content)}@127.0.0.1:${port}/${encodeURIComponent(env.POSTGRES_DB)}?sslmode=disable`;
-  log(`dev PostgreSQL healthy on 127.0.0.1:${port}`);
+  const host = publishTarget().reachHost;
+  const adminUrl = `postgres://${encodeURIComponent(env.POSTGRES_USER)}:${encodeURIComponent(passwordFile.content)}@${host}:${port}/${encodeURIComponent(env.POSTGRES_DB)}?sslmode=disable`;
+  log(`dev PostgreSQL healthy on ${host}:${port}`);
 
   // 2. migrations (the project's runner), then the declared roles and grants
   const m = await migrate({ databaseUrl: adminUrl, log: () => undefined });
@@ -172,7 +173,7 @@ export async function startDevStack(scope: DockerScope, ev: Evaluation, opts: St
     service: svc.name,
     serviceSpec: spec,
     adminUrl,
-    proxyUrl: `http://127.0.0.1:${proxyPort}`,
+    proxyUrl: `http://${host}:${proxyPort}`,
     proxySpec,
     containers,
     appContainers,

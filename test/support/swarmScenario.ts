@@ -276,7 +276,10 @@ export class SwarmScenario {
     const secondsFromConfig = secondsUntilNone(this.load.samples, r.configAppliedMs, (s) => s.flagsOn === true);
     // Where the time went: when the new tasks' containers were created and started (the engine's clock).
     const ids = r.after.map((t) => t.containerId!).filter(Boolean);
-    const times = ids.length > 0 ? (await dockerOk(["inspect", "--format", "{{.Created}} {{.State.StartedAt}}", ...ids])).split("\n") : [];
+    // On a multi-node Swarm a task's container is its node's: the manager's task records give when each was created and last changed state.
+    const byContainer = ids.length > 0 ? await docker(["inspect", "--format", "{{.Created}} {{.State.StartedAt}}", ...ids]) : undefined;
+    const times =
+      byContainer === undefined ? [] : byContainer.code === 0 ? byContainer.stdout.trim().split("\n") : (await dockerOk(["inspect", "--type", "task", "--format", "{{json .CreatedAt}} {{json .Status.Timestamp}}", ...r.after.map((t) => t.id)])).replace(/"/g, "").split("\n");
     const rel = (iso: string) => round2((Date.parse(iso) - r.startedAtWallMs) / 1000);
     const created = times.map((l) => rel(l.split(" ")[0]));
     const started = times.map((l) => rel(l.split(" ")[1]));
