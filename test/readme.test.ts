@@ -3,16 +3,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configKeyDocs } from "../core/configIntrospect";
 import { REFERENCE_END, REFERENCE_START, configReferenceTable } from "../tools/configDocs";
-import { closeSharedBrowser, requireChromium, validateMermaid } from "./support/browser";
+import { closeSharedBrowser, mermaidBlocks, requireChromium, validateMermaid } from "./support/browser";
 
 const ROOT = path.join(__dirname, "..");
 const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 const CONFIG_DOC = fs.readFileSync(path.join(ROOT, "docs", "config.md"), "utf8");
-
-/** The text inside each ```mermaid fence of a Markdown text. */
-function mermaidBlocks(md: string): string[] {
-  return [...md.matchAll(/^```mermaid\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
-}
 
 describe("README", () => {
   it("documents every schema key in docs/config.md, as the schema defines it", () => {

@@ -5,10 +5,10 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { closeSharedBrowser, requireChromium, validateMermaid } from "../support/browser";
+import { closeSharedBrowser, mermaidBlocks, requireChromium, validateMermaid } from "../support/browser";
 
 const DOC = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "swarm.md"), "utf8");
-const blocks = [...DOC.matchAll(/^```mermaid\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+const blocks = mermaidBlocks(DOC);
 
 describe("docs/swarm.md: where each part runs on more than one node", function () {
   this.timeout(120_000);

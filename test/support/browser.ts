@@ -95,6 +95,11 @@ export async function closeSharedBrowser(): Promise<void> {
   if (b) await (await b).close();
 }
 
+/** The text inside each ```mermaid fence of a Markdown text (the README's and docs/' diagrams). */
+export function mermaidBlocks(md: string): string[] {
+  return [...md.matchAll(/^```mermaid\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+}
+
 export type MermaidResult = { ok: true; diagramType: string } | { ok: false; error: string };
 
 /**
